@@ -1,0 +1,205 @@
+//! The step-model contract v1: the sidecar JSON that describes a `.onnx` file, and its checks.
+//! Called on the inference worker when a model loads (and in tests); allocates.
+//!
+//! Guarantees: a [`ModelContract`] returned by [`ModelContract::parse`] names contract
+//! `descant-step` version 1, has the vocabulary of [`crate::tokenizer`], sane sizes, and (with
+//! [`ModelContract::check_bytes`]) the sha256 of the model bytes it was loaded with.
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::ModelError;
+use crate::tokenizer;
+
+/// Name of the only contract this engine speaks.
+pub const CONTRACT_NAME: &str = "descant-step";
+/// Version of that contract.
+pub const CONTRACT_VERSION: u32 = 1;
+/// Largest context a model may declare (bounds the KV cache).
+pub const MAX_CONTEXT_LIMIT: usize = 4096;
+
+/// What the sidecar says about the model's control input.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ControlLayout {
+    /// Length of the `control` vector.
+    pub size: usize,
+    /// Style names; the first `styles.len()` control entries are style weights.
+    pub styles: Vec<String>,
+    /// Attribute names (density, register, mode), after the styles.
+    pub attributes: Vec<String>,
+}
+
+/// The vocabulary layout as the sidecar states it; must equal the tokenizer's constants.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct VocabLayout {
+    /// PAD token.
+    pub pad: u32,
+    /// BOS token.
+    pub bos: u32,
+    /// EOS token.
+    pub eos: u32,
+    /// BAR token.
+    pub bar: u32,
+    /// First meter token.
+    pub meter_base: u32,
+    /// Meters, in token order.
+    pub meters: Vec<(u8, u8)>,
+    /// First position token.
+    pub pos_base: u32,
+    /// Number of position tokens.
+    pub max_bar_ticks: i64,
+    /// First pitch token.
+    pub pitch_base: u32,
+    /// Lowest key.
+    pub pitch_low: u8,
+    /// Highest key.
+    pub pitch_high: u8,
+    /// First duration token.
+    pub dur_base: u32,
+    /// Number of duration tokens.
+    pub max_dur_ticks: i64,
+}
+
+/// The sidecar JSON next to a model (`descant.json` beside `descant.onnx`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ModelContract {
+    /// Must be [`CONTRACT_NAME`].
+    pub contract: String,
+    /// Must be [`CONTRACT_VERSION`].
+    pub contract_version: u32,
+    /// Human-readable model name, shown in the GUI.
+    pub name: String,
+    /// False for the random-weight placeholder; the GUI says so.
+    pub trained: bool,
+    /// Number of tokens.
+    pub vocab_size: usize,
+    /// Grid resolution.
+    pub ticks_per_beat: i64,
+    /// Longest token context the model was built for (its position table).
+    pub max_context: usize,
+    /// Transformer layers (`L` of the KV cache).
+    pub layers: usize,
+    /// Attention heads (`H`).
+    pub heads: usize,
+    /// Size of one head (`D`).
+    pub head_dim: usize,
+    /// The control vector's layout.
+    pub control: ControlLayout,
+    /// The vocabulary's layout.
+    pub vocab: VocabLayout,
+    /// Hex sha256 of the `.onnx` bytes.
+    pub sha256: String,
+}
+
+impl ModelContract {
+    /// Parses and checks a sidecar.
+    pub fn parse(json: &str) -> Result<ModelContract, ModelError> {
+        let c: ModelContract =
+            serde_json::from_str(json).map_err(|e| ModelError::Sidecar(e.to_string()))?;
+        c.check()?;
+        Ok(c)
+    }
+
+    fn check(&self) -> Result<(), ModelError> {
+        let bad = |what: String| Err(ModelError::Contract(what));
+        if self.contract != CONTRACT_NAME || self.contract_version != CONTRACT_VERSION {
+            return bad(format!(
+                "model speaks contract '{}' v{}, Descant needs '{CONTRACT_NAME}' v{CONTRACT_VERSION}",
+                self.contract, self.contract_version
+            ));
+        }
+        let expected = VocabLayout {
+            pad: tokenizer::PAD,
+            bos: tokenizer::BOS,
+            eos: tokenizer::EOS,
+            bar: tokenizer::BAR,
+            meter_base: tokenizer::METER_BASE,
+            meters: tokenizer::METERS.to_vec(),
+            pos_base: tokenizer::POS_BASE,
+            max_bar_ticks: tokenizer::MAX_BAR_TICKS,
+            pitch_base: tokenizer::PITCH_BASE,
+            pitch_low: tokenizer::PITCH_LOW,
+            pitch_high: tokenizer::PITCH_HIGH,
+            dur_base: tokenizer::DUR_BASE,
+            max_dur_ticks: tokenizer::MAX_DUR_TICKS,
+        };
+        if self.vocab != expected || self.vocab_size != tokenizer::VOCAB_SIZE {
+            return bad("the model's vocabulary differs from Descant's token grammar v1".into());
+        }
+        if self.ticks_per_beat != tokenizer::TICKS_PER_BEAT {
+            return bad(format!(
+                "grid of {} ticks per beat, expected {}",
+                self.ticks_per_beat,
+                tokenizer::TICKS_PER_BEAT
+            ));
+        }
+        if !(16..=MAX_CONTEXT_LIMIT).contains(&self.max_context)
+            || !(1..=64).contains(&self.layers)
+            || !(1..=64).contains(&self.heads)
+            || !(1..=512).contains(&self.head_dim)
+        {
+            return bad("layer, head or context sizes out of range".into());
+        }
+        let c = &self.control;
+        if c.size == 0 || c.size > 256 || c.styles.len() + c.attributes.len() > c.size {
+            return bad("control layout does not fit the control size".into());
+        }
+        Ok(())
+    }
+
+    /// Checks that `model_bytes` are the bytes the sidecar describes.
+    pub fn check_bytes(&self, model_bytes: &[u8]) -> Result<(), ModelError> {
+        let digest = Sha256::digest(model_bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        if hex.eq_ignore_ascii_case(self.sha256.trim()) {
+            Ok(())
+        } else {
+            Err(ModelError::Contract(format!(
+                "model file does not match its sidecar (sha256 {hex}, sidecar says {})",
+                self.sha256
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIPPED: &str = include_str!("../../assets/descant.json");
+
+    #[test]
+    fn shipped_sidecar_passes() {
+        let c = ModelContract::parse(SHIPPED).unwrap();
+        assert_eq!(c.vocab_size, tokenizer::VOCAB_SIZE);
+    }
+
+    #[test]
+    fn shipped_model_matches_its_sidecar() {
+        let c = ModelContract::parse(SHIPPED).unwrap();
+        c.check_bytes(include_bytes!("../../assets/descant.onnx"))
+            .unwrap();
+        assert!(c.check_bytes(b"not the model").is_err());
+    }
+
+    #[test]
+    fn wrong_contract_version_is_refused_with_a_reason() {
+        let json = SHIPPED.replace("\"contract_version\": 1", "\"contract_version\": 2");
+        let err = ModelContract::parse(&json).unwrap_err().to_string();
+        assert!(err.contains("v2"), "{err}");
+    }
+
+    #[test]
+    fn changed_vocabulary_is_refused() {
+        let json = SHIPPED.replace("\"pitch_low\": 21", "\"pitch_low\": 20");
+        assert!(ModelContract::parse(&json).is_err());
+    }
+
+    #[test]
+    fn malformed_json_is_refused() {
+        assert!(matches!(
+            ModelContract::parse("{ not json"),
+            Err(ModelError::Sidecar(_))
+        ));
+    }
+}

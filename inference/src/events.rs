@@ -1,0 +1,128 @@
+//! What crosses the real-time boundary: small `Copy` events in the SPSC queues, and the atomics the
+//! audio thread publishes. Both sides use these types; nothing here allocates or blocks.
+//!
+//! Guarantees: every type here is `Copy` and fixed-size; [`AtomicF64`] loads and stores are single
+//! atomic operations (wait-free).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Audio thread → inference worker: what the player and the transport did.
+///
+/// `epoch` is the audio thread's plan counter at the time of the event: it increments whenever
+/// what Descant planned becomes invalid (the player plays, the transport jumps, starts or stops,
+/// Descant is disabled or reset). The worker tags its notes with the epoch it planned them in and
+/// the audio thread drops notes from older epochs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ContextEvent {
+    /// The player pressed a key.
+    PlayerNoteOn {
+        /// MIDI key.
+        key: u8,
+        /// Velocity, 0..=1.
+        velocity: f32,
+        /// Position in quarter-note beats.
+        beat: f64,
+        /// Plan epoch.
+        epoch: u32,
+    },
+    /// The player released a key.
+    PlayerNoteOff {
+        /// MIDI key.
+        key: u8,
+        /// Position in quarter-note beats.
+        beat: f64,
+        /// Plan epoch.
+        epoch: u32,
+    },
+    /// The transport started, stopped, jumped (seek or loop wrap) or changed meter.
+    Transport {
+        /// Whether time is running (host playing, or Descant's free-running clock).
+        playing: bool,
+        /// Whether this is a discontinuity (seek, loop wrap, start, stop): history is void.
+        jumped: bool,
+        /// Position in quarter-note beats.
+        beat: f64,
+        /// Where the current bar started, in beats.
+        bar_start_beat: f64,
+        /// Time signature numerator.
+        numerator: u8,
+        /// Time signature denominator.
+        denominator: u8,
+        /// Plan epoch.
+        epoch: u32,
+    },
+    /// Forget everything (deactivate/reset/disable).
+    Reset {
+        /// Plan epoch.
+        epoch: u32,
+    },
+}
+
+impl ContextEvent {
+    /// The plan epoch the event belongs to.
+    pub fn epoch(&self) -> u32 {
+        match *self {
+            ContextEvent::PlayerNoteOn { epoch, .. }
+            | ContextEvent::PlayerNoteOff { epoch, .. }
+            | ContextEvent::Transport { epoch, .. }
+            | ContextEvent::Reset { epoch } => epoch,
+        }
+    }
+}
+
+/// Inference worker → audio thread: one note of Descant's, in beats.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeneratedNote {
+    /// MIDI key.
+    pub key: u8,
+    /// Velocity, 0..=1.
+    pub velocity: f32,
+    /// Onset in quarter-note beats on the host's timeline.
+    pub onset_beat: f64,
+    /// Length in beats.
+    pub length_beats: f64,
+    /// The plan epoch it was generated in.
+    pub epoch: u32,
+}
+
+/// An `f64` in an `AtomicU64`: wait-free single-value publication (relaxed ordering is enough
+/// for values that are read as "latest known").
+#[derive(Debug, Default)]
+pub struct AtomicF64(AtomicU64);
+
+impl AtomicF64 {
+    /// A new cell holding `v`.
+    pub fn new(v: f64) -> AtomicF64 {
+        AtomicF64(AtomicU64::new(v.to_bits()))
+    }
+
+    /// The latest stored value.
+    pub fn load(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+
+    /// Stores `v`.
+    pub fn store(&self, v: f64) {
+        self.0.store(v.to_bits(), Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_f64_round_trips_exactly() {
+        let a = AtomicF64::new(0.0);
+        for v in [1.0 / 3.0, -0.0, 1e300, f64::MIN_POSITIVE] {
+            a.store(v);
+            assert_eq!(a.load().to_bits(), v.to_bits());
+        }
+    }
+
+    #[test]
+    fn events_are_small() {
+        assert!(std::mem::size_of::<ContextEvent>() <= 48);
+        assert!(std::mem::size_of::<GeneratedNote>() <= 32);
+    }
+}

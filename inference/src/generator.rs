@@ -1,0 +1,212 @@
+//! The beat-time generator: continues a phrase with the model, note by note, on the tick grid of
+//! the host's bars. Owned and called by the inference worker; allocates.
+//!
+//! Guarantees: every note it returns starts at or after the requested start tick, on the grid,
+//! after the previous note has ended (Descant's line is monophonic), inside the key range
+//! [`KEY_LOW`]..=[`KEY_HIGH`]; when the model's context fills up it re-encodes a window of recent
+//! bars that starts on a bar line, so bar structure survives the slide.
+
+use crate::error::ModelError;
+use crate::model::{Model, State};
+use crate::sampler::{Sampler, SamplingSettings};
+use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR};
+
+/// Lowest key Descant plays in this slice (steering comes later).
+pub const KEY_LOW: u8 = 36;
+/// Highest key Descant plays in this slice.
+pub const KEY_HIGH: u8 = 96;
+/// Most bars a prompt window looks back.
+const MAX_WINDOW_BARS: i64 = 16;
+/// Most tokens sampled in one [`Continuation::next`] call before it gives up (a model that never
+/// completes a note cannot stall the worker).
+const MAX_TOKENS_PER_EVENT: usize = 16;
+
+/// What one [`Continuation::next`] call produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generated {
+    /// A finished note, in absolute ticks.
+    Note(TickNote),
+    /// A bar line: time moved on to the bar starting at this absolute tick.
+    BarLine(i64),
+}
+
+/// Which token class the grammar expects next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// An onset in the current bar, or a bar line.
+    PosOrBar,
+    /// The key of a note starting at this absolute tick.
+    Pitch { onset: i64 },
+    /// The length of a note.
+    Dur { onset: i64, key: u8 },
+}
+
+/// One running continuation of a phrase: the model state plus the grammar position.
+#[derive(Debug, Clone)]
+pub struct Continuation {
+    /// KV cache and logits.
+    state: State,
+    /// Token choice.
+    sampler: Sampler,
+    /// The meter of the bars being generated.
+    meter: Meter,
+    /// Absolute tick of some bar line (all bar lines are `anchor + k * bar_len`).
+    anchor: i64,
+    /// Absolute tick where the current bar starts.
+    bar_start: i64,
+    /// No onset may come before this absolute tick (start tick, then the last note's end).
+    next_free: i64,
+    /// Grammar position.
+    expect: Expect,
+    /// Every note in the context so far (prompt and generated), absolute ticks, for re-encoding.
+    context: Vec<TickNote>,
+    /// The control vector fed at every step.
+    control: Vec<f32>,
+}
+
+impl Continuation {
+    /// Prefills the model with `history` (absolute ticks, bars on `anchor`) and gets ready to
+    /// generate notes from `start_tick` on.
+    pub fn start(
+        model: &mut Model,
+        history: &[TickNote],
+        meter: Meter,
+        anchor: i64,
+        start_tick: i64,
+        seed: u64,
+    ) -> Result<Continuation, ModelError> {
+        let bar_len = meter.bar_ticks();
+        let bar_start = anchor + (start_tick - anchor).div_euclid(bar_len) * bar_len;
+        let context: Vec<TickNote> = history
+            .iter()
+            .copied()
+            .filter(|n| n.onset < start_tick)
+            .collect();
+        let mut c = Continuation {
+            state: model.new_state(),
+            sampler: Sampler::new(seed),
+            meter,
+            anchor,
+            bar_start,
+            next_free: start_tick,
+            expect: Expect::PosOrBar,
+            context,
+            control: vec![0.0; model.contract().control.size],
+        };
+        c.prefill(model)?;
+        Ok(c)
+    }
+
+    /// The tick up to which the line is decided: nothing new can start before it.
+    pub fn cursor(&self) -> i64 {
+        self.next_free.max(self.bar_start)
+    }
+
+    /// Re-encodes a window of recent bars ending with the current bar, and feeds it.
+    fn prefill(&mut self, model: &mut Model) -> Result<(), ModelError> {
+        let bar_len = self.meter.bar_ticks();
+        let budget = model.contract().max_context / 2;
+        let notes_in = |from: i64| {
+            self.context
+                .iter()
+                .filter(|n| n.onset >= from && n.onset < self.bar_start + bar_len)
+                .count()
+        };
+        let mut first = self.bar_start;
+        while first - bar_len >= self.bar_start - MAX_WINDOW_BARS * bar_len {
+            let bars = (self.bar_start - (first - bar_len)) / bar_len + 1;
+            if 2 + bars as usize + 3 * notes_in(first - bar_len) > budget {
+                break;
+            }
+            first -= bar_len;
+        }
+        let window: Vec<TickNote> = self
+            .context
+            .iter()
+            .filter(|n| n.onset >= first && n.onset < self.bar_start + bar_len)
+            .map(|n| TickNote {
+                onset: n.onset - first,
+                ..*n
+            })
+            .collect();
+        let n_bars = (self.bar_start - first) / bar_len + 1;
+        let tokens = tokenizer::encode(&window, self.meter, Some(n_bars));
+        self.state = model.new_state();
+        for t in tokens {
+            model.step(&mut self.state, t, &self.control)?;
+        }
+        // Forget notes that can never be in a window again.
+        let horizon = self.bar_start - MAX_WINDOW_BARS * bar_len;
+        self.context.retain(|n| n.onset >= horizon);
+        Ok(())
+    }
+
+    /// Generates tokens until a note is finished or a bar line is crossed.
+    pub fn next(
+        &mut self,
+        model: &mut Model,
+        settings: SamplingSettings,
+    ) -> Result<Generated, ModelError> {
+        let bar_len = self.meter.bar_ticks();
+        for _ in 0..MAX_TOKENS_PER_EVENT {
+            if self.expect == Expect::PosOrBar
+                && self.state.position() + 4 > model.contract().max_context
+            {
+                self.prefill(model)?;
+            }
+            let (expect, bar_start, next_free) = (self.expect, self.bar_start, self.next_free);
+            let allowed = |t: u32| match (expect, kind(t)) {
+                (Expect::PosOrBar, TokenKind::Bar) => true,
+                (Expect::PosOrBar, TokenKind::Pos(p)) => p < bar_len && bar_start + p >= next_free,
+                (Expect::Pitch { .. }, TokenKind::Pitch(k)) => (KEY_LOW..=KEY_HIGH).contains(&k),
+                (Expect::Dur { .. }, TokenKind::Dur(_)) => true,
+                _ => false,
+            };
+            let token = self
+                .sampler
+                .sample(self.state.logits(), settings, allowed)
+                .unwrap_or(BAR);
+            model.step(&mut self.state, token, &self.control)?;
+            match (self.expect, kind(token)) {
+                (Expect::PosOrBar, TokenKind::Pos(p)) => {
+                    self.expect = Expect::Pitch {
+                        onset: self.bar_start + p,
+                    }
+                }
+                (Expect::Pitch { onset }, TokenKind::Pitch(key)) => {
+                    self.expect = Expect::Dur { onset, key }
+                }
+                (Expect::Dur { onset, key }, TokenKind::Dur(duration)) => {
+                    self.expect = Expect::PosOrBar;
+                    let note = TickNote {
+                        onset,
+                        duration,
+                        key,
+                    };
+                    self.next_free = onset + duration;
+                    self.context.push(note);
+                    return Ok(Generated::Note(note));
+                }
+                _ => {
+                    // A bar line (the only other token the mask lets through).
+                    self.expect = Expect::PosOrBar;
+                    self.bar_start += bar_len;
+                    return Ok(Generated::BarLine(self.bar_start));
+                }
+            }
+        }
+        Err(ModelError::Contract(
+            "the model did not complete a note within its token budget".into(),
+        ))
+    }
+
+    /// The meter being generated in.
+    pub fn meter(&self) -> Meter {
+        self.meter
+    }
+
+    /// The bar anchor (absolute tick of a bar line).
+    pub fn anchor(&self) -> i64 {
+        self.anchor
+    }
+}

@@ -1,0 +1,29 @@
+//! Descant's engine, independent of any plugin framework: the token grammar, the ONNX step model
+//! and its contract, the sampler, the beat-time generator and the inference worker thread.
+//!
+//! Threads: everything here runs on the inference worker (or in tests and tools) except the types
+//! in [`events`], which the audio thread also uses: they are `Copy` and never allocate.
+//!
+//! ```
+//! use descant_inference::tokenizer::{decode, encode, Meter, TickNote};
+//! let notes = [TickNote { onset: 0, duration: 12, key: 60 }, TickNote { onset: 12, duration: 6, key: 64 }];
+//! let tokens = encode(&notes, Meter::FOUR_FOUR, None);
+//! assert_eq!(decode(&tokens).0, notes);
+//! ```
+
+pub mod contract;
+pub mod error;
+pub mod events;
+pub mod generator;
+pub mod model;
+pub mod runtime;
+pub mod sampler;
+pub mod tokenizer;
+pub mod worker;
+
+pub use error::ModelError;
+
+/// The shipped model (the `.onnx` bytes), compiled in so one install is complete.
+pub const SHIPPED_MODEL: &[u8] = include_bytes!("../../assets/descant.onnx");
+/// The shipped model's sidecar.
+pub const SHIPPED_SIDECAR: &str = include_str!("../../assets/descant.json");

@@ -1,0 +1,238 @@
+//! The step model: an immutable [`Model`] (ONNX Runtime session and its contract) and the
+//! per-generation [`State`] (KV cache, position, last logits), after tract's `causal_llm` split.
+//! Owned and called by the inference worker (or tests and benches); allocates.
+//!
+//! Guarantees: a [`Model`] exists only for a graph whose inputs and outputs match contract v1 and
+//! a sidecar that passed [`ModelContract::parse`]; [`Model::step`] never runs past the model's
+//! `max_context` (it returns [`ModelError::Contract`] instead).
+
+use std::path::{Path, PathBuf};
+
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::{TensorElementType, TensorRef, ValueType};
+
+use crate::contract::ModelContract;
+use crate::error::ModelError;
+
+/// Largest model file Descant will read (bounds memory for untrusted files).
+pub const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
+/// Largest sidecar file Descant will read.
+pub const MAX_SIDECAR_BYTES: u64 = 1024 * 1024;
+
+/// A loaded step model. One per inference worker; not shared between threads.
+pub struct Model {
+    /// The ONNX Runtime session (one intra-op thread, spinning off).
+    session: Session,
+    /// What the sidecar says the model is.
+    contract: ModelContract,
+}
+
+/// Generation state spawned from a [`Model`]: everything that changes per token.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Keys of all past positions, `[L, 1, H, position, D]`, row-major.
+    past_key: Vec<f32>,
+    /// Values of all past positions, same layout.
+    past_value: Vec<f32>,
+    /// Number of tokens fed so far (the next token's position).
+    position: usize,
+    /// Logits after the last token fed; empty before the first step.
+    logits: Vec<f32>,
+}
+
+impl State {
+    /// Tokens fed so far.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    /// Logits after the last step (empty before the first).
+    pub fn logits(&self) -> &[f32] {
+        &self.logits
+    }
+}
+
+fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ModelError> {
+    let io = |source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > cap {
+        return Err(ModelError::Contract(format!(
+            "{} is {len} bytes, more than the {cap} Descant accepts",
+            path.display()
+        )));
+    }
+    std::fs::read(path).map_err(io)
+}
+
+/// The sidecar path of a model file: `x.onnx` → `x.json`.
+pub fn sidecar_path(model: &Path) -> PathBuf {
+    model.with_extension("json")
+}
+
+impl Model {
+    /// Loads `x.onnx` and its sidecar `x.json` from disk. The runtime must be loaded
+    /// ([`crate::runtime::ensure_runtime`]).
+    pub fn from_file(model: &Path) -> Result<Model, ModelError> {
+        let sidecar = read_capped(&sidecar_path(model), MAX_SIDECAR_BYTES)?;
+        let sidecar = String::from_utf8(sidecar)
+            .map_err(|_| ModelError::Sidecar("sidecar is not UTF-8".into()))?;
+        let bytes = read_capped(model, MAX_MODEL_BYTES)?;
+        Model::from_bytes(&bytes, &sidecar)
+    }
+
+    /// Builds a model from the `.onnx` bytes and the sidecar text. The runtime must be loaded.
+    pub fn from_bytes(model_bytes: &[u8], sidecar: &str) -> Result<Model, ModelError> {
+        let contract = ModelContract::parse(sidecar)?;
+        contract.check_bytes(model_bytes)?;
+        let Some(env) = crate::runtime::environment() else {
+            return Err(ModelError::Ort("ONNX Runtime is not loaded".into()));
+        };
+        let ort_err = |e: ort::Error<_>| ModelError::Ort(e.to_string());
+        let session = Session::builder(env)?
+            .with_intra_threads(1)
+            .map_err(ort_err)?
+            .with_inter_threads(1)
+            .map_err(ort_err)?
+            .with_intra_op_spinning(false)
+            .map_err(ort_err)?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(ort_err)?
+            .commit_from_memory(model_bytes)?;
+        check_graph(&session, &contract)?;
+        Ok(Model { session, contract })
+    }
+
+    /// The model's contract (sizes, vocabulary, styles, name).
+    pub fn contract(&self) -> &ModelContract {
+        &self.contract
+    }
+
+    /// A fresh generation state with an empty KV cache.
+    pub fn new_state(&self) -> State {
+        State {
+            past_key: Vec::new(),
+            past_value: Vec::new(),
+            position: 0,
+            logits: Vec::with_capacity(self.contract.vocab_size),
+        }
+    }
+
+    /// Feeds one token at the state's position with `control` (length `control.size`, missing
+    /// entries are zero) and returns the logits for the next token.
+    pub fn step<'s>(
+        &mut self,
+        state: &'s mut State,
+        token: u32,
+        control: &[f32],
+    ) -> Result<&'s [f32], ModelError> {
+        let c = &self.contract;
+        if state.position >= c.max_context {
+            return Err(ModelError::Contract(format!(
+                "context full ({} tokens)",
+                c.max_context
+            )));
+        }
+        if token as usize >= c.vocab_size {
+            return Err(ModelError::Contract(format!("token {token} not in vocabulary")));
+        }
+        let mut control_v = vec![0.0f32; c.control.size];
+        for (dst, src) in control_v.iter_mut().zip(control) {
+            *dst = *src;
+        }
+        let (l, h, d, p) = (c.layers, c.heads, c.head_dim, state.position);
+        let kv_shape = [l, 1, h, p, d];
+        let token_v = [i64::from(token)];
+        let position_v = [p as i64];
+        let outputs = self.session.run(ort::inputs![
+            "token" => TensorRef::from_array_view(([1usize, 1], &token_v[..]))?,
+            "position" => TensorRef::from_array_view(([1usize], &position_v[..]))?,
+            "control" => TensorRef::from_array_view(([1usize, c.control.size], &control_v[..]))?,
+            "past_key" => TensorRef::from_array_view((kv_shape, &state.past_key[..]))?,
+            "past_value" => TensorRef::from_array_view((kv_shape, &state.past_value[..]))?,
+        ])?;
+        let (shape, logits) = outputs["logits"].try_extract_tensor::<f32>()?;
+        if shape.iter().product::<i64>() as usize != c.vocab_size {
+            return Err(ModelError::Contract(format!(
+                "logits have shape {shape:?}"
+            )));
+        }
+        state.logits.clear();
+        state.logits.extend_from_slice(logits);
+        let want = [l as i64, 1, h as i64, p as i64 + 1, d as i64];
+        for (name, dst) in [
+            ("present_key", &mut state.past_key),
+            ("present_value", &mut state.past_value),
+        ] {
+            let (shape, data) = outputs[name].try_extract_tensor::<f32>()?;
+            if **shape != want {
+                return Err(ModelError::Contract(format!(
+                    "{name} has shape {shape:?}, expected {want:?}"
+                )));
+            }
+            dst.clear();
+            dst.extend_from_slice(data);
+        }
+        state.position += 1;
+        Ok(&state.logits)
+    }
+}
+
+/// Checks the graph's inputs and outputs against the contract.
+fn check_graph(session: &Session, c: &ModelContract) -> Result<(), ModelError> {
+    let (l, h, d) = (c.layers as i64, c.heads as i64, c.head_dim as i64);
+    let kv = [l, 1, h, -1, d];
+    let expect_in: [(&str, TensorElementType, &[i64]); 5] = [
+        ("token", TensorElementType::Int64, &[1, 1]),
+        ("position", TensorElementType::Int64, &[1]),
+        ("control", TensorElementType::Float32, &[1, c.control.size as i64]),
+        ("past_key", TensorElementType::Float32, &kv),
+        ("past_value", TensorElementType::Float32, &kv),
+    ];
+    let expect_out: [(&str, TensorElementType, &[i64]); 3] = [
+        ("logits", TensorElementType::Float32, &[1, c.vocab_size as i64]),
+        ("present_key", TensorElementType::Float32, &kv),
+        ("present_value", TensorElementType::Float32, &kv),
+    ];
+    for (outlets, expected, side) in [
+        (session.inputs(), &expect_in[..], "input"),
+        (session.outputs(), &expect_out[..], "output"),
+    ] {
+        if outlets.len() != expected.len() {
+            return Err(ModelError::Contract(format!(
+                "graph has {} {side}s, contract v1 has {}",
+                outlets.len(),
+                expected.len()
+            )));
+        }
+        for (name, ty, dims) in expected {
+            let outlet = outlets
+                .iter()
+                .find(|o| o.name() == *name)
+                .ok_or_else(|| ModelError::Contract(format!("graph has no {side} '{name}'")))?;
+            let ok = match outlet.dtype() {
+                ValueType::Tensor {
+                    ty: got_ty, shape, ..
+                } => {
+                    got_ty == ty
+                        && shape.len() == dims.len()
+                        && shape
+                            .iter()
+                            .zip(dims.iter())
+                            .all(|(&g, &w)| w == -1 || g == -1 || g == w)
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(ModelError::Contract(format!(
+                    "{side} '{name}' is {:?}, contract v1 wants {ty:?} {dims:?}",
+                    outlet.dtype()
+                )));
+            }
+        }
+    }
+    Ok(())
+}

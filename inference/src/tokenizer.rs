@@ -1,0 +1,355 @@
+//! The token grammar of contract v1 (see `docs/MODEL.md`). Pure functions; called on the
+//! inference worker and in tests, never on the audio thread. `encode` allocates.
+//!
+//! Guarantees: [`encode`] and [`decode`] agree token for token with `training/descant_tokens.py`
+//! (checked by golden vectors on both sides), and `decode(encode(notes))` returns every note whose
+//! key and duration are in range unchanged.
+
+/// Grid resolution: ticks per quarter note. 3 ticks are a sixteenth, 4 an eighth-note triplet.
+pub const TICKS_PER_BEAT: i64 = 12;
+/// Padding (never generated).
+pub const PAD: u32 = 0;
+/// Start of a sequence.
+pub const BOS: u32 = 1;
+/// End of a sequence (masked out while playing live).
+pub const EOS: u32 = 2;
+/// Start of a bar.
+pub const BAR: u32 = 3;
+/// The meters the vocabulary knows, as (numerator, denominator). Append only.
+pub const METERS: [(u8, u8); 10] = [
+    (4, 4),
+    (3, 4),
+    (2, 4),
+    (6, 8),
+    (2, 2),
+    (3, 8),
+    (9, 8),
+    (12, 8),
+    (5, 4),
+    (3, 2),
+];
+/// First meter token.
+pub const METER_BASE: u32 = 4;
+/// Longest bar in ticks (eight quarter notes).
+pub const MAX_BAR_TICKS: i64 = 96;
+/// First onset-position token (`POS_BASE + ticks into the bar`).
+pub const POS_BASE: u32 = METER_BASE + METERS.len() as u32;
+/// Lowest MIDI key in the vocabulary.
+pub const PITCH_LOW: u8 = 21;
+/// Highest MIDI key in the vocabulary.
+pub const PITCH_HIGH: u8 = 108;
+/// First pitch token (`PITCH_BASE + key - PITCH_LOW`).
+pub const PITCH_BASE: u32 = POS_BASE + MAX_BAR_TICKS as u32;
+/// Longest duration token in ticks.
+pub const MAX_DUR_TICKS: i64 = 96;
+/// First duration token (`DUR_BASE + ticks - 1`).
+pub const DUR_BASE: u32 = PITCH_BASE + (PITCH_HIGH - PITCH_LOW) as u32 + 1;
+/// Number of tokens.
+pub const VOCAB_SIZE: usize = (DUR_BASE as i64 + MAX_DUR_TICKS) as usize;
+
+/// A meter the vocabulary can express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meter {
+    /// Beats per bar (the time signature's numerator).
+    pub numerator: u8,
+    /// Note value of one beat (the time signature's denominator).
+    pub denominator: u8,
+}
+
+impl Meter {
+    /// Common time.
+    pub const FOUR_FOUR: Meter = Meter {
+        numerator: 4,
+        denominator: 4,
+    };
+
+    /// The meter if the vocabulary has a token for it.
+    pub fn new(numerator: u8, denominator: u8) -> Option<Meter> {
+        METERS
+            .contains(&(numerator, denominator))
+            .then_some(Meter {
+                numerator,
+                denominator,
+            })
+    }
+
+    /// The vocabulary's meter closest to any time signature (same bar length where possible).
+    pub fn nearest(numerator: i32, denominator: i32) -> Meter {
+        let (n, d) = (numerator.clamp(1, 16) as u8, denominator.clamp(1, 16) as u8);
+        if let Some(m) = Meter::new(n, d) {
+            return m;
+        }
+        let want = i64::from(n) * TICKS_PER_BEAT * 4 / i64::from(d.max(1));
+        METERS
+            .iter()
+            .map(|&(n, d)| Meter {
+                numerator: n,
+                denominator: d,
+            })
+            .min_by_key(|m| (m.bar_ticks() - want).abs())
+            .unwrap_or(Meter::FOUR_FOUR)
+    }
+
+    /// Length of one bar in ticks.
+    pub fn bar_ticks(self) -> i64 {
+        i64::from(self.numerator) * TICKS_PER_BEAT * 4 / i64::from(self.denominator)
+    }
+
+    /// The meter's token.
+    pub fn token(self) -> u32 {
+        let index = METERS
+            .iter()
+            .position(|&m| m == (self.numerator, self.denominator))
+            .unwrap_or(0);
+        METER_BASE + index as u32
+    }
+}
+
+/// A note on the tick grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TickNote {
+    /// Onset in ticks from the sequence's origin (the start of its first bar).
+    pub onset: i64,
+    /// Length in ticks (at least 1).
+    pub duration: i64,
+    /// MIDI key.
+    pub key: u8,
+}
+
+/// What kind of token an id is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// PAD, BOS or EOS.
+    Special,
+    /// A bar line.
+    Bar,
+    /// A meter change.
+    Meter(Meter),
+    /// An onset position in ticks into the bar.
+    Pos(i64),
+    /// A MIDI key.
+    Pitch(u8),
+    /// A duration in ticks.
+    Dur(i64),
+    /// Outside the vocabulary.
+    Invalid,
+}
+
+/// Classifies a token id.
+pub fn kind(token: u32) -> TokenKind {
+    match token {
+        PAD | BOS | EOS => TokenKind::Special,
+        BAR => TokenKind::Bar,
+        t if t < POS_BASE => {
+            let (n, d) = METERS[(t - METER_BASE) as usize];
+            TokenKind::Meter(Meter {
+                numerator: n,
+                denominator: d,
+            })
+        }
+        t if t < PITCH_BASE => TokenKind::Pos(i64::from(t - POS_BASE)),
+        t if t < DUR_BASE => TokenKind::Pitch((t - PITCH_BASE) as u8 + PITCH_LOW),
+        t if (t as usize) < VOCAB_SIZE => TokenKind::Dur(i64::from(t - DUR_BASE) + 1),
+        _ => TokenKind::Invalid,
+    }
+}
+
+/// Token for an onset `ticks` into the bar (must be below [`MAX_BAR_TICKS`]).
+pub fn pos_token(ticks: i64) -> u32 {
+    POS_BASE + ticks.clamp(0, MAX_BAR_TICKS - 1) as u32
+}
+
+/// Token for a key, folded into the vocabulary's range by whole octaves.
+pub fn pitch_token(key: u8) -> u32 {
+    PITCH_BASE + u32::from(fold_key(key) - PITCH_LOW)
+}
+
+/// Token for a duration, clamped to 1..=[`MAX_DUR_TICKS`].
+pub fn dur_token(ticks: i64) -> u32 {
+    DUR_BASE + (ticks.clamp(1, MAX_DUR_TICKS) - 1) as u32
+}
+
+/// Moves a key into `PITCH_LOW..=PITCH_HIGH` by whole octaves.
+pub fn fold_key(mut key: u8) -> u8 {
+    while key < PITCH_LOW {
+        key += 12;
+    }
+    while key > PITCH_HIGH {
+        key -= 12;
+    }
+    key
+}
+
+/// Tokens for `notes` (bar 0 starts at tick 0; onsets must be >= 0), padded with empty bars up to
+/// `n_bars` bars. Notes are ordered by onset, then duration, then key, as the Python side does.
+pub fn encode(notes: &[TickNote], meter: Meter, n_bars: Option<i64>) -> Vec<u32> {
+    let bar_len = meter.bar_ticks();
+    let mut ordered: Vec<TickNote> = notes.to_vec();
+    ordered.sort_by_key(|n| (n.onset, n.duration, n.key));
+    let last_bar = ordered.last().map_or(0, |n| n.onset.div_euclid(bar_len));
+    let total_bars = (last_bar + 1).max(n_bars.unwrap_or(0));
+    let mut tokens = Vec::with_capacity(2 + total_bars as usize + 3 * ordered.len());
+    tokens.extend([BOS, meter.token()]);
+    let mut i = 0;
+    for bar in 0..total_bars {
+        tokens.push(BAR);
+        while i < ordered.len() && ordered[i].onset.div_euclid(bar_len) == bar {
+            let n = ordered[i];
+            tokens.push(pos_token(n.onset - bar * bar_len));
+            tokens.push(pitch_token(n.key));
+            tokens.push(dur_token(n.duration));
+            i += 1;
+        }
+    }
+    tokens
+}
+
+/// Notes and the last meter in a token sequence. Malformed runs are skipped.
+pub fn decode(tokens: &[u32]) -> (Vec<TickNote>, Meter) {
+    let mut meter = Meter::FOUR_FOUR;
+    let mut bar = -1i64;
+    let mut bar_start = 0i64;
+    let mut pos = None;
+    let mut key = None;
+    let mut notes = Vec::new();
+    for &t in tokens {
+        match kind(t) {
+            TokenKind::Bar => {
+                if bar >= 0 {
+                    bar_start += meter.bar_ticks();
+                }
+                bar += 1;
+                pos = None;
+                key = None;
+            }
+            TokenKind::Meter(m) => meter = m,
+            TokenKind::Pos(p) => {
+                pos = Some(p);
+                key = None;
+            }
+            TokenKind::Pitch(k) => key = pos.map(|_| k),
+            TokenKind::Dur(d) => {
+                if let (Some(p), Some(k), true) = (pos, key, bar >= 0) {
+                    notes.push(TickNote {
+                        onset: bar_start + p,
+                        duration: d,
+                        key: k,
+                    });
+                }
+                pos = None;
+                key = None;
+            }
+            TokenKind::Special | TokenKind::Invalid => {}
+        }
+    }
+    (notes, meter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct Golden {
+        vocab_size: usize,
+        ticks_per_beat: i64,
+        cases: Vec<Case>,
+    }
+
+    #[derive(Deserialize)]
+    struct Case {
+        name: String,
+        meter: (u8, u8),
+        notes: Vec<(i64, i64, i64)>,
+        n_bars: Option<i64>,
+        tokens: Vec<u32>,
+        decoded: Vec<(i64, i64, u8)>,
+    }
+
+    fn golden() -> Golden {
+        let text = include_str!("../../training/golden/tokenizer_v1.json");
+        serde_json::from_str(text).expect("golden file parses")
+    }
+
+    #[test]
+    fn vocabulary_matches_the_python_side() {
+        let g = golden();
+        assert_eq!(VOCAB_SIZE, g.vocab_size);
+        assert_eq!(TICKS_PER_BEAT, g.ticks_per_beat);
+    }
+
+    #[test]
+    fn encode_matches_golden_tokens() {
+        for case in golden().cases {
+            let meter = Meter::new(case.meter.0, case.meter.1).unwrap();
+            let notes: Vec<TickNote> = case
+                .notes
+                .iter()
+                .map(|&(onset, duration, key)| TickNote {
+                    onset,
+                    duration,
+                    key: key.clamp(0, 127) as u8,
+                })
+                .collect();
+            assert_eq!(
+                encode(&notes, meter, case.n_bars),
+                case.tokens,
+                "{}",
+                case.name
+            );
+        }
+    }
+
+    #[test]
+    fn decode_matches_golden_notes() {
+        for case in golden().cases {
+            let (notes, meter) = decode(&case.tokens);
+            let got: Vec<(i64, i64, u8)> =
+                notes.iter().map(|n| (n.onset, n.duration, n.key)).collect();
+            assert_eq!(got, case.decoded, "{}", case.name);
+            assert_eq!((meter.numerator, meter.denominator), case.meter);
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_in_range_notes() {
+        let notes = [
+            TickNote {
+                onset: 0,
+                duration: 3,
+                key: 60,
+            },
+            TickNote {
+                onset: 40,
+                duration: 8,
+                key: 67,
+            },
+            TickNote {
+                onset: 100,
+                duration: 96,
+                key: 21,
+            },
+        ];
+        let m = Meter::new(3, 4).unwrap();
+        assert_eq!(decode(&encode(&notes, m, None)).0, notes);
+    }
+
+    #[test]
+    fn every_token_has_exactly_one_kind() {
+        assert!(matches!(kind(POS_BASE - 1), TokenKind::Meter(_)));
+        assert_eq!(kind(POS_BASE), TokenKind::Pos(0));
+        assert_eq!(kind(PITCH_BASE), TokenKind::Pitch(PITCH_LOW));
+        assert_eq!(kind(DUR_BASE - 1), TokenKind::Pitch(PITCH_HIGH));
+        assert_eq!(kind(DUR_BASE), TokenKind::Dur(1));
+        assert_eq!(kind(VOCAB_SIZE as u32 - 1), TokenKind::Dur(MAX_DUR_TICKS));
+        assert_eq!(kind(VOCAB_SIZE as u32), TokenKind::Invalid);
+    }
+
+    #[test]
+    fn nearest_meter_keeps_the_bar_length() {
+        assert!((Meter::nearest(7, 8).bar_ticks() - 42).abs() <= 6);
+        assert_eq!(Meter::nearest(4, 4), Meter::FOUR_FOUR);
+        assert_eq!(Meter::nearest(6, 4).bar_ticks(), 72);
+    }
+}

@@ -1,0 +1,242 @@
+//! Headless engine tests on the shipped model through the real ONNX Runtime library
+//! (`cargo xtask fetch-ort` puts it in `target/ort/`; `DESCANT_ORT_LIB` overrides).
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use descant_inference::events::{ContextEvent, GeneratedNote};
+use descant_inference::generator::{Continuation, Generated, KEY_HIGH, KEY_LOW};
+use descant_inference::model::Model;
+use descant_inference::runtime;
+use descant_inference::sampler::SamplingSettings;
+use descant_inference::tokenizer::{self, Meter, TickNote};
+use descant_inference::worker::{
+    InferenceWorker, ModelSource, ModelStatus, WorkerConfig, WorkerSettings, WorkerShared,
+};
+use descant_inference::{ModelError, SHIPPED_MODEL, SHIPPED_SIDECAR};
+
+fn ort_library() -> PathBuf {
+    runtime::library_path(Some(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/ort"),
+    ))
+}
+
+fn shipped_model() -> Model {
+    let lib = ort_library();
+    runtime::ensure_runtime(&lib).unwrap_or_else(|e| {
+        panic!("{e}\n(run `cargo xtask fetch-ort` first, or set DESCANT_ORT_LIB)")
+    });
+    Model::from_bytes(SHIPPED_MODEL, SHIPPED_SIDECAR).expect("shipped model loads")
+}
+
+fn phrase() -> Vec<TickNote> {
+    [60u8, 62, 64, 65, 67, 65, 64, 62]
+        .iter()
+        .enumerate()
+        .map(|(i, &key)| TickNote {
+            onset: i as i64 * 6,
+            duration: 6,
+            key,
+        })
+        .collect()
+}
+
+#[test]
+fn a_step_returns_logits_and_grows_the_kv_cache() {
+    let mut model = shipped_model();
+    let mut state = model.new_state();
+    let v = model.contract().vocab_size;
+    let control = vec![0.0; model.contract().control.size];
+    for (i, t) in [tokenizer::BOS, tokenizer::METERS.len() as u32, tokenizer::BAR]
+        .into_iter()
+        .enumerate()
+    {
+        let logits = model.step(&mut state, t, &control).unwrap();
+        assert_eq!(logits.len(), v);
+        assert!(logits.iter().all(|x| x.is_finite()));
+        assert_eq!(state.position(), i + 1);
+    }
+}
+
+#[test]
+fn the_kv_cache_carries_history() {
+    let mut model = shipped_model();
+    let control = vec![0.0; model.contract().control.size];
+    let run = |model: &mut Model, first: u32| {
+        let mut s = model.new_state();
+        model.step(&mut s, first, &control).unwrap();
+        model
+            .step(&mut s, tokenizer::BAR, &control)
+            .unwrap()
+            .to_vec()
+    };
+    let a = run(&mut model, tokenizer::BOS);
+    let b = run(&mut model, tokenizer::pitch_token(60));
+    let a2 = run(&mut model, tokenizer::BOS);
+    assert_eq!(a, a2, "same history, same logits");
+    assert_ne!(a, b, "different history, different logits");
+}
+
+#[test]
+fn the_context_limit_is_an_error_not_a_crash() {
+    let mut model = shipped_model();
+    let max = model.contract().max_context;
+    let control = vec![0.0; model.contract().control.size];
+    let mut s = model.new_state();
+    for _ in 0..max {
+        model.step(&mut s, tokenizer::BAR, &control).unwrap();
+    }
+    assert!(matches!(
+        model.step(&mut s, tokenizer::BAR, &control),
+        Err(ModelError::Contract(_))
+    ));
+}
+
+#[test]
+fn a_continuation_plays_a_monophonic_line_on_the_grid_after_the_start() {
+    let mut model = shipped_model();
+    let start = 60; // beat 5
+    let mut c = Continuation::start(&mut model, &phrase(), Meter::FOUR_FOUR, 0, start, 11).unwrap();
+    let mut notes = Vec::new();
+    let mut bars = 0;
+    // Long enough to slide the context window several times (max_context 256).
+    while notes.len() < 300 {
+        match c.next(&mut model, SamplingSettings::default()).unwrap() {
+            Generated::Note(n) => notes.push(n),
+            Generated::BarLine(tick) => {
+                assert_eq!(tick % 48, 0, "bar lines stay on the bar grid");
+                bars += 1;
+            }
+        }
+    }
+    assert!(bars > 0);
+    assert!(notes[0].onset >= start);
+    for w in notes.windows(2) {
+        assert!(w[1].onset >= w[0].onset + w[0].duration, "overlap: {w:?}");
+    }
+    for n in &notes {
+        assert!((KEY_LOW..=KEY_HIGH).contains(&n.key));
+        assert!(n.duration >= 1);
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_continuation() {
+    let mut model = shipped_model();
+    let mut take = |seed| {
+        let mut c =
+            Continuation::start(&mut model, &phrase(), Meter::FOUR_FOUR, 0, 60, seed).unwrap();
+        let mut out = Vec::new();
+        while out.len() < 24 {
+            if let Generated::Note(n) = c.next(&mut model, SamplingSettings::default()).unwrap() {
+                out.push(n);
+            }
+        }
+        out
+    };
+    let (a, b, other) = (take(5), take(5), take(6));
+    assert_eq!(a, b);
+    assert_ne!(a, other);
+}
+
+#[test]
+fn a_corrupt_model_is_refused_with_a_reason() {
+    let _ = shipped_model();
+    let mut bytes = SHIPPED_MODEL.to_vec();
+    bytes.truncate(bytes.len() / 2);
+    let err = Model::from_bytes(&bytes, SHIPPED_SIDECAR).err().unwrap();
+    assert!(err.to_string().contains("sha256"), "{err}");
+    // A sidecar that matches garbage bytes gets past the hash and is refused by ONNX Runtime.
+    let garbage = vec![7u8; 4096];
+    let hex: String = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(&garbage).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let sidecar = SHIPPED_SIDECAR.replace(
+        &SHIPPED_SIDECAR[SHIPPED_SIDECAR.find("\"sha256\": \"").unwrap() + 11..][..64],
+        &hex,
+    );
+    assert!(matches!(
+        Model::from_bytes(&garbage, &sidecar),
+        Err(ModelError::Ort(_))
+    ));
+}
+
+#[test]
+fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
+    let _ = shipped_model();
+    let (mut ev_tx, ev_rx) = rtrb::RingBuffer::<ContextEvent>::new(256);
+    let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<GeneratedNote>::new(256);
+    let shared = Arc::new(WorkerShared::default());
+    let config = WorkerConfig {
+        ort_library: ort_library(),
+        model: ModelSource::Embedded {
+            onnx: SHIPPED_MODEL,
+            sidecar: SHIPPED_SIDECAR,
+        },
+        seed: 1,
+    };
+    let settings = Box::new(|| WorkerSettings {
+        enabled: true,
+        sampling: SamplingSettings::default(),
+        answer_after_beats: 1.0,
+    });
+    let mut worker =
+        InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone()).unwrap();
+    shared.playing.store(true, Ordering::Relaxed);
+    ev_tx
+        .push(ContextEvent::Transport {
+            playing: true,
+            jumped: true,
+            beat: 0.0,
+            bar_start_beat: 0.0,
+            numerator: 4,
+            denominator: 4,
+            epoch: 1,
+        })
+        .unwrap();
+    for (i, key) in [60u8, 64, 67].into_iter().enumerate() {
+        let beat = i as f64 * 0.5;
+        ev_tx
+            .push(ContextEvent::PlayerNoteOn {
+                key,
+                velocity: 0.8,
+                beat,
+                epoch: 1,
+            })
+            .unwrap();
+        ev_tx
+            .push(ContextEvent::PlayerNoteOff {
+                key,
+                beat: beat + 0.5,
+                epoch: 1,
+            })
+            .unwrap();
+    }
+    // The last note ends at beat 1.5; with a 1-beat pause the answer starts at beat 2.5.
+    shared.playhead_beat.store(1.5);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = Vec::new();
+    while got.is_empty() && Instant::now() < deadline {
+        while let Ok(n) = notes_rx.pop() {
+            got.push(n);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    match &*shared.status.lock() {
+        ModelStatus::Ready { name, trained, .. } => {
+            assert_eq!(name, "descant-placeholder");
+            assert!(!trained);
+        }
+        other => panic!("worker not ready: {other:?}"),
+    }
+    assert!(!got.is_empty(), "no answer within the deadline");
+    assert!(got.iter().all(|n| n.epoch == 1));
+    assert!(got[0].onset_beat >= 2.5, "answer too early: {:?}", got[0]);
+    // Planned up to the look-ahead: a note is only started while the line's cursor is inside it,
+    // so nothing lies further than one bar beyond it.
+    assert!(got.iter().all(|n| n.onset_beat < 1.5 + 2.0 + 4.0));
+    worker.stop();
+}

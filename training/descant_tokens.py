@@ -1,0 +1,109 @@
+"""Descant's token grammar, contract v1 (the Python side; `inference/src/tokenizer.rs` is the Rust side).
+
+Both sides must agree token for token: `training/golden/tokenizer_v1.json` holds the golden
+vectors, checked by `training/test_tokens.py` and by the Rust unit tests.
+
+Time is measured in ticks: TICKS_PER_BEAT ticks to a quarter note, so a sixteenth is 3 ticks and an
+eighth-note triplet 4. A sequence is
+
+    BOS METER(m) BAR (POS(p) PITCH(k) DUR(d))* BAR ... [EOS]
+
+Every bar starts with BAR (the first one too); a METER token follows BOS and follows BAR when the
+meter changes. POS is the onset inside the bar in ticks, PITCH a MIDI key, DUR the length in ticks.
+Notes in a bar are in onset order (ties broken by duration, then key).
+"""
+
+from __future__ import annotations
+
+TICKS_PER_BEAT = 12
+
+PAD, BOS, EOS, BAR = 0, 1, 2, 3
+
+# Meters as (numerator, denominator); the index is the token offset. Append only.
+METERS = [(4, 4), (3, 4), (2, 4), (6, 8), (2, 2), (3, 8), (9, 8), (12, 8), (5, 4), (3, 2)]
+METER_BASE = 4
+
+MAX_BAR_TICKS = 96  # eight quarter notes
+POS_BASE = METER_BASE + len(METERS)
+
+PITCH_LOW, PITCH_HIGH = 21, 108  # piano range, inclusive
+PITCH_BASE = POS_BASE + MAX_BAR_TICKS
+
+MAX_DUR_TICKS = 96
+DUR_BASE = PITCH_BASE + (PITCH_HIGH - PITCH_LOW + 1)
+
+VOCAB_SIZE = DUR_BASE + MAX_DUR_TICKS
+
+
+def bar_ticks(meter: tuple[int, int]) -> int:
+    """Length of one bar of `meter` in ticks."""
+    num, den = meter
+    return num * TICKS_PER_BEAT * 4 // den
+
+
+def meter_token(meter: tuple[int, int]) -> int:
+    return METER_BASE + METERS.index(tuple(meter))
+
+
+def fold_pitch(key: int) -> int:
+    """Moves a key into the vocabulary's range by whole octaves."""
+    while key < PITCH_LOW:
+        key += 12
+    while key > PITCH_HIGH:
+        key -= 12
+    return key
+
+
+def encode(notes, meter, n_bars=None):
+    """Tokens for `notes`, a list of (onset_tick, duration_ticks, key) with bar 0 starting at tick 0.
+
+    Onsets must be >= 0. Durations are clamped to 1..MAX_DUR_TICKS, keys folded into range.
+    `n_bars` pads with empty bars up to that count (default: up to the last note's bar).
+    """
+    meter = tuple(meter)
+    bar_len = bar_ticks(meter)
+    ordered = sorted((int(o), int(d), int(k)) for o, d, k in notes)
+    last_bar = max((o // bar_len for o, _, _ in ordered), default=0)
+    total_bars = max(last_bar + 1, n_bars or 0)
+    tokens = [BOS, meter_token(meter)]
+    i = 0
+    for bar in range(total_bars):
+        tokens.append(BAR)
+        while i < len(ordered) and ordered[i][0] // bar_len == bar:
+            onset, dur, key = ordered[i]
+            tokens.append(POS_BASE + onset - bar * bar_len)
+            tokens.append(PITCH_BASE + fold_pitch(key) - PITCH_LOW)
+            tokens.append(DUR_BASE + min(max(dur, 1), MAX_DUR_TICKS) - 1)
+            i += 1
+    return tokens
+
+
+def decode(tokens):
+    """Notes (onset_tick, duration_ticks, key) and the last meter from a token sequence.
+
+    Malformed runs (a PITCH without POS, a DUR without PITCH) are skipped, as the Rust side does.
+    """
+    meter = METERS[0]
+    bar = -1
+    bar_start = 0
+    pos = None
+    key = None
+    notes = []
+    for t in tokens:
+        if t == BAR:
+            if bar >= 0:
+                bar_start += bar_ticks(meter)
+            bar += 1
+            pos = key = None
+        elif METER_BASE <= t < POS_BASE:
+            meter = METERS[t - METER_BASE]
+        elif POS_BASE <= t < PITCH_BASE:
+            pos = t - POS_BASE
+            key = None
+        elif PITCH_BASE <= t < DUR_BASE:
+            key = t - PITCH_BASE + PITCH_LOW if pos is not None else None
+        elif DUR_BASE <= t < VOCAB_SIZE:
+            if pos is not None and key is not None and bar >= 0:
+                notes.append((bar_start + pos, t - DUR_BASE + 1, key))
+            pos = key = None
+    return notes, meter

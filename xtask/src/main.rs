@@ -1,0 +1,160 @@
+//! `cargo xtask`: nice-plug's bundler plus Descant's own steps.
+//!
+//! - `cargo xtask bundle descant [--release]`: nice-plug's bundler, then the ONNX Runtime library
+//!   is placed beside the bundled CLAP and inside the VST3 bundle.
+//! - `cargo xtask fetch-ort`: takes `libonnxruntime` from the `onnxruntime` wheel on PyPI (pip is
+//!   the only network access) into `target/ort/`.
+//! - `cargo xtask install`: release bundle, copied to `~/.clap` and `~/.vst3`, then a self-check
+//!   that loads the installed CLAP in a real host and plays a phrase through it.
+//! - `cargo xtask test`: debug bundle into `target/test-plugin/`, then `cargo test --workspace`.
+//! - `cargo xtask placeholder-model`: rewrites the random-weight model in `assets/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// The ONNX Runtime version the `ort` crate in this workspace is built for.
+const ORT_VERSION: &str = "1.31.1";
+/// The library's file name inside the wheel and beside the plugin.
+const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
+/// The plugin's bundle name (from bundler.toml).
+const BUNDLE_NAME: &str = "Descant";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    nice_plug_xtask::chdir_workspace_root()?;
+    match args.first().map(String::as_str) {
+        Some("fetch-ort") => fetch_ort().map(|_| ()),
+        Some("bundle") => {
+            nice_plug_xtask::main_with_args("cargo xtask", args)?;
+            place_ort_beside_bundles()
+        }
+        Some("install") => install(),
+        Some("test") => test(&args[1..]),
+        Some("placeholder-model") => run(Command::new("python3")
+            .arg("training/make_placeholder_model.py")
+            .args(&args[1..])),
+        _ => nice_plug_xtask::main_with_args("cargo xtask", args),
+    }
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("+ {cmd:?}");
+    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// `target/ort/libonnxruntime.so.1.31.1`, fetched from the PyPI wheel if it is not there yet.
+fn fetch_ort() -> Result<PathBuf> {
+    let dir = Path::new("target/ort");
+    let lib = dir.join(ORT_LIBRARY_FILE);
+    if lib.is_file() {
+        return Ok(lib);
+    }
+    let wheels = dir.join("wheel");
+    std::fs::create_dir_all(&wheels)?;
+    run(Command::new("python3").args([
+        "-m",
+        "pip",
+        "download",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--only-binary=:all:",
+        &format!("onnxruntime=={ORT_VERSION}"),
+        "-d",
+    ])
+    .arg(&wheels))?;
+    let wheel = std::fs::read_dir(&wheels)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .context("pip downloaded no wheel")?;
+    let member = format!("onnxruntime/capi/{ORT_LIBRARY_FILE}");
+    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nopen(sys.argv[3], 'wb').write(z.read(sys.argv[2]))\n";
+    run(Command::new("python3")
+        .args(["-c", script])
+        .arg(&wheel)
+        .arg(&member)
+        .arg(&lib))?;
+    eprintln!("ONNX Runtime {ORT_VERSION} at {}", lib.display());
+    Ok(lib)
+}
+
+fn copy_into(lib: &Path, dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        let dst = dir.join(ORT_LIBRARY_FILE);
+        std::fs::copy(lib, &dst).with_context(|| format!("copying to {}", dst.display()))?;
+    }
+    Ok(())
+}
+
+/// Puts the ONNX Runtime library beside `Descant.clap` and inside `Descant.vst3`.
+fn place_ort_beside_bundles() -> Result<()> {
+    let lib = fetch_ort()?;
+    let bundled = Path::new("target/bundled");
+    copy_into(&lib, bundled)?;
+    copy_into(
+        &lib,
+        &bundled.join(format!("{BUNDLE_NAME}.vst3/Contents/x86_64-linux")),
+    )?;
+    Ok(())
+}
+
+fn home() -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .context("HOME is not set")
+}
+
+fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let to = dst.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &to)?;
+        } else {
+            std::fs::copy(entry.path(), &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// Release bundle, installed per user, then checked in a real CLAP host.
+fn install() -> Result<()> {
+    nice_plug_xtask::main_with_args(
+        "cargo xtask",
+        ["bundle", "descant", "--release"].map(String::from),
+    )?;
+    place_ort_beside_bundles()?;
+    let bundled = Path::new("target/bundled");
+    let clap_dir = home()?.join(".clap");
+    std::fs::create_dir_all(&clap_dir)?;
+    let clap = clap_dir.join(format!("{BUNDLE_NAME}.clap"));
+    std::fs::copy(bundled.join(format!("{BUNDLE_NAME}.clap")), &clap)?;
+    copy_into(&bundled.join(ORT_LIBRARY_FILE), &clap_dir)?;
+    let vst3 = home()?.join(".vst3").join(format!("{BUNDLE_NAME}.vst3"));
+    copy_dir(&bundled.join(format!("{BUNDLE_NAME}.vst3")), &vst3)?;
+    eprintln!("installed {} and {}", clap.display(), vst3.display());
+    run(Command::new("cargo")
+        .args(["run", "--release", "-p", "descant-host-tests", "--bin", "descant-host", "--"])
+        .args(["selfcheck", "--plugin"])
+        .arg(&clap))
+}
+
+/// Debug bundle (with the allocation check) in `target/test-plugin/`, then the tests.
+fn test(extra: &[String]) -> Result<()> {
+    nice_plug_xtask::main_with_args("cargo xtask", ["bundle", "descant"].map(String::from))?;
+    let lib = fetch_ort()?;
+    let dir = Path::new("target/test-plugin");
+    std::fs::create_dir_all(dir)?;
+    let clap = format!("{BUNDLE_NAME}.clap");
+    std::fs::copy(Path::new("target/bundled").join(&clap), dir.join(&clap))?;
+    copy_into(&lib, dir)?;
+    run(Command::new("cargo")
+        .args(["test", "--workspace"])
+        .args(extra))
+}
