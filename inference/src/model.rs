@@ -137,7 +137,9 @@ impl Model {
             )));
         }
         if token as usize >= c.vocab_size {
-            return Err(ModelError::Contract(format!("token {token} not in vocabulary")));
+            return Err(ModelError::Contract(format!(
+                "token {token} not in vocabulary"
+            )));
         }
         let mut control_v = vec![0.0f32; c.control.size];
         for (dst, src) in control_v.iter_mut().zip(control) {
@@ -156,9 +158,7 @@ impl Model {
         ])?;
         let (shape, logits) = outputs["logits"].try_extract_tensor::<f32>()?;
         if shape.iter().product::<i64>() as usize != c.vocab_size {
-            return Err(ModelError::Contract(format!(
-                "logits have shape {shape:?}"
-            )));
+            return Err(ModelError::Contract(format!("logits have shape {shape:?}")));
         }
         state.logits.clear();
         state.logits.extend_from_slice(logits);
@@ -188,12 +188,20 @@ fn check_graph(session: &Session, c: &ModelContract) -> Result<(), ModelError> {
     let expect_in: [(&str, TensorElementType, &[i64]); 5] = [
         ("token", TensorElementType::Int64, &[1, 1]),
         ("position", TensorElementType::Int64, &[1]),
-        ("control", TensorElementType::Float32, &[1, c.control.size as i64]),
+        (
+            "control",
+            TensorElementType::Float32,
+            &[1, c.control.size as i64],
+        ),
         ("past_key", TensorElementType::Float32, &kv),
         ("past_value", TensorElementType::Float32, &kv),
     ];
     let expect_out: [(&str, TensorElementType, &[i64]); 3] = [
-        ("logits", TensorElementType::Float32, &[1, c.vocab_size as i64]),
+        (
+            "logits",
+            TensorElementType::Float32,
+            &[1, c.vocab_size as i64],
+        ),
         ("present_key", TensorElementType::Float32, &kv),
         ("present_value", TensorElementType::Float32, &kv),
     ];

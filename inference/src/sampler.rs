@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn nothing_allowed_gives_none() {
         let mut s = Sampler::new(1);
-        assert_eq!(s.sample(&[1.0, 2.0], SamplingSettings::default(), |_| false), None);
+        assert_eq!(
+            s.sample(&[1.0, 2.0], SamplingSettings::default(), |_| false),
+            None
+        );
     }
 
     #[test]

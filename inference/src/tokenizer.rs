@@ -65,12 +65,10 @@ impl Meter {
 
     /// The meter if the vocabulary has a token for it.
     pub fn new(numerator: u8, denominator: u8) -> Option<Meter> {
-        METERS
-            .contains(&(numerator, denominator))
-            .then_some(Meter {
-                numerator,
-                denominator,
-            })
+        METERS.contains(&(numerator, denominator)).then_some(Meter {
+            numerator,
+            denominator,
+        })
     }
 
     /// The vocabulary's meter closest to any time signature (same bar length where possible).

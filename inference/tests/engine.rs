@@ -49,9 +49,13 @@ fn a_step_returns_logits_and_grows_the_kv_cache() {
     let mut state = model.new_state();
     let v = model.contract().vocab_size;
     let control = vec![0.0; model.contract().control.size];
-    for (i, t) in [tokenizer::BOS, tokenizer::METERS.len() as u32, tokenizer::BAR]
-        .into_iter()
-        .enumerate()
+    for (i, t) in [
+        tokenizer::BOS,
+        tokenizer::METERS.len() as u32,
+        tokenizer::BAR,
+    ]
+    .into_iter()
+    .enumerate()
     {
         let logits = model.step(&mut state, t, &control).unwrap();
         assert_eq!(logits.len(), v);
@@ -152,7 +156,10 @@ fn a_corrupt_model_is_refused_with_a_reason() {
     let garbage = vec![7u8; 4096];
     let hex: String = {
         use sha2::{Digest, Sha256};
-        Sha256::digest(&garbage).iter().map(|b| format!("{b:02x}")).collect()
+        Sha256::digest(&garbage)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     };
     let sidecar = SHIPPED_SIDECAR.replace(
         &SHIPPED_SIDECAR[SHIPPED_SIDECAR.find("\"sha256\": \"").unwrap() + 11..][..64],

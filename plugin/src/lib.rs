@@ -1,1 +1,392 @@
+//! Descant: a real-time AI co-composer, as a CLAP/VST3 MIDI effect (and a standalone).
+//!
+//! Threads: `process()` runs on the audio thread and never allocates, locks, logs or waits; it
+//! talks to the inference worker (see `handle`) only through SPSC queues and atomics. `activate`,
+//! `deactivate` and the editor run on the main/GUI thread.
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use descant_inference::events::ContextEvent;
+use descant_inference::worker::WorkerShared;
+use nice_plug::midi::{Channel, Key, VoiceID};
+use nice_plug::prelude::*;
+
+mod clock;
+mod editor;
+mod handle;
+mod outbox;
+mod params;
+mod scheduler;
+mod tracker;
+
+use clock::{BlockTime, Clock, HostTime};
+use handle::InferenceHandle;
+use outbox::{Outbox, Source};
+use params::DescantParams;
+use scheduler::Scheduler;
+use tracker::{NoteTracker, SoundingNote};
+
+/// Debug builds only: set to make `process()` allocate once per block, to prove the allocation
+/// check is live (the host tests expect an abort).
+#[cfg(debug_assertions)]
+const ALLOC_PROBE_ENV: &str = "DESCANT_TEST_ALLOC_IN_PROCESS";
+
+/// The plugin. Its fields are touched by the audio thread unless a comment says otherwise.
+pub struct Descant {
+    /// Parameters; shared with the host wrapper, the worker's settings reader and the GUI.
+    params: Arc<DescantParams>,
+    /// Shared with the worker (atomics, model status) and the GUI (status display).
+    shared: Arc<WorkerShared>,
+    /// The worker and its queue ends; created in `activate`, dropped in `deactivate` (main thread).
+    inference: Option<InferenceHandle>,
+    /// Sample rate of the current activation.
+    sample_rate: f32,
+    /// Block placement in musical time.
+    clock: Clock,
+    /// Descant's sounding notes.
+    tracker: NoteTracker,
+    /// Descant's planned notes not yet due.
+    scheduler: Scheduler,
+    /// This block's outgoing events.
+    outbox: Outbox,
+    /// Plan epoch: bumped whenever planned notes become invalid; see `ContextEvent`.
+    epoch: u32,
+    /// Whether the player has played since time last started: an answer may be pending, so keep
+    /// the host calling `process()`.
+    phrase_heard: bool,
+    /// `Enabled` as of the previous block, to act on changes.
+    was_enabled: bool,
+    /// Set by `reset`/`deactivate`: release tracked notes at the start of the next block.
+    release_pending: bool,
+    /// Channel Descant plays on: the player's latest note-on channel.
+    channel: u8,
+    /// Activations so far, to vary the worker's seed between them. Main thread.
+    activations: u64,
+    /// Debug builds: allocate in `process()` (see [`ALLOC_PROBE_ENV`]). Set in `activate`.
+    #[cfg(debug_assertions)]
+    alloc_probe: bool,
+}
+
+impl Default for Descant {
+    fn default() -> Self {
+        Descant {
+            params: Arc::new(DescantParams::default()),
+            shared: Arc::new(WorkerShared::default()),
+            inference: None,
+            sample_rate: 48_000.0,
+            clock: Clock::default(),
+            tracker: NoteTracker::default(),
+            scheduler: Scheduler::default(),
+            outbox: Outbox::default(),
+            epoch: 0,
+            phrase_heard: false,
+            was_enabled: true,
+            release_pending: false,
+            channel: 0,
+            activations: 0,
+            #[cfg(debug_assertions)]
+            alloc_probe: false,
+        }
+    }
+}
+
+fn note_on(timing: u32, key: u8, channel: u8, velocity: f32) -> NoteEvent<()> {
+    NoteEvent::NoteOn {
+        timing,
+        voice_id: VoiceID::Wildcard,
+        channel: Channel::Number(channel),
+        key: Key::Number(key),
+        velocity,
+    }
+}
+
+fn note_off(timing: u32, n: SoundingNote) -> NoteEvent<()> {
+    NoteEvent::NoteOff {
+        timing,
+        voice_id: VoiceID::Wildcard,
+        channel: Channel::Number(n.channel),
+        key: Key::Number(n.key),
+        velocity: 0.0,
+    }
+}
+
+impl Descant {
+    /// Ends every sounding note at `offset` and forgets the plan.
+    fn release_all(&mut self, offset: u32) {
+        let outbox = &mut self.outbox;
+        self.tracker
+            .end_all(|n| outbox.push(Source::DescantOff, note_off(offset, n)));
+        self.scheduler.clear();
+    }
+
+    /// Sends an event to the worker, if there is one.
+    fn tell_worker(&mut self, event: ContextEvent) {
+        if let Some(h) = self.inference.as_mut() {
+            // A full queue loses the event; the next transport or note event resynchronises.
+            let _ = h.send(event);
+        }
+    }
+
+    fn transport_event(&self, block: &BlockTime) -> ContextEvent {
+        ContextEvent::Transport {
+            playing: block.running,
+            jumped: block.jumped,
+            beat: block.start_beat,
+            bar_start_beat: block.bar_start_beat,
+            numerator: block.meter.numerator,
+            denominator: block.meter.denominator,
+            epoch: self.epoch,
+        }
+    }
+
+    /// Moves the worker's new notes into the scheduler, dropping stale ones.
+    fn collect_planned_notes(&mut self) {
+        let Some(h) = self.inference.as_mut() else {
+            return;
+        };
+        while self.scheduler.has_room() {
+            match h.receive() {
+                Some(n) if n.epoch == self.epoch => {
+                    self.scheduler.push(n);
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+    }
+
+    /// Starts the notes due in this block and ends the ones whose time is up.
+    fn play_block(&mut self, block: &BlockTime, frames: u32) {
+        let outbox = &mut self.outbox;
+        let tracker = &mut self.tracker;
+        let channel = self.channel;
+        let late = self.scheduler.take_due(
+            frames,
+            |beat| block.offset_of(beat),
+            |n, offset| {
+                if let Some(old) = tracker.take_key(n.key, channel) {
+                    outbox.push(Source::DescantOff, note_off(offset, old));
+                }
+                let end = n.onset_beat + n.length_beats;
+                if tracker.start(n.key, channel, end, offset) {
+                    outbox.push(
+                        Source::DescantOn,
+                        note_on(offset, n.key, channel, n.velocity),
+                    );
+                }
+            },
+        );
+        if late > 0 {
+            self.shared
+                .late_notes
+                .fetch_add(u64::from(late), Ordering::Relaxed);
+        }
+        self.tracker.end_due(
+            frames,
+            |beat| block.offset_of(beat),
+            |n, offset| outbox.push(Source::DescantOff, note_off(offset, n)),
+        );
+    }
+}
+
+impl Plugin for Descant {
+    const NAME: &'static str = "Descant";
+    const VENDOR: &'static str = "Descant";
+    const URL: &'static str = "https://descant.invalid";
+    const EMAIL: &'static str = "descant@descant.invalid";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout::const_default()];
+    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
+
+    type Editor = nice_plug_egui::EguiEditor<editor::DescantEditor>;
+    type SysExMessage = ();
+    type BackgroundTask = ();
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(self.params.clone(), self.shared.clone())
+    }
+
+    fn activate(
+        &mut self,
+        _audio_io_layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        self.sample_rate = buffer_config.sample_rate;
+        self.clock.reset();
+        self.activations += 1;
+        #[cfg(debug_assertions)]
+        {
+            self.alloc_probe = std::env::var_os(ALLOC_PROBE_ENV).is_some();
+        }
+        // Replacing a previous worker joins it here, on the main thread.
+        self.inference = None;
+        match InferenceHandle::start(self.params.clone(), self.shared.clone(), self.activations) {
+            Ok(h) => self.inference = Some(h),
+            Err(e) => nice_error!(
+                "Descant: cannot start the inference thread ({e}); passing MIDI through"
+            ),
+        }
+        // Activation always succeeds: without a worker, MIDI still passes through.
+        true
+    }
+
+    fn deactivate(&mut self) {
+        // Joins the worker (main thread). Notes still sounding are ended in the next block.
+        self.inference = None;
+        self.release_pending = !self.tracker.is_empty();
+    }
+
+    fn reset(&mut self) {
+        self.clock.reset();
+        self.release_pending = !self.tracker.is_empty();
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        #[cfg(debug_assertions)]
+        if self.alloc_probe {
+            std::hint::black_box(Vec::<u8>::with_capacity(16));
+        }
+        let frames = buffer.samples() as u32;
+        let t = context.transport();
+        let host = HostTime {
+            playing: t.playing,
+            tempo: t.tempo,
+            pos_beats: t.pos_beats(),
+            bar_start_beats: t.bar_start_pos_beats(),
+            time_sig: t.time_sig_numerator.zip(t.time_sig_denominator),
+        };
+        let block = self.clock.advance(
+            host,
+            frames,
+            self.sample_rate,
+            self.params.free_run.value(),
+            f64::from(self.params.tempo.value()),
+        );
+        self.outbox.clear();
+        self.tracker.new_block();
+
+        // Discontinuities end everything at the block start, before anything else happens.
+        let enabled = self.params.enabled.value();
+        let toggled = enabled != self.was_enabled;
+        if block.jumped || toggled || self.release_pending {
+            self.release_all(0);
+            self.epoch = self.epoch.wrapping_add(1);
+            self.release_pending = false;
+        }
+        if block.jumped {
+            self.phrase_heard = false;
+        }
+        if block.jumped || block.meter_changed {
+            self.tell_worker(self.transport_event(&block));
+        }
+        if toggled {
+            self.tell_worker(ContextEvent::Reset { epoch: self.epoch });
+            self.was_enabled = enabled;
+        }
+        self.shared.playhead_beat.store(block.start_beat);
+        self.shared.playing.store(block.running, Ordering::Relaxed);
+
+        // The player's events: passed through, told to the worker; a note-on silences Descant.
+        let pass_through = self.params.pass_through.value();
+        let mut silenced_at = None;
+        while let Some(event) = context.next_event() {
+            match event {
+                NoteEvent::NoteOn {
+                    timing,
+                    channel,
+                    key: Key::Number(key),
+                    velocity,
+                    ..
+                } if velocity > 0.0 => {
+                    if silenced_at.is_none() {
+                        silenced_at = Some(timing.min(frames.saturating_sub(1)));
+                        self.epoch = self.epoch.wrapping_add(1);
+                    }
+                    self.channel = channel.number().unwrap_or(self.channel) & 15;
+                    self.phrase_heard = true;
+                    self.tell_worker(ContextEvent::PlayerNoteOn {
+                        key,
+                        velocity,
+                        beat: block.beat_at(timing),
+                        epoch: self.epoch,
+                    });
+                }
+                NoteEvent::NoteOn {
+                    timing,
+                    key: Key::Number(key),
+                    ..
+                }
+                | NoteEvent::NoteOff {
+                    timing,
+                    key: Key::Number(key),
+                    ..
+                } => self.tell_worker(ContextEvent::PlayerNoteOff {
+                    key,
+                    beat: block.beat_at(timing),
+                    epoch: self.epoch,
+                }),
+                _ => {}
+            }
+            if pass_through {
+                self.outbox.push(Source::PassThrough, event);
+            }
+        }
+
+        // Descant's notes.
+        self.collect_planned_notes();
+        if let Some(at) = silenced_at {
+            let outbox = &mut self.outbox;
+            self.tracker.end_due(
+                at,
+                |beat| block.offset_of(beat),
+                |n, offset| outbox.push(Source::DescantOff, note_off(offset, n)),
+            );
+            self.release_all(at);
+        } else if enabled && block.running {
+            self.play_block(&block, frames);
+        }
+
+        for event in self.outbox.sorted() {
+            // A full host queue drops the event; nothing else can be done without waiting.
+            let _ = context.try_send_event(event);
+        }
+
+        if enabled && (self.phrase_heard || !self.tracker.is_empty() || !self.scheduler.is_empty())
+        {
+            ProcessStatus::KeepAlive
+        } else {
+            ProcessStatus::Normal
+        }
+    }
+}
+
+impl ClapPlugin for Descant {
+    const CLAP_ID: &'static str = "dev.descant.co-composer";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("A real-time AI co-composer that answers your phrases");
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[ClapFeature::NoteEffect, ClapFeature::Utility];
+}
+
+impl Vst3Plugin for Descant {
+    const VST3_CLASS_ID: [u8; 16] = *b"DescantCoCompose";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Fx, Vst3SubCategory::Tools];
+}
+
+nice_export_clap!(Descant);
+nice_export_vst3!(Descant);

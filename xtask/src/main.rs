@@ -41,7 +41,9 @@ fn main() -> Result<()> {
 
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("+ {cmd:?}");
-    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
@@ -57,17 +59,18 @@ fn fetch_ort() -> Result<PathBuf> {
     }
     let wheels = dir.join("wheel");
     std::fs::create_dir_all(&wheels)?;
-    run(Command::new("python3").args([
-        "-m",
-        "pip",
-        "download",
-        "--disable-pip-version-check",
-        "--no-deps",
-        "--only-binary=:all:",
-        &format!("onnxruntime=={ORT_VERSION}"),
-        "-d",
-    ])
-    .arg(&wheels))?;
+    run(Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--only-binary=:all:",
+            &format!("onnxruntime=={ORT_VERSION}"),
+            "-d",
+        ])
+        .arg(&wheels))?;
     let wheel = std::fs::read_dir(&wheels)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "whl"))
@@ -140,7 +143,15 @@ fn install() -> Result<()> {
     copy_dir(&bundled.join(format!("{BUNDLE_NAME}.vst3")), &vst3)?;
     eprintln!("installed {} and {}", clap.display(), vst3.display());
     run(Command::new("cargo")
-        .args(["run", "--release", "-p", "descant-host-tests", "--bin", "descant-host", "--"])
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "descant-host-tests",
+            "--bin",
+            "descant-host",
+            "--",
+        ])
         .args(["selfcheck", "--plugin"])
         .arg(&clap))
 }

@@ -1,0 +1,250 @@
+//! The musical clock: where each audio block lies in beats, from the host transport or from
+//! Descant's own free-running clock. Audio thread only; no allocation, no locks.
+//!
+//! Guarantees: [`Clock::advance`] is O(1); it reports a jump whenever the block does not start
+//! where the previous one ended (seek, loop wrap, host restart) or time starts or stops, so the
+//! caller can release every sounding note before anything else happens in that block.
+
+use descant_inference::tokenizer::Meter;
+
+/// What the clock knows about the host's transport in one block (copied out of nice-plug's
+/// `Transport`, so this module has no framework dependency and is testable).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HostTime {
+    /// Whether the host transport is playing.
+    pub playing: bool,
+    /// Host tempo in BPM, if it reports one.
+    pub tempo: Option<f64>,
+    /// Host position in quarter-note beats, if it reports one.
+    pub pos_beats: Option<f64>,
+    /// Start of the current bar in beats, if known.
+    pub bar_start_beats: Option<f64>,
+    /// Time signature, if known.
+    pub time_sig: Option<(i32, i32)>,
+}
+
+/// One block's place in musical time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlockTime {
+    /// Whether time runs in this block (Descant may play).
+    pub running: bool,
+    /// Beat position of the block's first sample.
+    pub start_beat: f64,
+    /// Samples per beat at this block's tempo.
+    pub samples_per_beat: f64,
+    /// Start of the bar the block starts in, in beats.
+    pub bar_start_beat: f64,
+    /// The meter (nearest one the vocabulary knows).
+    pub meter: Meter,
+    /// Whether this block is discontinuous with the previous one (seek, loop wrap, start, stop).
+    pub jumped: bool,
+    /// Whether the meter changed since the previous block.
+    pub meter_changed: bool,
+}
+
+impl BlockTime {
+    /// Sample offset into the block of `beat`, as a real number: blocks tile time, so a beat
+    /// belongs to the block where this lies in `-0.5..frames-0.5`.
+    pub fn offset_of(&self, beat: f64) -> f64 {
+        (beat - self.start_beat) * self.samples_per_beat
+    }
+
+    /// Beat position of sample `offset` in the block.
+    pub fn beat_at(&self, offset: u32) -> f64 {
+        self.start_beat + f64::from(offset) / self.samples_per_beat
+    }
+}
+
+/// The clock's memory between blocks. Lives in the plugin struct; touched by the audio thread.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Where the next block should start if time runs on, in beats (`None` before the first block).
+    expected_next: Option<f64>,
+    /// Whether time ran in the previous block.
+    was_running: bool,
+    /// Beat position of Descant's own clock.
+    own_beat: f64,
+    /// Meter of the previous block.
+    meter: Meter,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            expected_next: None,
+            was_running: false,
+            own_beat: 0.0,
+            meter: Meter::FOUR_FOUR,
+        }
+    }
+}
+
+impl Clock {
+    /// Forget continuity: the next block counts as a jump (after activation or reset).
+    pub fn reset(&mut self) {
+        *self = Clock::default();
+    }
+
+    /// Places a block of `frames` samples at `sample_rate` in musical time.
+    pub fn advance(
+        &mut self,
+        host: HostTime,
+        frames: u32,
+        sample_rate: f32,
+        free_run: bool,
+        own_tempo: f64,
+    ) -> BlockTime {
+        let host_has_time = host.pos_beats.is_some();
+        let (running, tempo, start_beat) = if host.playing && host_has_time {
+            let tempo = host.tempo.unwrap_or(own_tempo);
+            // Keep the own clock where the host is, so free run continues from there on stop.
+            (true, tempo, host.pos_beats.unwrap_or(0.0))
+        } else if !host_has_time || free_run {
+            (true, own_tempo, self.own_beat)
+        } else {
+            (
+                false,
+                host.tempo.unwrap_or(own_tempo),
+                host.pos_beats.unwrap_or(0.0),
+            )
+        };
+        let tempo = if tempo.is_finite() {
+            tempo.clamp(1.0, 1000.0)
+        } else {
+            120.0
+        };
+        let samples_per_beat = f64::from(sample_rate.max(1.0)) * 60.0 / tempo;
+        let meter = host
+            .time_sig
+            .map_or(Meter::FOUR_FOUR, |(n, d)| Meter::nearest(n, d));
+        let bar_len =
+            meter.bar_ticks() as f64 / descant_inference::tokenizer::TICKS_PER_BEAT as f64;
+        let bar_start_beat = match host.bar_start_beats {
+            Some(b) if host.playing && host_has_time => b,
+            _ => (start_beat / bar_len).floor() * bar_len,
+        };
+        let tolerance = 1.0 / samples_per_beat;
+        let discontinuous = match self.expected_next {
+            Some(expected) => (start_beat - expected).abs() > tolerance,
+            None => true,
+        };
+        let jumped = running != self.was_running || (running && discontinuous);
+        let meter_changed = meter != self.meter;
+        let end_beat = start_beat + f64::from(frames) / samples_per_beat;
+        self.expected_next = running.then_some(end_beat);
+        self.was_running = running;
+        self.meter = meter;
+        self.own_beat = if running { end_beat } else { start_beat };
+        BlockTime {
+            running,
+            start_beat,
+            samples_per_beat,
+            bar_start_beat,
+            meter,
+            jumped,
+            meter_changed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn playing_at(beat: f64, tempo: f64) -> HostTime {
+        HostTime {
+            playing: true,
+            tempo: Some(tempo),
+            pos_beats: Some(beat),
+            bar_start_beats: Some((beat / 4.0).floor() * 4.0),
+            time_sig: Some((4, 4)),
+        }
+    }
+
+    #[test]
+    fn contiguous_blocks_do_not_jump() {
+        let mut c = Clock::default();
+        let first = c.advance(playing_at(0.0, 120.0), 512, 48_000.0, false, 100.0);
+        assert!(first.jumped, "the first block starts time");
+        let spb = first.samples_per_beat;
+        assert_eq!(spb, 24_000.0);
+        let second = c.advance(playing_at(512.0 / spb, 120.0), 512, 48_000.0, false, 100.0);
+        assert!(!second.jumped);
+    }
+
+    #[test]
+    fn a_loop_wrap_and_a_seek_jump() {
+        let mut c = Clock::default();
+        c.advance(playing_at(7.9, 120.0), 4800, 48_000.0, false, 120.0);
+        assert!(
+            c.advance(playing_at(0.0, 120.0), 64, 48_000.0, false, 120.0)
+                .jumped
+        );
+        assert!(
+            c.advance(playing_at(40.0, 120.0), 64, 48_000.0, false, 120.0)
+                .jumped
+        );
+    }
+
+    #[test]
+    fn stopping_is_a_jump_and_stops_time_without_free_run() {
+        let mut c = Clock::default();
+        c.advance(playing_at(1.0, 120.0), 64, 48_000.0, false, 120.0);
+        let stopped = HostTime {
+            playing: false,
+            ..playing_at(1.0, 120.0)
+        };
+        let b = c.advance(stopped, 64, 48_000.0, false, 120.0);
+        assert!(b.jumped && !b.running);
+        assert!(!c.advance(stopped, 64, 48_000.0, false, 120.0).jumped);
+    }
+
+    #[test]
+    fn free_run_keeps_time_at_the_tempo_parameter() {
+        let mut c = Clock::default();
+        let stopped = HostTime {
+            playing: false,
+            tempo: Some(90.0),
+            pos_beats: Some(0.0),
+            bar_start_beats: None,
+            time_sig: None,
+        };
+        let a = c.advance(stopped, 48_000, 48_000.0, true, 60.0);
+        assert!(a.running);
+        let b = c.advance(stopped, 48_000, 48_000.0, true, 60.0);
+        assert!(!b.jumped);
+        assert_eq!(b.start_beat, 1.0, "one second at 60 BPM is one beat");
+    }
+
+    #[test]
+    fn no_transport_at_all_runs_the_own_clock() {
+        let mut c = Clock::default();
+        let none = HostTime {
+            playing: false,
+            tempo: None,
+            pos_beats: None,
+            bar_start_beats: None,
+            time_sig: None,
+        };
+        let a = c.advance(none, 100, 1000.0, false, 120.0);
+        assert!(a.running);
+        assert_eq!(a.meter, Meter::FOUR_FOUR);
+        let b = c.advance(none, 100, 1000.0, false, 120.0);
+        assert!((b.start_beat - 0.2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn offsets_tile_blocks() {
+        let b = BlockTime {
+            running: true,
+            start_beat: 2.0,
+            samples_per_beat: 22_050.0,
+            bar_start_beat: 0.0,
+            meter: Meter::FOUR_FOUR,
+            jumped: false,
+            meter_changed: false,
+        };
+        assert_eq!(b.offset_of(2.5), 11_025.0);
+        assert_eq!(b.beat_at(11_025), 2.5);
+    }
+}

@@ -1,0 +1,92 @@
+//! The audio side's handle to the inference worker: the two SPSC queue ends and the worker's
+//! lifetime. Created and dropped on the main thread (activate/deactivate); its queue ends are used
+//! by the audio thread, wait-free.
+//!
+//! Guarantees: [`InferenceHandle::send`] and [`InferenceHandle::receive`] never block or allocate;
+//! dropping the handle stops and joins the worker (on the main thread, never in `process()`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use descant_inference::events::{ContextEvent, GeneratedNote};
+use descant_inference::runtime;
+use descant_inference::sampler::SamplingSettings;
+use descant_inference::worker::{
+    InferenceWorker, ModelSource, SettingsFn, WorkerConfig, WorkerSettings, WorkerShared,
+};
+use descant_inference::{SHIPPED_MODEL, SHIPPED_SIDECAR};
+
+use crate::params::DescantParams;
+
+/// Environment variable naming a `.onnx` model (with its `.json` sidecar) to use instead of the
+/// one compiled in.
+pub const MODEL_PATH_ENV: &str = "DESCANT_MODEL";
+/// Capacity of the audio → worker queue (player notes and transport changes).
+const CONTEXT_QUEUE: usize = 1024;
+/// Capacity of the worker → audio queue (planned notes).
+const NOTE_QUEUE: usize = 256;
+
+/// The plugin's end of the worker.
+pub struct InferenceHandle {
+    /// Audio → worker. Pushed by the audio thread only.
+    events: rtrb::Producer<ContextEvent>,
+    /// Worker → audio. Popped by the audio thread only.
+    notes: rtrb::Consumer<GeneratedNote>,
+    /// The thread; stopped and joined when the handle drops (main thread).
+    _worker: InferenceWorker,
+}
+
+/// Directory of the binary this code was loaded from (the `.clap` or the VST3's `.so`).
+pub fn plugin_dir() -> Option<PathBuf> {
+    process_path::get_dylib_path()
+        .or_else(process_path::get_executable_path)
+        .and_then(|p| p.parent().map(PathBuf::from))
+}
+
+impl InferenceHandle {
+    /// Starts a worker that reads its settings from `params`. Main thread.
+    pub fn start(
+        params: Arc<DescantParams>,
+        shared: Arc<WorkerShared>,
+        seed: u64,
+    ) -> std::io::Result<InferenceHandle> {
+        let (events, worker_events) = rtrb::RingBuffer::new(CONTEXT_QUEUE);
+        let (worker_notes, notes) = rtrb::RingBuffer::new(NOTE_QUEUE);
+        let model = match std::env::var_os(MODEL_PATH_ENV) {
+            Some(p) if !p.is_empty() => ModelSource::File(PathBuf::from(p)),
+            _ => ModelSource::Embedded {
+                onnx: SHIPPED_MODEL,
+                sidecar: SHIPPED_SIDECAR,
+            },
+        };
+        let config = WorkerConfig {
+            ort_library: runtime::library_path(plugin_dir().as_deref()),
+            model,
+            seed,
+        };
+        let settings: SettingsFn = Box::new(move || WorkerSettings {
+            enabled: params.enabled.value(),
+            sampling: SamplingSettings {
+                temperature: params.temperature.value(),
+                top_p: params.top_p.value(),
+            },
+            answer_after_beats: f64::from(params.answer_after.value()),
+        });
+        let worker = InferenceWorker::spawn(config, settings, worker_events, worker_notes, shared)?;
+        Ok(InferenceHandle {
+            events,
+            notes,
+            _worker: worker,
+        })
+    }
+
+    /// Sends an event to the worker; false (event lost) when the queue is full. Wait-free.
+    pub fn send(&mut self, event: ContextEvent) -> bool {
+        self.events.push(event).is_ok()
+    }
+
+    /// Takes the next planned note, if any. Wait-free.
+    pub fn receive(&mut self) -> Option<GeneratedNote> {
+        self.notes.pop().ok()
+    }
+}

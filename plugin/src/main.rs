@@ -1,0 +1,3 @@
+fn main() {
+    nice_plug::prelude::nice_export_standalone::<descant::Descant>();
+}

@@ -1,0 +1,496 @@
+//! Host tests: the built debug `Descant.clap` (with the allocation check), loaded through
+//! `clack-host`, driven block by block. Run by `cargo xtask test`, which bundles it first.
+
+use std::process::Command;
+
+use anyhow::Result;
+use clack_host::prelude::ProcessStatus;
+use descant_host_tests::{test_plugin_path, unmatched, Input, OutNote, Pacer, PluginHost};
+
+/// Wall-clock speed of the tests relative to real time.
+const SPEED: f64 = 4.0;
+
+/// Normalised value of a linear parameter.
+fn norm(v: f64, min: f64, max: f64) -> f64 {
+    (v - min) / (max - min)
+}
+
+fn param(name: &'static str, normalized: f64) -> Input {
+    Input::Param {
+        offset: 0,
+        name,
+        normalized,
+    }
+}
+
+/// A host at `tempo` with pass-through off (so every note out is Descant's) and a one-beat pause.
+fn host(sample_rate: f64, tempo: f64, max_block: u32) -> Result<PluginHost> {
+    let mut h = PluginHost::load(&test_plugin_path(), sample_rate, max_block)?;
+    h.transport.tempo = tempo;
+    h.process(
+        1,
+        &[
+            param("Pass through", 0.0),
+            param("Answer after", norm(1.0, 0.5, 8.0)),
+        ],
+    )?;
+    Ok(h)
+}
+
+/// A phrase of eighth notes from the current position; returns the script and the beat its
+/// last note ends on.
+fn phrase(h: &PluginHost, keys: &[u8]) -> (Vec<(u64, Input)>, f64) {
+    let spb = h.samples_per_beat();
+    let start_beat = (h.sample_pos as f64 / spb).ceil();
+    let mut script = Vec::new();
+    for (i, &key) in keys.iter().enumerate() {
+        let on = start_beat + i as f64 * 0.5;
+        script.push((
+            (on * spb).round() as u64,
+            Input::NoteOn {
+                offset: 0,
+                key,
+                channel: 0,
+                velocity: 0.8,
+            },
+        ));
+        script.push((
+            ((on + 0.45) * spb).round() as u64,
+            Input::NoteOff {
+                offset: 0,
+                key,
+                channel: 0,
+            },
+        ));
+    }
+    let end = start_beat + (keys.len() - 1) as f64 * 0.5 + 0.45;
+    (script, end)
+}
+
+/// Plays a phrase and runs until Descant has a note sounding; returns everything it sent.
+fn until_descant_sounds(h: &mut PluginHost, frames: u32, pace: &mut Pacer) -> Result<Vec<OutNote>> {
+    let (mut script, _) = phrase(h, &[60, 62, 64, 67]);
+    let end = script.iter().map(|(at, _)| at + 1).max().unwrap_or(0);
+    let mut sent = h.run_script(end, frames, &mut script, pace)?;
+    assert!(script.is_empty(), "the whole phrase was played");
+    for _ in 0..64 {
+        sent.extend(h.run_beats(0.5, frames, pace)?);
+        if !unmatched(&sent).0.is_empty() {
+            return Ok(sent);
+        }
+    }
+    anyhow::bail!("Descant never played within 32 beats: {sent:?}")
+}
+
+#[test]
+fn player_notes_pass_through_unchanged() -> Result<()> {
+    let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 512)?;
+    let (_, notes) = h.process(
+        512,
+        &[
+            Input::NoteOn {
+                offset: 3,
+                key: 61,
+                channel: 9,
+                velocity: 0.5,
+            },
+            Input::NoteOff {
+                offset: 300,
+                key: 61,
+                channel: 9,
+            },
+        ],
+    )?;
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0].on && notes[0].key == 61 && notes[0].channel == 9 && notes[0].offset == 3);
+    assert!((notes[0].velocity - 0.5).abs() < 1e-6);
+    assert!(!notes[1].on && notes[1].key == 61 && notes[1].offset == 300);
+    Ok(())
+}
+
+#[test]
+fn answer_notes_land_on_the_sample_offsets_their_beats_imply() -> Result<()> {
+    for (tempo, frames, sample_rate) in [
+        (120.0, 64, 48_000.0),
+        (97.3, 1, 44_100.0),
+        (140.0, 511, 96_000.0),
+        (75.0, 4096, 44_100.0),
+        (172.5, 64, 44_100.0),
+    ] {
+        let mut h = host(sample_rate, tempo, 4096)?;
+        let mut pace = Pacer::new(SPEED);
+        let (mut script, last_off) = phrase(&h, &[60, 64, 67, 72]);
+        let spb = h.samples_per_beat();
+        let mut sent = h.run_script(
+            ((last_off + 12.0) * spb) as u64,
+            frames,
+            &mut script,
+            &mut pace,
+        )?;
+        h.transport.playing = false;
+        sent.extend(h.process(frames, &[])?.1);
+        let ons: Vec<&OutNote> = sent.iter().filter(|n| n.on).collect();
+        let case = format!("{tempo} BPM, {frames} frames, {sample_rate} Hz");
+        assert!(!ons.is_empty(), "{case}: no answer");
+        for n in &ons {
+            let tick = (n.sample as f64 / spb * 12.0).round();
+            let exact = tick * spb / 12.0;
+            assert!(
+                (n.sample as f64 - exact).abs() <= 0.5 + 1e-6,
+                "{case}: note at sample {} is not on the grid (nearest tick {tick} at {exact})",
+                n.sample
+            );
+            assert!(
+                n.sample as f64 / spb >= last_off + 1.0 - 1e-9,
+                "{case}: answered early"
+            );
+        }
+        let (hanging, orphans) = unmatched(&sent);
+        assert!(
+            hanging.is_empty() && orphans.is_empty(),
+            "{case}: {hanging:?} {orphans:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn process_keeps_the_host_calling_while_an_answer_is_pending() -> Result<()> {
+    let mut h = host(48_000.0, 120.0, 512)?;
+    let (idle, _) = h.process(512, &[])?;
+    assert_ne!(
+        idle,
+        ProcessStatus::Continue,
+        "no phrase yet: the host may let it sleep"
+    );
+    let mut pace = Pacer::new(SPEED);
+    let (mut script, last_off) = phrase(&h, &[60, 62]);
+    let spb = h.samples_per_beat();
+    h.run_script((last_off * spb) as u64 + 600, 512, &mut script, &mut pace)?;
+    let (status, _) = h.process(512, &[])?;
+    assert_eq!(status, ProcessStatus::Continue);
+    Ok(())
+}
+
+#[test]
+fn stop_releases_every_generated_note() -> Result<()> {
+    let mut h = host(48_000.0, 132.0, 256)?;
+    let mut pace = Pacer::new(SPEED);
+    let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
+    let sounding = unmatched(&sent).0;
+    h.transport.playing = false;
+    let (_, released) = h.process(256, &[])?;
+    for n in &sounding {
+        assert!(
+            released
+                .iter()
+                .any(|r| !r.on && r.key == n.key && r.channel == n.channel && r.offset == 0),
+            "{n:?} not released at the stop: {released:?}"
+        );
+    }
+    sent.extend(released);
+    let after = h.run_beats(4.0, 256, &mut pace)?;
+    assert!(
+        after.iter().all(|n| !n.on),
+        "played while stopped: {after:?}"
+    );
+    sent.extend(after);
+    assert_eq!(unmatched(&sent), (vec![], vec![]));
+    Ok(())
+}
+
+#[test]
+fn seek_releases_every_generated_note() -> Result<()> {
+    let mut h = host(44_100.0, 110.0, 333)?;
+    let mut pace = Pacer::new(SPEED);
+    let mut sent = until_descant_sounds(&mut h, 333, &mut pace)?;
+    let sounding = unmatched(&sent).0;
+    h.seek(h.beat + 37.25);
+    let (_, released) = h.process(333, &[])?;
+    for n in &sounding {
+        assert!(released
+            .iter()
+            .any(|r| !r.on && r.key == n.key && r.offset == 0));
+    }
+    sent.extend(released);
+    let after = h.run_beats(4.0, 333, &mut pace)?;
+    assert!(
+        after.iter().all(|n| !n.on),
+        "the seek voids the phrase: {after:?}"
+    );
+    sent.extend(after);
+    assert_eq!(unmatched(&sent), (vec![], vec![]));
+    Ok(())
+}
+
+#[test]
+fn loop_wrap_releases_every_generated_note() -> Result<()> {
+    let mut h = host(48_000.0, 120.0, 128)?;
+    let mut pace = Pacer::new(SPEED);
+    let mut sent = until_descant_sounds(&mut h, 128, &mut pace)?;
+    let sounding = unmatched(&sent).0;
+    // Loop ends just after the playhead: the next block wraps to beat 0.
+    h.transport.loop_beats = Some((0.0, h.beat + 0.001));
+    sent.extend(h.process(128, &[])?.1);
+    assert!(h.beat < 1.0, "the host wrapped");
+    let (_, released) = h.process(128, &[])?;
+    for n in &sounding {
+        assert!(
+            released
+                .iter()
+                .any(|r| !r.on && r.key == n.key && r.offset == 0)
+                || sent
+                    .iter()
+                    .any(|r| !r.on && r.key == n.key && r.sample > n.sample),
+            "{n:?} not released at the wrap"
+        );
+    }
+    sent.extend(released);
+    h.transport.loop_beats = None;
+    h.transport.playing = false;
+    sent.extend(h.process(128, &[])?.1);
+    assert_eq!(unmatched(&sent), (vec![], vec![]));
+    Ok(())
+}
+
+#[test]
+fn deactivate_releases_every_generated_note() -> Result<()> {
+    let mut h = host(48_000.0, 126.0, 256)?;
+    let mut pace = Pacer::new(SPEED);
+    let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
+    let sounding = unmatched(&sent).0;
+    h.deactivate();
+    h.activate()?;
+    let (_, released) = h.process(256, &[])?;
+    for n in &sounding {
+        assert!(released
+            .iter()
+            .any(|r| !r.on && r.key == n.key && r.offset == 0));
+    }
+    sent.extend(released);
+    assert_eq!(unmatched(&sent), (vec![], vec![]));
+    Ok(())
+}
+
+#[test]
+fn the_player_playing_again_silences_descant() -> Result<()> {
+    let mut h = host(48_000.0, 120.0, 256)?;
+    let mut pace = Pacer::new(SPEED);
+    let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
+    let sounding = unmatched(&sent).0;
+    let (_, block) = h.process(
+        256,
+        &[Input::NoteOn {
+            offset: 100,
+            key: 48,
+            channel: 0,
+            velocity: 0.7,
+        }],
+    )?;
+    for n in &sounding {
+        assert!(
+            block
+                .iter()
+                .any(|r| !r.on && r.key == n.key && r.offset <= 100),
+            "{n:?} still sounding after the player came in: {block:?}"
+        );
+    }
+    sent.extend(block);
+    // While the player holds the note, Descant listens.
+    let held = h.run_beats(3.0, 256, &mut pace)?;
+    assert!(
+        held.iter().all(|n| !n.on),
+        "Descant played over the player: {held:?}"
+    );
+    sent.extend(held);
+    h.process(
+        256,
+        &[Input::NoteOff {
+            offset: 0,
+            key: 48,
+            channel: 0,
+        }],
+    )?;
+    h.transport.playing = false;
+    sent.extend(h.process(256, &[])?.1);
+    assert_eq!(unmatched(&sent), (vec![], vec![]));
+    Ok(())
+}
+
+#[test]
+fn disabling_descant_releases_its_notes() -> Result<()> {
+    let mut h = host(48_000.0, 120.0, 256)?;
+    let mut pace = Pacer::new(SPEED);
+    let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
+    let sounding = unmatched(&sent).0;
+    let (_, released) = h.process(256, &[param("Enabled", 0.0)])?;
+    for n in &sounding {
+        assert!(released
+            .iter()
+            .any(|r| !r.on && r.key == n.key && r.offset == 0));
+    }
+    sent.extend(released);
+    let after = h.run_beats(4.0, 256, &mut pace)?;
+    assert!(after.iter().all(|n| !n.on));
+    sent.extend(after);
+    assert_eq!(unmatched(&sent), (vec![], vec![]));
+    Ok(())
+}
+
+#[test]
+fn free_run_answers_on_its_own_clock_while_the_host_is_stopped() -> Result<()> {
+    let mut h = host(48_000.0, 120.0, 512)?;
+    h.transport.playing = false;
+    h.process(
+        1,
+        &[
+            param("Free run", 1.0),
+            param("Tempo", norm(150.0, 40.0, 240.0)),
+        ],
+    )?;
+    let mut pace = Pacer::new(SPEED);
+    let own_spb = 48_000.0 * 60.0 / 150.0;
+    let start = h.sample_pos;
+    let keys = [62u8, 65, 69];
+    let mut script: Vec<(u64, Input)> = keys
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &key)| {
+            let at = start + (i as f64 * own_spb) as u64;
+            [
+                (
+                    at,
+                    Input::NoteOn {
+                        offset: 0,
+                        key,
+                        channel: 0,
+                        velocity: 0.8,
+                    },
+                ),
+                (
+                    at + (own_spb * 0.5) as u64,
+                    Input::NoteOff {
+                        offset: 0,
+                        key,
+                        channel: 0,
+                    },
+                ),
+            ]
+        })
+        .collect();
+    let sent = h.run_script(start + (14.0 * own_spb) as u64, 512, &mut script, &mut pace)?;
+    let ons: Vec<&OutNote> = sent.iter().filter(|n| n.on).collect();
+    assert!(!ons.is_empty(), "no answer in free run");
+    for n in ons {
+        // The own clock starts at beat 0 on the first processed block (sample 0).
+        let tick = (n.sample as f64 / own_spb * 12.0).round();
+        assert!((n.sample as f64 - tick * own_spb / 12.0).abs() <= 0.5 + 1e-6);
+    }
+    Ok(())
+}
+
+#[test]
+fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
+    let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 64)?;
+    let names = h.param_names();
+    assert_eq!(
+        names,
+        [
+            "Answer after",
+            "Enabled",
+            "Free run",
+            "Pass through",
+            "Temperature",
+            "Tempo",
+            "Top-p"
+        ]
+    );
+    assert!(h.value_to_text("Tempo", 0.4)?.ends_with(" BPM"));
+    assert!(h.value_to_text("Answer after", 0.2)?.ends_with(" beats"));
+    for name in &names {
+        for v in [0.0, 0.013, 0.1, 0.25, 1.0 / 3.0, 0.5, 0.77, 0.999, 1.0] {
+            let text = h.value_to_text(name, v)?;
+            let back = h.text_to_value(name, &text)?;
+            let text2 = h.value_to_text(name, back)?;
+            assert_eq!(text, text2, "{name} {v}");
+            assert_eq!(h.text_to_value(name, &text2)?, back, "{name} {v}: {text}");
+        }
+    }
+    Ok(())
+}
+
+fn host_binary(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_descant-host"));
+    cmd.args(args).arg("--plugin").arg(test_plugin_path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("descant-host runs")
+}
+
+#[test]
+fn an_allocation_in_process_aborts_the_debug_build() {
+    // The same run passes without the probe, so every other host test ran with a live check.
+    let clean = host_binary(&["passthrough"], &[]);
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    let probed = host_binary(&["passthrough"], &[("DESCANT_TEST_ALLOC_IN_PROCESS", "1")]);
+    assert!(
+        !probed.status.success(),
+        "an allocation in process() went unnoticed"
+    );
+    // The probe allocates 16 bytes; the check refuses them and the process aborts.
+    let log = String::from_utf8_lossy(&probed.stderr);
+    assert!(
+        log.contains("memory allocation of 16 bytes failed"),
+        "{log}"
+    );
+}
+
+#[test]
+fn without_onnx_runtime_midi_passes_and_the_reason_is_reported() {
+    let out = host_binary(
+        &["passthrough"],
+        &[("DESCANT_ORT_LIB", "/nonexistent/libonnxruntime.so")],
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("ONNX Runtime library not loaded"), "{log}");
+    assert!(log.contains("/nonexistent/libonnxruntime.so"), "{log}");
+}
+
+#[test]
+fn with_a_corrupt_model_midi_passes_and_the_reason_is_reported() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("descant-corrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let model = dir.join("broken.onnx");
+    let shipped = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/descant.onnx"
+    ))?;
+    std::fs::write(&model, &shipped[..shipped.len() / 3])?;
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/descant.json"),
+        dir.join("broken.json"),
+    )?;
+    let out = host_binary(
+        &["passthrough"],
+        &[("DESCANT_MODEL", model.to_str().unwrap())],
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("does not match its sidecar"), "{log}");
+
+    let missing = host_binary(
+        &["passthrough"],
+        &[("DESCANT_MODEL", "/nonexistent/m.onnx")],
+    );
+    let log = String::from_utf8_lossy(&missing.stderr);
+    assert!(missing.status.success(), "{log}");
+    assert!(log.contains("cannot read /nonexistent/m.json"), "{log}");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
