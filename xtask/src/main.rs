@@ -159,12 +159,16 @@ fn install() -> Result<()> {
 /// Debug bundle (with the allocation check) in `target/test-plugin/`, then the tests.
 fn test(extra: &[String]) -> Result<()> {
     nice_plug_xtask::main_with_args("cargo xtask", ["bundle", "descant"].map(String::from))?;
-    let lib = fetch_ort()?;
+    place_ort_beside_bundles()?;
+    let bundled = Path::new("target/bundled");
     let dir = Path::new("target/test-plugin");
+    let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;
     let clap = format!("{BUNDLE_NAME}.clap");
-    std::fs::copy(Path::new("target/bundled").join(&clap), dir.join(&clap))?;
-    copy_into(&lib, dir)?;
+    std::fs::copy(bundled.join(&clap), dir.join(&clap))?;
+    copy_into(&bundled.join(ORT_LIBRARY_FILE), dir)?;
+    let vst3 = format!("{BUNDLE_NAME}.vst3");
+    copy_dir(&bundled.join(&vst3), &dir.join(&vst3))?;
     run(Command::new("cargo")
         .args(["test", "--workspace"])
         .args(extra))
