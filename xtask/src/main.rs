@@ -6,7 +6,10 @@
 //!   the only network access) into `target/ort/`.
 //! - `cargo xtask install`: release bundle, copied to `~/.clap` and `~/.vst3`, then a self-check
 //!   that loads the installed CLAP in a real host and plays a phrase through it.
-//! - `cargo xtask test`: debug bundle into `target/test-plugin/`, then `cargo test --workspace`.
+//! - `cargo xtask setup`: what the tests need beyond Rust: Debian packages (Ardour 7 for the VST3
+//!   test, ALSA/JACK headers for the standalone), `pytest`, and ONNX Runtime.
+//! - `cargo xtask test`: `setup`, then a debug bundle into `target/test-plugin/`, then `cargo test --workspace`
+//!   and the Python tokenizer tests (`python3 -m pytest training`).
 //! - `cargo xtask placeholder-model`: rewrites the random-weight model in `assets/`.
 
 use std::path::{Path, PathBuf};
@@ -31,6 +34,7 @@ fn main() -> Result<()> {
             place_ort_beside_bundles()
         }
         Some("install") => install(),
+        Some("setup") => setup(),
         Some("test") => test(&args[1..]),
         Some("placeholder-model") => run(Command::new("python3")
             .arg("training/make_placeholder_model.py")
@@ -156,8 +160,66 @@ fn install() -> Result<()> {
         .arg(&clap))
 }
 
-/// Debug bundle (with the allocation check) in `target/test-plugin/`, then the tests.
+/// Debian packages the tests and the standalone build need.
+const DEBIAN_PACKAGES: [&str; 4] = [
+    "ardour",
+    "libasound2-dev",
+    "libjack-jackd2-dev",
+    "pkg-config",
+];
+
+/// Installs what the tests need beyond the Rust toolchain (Debian packages with apt-get, as root
+/// or through sudo; pytest with pip; ONNX Runtime from its wheel).
+fn setup() -> Result<()> {
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| {
+            !Command::new("dpkg")
+                .args(["-s", p])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect();
+    if !missing.is_empty() {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0"));
+        let apt = |args: &[&str]| {
+            let mut cmd = if root {
+                Command::new("apt-get")
+            } else {
+                let mut c = Command::new("sudo");
+                c.arg("apt-get");
+                c
+            };
+            cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            cmd
+        };
+        run(&mut apt(&["update", "-qq"]))?;
+        run(apt(&["install", "-y", "-qq", "--no-install-recommends"]).args(&missing))?;
+    }
+    let has_pytest = Command::new("python3")
+        .args(["-c", "import pytest"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_pytest {
+        run(Command::new("python3").args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "pytest",
+        ]))?;
+    }
+    fetch_ort().map(|_| ())
+}
+
+/// `setup`, a debug bundle (with the allocation check) in `target/test-plugin/`, then the tests.
 fn test(extra: &[String]) -> Result<()> {
+    setup()?;
     nice_plug_xtask::main_with_args("cargo xtask", ["bundle", "descant"].map(String::from))?;
     place_ort_beside_bundles()?;
     let bundled = Path::new("target/bundled");
@@ -171,5 +233,10 @@ fn test(extra: &[String]) -> Result<()> {
     copy_dir(&bundled.join(&vst3), &dir.join(&vst3))?;
     run(Command::new("cargo")
         .args(["test", "--workspace"])
-        .args(extra))
+        .args(extra))?;
+    if extra.is_empty() {
+        // The Python side of the token grammar, against the same golden vectors.
+        run(Command::new("python3").args(["-m", "pytest", "-q", "training"]))?;
+    }
+    Ok(())
 }
