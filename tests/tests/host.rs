@@ -82,6 +82,18 @@ fn until_descant_sounds(h: &mut PluginHost, frames: u32, pace: &mut Pacer) -> Re
     anyhow::bail!("Descant never played within 32 beats: {sent:?}")
 }
 
+/// Asserts every note of `sounding` gets its note-off in `block` at an offset up to `by`.
+fn assert_released(sounding: &[OutNote], block: &[OutNote], by: u32, what: &str) {
+    for n in sounding {
+        assert!(
+            block
+                .iter()
+                .any(|r| !r.on && r.key == n.key && r.channel == n.channel && r.offset <= by),
+            "{n:?} not released by offset {by} at the {what}: {block:?}"
+        );
+    }
+}
+
 #[test]
 fn player_notes_pass_through_unchanged() -> Result<()> {
     let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 512)?;
@@ -180,14 +192,7 @@ fn stop_releases_every_generated_note() -> Result<()> {
     let sounding = unmatched(&sent).0;
     h.transport.playing = false;
     let (_, released) = h.process(256, &[])?;
-    for n in &sounding {
-        assert!(
-            released
-                .iter()
-                .any(|r| !r.on && r.key == n.key && r.channel == n.channel && r.offset == 0),
-            "{n:?} not released at the stop: {released:?}"
-        );
-    }
+    assert_released(&sounding, &released, 0, "stop");
     sent.extend(released);
     let after = h.run_beats(4.0, 256, &mut pace)?;
     assert!(
@@ -207,11 +212,7 @@ fn seek_releases_every_generated_note() -> Result<()> {
     let sounding = unmatched(&sent).0;
     h.seek(h.beat + 37.25);
     let (_, released) = h.process(333, &[])?;
-    for n in &sounding {
-        assert!(released
-            .iter()
-            .any(|r| !r.on && r.key == n.key && r.offset == 0));
-    }
+    assert_released(&sounding, &released, 0, "seek");
     sent.extend(released);
     let after = h.run_beats(4.0, 333, &mut pace)?;
     assert!(
@@ -228,23 +229,13 @@ fn loop_wrap_releases_every_generated_note() -> Result<()> {
     let mut h = host(48_000.0, 120.0, 128)?;
     let mut pace = Pacer::new(SPEED);
     let mut sent = until_descant_sounds(&mut h, 128, &mut pace)?;
-    let sounding = unmatched(&sent).0;
-    // Loop ends just after the playhead: the next block wraps to beat 0.
+    // Loop ends just after the playhead: the block after next starts back at beat 0.
     h.transport.loop_beats = Some((0.0, h.beat + 0.001));
     sent.extend(h.process(128, &[])?.1);
     assert!(h.beat < 1.0, "the host wrapped");
+    let sounding = unmatched(&sent).0;
     let (_, released) = h.process(128, &[])?;
-    for n in &sounding {
-        assert!(
-            released
-                .iter()
-                .any(|r| !r.on && r.key == n.key && r.offset == 0)
-                || sent
-                    .iter()
-                    .any(|r| !r.on && r.key == n.key && r.sample > n.sample),
-            "{n:?} not released at the wrap"
-        );
-    }
+    assert_released(&sounding, &released, 0, "loop wrap");
     sent.extend(released);
     h.transport.loop_beats = None;
     h.transport.playing = false;
@@ -262,11 +253,7 @@ fn deactivate_releases_every_generated_note() -> Result<()> {
     h.deactivate();
     h.activate()?;
     let (_, released) = h.process(256, &[])?;
-    for n in &sounding {
-        assert!(released
-            .iter()
-            .any(|r| !r.on && r.key == n.key && r.offset == 0));
-    }
+    assert_released(&sounding, &released, 0, "reactivation");
     sent.extend(released);
     assert_eq!(unmatched(&sent), (vec![], vec![]));
     Ok(())
@@ -287,14 +274,7 @@ fn the_player_playing_again_silences_descant() -> Result<()> {
             velocity: 0.7,
         }],
     )?;
-    for n in &sounding {
-        assert!(
-            block
-                .iter()
-                .any(|r| !r.on && r.key == n.key && r.offset <= 100),
-            "{n:?} still sounding after the player came in: {block:?}"
-        );
-    }
+    assert_released(&sounding, &block, 100, "player's note-on");
     sent.extend(block);
     // While the player holds the note, Descant listens.
     let held = h.run_beats(3.0, 256, &mut pace)?;
@@ -324,11 +304,7 @@ fn disabling_descant_releases_its_notes() -> Result<()> {
     let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
     let sounding = unmatched(&sent).0;
     let (_, released) = h.process(256, &[param("Enabled", 0.0)])?;
-    for n in &sounding {
-        assert!(released
-            .iter()
-            .any(|r| !r.on && r.key == n.key && r.offset == 0));
-    }
+    assert_released(&sounding, &released, 0, "switch-off");
     sent.extend(released);
     let after = h.run_beats(4.0, 256, &mut pace)?;
     assert!(after.iter().all(|n| !n.on));
