@@ -18,6 +18,7 @@ mod handle;
 mod outbox;
 mod params;
 mod scheduler;
+mod thru;
 mod tracker;
 
 use clock::{BlockTime, Clock, HostTime};
@@ -25,6 +26,7 @@ use handle::InferenceHandle;
 use outbox::{Outbox, Source};
 use params::DescantParams;
 use scheduler::Scheduler;
+use thru::HeldThrough;
 use tracker::{NoteTracker, SoundingNote};
 
 /// Debug builds only: set to make `process()` allocate once per block, to prove the allocation
@@ -50,6 +52,8 @@ pub struct Descant {
     scheduler: Scheduler,
     /// This block's outgoing events.
     outbox: Outbox,
+    /// The player's keys passed through and still down (their note-offs always pass).
+    held_through: HeldThrough,
     /// Plan epoch: bumped whenever planned notes become invalid; see `ContextEvent`.
     epoch: u32,
     /// Whether the player has played since time last started: an answer may be pending, so keep
@@ -79,6 +83,7 @@ impl Default for Descant {
             tracker: NoteTracker::default(),
             scheduler: Scheduler::default(),
             outbox: Outbox::default(),
+            held_through: HeldThrough::default(),
             epoch: 0,
             phrase_heard: false,
             was_enabled: true,
@@ -303,7 +308,7 @@ impl Plugin for Descant {
         let pass_through = self.params.pass_through.value();
         let mut silenced_at = None;
         while let Some(event) = context.next_event() {
-            match event {
+            let passes = match event {
                 NoteEvent::NoteOn {
                     timing,
                     channel,
@@ -315,7 +320,8 @@ impl Plugin for Descant {
                         silenced_at = Some(timing.min(frames.saturating_sub(1)));
                         self.epoch = self.epoch.wrapping_add(1);
                     }
-                    self.channel = channel.number().unwrap_or(self.channel) & 15;
+                    let channel = channel.number().unwrap_or(self.channel) & 15;
+                    self.channel = channel;
                     self.phrase_heard = true;
                     self.tell_worker(ContextEvent::PlayerNoteOn {
                         key,
@@ -323,24 +329,34 @@ impl Plugin for Descant {
                         beat: block.beat_at(timing),
                         epoch: self.epoch,
                     });
+                    if pass_through {
+                        self.held_through.press(key, channel);
+                    }
+                    pass_through
                 }
                 NoteEvent::NoteOn {
                     timing,
+                    channel,
                     key: Key::Number(key),
                     ..
                 }
                 | NoteEvent::NoteOff {
                     timing,
+                    channel,
                     key: Key::Number(key),
                     ..
-                } => self.tell_worker(ContextEvent::PlayerNoteOff {
-                    key,
-                    beat: block.beat_at(timing),
-                    epoch: self.epoch,
-                }),
-                _ => {}
-            }
-            if pass_through {
+                } => {
+                    self.tell_worker(ContextEvent::PlayerNoteOff {
+                        key,
+                        beat: block.beat_at(timing),
+                        epoch: self.epoch,
+                    });
+                    let channel = channel.number().unwrap_or(self.channel) & 15;
+                    self.held_through.release(key, channel) || pass_through
+                }
+                _ => pass_through,
+            };
+            if passes {
                 self.outbox.push(Source::PassThrough, event);
             }
         }

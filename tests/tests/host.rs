@@ -470,3 +470,45 @@ fn with_a_corrupt_model_midi_passes_and_the_reason_is_reported() -> Result<()> {
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+#[test]
+fn switching_pass_through_off_mid_note_still_passes_its_note_off() -> Result<()> {
+    let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 256)?;
+    let (_, on) = h.process(
+        256,
+        &[Input::NoteOn {
+            offset: 10,
+            key: 55,
+            channel: 2,
+            velocity: 0.6,
+        }],
+    )?;
+    assert!(on.iter().any(|n| n.on && n.key == 55 && n.channel == 2));
+    h.process(256, &[param("Pass through", 0.0)])?;
+    let (_, off) = h.process(
+        256,
+        &[
+            Input::NoteOff {
+                offset: 20,
+                key: 55,
+                channel: 2,
+            },
+            Input::NoteOn {
+                offset: 30,
+                key: 57,
+                channel: 2,
+                velocity: 0.6,
+            },
+        ],
+    )?;
+    assert!(
+        off.iter()
+            .any(|n| !n.on && n.key == 55 && n.channel == 2 && n.offset == 20),
+        "the held note's note-off was swallowed: {off:?}"
+    );
+    assert!(
+        off.iter().all(|n| n.key != 57),
+        "pass-through is off: {off:?}"
+    );
+    Ok(())
+}
