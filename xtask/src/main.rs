@@ -10,6 +10,9 @@
 //!   test, ALSA/JACK headers for the standalone), `pytest`, and ONNX Runtime.
 //! - `cargo xtask test`: `setup`, then a debug bundle into `target/test-plugin/`, then `cargo test --workspace`
 //!   and the Python tokenizer tests (`python3 -m pytest training`).
+//! - `cargo xtask train [--minutes N]`: the offline training pipeline (never in CI): a venv in
+//!   `training/.venv` with `training/requirements.txt`, corpus extraction (cached), training,
+//!   ONNX export and check, evaluation, sidecar and model card, written to `assets/`.
 //! - `cargo xtask placeholder-model`: rewrites the random-weight model in `assets/`.
 
 use std::path::{Path, PathBuf};
@@ -35,6 +38,7 @@ fn main() -> Result<()> {
         }
         Some("install") => install(),
         Some("setup") => setup(),
+        Some("train") => train(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("placeholder-model") => run(Command::new("python3")
             .arg("training/make_placeholder_model.py")
@@ -238,4 +242,28 @@ fn test(extra: &[String]) -> Result<()> {
     run(Command::new("cargo")
         .args(["test", "--workspace"])
         .args(extra))
+}
+
+/// The training pipeline, end to end, into `assets/` (offline; minutes to tens of minutes on 2 cores).
+fn train(extra: &[String]) -> Result<()> {
+    let venv = Path::new("training/.venv");
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
+    }
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+        "-r",
+        "training/requirements.txt",
+    ]))?;
+    if !Path::new("training/cache/tunes.jsonl.gz").is_file() {
+        run(Command::new(&python).arg("training/extract.py"))?;
+    }
+    run(Command::new(&python).arg("training/train.py").args(extra))?;
+    run(Command::new(&python).arg("training/evaluate.py"))?;
+    run(Command::new(&python).arg("training/model_card.py"))
 }

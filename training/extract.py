@@ -1,0 +1,220 @@
+"""Extracts monophonic melody lines from the corpus inside the `music21` package, with style labels
+and per-tune attributes, into a cache (deterministic; parsing takes minutes, so it runs once).
+
+    python training/extract.py [--cache training/cache] [--jobs 2] [--limit N]
+
+Output: `cache/tunes.jsonl`, one JSON object per line:
+    {"id", "source", "style", "split", "meter": [n, d], "notes": [[onset, dur, key], ...],
+     "density", "register", "mode", "tonic"}
+Onsets and durations are in ticks (descant_tokens.TICKS_PER_BEAT per quarter note), bar 0 starting
+at tick 0 (a pickup is shifted to the end of bar 0). The split (train/val/test, 90/5/5) is a hash of
+the tune id, so it never changes when the corpus grows.
+
+Sources and styles (see assets/MODEL_CARD.md for licences):
+    Essen (essenFolksong): han* -> folk-chinese, irl -> irish-scottish, the rest -> folk-european
+    O'Neill's 1850, Ryan's Mammoth, Aird's Airs, misc folk -> irish-scottish
+    Bach chorales -> chorale (the soprano line)
+    Palestrina, Trecento, Monteverdi -> renaissance (every voice)
+ABC is parsed with ABC 2.1 semantics (accidentals carry through the bar), as the Essen files assume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import multiprocessing
+import pathlib
+import sys
+import time
+import warnings
+
+import numpy as np
+
+import descant_tokens as tok
+
+STYLES = ["folk-european", "folk-chinese", "irish-scottish", "chorale", "renaissance"]
+MIN_NOTES = 8
+
+# Krumhansl-Kessler key profiles (major, minor), tonic first.
+KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def split_of(tune_id: str) -> str:
+    h = int(hashlib.sha1(tune_id.encode()).hexdigest()[:8], 16) % 100
+    return "test" if h < 5 else "val" if h < 10 else "train"
+
+
+def key_of(notes) -> tuple[int, str]:
+    """Tonic pitch class and mode by Krumhansl-Schmuckler on the duration-weighted histogram."""
+    hist = np.zeros(12)
+    for _, dur, key in notes:
+        hist[key % 12] += dur
+    best = (-2.0, 0, "major")
+    for tonic in range(12):
+        rolled = np.roll(hist, -tonic)
+        for mode, profile in (("major", KK_MAJOR), ("minor", KK_MINOR)):
+            r = np.corrcoef(rolled, profile)[0, 1]
+            if np.isfinite(r) and r > best[0]:
+                best = (r, tonic, mode)
+    return best[1], best[2]
+
+
+def style_of(rel: str) -> str | None:
+    top, name = rel.split("/")[0], rel.split("/")[-1]
+    if top == "essenFolksong":
+        if name.startswith("test"):
+            return None
+        if name.startswith("han"):
+            return "folk-chinese"
+        if name.startswith("irl"):
+            return "irish-scottish"
+        return "folk-european"
+    if top in ("oneills1850", "ryansMammoth", "airdsAirs", "miscFolk"):
+        return "irish-scottish"
+    if top == "bach":
+        return "chorale"
+    if top in ("palestrina", "trecento", "monteverdi"):
+        return "renaissance"
+    return None
+
+
+def line_of(part):
+    """(meter, notes) of one voice, or None if it cannot be a training line."""
+    from music21 import meter as m21meter
+
+    sigs = list(part.recurse().getElementsByClass(m21meter.TimeSignature))
+    if not sigs:
+        return None
+    first = (sigs[0].numerator, sigs[0].denominator)
+    if first not in tok.METERS:
+        return None
+    # Stop at the first change of meter (the vocabulary allows changes; this pipeline keeps one).
+    cut = None
+    for ts in sigs[1:]:
+        if (ts.numerator, ts.denominator) != first:
+            cut = ts.getOffsetInHierarchy(part)
+            break
+    measures = list(part.getElementsByClass("Measure"))
+    shift = float(measures[0].paddingLeft) if measures else 0.0
+    notes = []
+    for n in part.stripTies().flatten().notes:
+        ql = float(n.duration.quarterLength)
+        if ql <= 0:
+            continue  # grace notes
+        offset = float(n.offset)
+        if cut is not None and offset >= cut:
+            break
+        key = max(p.midi for p in n.pitches)
+        onset = round((offset + shift) * tok.TICKS_PER_BEAT)
+        dur = max(1, round(ql * tok.TICKS_PER_BEAT))
+        if notes and onset <= notes[-1][0]:
+            continue  # keep the line monophonic: first note at each onset
+        notes.append((onset, dur, int(key)))
+    if len(notes) < MIN_NOTES:
+        return None
+    return first, notes
+
+
+def record(tune_id, source, style, meter, notes):
+    tonic, mode = key_of(notes)
+    span_beats = (notes[-1][0] + notes[-1][1] - notes[0][0]) / tok.TICKS_PER_BEAT
+    return {
+        "id": tune_id,
+        "source": source,
+        "style": style,
+        "split": split_of(tune_id),
+        "meter": list(meter),
+        "notes": [list(n) for n in notes],
+        "density": len(notes) / max(span_beats, 1.0),
+        "register": float(np.mean([k for _, _, k in notes])),
+        "mode": mode,
+        "tonic": tonic,
+    }
+
+
+def extract_file(args):
+    path, rel = args
+    from music21 import converter, stream
+
+    style = style_of(rel)
+    if style is None:
+        return []
+    source = rel.split("/")[0]
+    out = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if path.endswith(".abc"):
+                text = pathlib.Path(path).read_text(encoding="latin-1")
+                if "%abc-2" not in text[:200]:
+                    text = "%abc-2.1\n" + text
+                parsed = converter.parseData(text, format="abc")
+            else:
+                parsed = converter.parse(path)
+        scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
+        for i, score in enumerate(scores):
+            number = score.metadata.number if score.metadata and score.metadata.number else i
+            parts = list(score.parts) or [score]
+            if style == "chorale":
+                parts = parts[:1]  # the soprano
+            elif style != "renaissance":
+                parts = parts[:1]  # the tune
+            for v, part in enumerate(parts):
+                line = line_of(part)
+                if line is None:
+                    continue
+                tune_id = f"{rel}#{number}" + (f"/{v}" if len(parts) > 1 else "")
+                out.append(record(tune_id, source, style, *line))
+    except Exception as e:  # a broken file is skipped, not fatal
+        print(f"skip {rel}: {type(e).__name__}: {e}", file=sys.stderr)
+    return out
+
+
+def corpus_files():
+    import music21
+
+    root = pathlib.Path(music21.__file__).parent / "corpus"
+    files = []
+    for p in sorted(root.rglob("*")):
+        if p.suffix not in (".abc", ".mxl", ".xml", ".krn") or not p.is_file():
+            continue
+        rel = str(p.relative_to(root))
+        if style_of(rel) is not None:
+            files.append((str(p), rel))
+    return files
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cache", default=str(pathlib.Path(__file__).parent / "cache"))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=0, help="only the first N files (for a quick look)")
+    args = ap.parse_args()
+    cache = pathlib.Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    files = corpus_files()
+    if args.limit:
+        files = files[: args.limit]
+    t0 = time.time()
+    tunes = []
+    with multiprocessing.Pool(args.jobs) as pool:
+        # Biggest files first, one at a time, so both workers stay busy to the end.
+        files.sort(key=lambda f: -pathlib.Path(f[0]).stat().st_size)
+        for i, recs in enumerate(pool.imap_unordered(extract_file, files, chunksize=1)):
+            tunes.extend(recs)
+            if i % 100 == 0:
+                print(f"{i}/{len(files)} files, {len(tunes)} lines, {time.time() - t0:.0f} s", flush=True)
+    tunes.sort(key=lambda t: t["id"])
+    out = cache / "tunes.jsonl.gz"
+    with gzip.open(out, "wt") as f:
+        for t in tunes:
+            f.write(json.dumps(t) + "\n")
+    by_style = {s: sum(t["style"] == s for t in tunes) for s in STYLES}
+    print(f"wrote {out}: {len(tunes)} lines from {len(files)} files in {time.time() - t0:.0f} s; {by_style}")
+
+
+if __name__ == "__main__":
+    main()
