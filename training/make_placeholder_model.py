@@ -1,9 +1,9 @@
 """Writes Descant's untrained placeholder: a random-weight step model with the exact contract v1.
 
-    python3 training/make_placeholder_model.py [--out assets] [--seed 7]
+    python3 training/make_placeholder_model.py [--out target/placeholder] [--seed 7]
 
-It exists so the whole plugin path (ONNX Runtime, KV cache, sampler, scheduler) runs for real before
-the trained model lands. The graph is a small pre-norm decoder-only transformer, one token per call,
+It made the first shipped model, so the whole plugin path (ONNX Runtime, KV cache, sampler,
+scheduler) ran for real before the trained model landed; it stays as a small, fast contract fixture. The graph is a small pre-norm decoder-only transformer, one token per call,
 built op by op with the `onnx` package (no torch needed). See docs/MODEL.md for the contract.
 """
 
@@ -146,7 +146,7 @@ def build(layers=2, heads=4, head_dim=16, max_context=256, seed=7):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parent.parent / "assets"))
+    ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parent.parent / "target" / "placeholder"))
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     out = pathlib.Path(args.out)

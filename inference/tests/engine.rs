@@ -234,8 +234,9 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
     }
     match &*shared.status.lock() {
         ModelStatus::Ready { name, trained, .. } => {
-            assert_eq!(name, "descant-placeholder");
-            assert!(!trained);
+            let shipped =
+                descant_inference::contract::ModelContract::parse(SHIPPED_SIDECAR).unwrap();
+            assert_eq!((name, *trained), (&shipped.name, shipped.trained));
         }
         other => panic!("worker not ready: {other:?}"),
     }

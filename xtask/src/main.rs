@@ -13,7 +13,7 @@
 //! - `cargo xtask train [--minutes N]`: the offline training pipeline (never in CI): a venv in
 //!   `training/.venv` with `training/requirements.txt`, corpus extraction (cached), training,
 //!   ONNX export and check, evaluation, sidecar and model card, written to `assets/`.
-//! - `cargo xtask placeholder-model`: rewrites the random-weight model in `assets/`.
+//! - `cargo xtask placeholder-model`: writes the random-weight contract fixture to `target/placeholder/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
