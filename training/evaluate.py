@@ -241,7 +241,7 @@ def main():
     # Bits per token.
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    int8_path = pathlib.Path(args.model).with_name("descant.int8.onnx")
+    int8_path = cache / "descant.int8.onnx"
     quantize_dynamic(args.model, str(int8_path), weight_type=QuantType.QInt8)
     fp32, int8 = Stepper(args.model), Stepper(int8_path)
     t0 = time.time()

@@ -16,6 +16,10 @@ Sources and styles (see assets/MODEL_CARD.md for licences):
     Bach chorales -> chorale (the soprano line)
     Palestrina, Trecento, Monteverdi -> renaissance (every voice)
 ABC is parsed with ABC 2.1 semantics (accidentals carry through the bar), as the Essen files assume.
+Breve bars (4/2, 2/1) become pairs of 2/2 bars; other meters the vocabulary lacks are skipped, and a
+line is cut at its first change of meter.
+
+`--only palestrina` re-extracts one folder into the existing cache (the rest is kept).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ import descant_tokens as tok
 
 STYLES = ["folk-european", "folk-chinese", "irish-scottish", "chorale", "renaissance"]
 MIN_NOTES = 8
+# Meters the vocabulary lacks whose bars split evenly into one it has.
+HALVED = {(4, 2): (2, 2), (2, 1): (2, 2), (8, 4): (4, 4)}
 
 # Krumhansl-Kessler key profiles (major, minor), tonic first.
 KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -89,12 +95,14 @@ def line_of(part):
     if not sigs:
         return None
     first = (sigs[0].numerator, sigs[0].denominator)
+    # Renaissance breve bars (4/2, 2/1) are two 2/2 bars on the same grid.
+    first = HALVED.get(first, first)
     if first not in tok.METERS:
         return None
     # Stop at the first change of meter (the vocabulary allows changes; this pipeline keeps one).
     cut = None
     for ts in sigs[1:]:
-        if (ts.numerator, ts.denominator) != first:
+        if HALVED.get((ts.numerator, ts.denominator), (ts.numerator, ts.denominator)) != first:
             cut = ts.getOffsetInHierarchy(part)
             break
     measures = list(part.getElementsByClass("Measure"))
@@ -192,10 +200,14 @@ def main():
     ap.add_argument("--cache", default=str(pathlib.Path(__file__).parent / "cache"))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="only the first N files (for a quick look)")
+    ap.add_argument("--only", default="", help="comma-separated corpus folders to (re-)extract into the existing cache")
     args = ap.parse_args()
     cache = pathlib.Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     files = corpus_files()
+    only = [d for d in args.only.split(",") if d]
+    if only:
+        files = [f for f in files if f[1].split("/")[0] in only]
     if args.limit:
         files = files[: args.limit]
     t0 = time.time()
@@ -207,8 +219,12 @@ def main():
             tunes.extend(recs)
             if i % 100 == 0:
                 print(f"{i}/{len(files)} files, {len(tunes)} lines, {time.time() - t0:.0f} s", flush=True)
-    tunes.sort(key=lambda t: t["id"])
     out = cache / "tunes.jsonl.gz"
+    if only and out.is_file():
+        with gzip.open(out, "rt") as f:
+            kept = [json.loads(line) for line in f]
+        tunes += [t for t in kept if t["source"] not in only]
+    tunes.sort(key=lambda t: t["id"])
     with gzip.open(out, "wt") as f:
         for t in tunes:
             f.write(json.dumps(t) + "\n")

@@ -222,15 +222,19 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
             })
             .unwrap();
     }
-    // The last note ends at beat 1.5; with a 1-beat pause the answer starts at beat 2.5.
-    shared.playhead_beat.store(1.5);
+    // The last note ends at beat 1.5; with a 1-beat pause the answer starts at beat 2.5. The
+    // playhead moves on as in a host (fast), and each note is checked against where it was then.
+    let mut playhead = 1.5;
+    shared.playhead_beat.store(playhead);
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut got = Vec::new();
-    while got.is_empty() && Instant::now() < deadline {
+    while got.len() < 4 && Instant::now() < deadline {
         while let Ok(n) = notes_rx.pop() {
-            got.push(n);
+            got.push((n, playhead));
         }
         std::thread::sleep(Duration::from_millis(5));
+        playhead += 0.05;
+        shared.playhead_beat.store(playhead);
     }
     match &*shared.status.lock() {
         ModelStatus::Ready { name, trained, .. } => {
@@ -241,11 +245,16 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
         other => panic!("worker not ready: {other:?}"),
     }
     assert!(!got.is_empty(), "no answer within the deadline");
-    assert!(got.iter().all(|n| n.epoch == 1));
-    assert!(got[0].onset_beat >= 2.5, "answer too early: {:?}", got[0]);
+    assert!(got.iter().all(|(n, _)| n.epoch == 1));
+    assert!(got[0].0.onset_beat >= 2.5, "answer too early: {:?}", got[0]);
     // Planned up to the look-ahead: a note is only started while the line's cursor is inside it,
-    // so nothing lies further than one bar beyond it.
-    assert!(got.iter().all(|n| n.onset_beat < 1.5 + 2.0 + 4.0));
+    // so nothing lies further than one bar (4 beats) beyond the playhead + look-ahead.
+    for (n, at) in &got {
+        assert!(
+            n.onset_beat < at + 2.0 + 4.0,
+            "{n:?} planned too far ahead of {at}"
+        );
+    }
     worker.stop();
 }
 
