@@ -35,6 +35,17 @@ DUR_BASE = PITCH_BASE + (PITCH_HIGH - PITCH_LOW + 1)
 VOCAB_SIZE = DUR_BASE + MAX_DUR_TICKS
 
 
+def vocab_layout() -> dict:
+    """The vocabulary layout as the sidecar states it (checked by the Rust contract)."""
+    return {
+        "pad": PAD, "bos": BOS, "eos": EOS, "bar": BAR,
+        "meter_base": METER_BASE, "meters": [list(m) for m in METERS],
+        "pos_base": POS_BASE, "max_bar_ticks": MAX_BAR_TICKS,
+        "pitch_base": PITCH_BASE, "pitch_low": PITCH_LOW, "pitch_high": PITCH_HIGH,
+        "dur_base": DUR_BASE, "max_dur_ticks": MAX_DUR_TICKS,
+    }
+
+
 def bar_ticks(meter: tuple[int, int]) -> int:
     """Length of one bar of `meter` in ticks."""
     num, den = meter

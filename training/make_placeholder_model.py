@@ -125,21 +125,7 @@ def build(layers=2, heads=4, head_dim=16, max_context=256, seed=7):
         "heads": heads,
         "head_dim": head_dim,
         "control": {"size": control_size, "styles": STYLES, "attributes": ATTRIBUTES},
-        "vocab": {
-            "pad": tok.PAD,
-            "bos": tok.BOS,
-            "eos": tok.EOS,
-            "bar": tok.BAR,
-            "meter_base": tok.METER_BASE,
-            "meters": [list(m) for m in tok.METERS],
-            "pos_base": tok.POS_BASE,
-            "max_bar_ticks": tok.MAX_BAR_TICKS,
-            "pitch_base": tok.PITCH_BASE,
-            "pitch_low": tok.PITCH_LOW,
-            "pitch_high": tok.PITCH_HIGH,
-            "dur_base": tok.DUR_BASE,
-            "max_dur_ticks": tok.MAX_DUR_TICKS,
-        },
+        "vocab": tok.vocab_layout(),
     }
     return model, sidecar
 
