@@ -211,6 +211,7 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--resume", action="store_true", help="continue from cache/model.pt (same sizes)")
     args = ap.parse_args()
     random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -223,6 +224,17 @@ def main():
     config = dict(vocab=tok.VOCAB_SIZE, d=args.d, layers=args.layers, heads=args.heads,
                   max_context=args.context, control=CONTROL_SIZE, dropout=0.1)
     model = MelodyModel(**config)
+    previous = {"steps": 0, "tokens_seen": 0, "minutes": 0.0}
+    if args.resume:
+        ck = torch.load(cache / "model.pt")
+        model.load_state_dict(ck["state"])
+        # What the resumed model already went through: the checkpoint says, or else the sidecar of
+        # the model it was exported as.
+        sidecar = pathlib.Path(args.out) / "descant.json"
+        if "training" in ck:
+            previous = ck["training"]
+        elif sidecar.is_file():
+            previous = json.loads(sidecar.read_text()).get("training", previous)
     params = sum(p.numel() for p in model.parameters())
     print(f"{len(train)} train / {len(val)} val lines; model {params / 1e6:.2f} M parameters; "
           f"{'bf16 autocast' if AUTOCAST_DTYPE == torch.bfloat16 else 'fp32'}", flush=True)
@@ -257,16 +269,18 @@ def main():
                 best_state = {k: x.detach().clone() for k, x in model.state_dict().items()}
     model.load_state_dict(best_state)
     train_minutes = (time.time() - t0) / 60
-    torch.save({"config": config, "state": best_state, "norms": norms}, cache / "model.pt")
+    total = {"steps": previous["steps"] + step, "tokens_seen": previous["tokens_seen"] + seen,
+             "minutes": round(previous["minutes"] + train_minutes, 1)}
+    torch.save({"config": config, "state": best_state, "norms": norms, "training": total}, cache / "model.pt")
     out = pathlib.Path(args.out)
     delta = export(model, out, config, {
         "attribute_norms": norms,
-        "training": {"steps": step, "tokens_seen": seen, "minutes": round(train_minutes, 1),
+        "training": {**total,
                      "precision": "bf16 autocast" if AUTOCAST_DTYPE == torch.bfloat16 else "fp32",
                      "best_val_bits_per_token": round(best / math.log(2), 4), "seed": args.seed},
     })
     print(f"exported {out / 'descant.onnx'}; ONNX vs PyTorch max |dlogit| = {delta:.2e}; "
-          f"best val {best / math.log(2):.3f} bits/token; {train_minutes:.1f} min", flush=True)
+          f"best val {best / math.log(2):.3f} bits/token; {total['minutes']} min in all", flush=True)
 
 
 if __name__ == "__main__":
