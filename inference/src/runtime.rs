@@ -15,9 +15,6 @@ use crate::error::ModelError;
 /// Environment variable that overrides where the ONNX Runtime library is loaded from.
 pub const ORT_LIBRARY_ENV: &str = "DESCANT_ORT_LIB";
 
-/// The ONNX Runtime version the engine is built against.
-pub const ORT_VERSION: &str = "1.31.1";
-
 /// The library's file name, as `cargo xtask fetch-ort` places it beside the plugin.
 #[cfg(target_os = "linux")]
 pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";

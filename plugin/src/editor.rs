@@ -112,9 +112,10 @@ impl NiceEguiApp for DescantEditor {
         }
         ui.separator();
         ui.label(format!(
-            "Notes planned: {}   late (dropped): {}   per-token: {} µs",
+            "Notes planned: {}   late (dropped): {}   queue full (dropped): {}   per-token: {} µs",
             self.shared.generated_notes.load(Ordering::Relaxed),
             self.shared.late_notes.load(Ordering::Relaxed),
+            self.shared.queue_full_drops.load(Ordering::Relaxed),
             self.shared.step_micros.load(Ordering::Relaxed),
         ));
     }
