@@ -8,7 +8,10 @@ Output: `cache/tunes.jsonl`, one JSON object per line:
      "density", "register", "mode", "tonic"}
 Onsets and durations are in ticks (descant_tokens.TICKS_PER_BEAT per quarter note), bar 0 starting
 at tick 0 (a pickup is shifted to the end of bar 0). The split (train/val/test, 90/5/5) is a hash of
-the tune id, so it never changes when the corpus grows.
+a *group* id, so held-out tunes have no near-copy in training: the voices of one piece form a group
+(a Palestrina voice imitates its siblings), and so do lines whose first 16 notes have the same
+intervals and rhythm in any key (the folk collections hold many variants of one tune). The group id
+is its smallest tune id, so the split only changes where a new tune joins a group.
 
 Sources and styles (see assets/MODEL_CARD.md for licences):
     Essen (essenFolksong): han* -> folk-chinese, irl -> irish-scottish, the rest -> folk-european
@@ -19,7 +22,8 @@ ABC is parsed with ABC 2.1 semantics (accidentals carry through the bar), as the
 Breve bars (4/2, 2/1) become pairs of 2/2 bars; other meters the vocabulary lacks are skipped, and a
 line is cut at its first change of meter.
 
-`--only palestrina` re-extracts one folder into the existing cache (the rest is kept).
+`--only palestrina` re-extracts one folder into the existing cache (the rest is kept);
+`--resplit` only recomputes the splits of the existing cache.
 """
 
 from __future__ import annotations
@@ -51,6 +55,50 @@ KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69,
 def split_of(tune_id: str) -> str:
     h = int(hashlib.sha1(tune_id.encode()).hexdigest()[:8], 16) % 100
     return "test" if h < 5 else "val" if h < 10 else "train"
+
+
+FINGERPRINT_NOTES = 16
+
+
+def piece_of(tune_id: str) -> str:
+    """The piece a line belongs to: its id without the voice suffix (`file#n/v` -> `file#n`)."""
+    return tune_id.rsplit("/", 1)[0] if "#" in tune_id and "/" in tune_id.split("#", 1)[1] else tune_id
+
+
+def fingerprint(notes) -> tuple:
+    """Intervals, durations and inter-onsets of the first notes: equal for a tune in any key."""
+    head = notes[: FINGERPRINT_NOTES + 1]
+    return tuple((b[2] - a[2], a[1], b[0] - a[0]) for a, b in zip(head, head[1:]))
+
+
+def assign_splits(tunes: list[dict]) -> int:
+    """Sets every tune's split from its group (see the module doc); returns how many changed."""
+    parent = {t["id"]: t["id"] for t in tunes}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a, b):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    first_of = {}
+    for t in tunes:
+        for k in (("piece", piece_of(t["id"])), ("melody", fingerprint(t["notes"]))):
+            if k in first_of:
+                union(first_of[k], t["id"])
+            else:
+                first_of[k] = t["id"]
+    changed = 0
+    for t in tunes:
+        split = split_of(find(t["id"]))
+        changed += t.get("split") != split
+        t["split"] = split
+    return changed
 
 
 def key_of(notes) -> tuple[int, str]:
@@ -133,7 +181,7 @@ def record(tune_id, source, style, meter, notes):
         "id": tune_id,
         "source": source,
         "style": style,
-        "split": split_of(tune_id),
+        "split": split_of(tune_id),  # provisional: assign_splits() sets it by group
         "meter": list(meter),
         "notes": [list(n) for n in notes],
         "density": len(notes) / max(span_beats, 1.0),
@@ -201,9 +249,13 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="only the first N files (for a quick look)")
     ap.add_argument("--only", default="", help="comma-separated corpus folders to (re-)extract into the existing cache")
+    ap.add_argument("--resplit", action="store_true", help="only recompute the splits of the existing cache")
     args = ap.parse_args()
     cache = pathlib.Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
+    if args.resplit:
+        write(cache / "tunes.jsonl.gz", read(cache / "tunes.jsonl.gz"), time.time())
+        return
     files = corpus_files()
     only = [d for d in args.only.split(",") if d]
     if only:
@@ -221,15 +273,24 @@ def main():
                 print(f"{i}/{len(files)} files, {len(tunes)} lines, {time.time() - t0:.0f} s", flush=True)
     out = cache / "tunes.jsonl.gz"
     if only and out.is_file():
-        with gzip.open(out, "rt") as f:
-            kept = [json.loads(line) for line in f]
-        tunes += [t for t in kept if t["source"] not in only]
+        tunes += [t for t in read(out) if t["source"] not in only]
+    write(out, tunes, t0)
+
+
+def read(path: pathlib.Path) -> list[dict]:
+    with gzip.open(path, "rt") as f:
+        return [json.loads(line) for line in f]
+
+
+def write(out: pathlib.Path, tunes: list[dict], t0: float):
     tunes.sort(key=lambda t: t["id"])
+    changed = assign_splits(tunes)
     with gzip.open(out, "wt") as f:
         for t in tunes:
             f.write(json.dumps(t) + "\n")
     by_style = {s: sum(t["style"] == s for t in tunes) for s in STYLES}
-    print(f"wrote {out}: {len(tunes)} lines from {len(files)} files in {time.time() - t0:.0f} s; {by_style}")
+    by_split = {s: sum(t["split"] == s for t in tunes) for s in ("train", "val", "test")}
+    print(f"wrote {out}: {len(tunes)} lines in {time.time() - t0:.0f} s; {by_style}; {by_split}; {changed} splits changed")
 
 
 if __name__ == "__main__":

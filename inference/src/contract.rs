@@ -29,6 +29,20 @@ pub struct ControlLayout {
     pub attributes: Vec<String>,
 }
 
+/// How the training pipeline normalised the attribute controls (z-scores over the training split),
+/// so steering can turn "1.5 notes per beat" or "around E4" into the model's control values.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+pub struct AttributeNorms {
+    /// Mean of ln(notes per beat).
+    pub log_density_mean: f32,
+    /// Standard deviation of ln(notes per beat).
+    pub log_density_std: f32,
+    /// Mean MIDI key.
+    pub register_mean: f32,
+    /// Standard deviation of the per-tune mean key.
+    pub register_std: f32,
+}
+
 /// The vocabulary layout as the sidecar states it; must equal the tokenizer's constants.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct VocabLayout {
@@ -87,6 +101,9 @@ pub struct ModelContract {
     pub control: ControlLayout,
     /// The vocabulary's layout.
     pub vocab: VocabLayout,
+    /// Attribute normalisation; absent for the placeholder (steering then feeds no attributes).
+    #[serde(default)]
+    pub attribute_norms: Option<AttributeNorms>,
     /// Hex sha256 of the `.onnx` bytes.
     pub sha256: String,
 }
@@ -143,6 +160,14 @@ impl ModelContract {
         let c = &self.control;
         if c.size == 0 || c.size > 256 || c.styles.len() + c.attributes.len() > c.size {
             return bad("control layout does not fit the control size".into());
+        }
+        if let Some(n) = self.attribute_norms {
+            let finite = n.log_density_mean.is_finite() && n.register_mean.is_finite();
+            let spreads = n.log_density_std > 0.0 && n.register_std > 0.0;
+            if !finite || !spreads || !n.log_density_std.is_finite() || !n.register_std.is_finite()
+            {
+                return bad("attribute norms must be finite with positive spreads".into());
+            }
         }
         Ok(())
     }

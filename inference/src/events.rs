@@ -34,6 +34,20 @@ pub enum ContextEvent {
         /// Plan epoch.
         epoch: u32,
     },
+    /// A key went down on the chord channel: harmony for Descant's line, not a phrase to answer.
+    ChordNoteOn {
+        /// MIDI key.
+        key: u8,
+        /// Plan epoch.
+        epoch: u32,
+    },
+    /// A key on the chord channel was released.
+    ChordNoteOff {
+        /// MIDI key.
+        key: u8,
+        /// Plan epoch.
+        epoch: u32,
+    },
     /// The transport started, stopped, jumped (seek or loop wrap) or changed meter.
     Transport {
         /// Whether time is running (host playing, or Descant's free-running clock).
@@ -64,6 +78,8 @@ impl ContextEvent {
         match *self {
             ContextEvent::PlayerNoteOn { epoch, .. }
             | ContextEvent::PlayerNoteOff { epoch, .. }
+            | ContextEvent::ChordNoteOn { epoch, .. }
+            | ContextEvent::ChordNoteOff { epoch, .. }
             | ContextEvent::Transport { epoch, .. }
             | ContextEvent::Reset { epoch } => epoch,
         }

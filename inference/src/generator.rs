@@ -2,24 +2,38 @@
 //! the host's bars. Owned and called by the inference worker; allocates.
 //!
 //! Guarantees: every note it returns starts at or after the requested start tick, on the grid,
-//! after the previous note has ended (Descant's line is monophonic), inside the key range
-//! [`KEY_LOW`]..=[`KEY_HIGH`]; when the model's context fills up it re-encodes a window of recent
-//! bars that starts on a bar line, so bar structure survives the slide.
+//! after the previous note has ended (Descant's line is monophonic), inside the register of the
+//! [`Guide`] it was generated under (and in its scale at full scale lock); the control vector of
+//! each call is fed from the next token on, without re-encoding the history. When the model's
+//! context fills up it re-encodes a window of recent bars that starts on a bar line, so bar
+//! structure survives the slide.
 
 use crate::error::ModelError;
+use crate::key::{Key, PitchClassSet};
 use crate::model::{Model, State};
 use crate::sampler::{Sampler, SamplingSettings};
-use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR};
-
-/// Lowest key Descant plays in this slice (steering comes later).
-pub const KEY_LOW: u8 = 36;
-/// Highest key Descant plays in this slice.
-pub const KEY_HIGH: u8 = 96;
+use crate::shaping::{self, PitchContext, REPEAT_RUN};
+use crate::steering::Steering;
+use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR, TICKS_PER_BEAT};
 /// Most bars a prompt window looks back.
 const MAX_WINDOW_BARS: i64 = 16;
 /// Most tokens sampled in one [`Continuation::next`] call before it gives up (a model that never
 /// completes a note cannot stall the worker).
 const MAX_TOKENS_PER_EVENT: usize = 16;
+
+/// How the next note is steered: the musician's controls, the control vector they imply and what
+/// the worker knows of the music (key, chord).
+#[derive(Debug, Clone, Copy)]
+pub struct Guide<'a> {
+    /// The controls (register, scale lock strength, chord bias and repetition switches, density).
+    pub steering: Steering,
+    /// The model's control vector (see [`crate::steering::control_vector`]).
+    pub control: &'a [f32],
+    /// The fixed or detected key, if any (scale lock and mood).
+    pub key: Option<Key>,
+    /// Pitch classes of the chord held now (empty: none).
+    pub chord: PitchClassSet,
+}
 
 /// What one [`Continuation::next`] call produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,8 +74,12 @@ pub struct Continuation {
     expect: Expect,
     /// Every note in the context so far (prompt and generated), absolute ticks, for re-encoding.
     context: Vec<TickNote>,
-    /// The control vector fed at every step.
+    /// The control vector fed at every step (the latest [`Guide`]'s).
     control: Vec<f32>,
+    /// Shaped logits, reused between tokens.
+    shaped: Vec<f32>,
+    /// Descant's latest keys, oldest first (for the repetition guard).
+    recent: Vec<u8>,
 }
 
 impl Continuation {
@@ -74,6 +92,7 @@ impl Continuation {
         anchor: i64,
         start_tick: i64,
         seed: u64,
+        control: &[f32],
     ) -> Result<Continuation, ModelError> {
         let bar_len = meter.bar_ticks();
         let bar_start = anchor + (start_tick - anchor).div_euclid(bar_len) * bar_len;
@@ -92,9 +111,17 @@ impl Continuation {
             expect: Expect::PosOrBar,
             context,
             control: vec![0.0; model.contract().control.size],
+            shaped: vec![0.0; model.contract().vocab_size],
+            recent: Vec::with_capacity(REPEAT_RUN + 1),
         };
+        c.set_control(control);
         c.prefill(model)?;
         Ok(c)
+    }
+
+    fn set_control(&mut self, control: &[f32]) {
+        let n = self.control.len().min(control.len());
+        self.control[..n].copy_from_slice(&control[..n]);
     }
 
     /// The tick up to which the line is decided: nothing new can start before it.
@@ -146,8 +173,12 @@ impl Continuation {
         &mut self,
         model: &mut Model,
         settings: SamplingSettings,
+        guide: &Guide,
     ) -> Result<Generated, ModelError> {
+        self.set_control(guide.control);
         let bar_len = self.meter.bar_ticks();
+        let beat_ticks = TICKS_PER_BEAT * 4 / i64::from(self.meter.denominator.max(1));
+        let (lo, hi) = guide.steering.register();
         for _ in 0..MAX_TOKENS_PER_EVENT {
             if self.expect == Expect::PosOrBar
                 && self.state.position() + 4 > model.contract().max_context
@@ -158,14 +189,45 @@ impl Continuation {
             let allowed = |t: u32| match (expect, kind(t)) {
                 (Expect::PosOrBar, TokenKind::Bar) => true,
                 (Expect::PosOrBar, TokenKind::Pos(p)) => p < bar_len && bar_start + p >= next_free,
-                (Expect::Pitch { .. }, TokenKind::Pitch(k)) => (KEY_LOW..=KEY_HIGH).contains(&k),
+                (Expect::Pitch { .. }, TokenKind::Pitch(k)) => (lo..=hi).contains(&k),
                 (Expect::Dur { .. }, TokenKind::Dur(_)) => true,
                 _ => false,
             };
-            let token = self
-                .sampler
-                .sample(self.state.logits(), settings, allowed)
-                .unwrap_or(BAR);
+            let logits = self.state.logits();
+            let logits: &[f32] = match expect {
+                Expect::Pitch { onset } => {
+                    let ctx = PitchContext {
+                        key: guide.key,
+                        chord: guide.chord,
+                        strong_beat: (onset - self.anchor).rem_euclid(beat_ticks) == 0,
+                        recent_keys: &self.recent,
+                    };
+                    shaping::shape_pitches(logits, &mut self.shaped, &guide.steering, ctx);
+                    &self.shaped
+                }
+                Expect::Dur { .. } => {
+                    shaping::shape_durations(logits, &mut self.shaped, guide.steering.density);
+                    &self.shaped
+                }
+                Expect::PosOrBar => logits,
+            };
+            let mut token = self.sampler.sample(logits, settings, allowed);
+            if let (None, Expect::Pitch { onset }) = (token, expect) {
+                // No scale key fits in the register: play in the register, unlocked.
+                let unlocked = Steering {
+                    scale_lock: 0.0,
+                    ..guide.steering
+                };
+                let ctx = PitchContext {
+                    key: None,
+                    chord: guide.chord,
+                    strong_beat: (onset - self.anchor).rem_euclid(beat_ticks) == 0,
+                    recent_keys: &self.recent,
+                };
+                shaping::shape_pitches(self.state.logits(), &mut self.shaped, &unlocked, ctx);
+                token = self.sampler.sample(&self.shaped, settings, allowed);
+            }
+            let token = token.unwrap_or(BAR);
             model.step(&mut self.state, token, &self.control)?;
             match (self.expect, kind(token)) {
                 (Expect::PosOrBar, TokenKind::Pos(p)) => {
@@ -185,6 +247,10 @@ impl Continuation {
                     };
                     self.next_free = onset + duration;
                     self.context.push(note);
+                    if self.recent.len() == REPEAT_RUN {
+                        self.recent.remove(0);
+                    }
+                    self.recent.push(key);
                     return Ok(Generated::Note(note));
                 }
                 _ => {

@@ -15,9 +15,12 @@ pub mod contract;
 pub mod error;
 pub mod events;
 pub mod generator;
+pub mod key;
 pub mod model;
 pub mod runtime;
 pub mod sampler;
+pub mod shaping;
+pub mod steering;
 pub mod tokenizer;
 pub mod worker;
 

@@ -18,10 +18,12 @@ use parking_lot::Mutex;
 
 use crate::error::ModelError;
 use crate::events::{AtomicF64, ContextEvent, GeneratedNote};
-use crate::generator::{Continuation, Generated};
+use crate::generator::{Continuation, Generated, Guide};
+use crate::key::{self, Key, PitchClassSet};
 use crate::model::Model;
 use crate::runtime;
 use crate::sampler::SamplingSettings;
+use crate::steering::{self, KeySetting, Steering};
 use crate::tokenizer::{Meter, TickNote, TICKS_PER_BEAT};
 
 /// How far ahead of the playhead the worker plans, in beats.
@@ -34,6 +36,10 @@ const MIN_BACKOFF: Duration = Duration::from_micros(500);
 const MAX_BACKOFF: Duration = Duration::from_millis(8);
 /// Player notes kept as context.
 const MAX_PHRASE_NOTES: usize = 256;
+/// Player notes the automatic density looks at.
+const DENSITY_NOTES: usize = 16;
+/// Player notes the automatic key looks at.
+const KEY_NOTES: usize = 64;
 
 /// The model's state as the GUI shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +74,9 @@ pub struct WorkerShared {
     pub queue_full_drops: AtomicU64,
     /// Median-ish recent per-token step time in microseconds. Written by worker, read by GUI.
     pub step_micros: AtomicU32,
+    /// The key in use for the scale lock: 0 none, else 1 + its index in parameter order
+    /// ([`Key::from_index`]). Written by worker, read by GUI.
+    pub key_in_use: AtomicU32,
     /// Model status. Written by the worker, read by the GUI; never touched by the audio thread.
     pub status: Mutex<ModelStatus>,
     /// Cleared to ask the worker to exit. Written by the main thread, read by the worker.
@@ -83,6 +92,7 @@ impl Default for WorkerShared {
             generated_notes: AtomicU64::new(0),
             queue_full_drops: AtomicU64::new(0),
             step_micros: AtomicU32::new(0),
+            key_in_use: AtomicU32::new(0),
             status: Mutex::new(ModelStatus::Loading),
             running: AtomicBool::new(true),
         }
@@ -98,6 +108,11 @@ pub struct WorkerSettings {
     pub sampling: SamplingSettings,
     /// Beats of silence after the player's phrase before Descant answers.
     pub answer_after_beats: f64,
+    /// Style, density, register, mood, key and the other controls.
+    pub steering: Steering,
+    /// Seed of the take: the n-th answer since the transport started uses `seed` and `n`, so the
+    /// same seed and the same playing give the same notes.
+    pub seed: u64,
 }
 
 /// Where the model comes from.
@@ -121,8 +136,6 @@ pub struct WorkerConfig {
     pub ort_library: PathBuf,
     /// The model to load.
     pub model: ModelSource,
-    /// Seed of the first answer; later answers use seed + answer count.
-    pub seed: u64,
 }
 
 /// A reader of the live settings, called on the worker thread.
@@ -197,6 +210,12 @@ struct Worker {
     epoch: u32,
     /// Player keys held down: onset tick per key.
     held: [Option<i64>; 128],
+    /// Keys held on the chord channel.
+    chord_held: [bool; 128],
+    /// The key detected from the player's phrase (updated on every note-off).
+    detected_key: Option<Key>,
+    /// The control vector, rebuilt from the steering before every note (model's control size).
+    control: Vec<f32>,
     /// The player's recent notes (absolute ticks).
     phrase: Vec<TickNote>,
     /// Tick of the player's latest note-off.
@@ -207,7 +226,7 @@ struct Worker {
     anchor: i64,
     /// The answer being played, if any.
     continuation: Option<Continuation>,
-    /// Answers started so far (varies the seed).
+    /// Answers started since the transport started (varies the seed within a take).
     answers: u64,
 }
 
@@ -236,6 +255,9 @@ impl Worker {
             model: None,
             epoch: 0,
             held: [None; 128],
+            chord_held: [false; 128],
+            detected_key: None,
+            control: Vec::new(),
             phrase: Vec::with_capacity(MAX_PHRASE_NOTES),
             last_off_tick: 0,
             meter: Meter::FOUR_FOUR,
@@ -260,6 +282,7 @@ impl Worker {
                     c.name,
                     started.elapsed().as_millis()
                 );
+                self.control = vec![0.0; c.control.size];
                 self.model = Some(model);
             }
             Err(e) => {
@@ -282,8 +305,11 @@ impl Worker {
 
     fn forget_history(&mut self) {
         self.held = [None; 128];
+        self.chord_held = [false; 128];
         self.phrase.clear();
+        self.detected_key = None;
         self.continuation = None;
+        self.answers = 0;
     }
 
     fn drain_events(&mut self) -> bool {
@@ -310,7 +336,15 @@ impl Worker {
                             key,
                         });
                         self.last_off_tick = off;
+                        let from = self.phrase.len().saturating_sub(KEY_NOTES);
+                        self.detected_key = key::detect(&self.phrase[from..]).or(self.detected_key);
                     }
+                }
+                ContextEvent::ChordNoteOn { key, .. } => {
+                    self.chord_held[usize::from(key & 127)] = true
+                }
+                ContextEvent::ChordNoteOff { key, .. } => {
+                    self.chord_held[usize::from(key & 127)] = false
                 }
                 ContextEvent::Transport {
                     playing,
@@ -360,8 +394,14 @@ impl Worker {
             let wait = to_tick(settings.answer_after_beats.max(0.0));
             let start = ceil_to(self.last_off_tick + wait, START_GRID_TICKS)
                 .max(ceil_to(playhead + 1, START_GRID_TICKS));
-            let seed = self.config.seed.wrapping_add(self.answers);
+            let seed = take_seed(settings.seed, self.answers);
             self.answers += 1;
+            steering::control_vector(
+                model.contract(),
+                &settings.steering,
+                player_density(&self.phrase),
+                &mut self.control,
+            );
             self.continuation = Some(Continuation::start(
                 model,
                 &self.phrase,
@@ -369,6 +409,7 @@ impl Worker {
                 self.anchor,
                 start,
                 seed,
+                &self.control,
             )?);
         }
         let Some(cont) = self.continuation.as_mut() else {
@@ -378,7 +419,32 @@ impl Worker {
             return Ok(false);
         }
         let t0 = Instant::now();
-        if let Generated::Note(n) = cont.next(model, settings.sampling)? {
+        steering::control_vector(
+            model.contract(),
+            &settings.steering,
+            player_density(&self.phrase),
+            &mut self.control,
+        );
+        let key = match settings.steering.key {
+            KeySetting::Fixed(k) => Some(k),
+            KeySetting::Auto => self.detected_key,
+        };
+        self.shared
+            .key_in_use
+            .store(key.map_or(0, |k| 1 + k.index() as u32), Ordering::Relaxed);
+        let chord = self
+            .chord_held
+            .iter()
+            .enumerate()
+            .filter(|(_, &down)| down)
+            .fold(0u16, |set, (k, _)| set | 1 << (k % 12));
+        let guide = Guide {
+            steering: settings.steering,
+            control: &self.control,
+            key,
+            chord: PitchClassSet(chord),
+        };
+        if let Generated::Note(n) = cont.next(model, settings.sampling, &guide)? {
             let per_token = t0.elapsed().as_micros() as u32 / 3;
             self.shared.step_micros.store(per_token, Ordering::Relaxed);
             let note = GeneratedNote {
@@ -403,6 +469,25 @@ impl Worker {
         *self.shared.status.lock() = ModelStatus::Error(e.to_string());
         self.model = None;
     }
+}
+
+/// The seed of the `answer`-th answer of a take seeded with `seed` (a SplitMix64 step, so nearby
+/// seeds give unrelated takes).
+fn take_seed(seed: u64, answer: u64) -> u64 {
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(answer.wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Notes per beat of the player's latest notes, if there are enough to tell.
+fn player_density(phrase: &[TickNote]) -> Option<f32> {
+    let recent = &phrase[phrase.len().saturating_sub(DENSITY_NOTES)..];
+    let (first, last) = (recent.first()?, recent.last()?);
+    let span = (last.onset + last.duration - first.onset) as f32 / TICKS_PER_BEAT as f32;
+    (recent.len() >= 4 && span > 0.0).then(|| recent.len() as f32 / span.max(1.0))
 }
 
 /// A simple metric accent: strongest on the bar line, then on beats, then off-beats.

@@ -1,47 +1,24 @@
 //! Headless engine tests on the shipped model through the real ONNX Runtime library
 //! (`cargo xtask fetch-ort` puts it in `target/ort/`; `DESCANT_ORT_LIB` overrides).
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use descant_inference::events::{ContextEvent, GeneratedNote};
-use descant_inference::generator::{Continuation, Generated, KEY_HIGH, KEY_LOW};
+use descant_inference::generator::{Continuation, Generated, Guide};
+use descant_inference::key::{Key, PitchClassSet};
 use descant_inference::model::Model;
-use descant_inference::runtime;
 use descant_inference::sampler::SamplingSettings;
-use descant_inference::tokenizer::{self, Meter, TickNote};
+use descant_inference::steering::Steering;
+use descant_inference::tokenizer::{self, Meter};
 use descant_inference::worker::{
     InferenceWorker, ModelSource, ModelStatus, WorkerConfig, WorkerSettings, WorkerShared,
 };
 use descant_inference::{ModelError, SHIPPED_MODEL, SHIPPED_SIDECAR};
 
-fn ort_library() -> PathBuf {
-    runtime::library_path(Some(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/ort"),
-    ))
-}
-
-fn shipped_model() -> Model {
-    let lib = ort_library();
-    runtime::ensure_runtime(&lib).unwrap_or_else(|e| {
-        panic!("{e}\n(run `cargo xtask fetch-ort` first, or set DESCANT_ORT_LIB)")
-    });
-    Model::from_bytes(SHIPPED_MODEL, SHIPPED_SIDECAR).expect("shipped model loads")
-}
-
-fn phrase() -> Vec<TickNote> {
-    [60u8, 62, 64, 65, 67, 65, 64, 62]
-        .iter()
-        .enumerate()
-        .map(|(i, &key)| TickNote {
-            onset: i as i64 * 6,
-            duration: 6,
-            key,
-        })
-        .collect()
-}
+mod common;
+use common::{control_for, ort_library, phrase, shipped_model, take};
 
 #[test]
 fn a_step_returns_logits_and_grows_the_kv_cache() {
@@ -102,12 +79,32 @@ fn the_context_limit_is_an_error_not_a_crash() {
 fn a_continuation_plays_a_monophonic_line_on_the_grid_after_the_start() {
     let mut model = shipped_model();
     let start = 60; // beat 5
-    let mut c = Continuation::start(&mut model, &phrase(), Meter::FOUR_FOUR, 0, start, 11).unwrap();
+    let s = Steering::default();
+    let control = control_for(&model, &s);
+    let guide = Guide {
+        steering: s,
+        control: &control,
+        key: None,
+        chord: PitchClassSet(0),
+    };
+    let mut c = Continuation::start(
+        &mut model,
+        &phrase(),
+        Meter::FOUR_FOUR,
+        0,
+        start,
+        11,
+        &control,
+    )
+    .unwrap();
     let mut notes = Vec::new();
     let mut bars = 0;
     // Long enough to slide the context window several times (max_context 256).
     while notes.len() < 300 {
-        match c.next(&mut model, SamplingSettings::default()).unwrap() {
+        match c
+            .next(&mut model, SamplingSettings::default(), &guide)
+            .unwrap()
+        {
             Generated::Note(n) => notes.push(n),
             Generated::BarLine(tick) => {
                 assert_eq!(tick % 48, 0, "bar lines stay on the bar grid");
@@ -121,7 +118,8 @@ fn a_continuation_plays_a_monophonic_line_on_the_grid_after_the_start() {
         assert!(w[1].onset >= w[0].onset + w[0].duration, "overlap: {w:?}");
     }
     for n in &notes {
-        assert!((KEY_LOW..=KEY_HIGH).contains(&n.key));
+        let (lo, hi) = s.register();
+        assert!((lo..=hi).contains(&n.key));
         assert!(n.duration >= 1);
     }
 }
@@ -129,17 +127,14 @@ fn a_continuation_plays_a_monophonic_line_on_the_grid_after_the_start() {
 #[test]
 fn the_same_seed_gives_the_same_continuation() {
     let mut model = shipped_model();
-    let mut take = |seed| {
-        let mut c =
-            Continuation::start(&mut model, &phrase(), Meter::FOUR_FOUR, 0, 60, seed).unwrap();
-        let mut out = Vec::new();
-        while out.len() < 24 {
-            if let Generated::Note(n) = c.next(&mut model, SamplingSettings::default()).unwrap() {
-                out.push(n);
-            }
-        }
-        out
+    let s = Steering {
+        style_a: Some(2),
+        density: Some(2.0),
+        scale_lock: 0.5,
+        ..Steering::default()
     };
+    let c_major = Some(Key::from_index(0));
+    let mut take = |seed| take(&mut model, &s, c_major, seed, 24);
     let (a, b, other) = (take(5), take(5), take(6));
     assert_eq!(a, b);
     assert_ne!(a, other);
@@ -183,12 +178,13 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
             onnx: SHIPPED_MODEL,
             sidecar: SHIPPED_SIDECAR,
         },
-        seed: 1,
     };
     let settings = Box::new(|| WorkerSettings {
         enabled: true,
         sampling: SamplingSettings::default(),
         answer_after_beats: 1.0,
+        steering: Steering::default(),
+        seed: 1,
     });
     let mut worker =
         InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone()).unwrap();

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use descant_inference::key::Key;
 use descant_inference::worker::{ModelStatus, WorkerShared};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
@@ -70,11 +71,19 @@ fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, param: &BoolParam) {
     }
 }
 
-fn slider(ui: &mut egui::Ui, setter: &ParamSetter, param: &FloatParam) {
+fn slider<P: Param>(ui: &mut egui::Ui, setter: &ParamSetter, param: &P) {
     ui.horizontal(|ui| {
-        ui.add_sized([110.0, 18.0], egui::Label::new(param.name()));
-        ui.add(ParamSlider::for_param(param, setter).with_width(220.0));
+        ui.add_sized([100.0, 18.0], egui::Label::new(param.name()));
+        ui.add(ParamSlider::for_param(param, setter).with_width(200.0));
     });
+}
+
+/// The key the scale lock and mood use now, as the worker last reported it.
+fn key_line(shared: &WorkerShared) -> String {
+    match shared.key_in_use.load(Ordering::Relaxed) {
+        0 => "Key in use: none yet (Auto listens to the player)".to_owned(),
+        k => format!("Key in use: {}", Key::from_index(k as usize - 1).name()),
+    }
 }
 
 impl NiceEguiApp for DescantEditor {
@@ -102,14 +111,33 @@ impl NiceEguiApp for DescantEditor {
         if let Some(gui) = &self.gui {
             let setter = gui.param_setter();
             let p = &self.params;
-            toggle(ui, &setter, &p.enabled);
-            slider(ui, &setter, &p.temperature);
-            slider(ui, &setter, &p.top_p);
-            slider(ui, &setter, &p.answer_after);
-            toggle(ui, &setter, &p.pass_through);
-            toggle(ui, &setter, &p.free_run);
-            slider(ui, &setter, &p.tempo);
+            ui.columns(2, |cols| {
+                let ui = &mut cols[0];
+                ui.strong("Play");
+                toggle(ui, &setter, &p.enabled);
+                slider(ui, &setter, &p.temperature);
+                slider(ui, &setter, &p.top_p);
+                slider(ui, &setter, &p.answer_after);
+                slider(ui, &setter, &p.seed);
+                toggle(ui, &setter, &p.repetition_guard);
+                toggle(ui, &setter, &p.pass_through);
+                toggle(ui, &setter, &p.free_run);
+                slider(ui, &setter, &p.tempo);
+                let ui = &mut cols[1];
+                ui.strong("Steer");
+                slider(ui, &setter, &p.style);
+                slider(ui, &setter, &p.style_b);
+                slider(ui, &setter, &p.blend);
+                slider(ui, &setter, &p.density);
+                slider(ui, &setter, &p.register_low);
+                slider(ui, &setter, &p.register_high);
+                slider(ui, &setter, &p.mood);
+                slider(ui, &setter, &p.key);
+                slider(ui, &setter, &p.scale_lock);
+                slider(ui, &setter, &p.chord_channel);
+            });
         }
+        ui.label(key_line(&self.shared));
         ui.separator();
         ui.label(format!(
             "Notes planned: {}   late (dropped): {}   queue full (dropped): {}   per-token: {} µs",

@@ -48,7 +48,6 @@ impl InferenceHandle {
     pub fn start(
         params: Arc<DescantParams>,
         shared: Arc<WorkerShared>,
-        seed: u64,
     ) -> std::io::Result<InferenceHandle> {
         let (events, worker_events) = rtrb::RingBuffer::new(CONTEXT_QUEUE);
         let (worker_notes, notes) = rtrb::RingBuffer::new(NOTE_QUEUE);
@@ -62,7 +61,6 @@ impl InferenceHandle {
         let config = WorkerConfig {
             ort_library: runtime::library_path(plugin_dir().as_deref()),
             model,
-            seed,
         };
         let settings: SettingsFn = Box::new(move || WorkerSettings {
             enabled: params.enabled.value(),
@@ -71,6 +69,8 @@ impl InferenceHandle {
                 top_p: params.top_p.value(),
             },
             answer_after_beats: f64::from(params.answer_after.value()),
+            steering: params.steering(),
+            seed: params.seed.value() as u64,
         });
         let worker = InferenceWorker::spawn(config, settings, worker_events, worker_notes, shared)?;
         Ok(InferenceHandle {

@@ -65,8 +65,6 @@ pub struct Descant {
     release_pending: bool,
     /// Channel Descant plays on: the player's latest note-on channel.
     channel: u8,
-    /// Activations so far, to vary the worker's seed between them. Main thread.
-    activations: u64,
     /// Debug builds: allocate in `process()` (see [`ALLOC_PROBE_ENV`]). Set in `activate`.
     #[cfg(debug_assertions)]
     alloc_probe: bool,
@@ -89,7 +87,6 @@ impl Default for Descant {
             was_enabled: true,
             release_pending: false,
             channel: 0,
-            activations: 0,
             #[cfg(debug_assertions)]
             alloc_probe: false,
         }
@@ -226,14 +223,13 @@ impl Plugin for Descant {
     ) -> bool {
         self.sample_rate = buffer_config.sample_rate;
         self.clock.reset();
-        self.activations += 1;
         #[cfg(debug_assertions)]
         {
             self.alloc_probe = std::env::var_os(ALLOC_PROBE_ENV).is_some();
         }
         // Replacing a previous worker joins it here, on the main thread.
         self.inference = None;
-        match InferenceHandle::start(self.params.clone(), self.shared.clone(), self.activations) {
+        match InferenceHandle::start(self.params.clone(), self.shared.clone()) {
             Ok(h) => self.inference = Some(h),
             Err(e) => nice_error!(
                 "Descant: cannot start the inference thread ({e}); passing MIDI through"
@@ -305,10 +301,48 @@ impl Plugin for Descant {
         self.shared.playing.store(block.running, Ordering::Relaxed);
 
         // The player's events: passed through, told to the worker; a note-on silences Descant.
+        // Notes on the chord channel are harmony to play over: passed and told, never silencing.
         let pass_through = self.params.pass_through.value();
+        let chord_channel = self.params.chord_channel.value();
+        let is_chord = |channel: Option<u8>| {
+            chord_channel > 0 && channel.map(i32::from) == Some(chord_channel - 1)
+        };
         let mut silenced_at = None;
         while let Some(event) = context.next_event() {
             let passes = match event {
+                NoteEvent::NoteOn {
+                    channel,
+                    key: Key::Number(key),
+                    velocity,
+                    ..
+                } if velocity > 0.0 && is_chord(channel.number()) => {
+                    self.tell_worker(ContextEvent::ChordNoteOn {
+                        key,
+                        epoch: self.epoch,
+                    });
+                    if pass_through {
+                        self.held_through
+                            .press(key, channel.number().unwrap_or(0) & 15);
+                    }
+                    pass_through
+                }
+                NoteEvent::NoteOn {
+                    channel,
+                    key: Key::Number(key),
+                    ..
+                }
+                | NoteEvent::NoteOff {
+                    channel,
+                    key: Key::Number(key),
+                    ..
+                } if is_chord(channel.number()) => {
+                    self.tell_worker(ContextEvent::ChordNoteOff {
+                        key,
+                        epoch: self.epoch,
+                    });
+                    let channel = channel.number().unwrap_or(0) & 15;
+                    self.held_through.release(key, channel) || pass_through
+                }
                 NoteEvent::NoteOn {
                     timing,
                     channel,

@@ -6,9 +6,22 @@
 
 use std::sync::Arc;
 
+use descant_inference::key::Key;
+use descant_inference::steering::{KeySetting, Steering};
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
+
+/// Style choices in parameter order: "Any" (unconditioned), then the shipped model's styles in
+/// its control order. A custom model's styles are addressed by the same indices.
+pub const STYLE_NAMES: [&str; 6] = [
+    "Any",
+    "European folk",
+    "Chinese folk",
+    "Irish & Scottish",
+    "Chorale",
+    "Renaissance",
+];
 
 /// All of Descant's parameters and the editor's persisted state.
 #[derive(Params)]
@@ -45,12 +58,149 @@ pub struct DescantParams {
     /// Tempo of Descant's own clock (no host transport, or free run). Read by audio.
     #[id = "tempo"]
     pub tempo: FloatParam,
+
+    /// First style of the blend ([`STYLE_NAMES`]). Read by the worker per note.
+    #[id = "style"]
+    pub style: IntParam,
+
+    /// Second style of the blend. Read by the worker per note.
+    #[id = "style_b"]
+    pub style_b: IntParam,
+
+    /// 0 = all `Style`, 1 = all `Style B`. Read by the worker per note.
+    #[id = "blend"]
+    pub blend: FloatParam,
+
+    /// Target notes per beat; 0 is "Auto" (follow the player). Read by the worker per note.
+    #[id = "density"]
+    pub density: FloatParam,
+
+    /// Lowest key Descant plays (lower notes fold up by octaves). Read by the worker per note.
+    #[id = "reg_low"]
+    pub register_low: IntParam,
+
+    /// Highest key Descant plays (higher notes fold down). Read by the worker per note.
+    #[id = "reg_high"]
+    pub register_high: IntParam,
+
+    /// -1 leans minor, +1 leans major. Read by the worker per note.
+    #[id = "mood"]
+    pub mood: FloatParam,
+
+    /// 0 = Auto (detected from the player), else 1 + the key's index ([`Key::from_index`]).
+    /// Read by the worker per note.
+    #[id = "key"]
+    pub key: IntParam,
+
+    /// How strictly notes stay in the key's scale (1 = only scale notes). Read by the worker.
+    #[id = "scale_lock"]
+    pub scale_lock: FloatParam,
+
+    /// MIDI channel whose notes are chords to play over (0 = off): they pass through, they are
+    /// not a phrase to answer, and they pull Descant's strong-beat notes to chord tones. Read by
+    /// audio (routing) and the worker (bias on or off).
+    #[id = "chord_ch"]
+    pub chord_channel: IntParam,
+
+    /// Whether a key played three times running is discouraged. Read by the worker per note.
+    #[id = "rep_guard"]
+    pub repetition_guard: BoolParam,
+
+    /// Seed of the take: the same seed and the same playing give the same notes. Read by the
+    /// worker when an answer starts.
+    #[id = "seed"]
+    pub seed: IntParam,
+}
+
+impl DescantParams {
+    /// The steering the worker should apply now. Called on the worker thread.
+    pub fn steering(&self) -> Steering {
+        let style = |v: i32| usize::try_from(v - 1).ok();
+        let density = self.density.value();
+        let key = self.key.value();
+        Steering {
+            style_a: style(self.style.value()),
+            style_b: style(self.style_b.value()),
+            blend: self.blend.value(),
+            density: (density > 0.0).then_some(density),
+            register_low: self.register_low.value().clamp(0, 127) as u8,
+            register_high: self.register_high.value().clamp(0, 127) as u8,
+            mood: self.mood.value(),
+            key: if key > 0 {
+                KeySetting::Fixed(Key::from_index((key - 1) as usize))
+            } else {
+                KeySetting::Auto
+            },
+            scale_lock: self.scale_lock.value(),
+            chord_bias: self.chord_channel.value() > 0,
+            repetition_guard: self.repetition_guard.value(),
+        }
+    }
+}
+
+/// Chord channel choices: off, then MIDI channels 1 to 16.
+const CHANNEL_NAMES: [&str; 17] = [
+    "Off", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+];
+
+/// Display names for an `IntParam` indexing into `names`, and their inverse (case-insensitive).
+fn named(param: IntParam, names: &'static [&'static str]) -> IntParam {
+    param
+        .with_value_to_string(Arc::new(move |v| {
+            names
+                .get(usize::try_from(v).unwrap_or(0))
+                .copied()
+                .unwrap_or("?")
+                .to_string()
+        }))
+        .with_string_to_value(Arc::new(move |s| {
+            let s = s.trim();
+            names
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(s))
+                .map(|i| i as i32)
+                .or_else(|| s.parse().ok())
+        }))
+}
+
+fn key_param() -> IntParam {
+    IntParam::new("Key", 0, IntRange::Linear { min: 0, max: 24 })
+        .with_value_to_string(Arc::new(|v| {
+            if v <= 0 {
+                "Auto".to_string()
+            } else {
+                Key::from_index((v - 1) as usize).name()
+            }
+        }))
+        .with_string_to_value(Arc::new(|s| {
+            let s = s.trim();
+            if s.eq_ignore_ascii_case("auto") {
+                return Some(0);
+            }
+            (0..24)
+                .find(|&i| Key::from_index(i).name().eq_ignore_ascii_case(s))
+                .map(|i| i as i32 + 1)
+        }))
+}
+
+fn register_param(name: &str, default: i32) -> IntParam {
+    IntParam::new(name, default, IntRange::Linear { min: 21, max: 108 })
+        .with_value_to_string(formatters::v2s_i32_key_formatter())
+        .with_string_to_value(formatters::s2v_i32_key_formatter())
+}
+
+fn percent_param(name: &str, default: f32) -> FloatParam {
+    FloatParam::new(name, default, FloatRange::Linear { min: 0.0, max: 1.0 })
+        .with_step_size(0.01)
+        .with_unit("%")
+        .with_value_to_string(formatters::v2s_f32_percentage(0))
+        .with_string_to_value(formatters::s2v_f32_percentage())
 }
 
 impl Default for DescantParams {
     fn default() -> Self {
         DescantParams {
-            editor_state: EguiEditorState::from_size(LogicalSize::new(520.0, 360.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(760.0, 420.0), 1.0),
             enabled: BoolParam::new("Enabled", true),
             temperature: FloatParam::new(
                 "Temperature",
@@ -79,6 +229,52 @@ impl Default for DescantParams {
             )
             .with_step_size(0.1)
             .with_unit(" BPM"),
+            style: named(
+                IntParam::new("Style", 0, IntRange::Linear { min: 0, max: 5 }),
+                &STYLE_NAMES,
+            ),
+            style_b: named(
+                IntParam::new("Style B", 0, IntRange::Linear { min: 0, max: 5 }),
+                &STYLE_NAMES,
+            ),
+            blend: percent_param("Blend", 0.0),
+            density: FloatParam::new("Density", 0.0, FloatRange::Linear { min: 0.0, max: 4.0 })
+                .with_step_size(0.05)
+                .with_value_to_string(Arc::new(|v| {
+                    if v <= 0.0 {
+                        "Auto".to_string()
+                    } else {
+                        format!("{v:.2} notes/beat")
+                    }
+                }))
+                .with_string_to_value(Arc::new(|s| {
+                    let s = s.trim();
+                    if s.eq_ignore_ascii_case("auto") {
+                        Some(0.0)
+                    } else {
+                        s.trim_end_matches("notes/beat").trim().parse().ok()
+                    }
+                })),
+            register_low: register_param("Lowest note", 48),
+            register_high: register_param("Highest note", 86),
+            mood: FloatParam::new(
+                "Mood",
+                0.0,
+                FloatRange::Linear {
+                    min: -1.0,
+                    max: 1.0,
+                },
+            )
+            .with_step_size(0.01)
+            .with_value_to_string(formatters::v2s_f32_rounded(2)),
+            key: key_param(),
+            scale_lock: percent_param("Scale lock", 0.0),
+            chord_channel: named(
+                IntParam::new("Chord channel", 0, IntRange::Linear { min: 0, max: 16 }),
+                &CHANNEL_NAMES,
+            ),
+            repetition_guard: BoolParam::new("Repetition guard", true),
+            seed: IntParam::new("Seed", 1, IntRange::Linear { min: 1, max: 9999 }),
         }
     }
 }

@@ -128,8 +128,8 @@ pub struct PluginHost {
     pub transport: HostTransport,
     /// Whether to send a transport at all (false: as a host without one).
     pub send_transport: bool,
-    /// Parameter ids by name.
-    param_ids: HashMap<String, ClapId>,
+    /// Parameter ids and CLAP value ranges by name.
+    param_ids: HashMap<String, ParamSpec>,
     /// Reused input buffer.
     in_events: EventBuffer,
     /// Reused output buffer.
@@ -294,15 +294,15 @@ impl PluginHost {
                     name,
                     normalized,
                 } => {
-                    let id = *self
+                    let spec = *self
                         .param_ids
                         .get(name)
                         .with_context(|| format!("no parameter named {name}"))?;
                     self.in_events.push(&ParamValueEvent::new(
                         offset,
-                        id,
+                        spec.id,
                         Pckn::match_all(),
-                        normalized,
+                        spec.clap_value(normalized),
                     ))
                 }
             }
@@ -405,7 +405,7 @@ impl PluginHost {
 
     /// The id of the parameter called `name`.
     pub fn param_id(&self, name: &str) -> Option<ClapId> {
-        self.param_ids.get(name).copied()
+        self.param_ids.get(name).map(|s| s.id)
     }
 
     /// Parameter names the plugin reports.
@@ -415,9 +415,10 @@ impl PluginHost {
         names
     }
 
-    /// The plugin's text for `value` of `name`.
+    /// The plugin's text for the normalised `value` (0..=1) of `name`.
     pub fn value_to_text(&mut self, name: &str, value: f64) -> Result<String> {
-        let id = self.param_id(name).context("no such parameter")?;
+        let spec = *self.param_ids.get(name).context("no such parameter")?;
+        let (id, value) = (spec.id, spec.clap_value(value));
         let handle = self.instance.plugin_handle();
         let params: PluginParams = handle.get_extension().context("no params extension")?;
         let mut buf = [0u8; 256];
@@ -427,15 +428,16 @@ impl PluginHost {
         Ok(String::from_utf8_lossy(text).into_owned())
     }
 
-    /// The plugin's value for `text` of `name`.
+    /// The plugin's normalised value (0..=1) for `text` of `name`.
     pub fn text_to_value(&mut self, name: &str, text: &str) -> Result<f64> {
-        let id = self.param_id(name).context("no such parameter")?;
+        let spec = *self.param_ids.get(name).context("no such parameter")?;
         let handle = self.instance.plugin_handle();
         let params: PluginParams = handle.get_extension().context("no params extension")?;
         let text = CString::new(text)?;
-        params
-            .text_to_value(&handle, id, &text)
-            .context("text_to_value failed")
+        let value = params
+            .text_to_value(&handle, spec.id, &text)
+            .context("text_to_value failed")?;
+        Ok(spec.normalized(value))
     }
 }
 
@@ -445,7 +447,33 @@ impl Drop for PluginHost {
     }
 }
 
-fn read_param_ids(instance: &mut PluginInstance<()>) -> Result<HashMap<String, ClapId>> {
+/// A parameter's id and the range of its CLAP values (nice-plug reports stepped parameters as
+/// 0..=steps, continuous ones as 0..=1).
+#[derive(Debug, Clone, Copy)]
+struct ParamSpec {
+    /// CLAP id.
+    id: ClapId,
+    /// Lowest CLAP value.
+    min: f64,
+    /// Highest CLAP value.
+    max: f64,
+}
+
+impl ParamSpec {
+    fn clap_value(self, normalized: f64) -> f64 {
+        self.min + normalized * (self.max - self.min)
+    }
+
+    fn normalized(self, value: f64) -> f64 {
+        if self.max > self.min {
+            (value - self.min) / (self.max - self.min)
+        } else {
+            0.0
+        }
+    }
+}
+
+fn read_param_ids(instance: &mut PluginInstance<()>) -> Result<HashMap<String, ParamSpec>> {
     let handle = instance.plugin_handle();
     let params: PluginParams = handle.get_extension().context("no params extension")?;
     let mut ids = HashMap::new();
@@ -454,7 +482,12 @@ fn read_param_ids(instance: &mut PluginInstance<()>) -> Result<HashMap<String, C
         let info = params
             .get_info(&handle, i, &mut buf)
             .context("get_info failed")?;
-        ids.insert(String::from_utf8_lossy(info.name).into_owned(), info.id);
+        let spec = ParamSpec {
+            id: info.id,
+            min: info.min_value,
+            max: info.max_value,
+        };
+        ids.insert(String::from_utf8_lossy(info.name).into_owned(), spec);
     }
     Ok(ids)
 }

@@ -373,9 +373,21 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
         names,
         [
             "Answer after",
+            "Blend",
+            "Chord channel",
+            "Density",
             "Enabled",
             "Free run",
+            "Highest note",
+            "Key",
+            "Lowest note",
+            "Mood",
             "Pass through",
+            "Repetition guard",
+            "Scale lock",
+            "Seed",
+            "Style",
+            "Style B",
             "Temperature",
             "Tempo",
             "Top-p"
@@ -383,6 +395,15 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
     );
     assert!(h.value_to_text("Tempo", 0.4)?.ends_with(" BPM"));
     assert!(h.value_to_text("Answer after", 0.2)?.ends_with(" beats"));
+    assert_eq!(h.value_to_text("Key", 0.0)?, "Auto");
+    assert_eq!(h.value_to_text("Key", 13.0 / 24.0)?, "F# major");
+    assert_eq!(h.value_to_text("Density", 0.0)?, "Auto");
+    assert_eq!(h.value_to_text("Style", 0.8)?, "Chorale");
+    assert_eq!(
+        h.value_to_text("Lowest note", norm(60.0, 21.0, 108.0))?,
+        "C4"
+    );
+    assert_eq!(h.value_to_text("Chord channel", 0.0)?, "Off");
     for name in &names {
         for v in [0.0, 0.013, 0.1, 0.25, 1.0 / 3.0, 0.5, 0.77, 0.999, 1.0] {
             let text = h.value_to_text(name, v)?;
@@ -510,5 +531,176 @@ fn switching_pass_through_off_mid_note_still_passes_its_note_off() -> Result<()>
         off.iter().all(|n| n.key != 57),
         "pass-through is off: {off:?}"
     );
+    Ok(())
+}
+
+/// Descant's note-ons (pass-through is off in [`host`], so every note-on is Descant's).
+fn descant_ons(sent: &[OutNote]) -> Vec<OutNote> {
+    sent.iter().filter(|n| n.on).copied().collect()
+}
+
+#[test]
+fn key_scale_lock_and_register_bound_every_generated_note() -> Result<()> {
+    let mut h = host(48_000.0, 120.0, 256)?;
+    let mut pace = Pacer::new(SPEED);
+    // F# major, fully locked, one octave from C4: a C major phrase cannot pull it out.
+    h.process(
+        1,
+        &[
+            param("Key", 13.0 / 24.0),
+            param("Scale lock", 1.0),
+            param("Lowest note", norm(60.0, 21.0, 108.0)),
+            param("Highest note", norm(72.0, 21.0, 108.0)),
+        ],
+    )?;
+    let (mut script, last_off) = phrase(&h, &[60, 62, 64, 65, 67, 69, 71, 72]);
+    let spb = h.samples_per_beat();
+    let sent = h.run_script(
+        ((last_off + 16.0) * spb) as u64,
+        256,
+        &mut script,
+        &mut pace,
+    )?;
+    let ons = descant_ons(&sent);
+    assert!(ons.len() >= 4, "too few notes to judge: {ons:?}");
+    let f_sharp_major = [6u8, 8, 10, 11, 1, 3, 5];
+    for n in &ons {
+        assert!((60..=72).contains(&n.key), "{n:?} outside C4..C5");
+        assert!(
+            f_sharp_major.contains(&(n.key % 12)),
+            "{n:?} not in F# major"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_register_change_applies_to_the_notes_planned_after_it() -> Result<()> {
+    let mut h = host(48_000.0, 120.0, 256)?;
+    let mut pace = Pacer::new(SPEED);
+    let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
+    let spb = h.samples_per_beat();
+    let change = h.sample_pos;
+    h.process(
+        256,
+        &[
+            param("Lowest note", norm(84.0, 21.0, 108.0)),
+            param("Highest note", norm(96.0, 21.0, 108.0)),
+        ],
+    )?;
+    sent.extend(h.run_beats(16.0, 256, &mut pace)?);
+    // Notes already planned may still play: up to the look-ahead (2 beats) plus one note.
+    let settled = change as f64 + 6.0 * spb;
+    let after: Vec<OutNote> = descant_ons(&sent)
+        .into_iter()
+        .filter(|n| n.sample as f64 > settled)
+        .collect();
+    assert!(
+        !after.is_empty(),
+        "Descant stopped playing after the change"
+    );
+    assert!(
+        after.iter().all(|n| (84..=96).contains(&n.key)),
+        "notes outside the new register: {after:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn chord_channel_notes_pass_and_do_not_silence_descant() -> Result<()> {
+    let mut h = host(48_000.0, 120.0, 256)?;
+    let mut pace = Pacer::new(SPEED);
+    h.process(
+        1,
+        &[
+            param("Chord channel", 2.0 / 16.0),
+            param("Pass through", 1.0),
+        ],
+    )?;
+    let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
+    let sounding = unmatched(&sent).0;
+    let chord = [57u8, 60, 64];
+    let inputs: Vec<Input> = chord
+        .iter()
+        .map(|&key| Input::NoteOn {
+            offset: 10,
+            key,
+            channel: 1,
+            velocity: 0.6,
+        })
+        .collect();
+    let (_, block) = h.process(256, &inputs)?;
+    for key in chord {
+        assert!(
+            block.iter().any(|n| n.on && n.key == key && n.channel == 1),
+            "chord note {key} did not pass: {block:?}"
+        );
+    }
+    for n in &sounding {
+        assert!(
+            !block
+                .iter()
+                .any(|r| !r.on && r.key == n.key && r.channel == n.channel),
+            "the chord silenced Descant's {n:?}"
+        );
+    }
+    sent.extend(block);
+    // Descant keeps playing over the held chord.
+    let over = h.run_beats(8.0, 256, &mut pace)?;
+    assert!(
+        over.iter().any(|n| n.on && n.channel != 1),
+        "Descant stopped under the chord"
+    );
+    sent.extend(over);
+    let offs: Vec<Input> = chord
+        .iter()
+        .map(|&key| Input::NoteOff {
+            offset: 0,
+            key,
+            channel: 1,
+        })
+        .collect();
+    sent.extend(h.process(256, &offs)?.1);
+    h.transport.playing = false;
+    sent.extend(h.process(256, &[])?.1);
+    assert_eq!(unmatched(&sent), (vec![], vec![]));
+    Ok(())
+}
+
+/// Descant's first `n` note-ons (key and sample) after a fixed phrase, with `Seed` at `seed`.
+fn take_with_seed(seed: i32, n: usize) -> Result<Vec<(u8, u64)>> {
+    let mut h = host(48_000.0, 120.0, 256)?;
+    // A two-beat pause leaves the worker ample wall-clock time to start on the same tick.
+    h.process(
+        1,
+        &[
+            param("Seed", norm(f64::from(seed), 1.0, 9999.0)),
+            param("Answer after", norm(2.0, 0.5, 8.0)),
+        ],
+    )?;
+    let mut pace = Pacer::new(2.0);
+    let (mut script, last_off) = phrase(&h, &[62, 65, 69, 67, 65, 64]);
+    let spb = h.samples_per_beat();
+    let sent = h.run_script(
+        ((last_off + 24.0) * spb) as u64,
+        256,
+        &mut script,
+        &mut pace,
+    )?;
+    Ok(descant_ons(&sent)
+        .iter()
+        .take(n)
+        .map(|o| (o.key, o.sample))
+        .collect())
+}
+
+#[test]
+fn the_same_seed_and_playing_give_the_same_take() -> Result<()> {
+    let a = take_with_seed(42, 8)?;
+    let b = take_with_seed(42, 8)?;
+    let other = take_with_seed(43, 8)?;
+    assert!(a.len() >= 3, "too few notes: {a:?}");
+    assert_eq!(a, b, "seed 42 twice");
+    assert_ne!(a, other, "seeds 42 and 43");
     Ok(())
 }

@@ -1,0 +1,212 @@
+//! Keys and scales: the scale a key implies, and key detection from played notes by the
+//! Krumhansl–Schmuckler method (correlation of a duration-weighted pitch-class histogram with the
+//! Krumhansl–Kessler major and minor profiles). Pure functions; called on the inference worker.
+//!
+//! Guarantees: [`Key::scale`] contains the tonic; [`detect`] returns `None` for fewer than
+//! [`MIN_NOTES_TO_DETECT`] notes or a flat histogram, and is deterministic (ties go to the lower
+//! tonic, major before minor).
+
+use crate::tokenizer::TickNote;
+
+/// Fewest notes [`detect`] decides a key from.
+pub const MIN_NOTES_TO_DETECT: usize = 4;
+
+/// Krumhansl–Kessler major profile, tonic first.
+const KK_MAJOR: [f32; 12] = [
+    6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88,
+];
+/// Krumhansl–Kessler minor profile, tonic first.
+const KK_MINOR: [f32; 12] = [
+    6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17,
+];
+/// Note names for display.
+const NAMES: [&str; 12] = [
+    "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
+];
+
+/// Major or minor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Ionian.
+    Major,
+    /// Aeolian with the raised seventh (harmonic minor's leading tone) allowed.
+    Minor,
+}
+
+/// A key: tonic pitch class and mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    /// Pitch class of the tonic, 0 = C.
+    pub tonic: u8,
+    /// Major or minor.
+    pub mode: Mode,
+}
+
+/// A set of pitch classes, bit `pc` set when `pc` belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PitchClassSet(pub u16);
+
+impl PitchClassSet {
+    /// Whether MIDI key `key` belongs to the set.
+    pub fn contains_key(self, key: u8) -> bool {
+        self.0 & (1 << (key % 12)) != 0
+    }
+}
+
+impl Key {
+    /// The key's scale: major, or natural minor plus the leading tone.
+    pub fn scale(self) -> PitchClassSet {
+        let steps: &[u8] = match self.mode {
+            Mode::Major => &[0, 2, 4, 5, 7, 9, 11],
+            Mode::Minor => &[0, 2, 3, 5, 7, 8, 10, 11],
+        };
+        PitchClassSet(
+            steps
+                .iter()
+                .fold(0u16, |set, s| set | 1 << ((self.tonic + s) % 12)),
+        )
+    }
+
+    /// "E minor", "Bb major".
+    pub fn name(self) -> String {
+        let mode = match self.mode {
+            Mode::Major => "major",
+            Mode::Minor => "minor",
+        };
+        format!("{} {mode}", NAMES[usize::from(self.tonic % 12)])
+    }
+
+    /// The key's place in parameter order (see [`Key::from_index`]).
+    pub fn index(self) -> usize {
+        usize::from(self.tonic % 12) * 2 + usize::from(self.mode == Mode::Minor)
+    }
+
+    /// Keys in parameter order: C major, C minor, C# major, … B minor (24 in all).
+    pub fn from_index(index: usize) -> Key {
+        Key {
+            tonic: (index / 2 % 12) as u8,
+            mode: if index.is_multiple_of(2) {
+                Mode::Major
+            } else {
+                Mode::Minor
+            },
+        }
+    }
+}
+
+fn correlation(a: &[f32; 12], b: &[f32; 12]) -> f32 {
+    let ma = a.iter().sum::<f32>() / 12.0;
+    let mb = b.iter().sum::<f32>() / 12.0;
+    let (mut num, mut da, mut db) = (0.0, 0.0, 0.0);
+    for i in 0..12 {
+        num += (a[i] - ma) * (b[i] - mb);
+        da += (a[i] - ma) * (a[i] - ma);
+        db += (b[i] - mb) * (b[i] - mb);
+    }
+    if da <= 0.0 || db <= 0.0 {
+        0.0
+    } else {
+        num / (da * db).sqrt()
+    }
+}
+
+/// The key of `notes` (duration-weighted; later notes weigh more, so the answer follows a
+/// modulation), or `None` when there is too little to go on.
+pub fn detect(notes: &[TickNote]) -> Option<Key> {
+    if notes.len() < MIN_NOTES_TO_DETECT {
+        return None;
+    }
+    let mut hist = [0.0f32; 12];
+    let n = notes.len();
+    for (i, note) in notes.iter().enumerate() {
+        // Recency: the newest note weighs 1, one 32 notes back about 0.37.
+        let age = (n - 1 - i) as f32;
+        hist[usize::from(note.key % 12)] += note.duration.max(1) as f32 * (-age / 32.0).exp();
+    }
+    let mut best: Option<(f32, Key)> = None;
+    for tonic in 0..12u8 {
+        for (mode, profile) in [(Mode::Major, &KK_MAJOR), (Mode::Minor, &KK_MINOR)] {
+            let mut rotated = [0.0f32; 12];
+            for (pc, r) in rotated.iter_mut().enumerate() {
+                *r = profile[(pc + 12 - usize::from(tonic)) % 12];
+            }
+            let r = correlation(&hist, &rotated);
+            if best.is_none_or(|(b, _)| r > b) {
+                best = Some((r, Key { tonic, mode }));
+            }
+        }
+    }
+    best.filter(|(r, _)| *r > 0.0).map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(keys: &[u8]) -> Vec<TickNote> {
+        keys.iter()
+            .enumerate()
+            .map(|(i, &key)| TickNote {
+                onset: i as i64 * 12,
+                duration: 12,
+                key,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_c_major_scale_is_c_major() {
+        let k = detect(&line(&[60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60])).unwrap();
+        assert_eq!(
+            k,
+            Key {
+                tonic: 0,
+                mode: Mode::Major
+            }
+        );
+    }
+
+    #[test]
+    fn an_a_minor_line_is_a_minor() {
+        let k = detect(&line(&[57, 60, 64, 69, 68, 69, 71, 72, 64, 57, 60, 57])).unwrap();
+        assert_eq!(
+            k,
+            Key {
+                tonic: 9,
+                mode: Mode::Minor
+            }
+        );
+    }
+
+    #[test]
+    fn detection_follows_a_modulation() {
+        let mut keys = vec![60, 64, 67, 65, 62, 71, 72, 60];
+        // Then a long stretch in E major.
+        keys.extend([64, 68, 71, 66, 63, 69, 64, 68, 71, 73, 75, 76].repeat(4));
+        let k = detect(&line(&keys)).unwrap();
+        assert_eq!(k.tonic, 4);
+    }
+
+    #[test]
+    fn too_few_notes_give_no_key() {
+        assert_eq!(detect(&line(&[60, 64, 67])), None);
+    }
+
+    #[test]
+    fn scales_hold_their_notes() {
+        let e_minor = Key {
+            tonic: 4,
+            mode: Mode::Minor,
+        }
+        .scale();
+        for k in [64u8, 66, 67, 69, 71, 72, 74, 75] {
+            assert!(e_minor.contains_key(k), "{k}");
+        }
+        assert!(!e_minor.contains_key(65));
+        assert_eq!(Key::from_index(23).name(), "B minor");
+        assert_eq!(Key::from_index(0).name(), "C major");
+        for i in 0..24 {
+            assert_eq!(Key::from_index(i).index(), i);
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Steering: the musician's controls (style blend, density, register, mood, key and scale lock,
+//! chords, repetition guard) and the model control vector they imply. Read by the inference
+//! worker before every note, so a change takes effect on the next generated note.
+//!
+//! Guarantees: [`control_vector`] writes finite values only, zero where the model was trained with
+//! that part dropped ("unconditioned"), and nothing beyond the model's control layout; the style
+//! weights are non-negative and sum to at most 1.
+
+use crate::contract::ModelContract;
+use crate::key::Key;
+
+/// Attribute z-scores are clamped to this many standard deviations (the model never saw more).
+pub const MAX_Z: f32 = 2.5;
+/// Lowest key Descant may be asked to play.
+pub const KEY_LOW: u8 = 21;
+/// Highest key Descant may be asked to play.
+pub const KEY_HIGH: u8 = 108;
+
+/// Which key the scale lock and mood refer to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySetting {
+    /// Detected from what the player has played (none until there is enough).
+    Auto,
+    /// Set by the musician.
+    Fixed(Key),
+}
+
+/// Everything the musician steers with, as plain values (the plugin maps its parameters here).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Steering {
+    /// First style, an index into the model's style list; `None` is "any" (unconditioned).
+    pub style_a: Option<usize>,
+    /// Second style for the blend; `None` is "any".
+    pub style_b: Option<usize>,
+    /// 0 = all `style_a`, 1 = all `style_b`, continuous in between.
+    pub blend: f32,
+    /// Target notes per beat; `None` lets the model follow the music.
+    pub density: Option<f32>,
+    /// Lowest key to play (notes below fold up by octaves).
+    pub register_low: u8,
+    /// Highest key to play (notes above fold down by octaves).
+    pub register_high: u8,
+    /// -1 leans minor, +1 leans major, 0 neither.
+    pub mood: f32,
+    /// The key for the scale lock.
+    pub key: KeySetting,
+    /// 0 = free, 1 = only scale notes; in between, out-of-scale notes are down-weighted by the
+    /// factor `1 - scale_lock`.
+    pub scale_lock: f32,
+    /// Whether held chord notes pull strong-beat notes toward chord tones.
+    pub chord_bias: bool,
+    /// Whether a key already played three times running is discouraged.
+    pub repetition_guard: bool,
+}
+
+impl Default for Steering {
+    fn default() -> Self {
+        Steering {
+            style_a: None,
+            style_b: None,
+            blend: 0.0,
+            density: None,
+            register_low: 48,
+            register_high: 86,
+            mood: 0.0,
+            key: KeySetting::Auto,
+            scale_lock: 0.0,
+            chord_bias: true,
+            repetition_guard: true,
+        }
+    }
+}
+
+impl Steering {
+    /// The register bounds, ordered and inside the vocabulary.
+    pub fn register(&self) -> (u8, u8) {
+        let lo = self.register_low.clamp(KEY_LOW, KEY_HIGH);
+        let hi = self.register_high.clamp(KEY_LOW, KEY_HIGH);
+        (lo.min(hi), lo.max(hi))
+    }
+}
+
+/// Writes the model's control vector for `steering` into `out` (length = the control size).
+/// `player_density` (notes per beat of the player's phrase) stands in when the density is "auto".
+pub fn control_vector(
+    contract: &ModelContract,
+    steering: &Steering,
+    player_density: Option<f32>,
+    out: &mut [f32],
+) {
+    out.fill(0.0);
+    let layout = &contract.control;
+    let styles = layout.styles.len().min(out.len());
+    let blend = if steering.blend.is_finite() {
+        steering.blend.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    for (style, weight) in [(steering.style_a, 1.0 - blend), (steering.style_b, blend)] {
+        if let Some(s) = style.filter(|&s| s < styles) {
+            out[s] += weight;
+        }
+    }
+    let Some(norms) = contract.attribute_norms else {
+        return;
+    };
+    let z = |x: f32| {
+        if x.is_finite() {
+            x.clamp(-MAX_Z, MAX_Z)
+        } else {
+            0.0
+        }
+    };
+    for (i, name) in layout.attributes.iter().enumerate() {
+        let Some(slot) = out.get_mut(layout.styles.len() + i) else {
+            break;
+        };
+        *slot = match name.as_str() {
+            "density" => match steering.density.or(player_density) {
+                Some(d) if d > 0.0 => z((d.ln() - norms.log_density_mean) / norms.log_density_std),
+                _ => 0.0,
+            },
+            "register" => {
+                let (lo, hi) = steering.register();
+                let centre = (f32::from(lo) + f32::from(hi)) / 2.0;
+                z((centre - norms.register_mean) / norms.register_std)
+            }
+            "mode" => z(steering.mood).clamp(-1.0, 1.0),
+            _ => 0.0,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIPPED: &str = include_str!("../../assets/descant.json");
+
+    fn contract() -> ModelContract {
+        ModelContract::parse(SHIPPED).unwrap()
+    }
+
+    fn vector(s: &Steering) -> Vec<f32> {
+        let c = contract();
+        let mut v = vec![9.0; c.control.size];
+        control_vector(&c, s, None, &mut v);
+        v
+    }
+
+    #[test]
+    fn styles_blend_continuously() {
+        let s = Steering {
+            style_a: Some(0),
+            style_b: Some(2),
+            blend: 0.25,
+            ..Steering::default()
+        };
+        let v = vector(&s);
+        assert_eq!((v[0], v[1], v[2]), (0.75, 0.0, 0.25));
+        let any = vector(&Steering::default());
+        assert!(any[..5].iter().all(|&w| w == 0.0));
+    }
+
+    #[test]
+    fn attributes_follow_their_targets() {
+        let c = contract();
+        let n = c.attribute_norms.unwrap();
+        let base = c.control.styles.len();
+        let dense = vector(&Steering {
+            density: Some(3.0),
+            ..Steering::default()
+        });
+        let sparse = vector(&Steering {
+            density: Some(0.5),
+            ..Steering::default()
+        });
+        assert!(dense[base] > sparse[base]);
+        let high = vector(&Steering {
+            register_low: 72,
+            register_high: 90,
+            ..Steering::default()
+        });
+        assert!(high[base + 1] > 0.0);
+        assert!((high[base + 1] - ((81.0 - n.register_mean) / n.register_std)).abs() < 1e-5);
+        let minor = vector(&Steering {
+            mood: -1.0,
+            ..Steering::default()
+        });
+        assert_eq!(minor[base + 2], -1.0);
+    }
+
+    #[test]
+    fn absurd_values_stay_bounded() {
+        let v = vector(&Steering {
+            density: Some(1e9),
+            blend: f32::NAN,
+            mood: f32::INFINITY,
+            style_a: Some(99),
+            ..Steering::default()
+        });
+        assert!(v.iter().all(|x| x.is_finite() && x.abs() <= MAX_Z));
+    }
+
+    #[test]
+    fn register_bounds_are_ordered() {
+        let s = Steering {
+            register_low: 90,
+            register_high: 60,
+            ..Steering::default()
+        };
+        assert_eq!(s.register(), (60, 90));
+    }
+}
