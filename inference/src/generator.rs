@@ -11,6 +11,7 @@
 use crate::error::ModelError;
 use crate::key::{Key, PitchClassSet};
 use crate::model::{Model, State};
+use crate::originality::NgramIndex;
 use crate::sampler::{Sampler, SamplingSettings};
 use crate::shaping::{self, PitchContext, REPEAT_RUN};
 use crate::steering::Steering;
@@ -33,7 +34,12 @@ pub struct Guide<'a> {
     pub key: Option<Key>,
     /// Pitch classes of the chord held now (empty: none).
     pub chord: PitchClassSet,
+    /// The training set's distinctive n-grams, when the originality guard is on.
+    pub originality: Option<&'a NgramIndex>,
 }
+
+/// Most resamples of one note when the originality guard fires (then the note stands).
+pub const MAX_ORIGINALITY_RESAMPLES: usize = 4;
 
 /// What one [`Continuation::next`] call produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +86,10 @@ pub struct Continuation {
     shaped: Vec<f32>,
     /// Descant's latest keys, oldest first (for the repetition guard).
     recent: Vec<u8>,
+    /// Scratch for the originality check: the latest intervals plus a candidate.
+    intervals: Vec<i8>,
+    /// Notes the originality guard resampled so far.
+    interventions: u64,
 }
 
 impl Continuation {
@@ -113,6 +123,8 @@ impl Continuation {
             control: vec![0.0; model.contract().control.size],
             shaped: vec![0.0; model.contract().vocab_size],
             recent: Vec::with_capacity(REPEAT_RUN + 1),
+            intervals: Vec::with_capacity(32),
+            interventions: 0,
         };
         c.set_control(control);
         c.prefill(model)?;
@@ -227,6 +239,10 @@ impl Continuation {
                 shaping::shape_pitches(self.state.logits(), &mut self.shaped, &unlocked, ctx);
                 token = self.sampler.sample(&self.shaped, settings, allowed);
             }
+            if let (Some(index), Some(t), Expect::Pitch { .. }) = (guide.originality, token, expect)
+            {
+                token = Some(self.keep_original(index, t, settings, &allowed));
+            }
             let token = token.unwrap_or(BAR);
             model.step(&mut self.state, token, &self.control)?;
             match (self.expect, kind(token)) {
@@ -264,6 +280,55 @@ impl Continuation {
         Err(ModelError::Contract(
             "the model did not complete a note within its token budget".into(),
         ))
+    }
+
+    /// Notes the originality guard has resampled in this continuation.
+    pub fn interventions(&self) -> u64 {
+        self.interventions
+    }
+
+    /// Whether playing `key` next would complete a distinctive training n-gram.
+    fn copies(&mut self, index: &NgramIndex, key: u8) -> bool {
+        let n = index.n();
+        if self.context.len() < n {
+            return false;
+        }
+        self.intervals.clear();
+        let tail = &self.context[self.context.len() - n..];
+        for w in tail.windows(2) {
+            self.intervals
+                .push((i16::from(w[1].key) - i16::from(w[0].key)) as i8);
+        }
+        let last = tail[n - 1].key;
+        self.intervals
+            .push((i16::from(key) - i16::from(last)) as i8);
+        index.contains(&self.intervals)
+    }
+
+    /// The pitch token `token`, or a resample without it (and without each later copy) when it
+    /// would copy a training melody; after [`MAX_ORIGINALITY_RESAMPLES`] the latest choice stands.
+    fn keep_original(
+        &mut self,
+        index: &NgramIndex,
+        mut token: u32,
+        settings: SamplingSettings,
+        allowed: &impl Fn(u32) -> bool,
+    ) -> u32 {
+        for _ in 0..MAX_ORIGINALITY_RESAMPLES {
+            let TokenKind::Pitch(key) = kind(token) else {
+                return token;
+            };
+            if !self.copies(index, key) {
+                return token;
+            }
+            self.interventions += 1;
+            self.shaped[token as usize] = f32::NEG_INFINITY;
+            match self.sampler.sample(&self.shaped, settings, allowed) {
+                Some(t) => token = t,
+                None => return token,
+            }
+        }
+        token
     }
 
     /// The meter being generated in.

@@ -17,6 +17,7 @@ pub mod events;
 pub mod generator;
 pub mod key;
 pub mod model;
+pub mod originality;
 pub mod runtime;
 pub mod sampler;
 pub mod shaping;
@@ -30,3 +31,5 @@ pub use error::ModelError;
 pub const SHIPPED_MODEL: &[u8] = include_bytes!("../../assets/descant.onnx");
 /// The shipped model's sidecar.
 pub const SHIPPED_SIDECAR: &str = include_str!("../../assets/descant.json");
+/// The shipped model's originality index (see [`originality`]).
+pub const SHIPPED_NGRAMS: &[u8] = include_bytes!("../../assets/descant.ngrams");

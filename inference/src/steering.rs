@@ -51,6 +51,8 @@ pub struct Steering {
     pub chord_bias: bool,
     /// Whether a key already played three times running is discouraged.
     pub repetition_guard: bool,
+    /// Whether a note that would copy a distinctive training melody is resampled.
+    pub originality_guard: bool,
 }
 
 impl Default for Steering {
@@ -67,6 +69,7 @@ impl Default for Steering {
             scale_lock: 0.0,
             chord_bias: true,
             repetition_guard: true,
+            originality_guard: true,
         }
     }
 }

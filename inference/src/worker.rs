@@ -21,6 +21,7 @@ use crate::events::{AtomicF64, ContextEvent, GeneratedNote};
 use crate::generator::{Continuation, Generated, Guide};
 use crate::key::{self, Key, PitchClassSet};
 use crate::model::Model;
+use crate::originality::NgramIndex;
 use crate::runtime;
 use crate::sampler::SamplingSettings;
 use crate::steering::{self, KeySetting, Steering};
@@ -72,6 +73,12 @@ pub struct WorkerShared {
     pub generated_notes: AtomicU64,
     /// Notes dropped because the note queue was full. Written by worker, read by GUI.
     pub queue_full_drops: AtomicU64,
+    /// Notes the originality guard resampled (they would have copied a training melody).
+    /// Written by worker, read by GUI.
+    pub originality_interventions: AtomicU64,
+    /// Whether the model has an originality index (false: the guard cannot act). Written by
+    /// worker, read by GUI.
+    pub originality_available: AtomicBool,
     /// Median-ish recent per-token step time in microseconds. Written by worker, read by GUI.
     pub step_micros: AtomicU32,
     /// The key in use for the scale lock: 0 none, else 1 + its index in parameter order
@@ -91,6 +98,8 @@ impl Default for WorkerShared {
             late_notes: AtomicU64::new(0),
             generated_notes: AtomicU64::new(0),
             queue_full_drops: AtomicU64::new(0),
+            originality_interventions: AtomicU64::new(0),
+            originality_available: AtomicBool::new(false),
             step_micros: AtomicU32::new(0),
             key_in_use: AtomicU32::new(0),
             status: Mutex::new(ModelStatus::Loading),
@@ -124,8 +133,10 @@ pub enum ModelSource {
         onnx: &'static [u8],
         /// The sidecar JSON.
         sidecar: &'static str,
+        /// The originality index, if the model has one.
+        ngrams: Option<&'static [u8]>,
     },
-    /// A `.onnx` file with its `.json` sidecar beside it.
+    /// A `.onnx` file with its `.json` sidecar beside it (and optionally its `.ngrams` index).
     File(PathBuf),
 }
 
@@ -193,8 +204,34 @@ impl Drop for InferenceWorker {
 pub fn load_model(config: &WorkerConfig) -> Result<Model, ModelError> {
     runtime::ensure_runtime(&config.ort_library)?;
     match &config.model {
-        ModelSource::Embedded { onnx, sidecar } => Model::from_bytes(onnx, sidecar),
+        ModelSource::Embedded { onnx, sidecar, .. } => Model::from_bytes(onnx, sidecar),
         ModelSource::File(path) => Model::from_file(path),
+    }
+}
+
+/// Largest originality index file read from disk.
+const MAX_NGRAMS_FILE: u64 = 64 * 1024 * 1024;
+
+/// Loads the model's originality index: `None` when it has none, an error when it is broken.
+pub fn load_ngrams(source: &ModelSource) -> Result<Option<NgramIndex>, ModelError> {
+    match source {
+        ModelSource::Embedded { ngrams, .. } => ngrams.map(NgramIndex::from_bytes).transpose(),
+        ModelSource::File(path) => {
+            let path = path.with_extension("ngrams");
+            match std::fs::metadata(&path) {
+                Err(_) => Ok(None),
+                Ok(m) if m.len() > MAX_NGRAMS_FILE => Err(ModelError::Contract(format!(
+                    "originality index {} is larger than {MAX_NGRAMS_FILE} bytes",
+                    path.display()
+                ))),
+                Ok(_) => {
+                    let bytes = std::fs::read(&path).map_err(|e| {
+                        ModelError::Contract(format!("cannot read {}: {e}", path.display()))
+                    })?;
+                    NgramIndex::from_bytes(&bytes).map(Some)
+                }
+            }
+        }
     }
 }
 
@@ -216,6 +253,8 @@ struct Worker {
     detected_key: Option<Key>,
     /// The control vector, rebuilt from the steering before every note (model's control size).
     control: Vec<f32>,
+    /// The model's originality index, if it has one.
+    ngrams: Option<NgramIndex>,
     /// The player's recent notes (absolute ticks).
     phrase: Vec<TickNote>,
     /// Tick of the player's latest note-off.
@@ -258,6 +297,7 @@ impl Worker {
             chord_held: [false; 128],
             detected_key: None,
             control: Vec::new(),
+            ngrams: None,
             phrase: Vec::with_capacity(MAX_PHRASE_NOTES),
             last_off_tick: 0,
             meter: Meter::FOUR_FOUR,
@@ -284,6 +324,13 @@ impl Worker {
                 );
                 self.control = vec![0.0; c.control.size];
                 self.model = Some(model);
+                match load_ngrams(&self.config.model) {
+                    Ok(ngrams) => self.ngrams = ngrams,
+                    Err(e) => eprintln!("descant: originality guard unavailable: {e}"),
+                }
+                self.shared
+                    .originality_available
+                    .store(self.ngrams.is_some(), Ordering::Relaxed);
             }
             Err(e) => {
                 eprintln!("descant: model not loaded, passing MIDI through: {e}");
@@ -443,8 +490,17 @@ impl Worker {
             control: &self.control,
             key,
             chord: PitchClassSet(chord),
+            originality: self
+                .ngrams
+                .as_ref()
+                .filter(|_| settings.steering.originality_guard),
         };
-        if let Generated::Note(n) = cont.next(model, settings.sampling, &guide)? {
+        let interventions = cont.interventions();
+        let generated = cont.next(model, settings.sampling, &guide)?;
+        self.shared
+            .originality_interventions
+            .fetch_add(cont.interventions() - interventions, Ordering::Relaxed);
+        if let Generated::Note(n) = generated {
             let per_token = t0.elapsed().as_micros() as u32 / 3;
             self.shared.step_micros.store(per_token, Ordering::Relaxed);
             let note = GeneratedNote {

@@ -86,6 +86,7 @@ fn a_continuation_plays_a_monophonic_line_on_the_grid_after_the_start() {
         control: &control,
         key: None,
         chord: PitchClassSet(0),
+        originality: None,
     };
     let mut c = Continuation::start(
         &mut model,
@@ -177,6 +178,7 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
         model: ModelSource::Embedded {
             onnx: SHIPPED_MODEL,
             sidecar: SHIPPED_SIDECAR,
+            ngrams: None,
         },
     };
     let settings = Box::new(|| WorkerSettings {

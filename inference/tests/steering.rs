@@ -2,13 +2,15 @@
 //! statistic it is meant to move, in the right direction, averaged over a few takes so one unlucky
 //! seed does not decide. (`cargo xtask fetch-ort` provides the library.)
 
+use descant_inference::generator::MAX_ORIGINALITY_RESAMPLES;
 use descant_inference::key::{self, Key, PitchClassSet};
 use descant_inference::model::Model;
+use descant_inference::originality::NgramIndex;
 use descant_inference::steering::{KeySetting, Steering};
 use descant_inference::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 mod common;
-use common::{shipped_model, take, take_with_chord};
+use common::{phrase, shipped_model, take, take_guarded, take_with_chord};
 
 /// Seeds per measurement.
 const SEEDS: u64 = 6;
@@ -239,4 +241,45 @@ fn the_repetition_guard_breaks_runs_of_one_key() {
     let without = measure(&mut model, &unguarded, None, runs);
     println!("runs of 4 equal keys per take: guard on {with:.2}, off {without:.2}");
     assert!(with < without, "{with} {without}");
+}
+
+/// Every `n`-interval window of the prompt followed by `notes`.
+fn windows(notes: &[TickNote], n: usize) -> Vec<Vec<i8>> {
+    let line: Vec<u8> = phrase().iter().chain(notes).map(|n| n.key).collect();
+    line.windows(n + 1)
+        .map(|w| {
+            w.windows(2)
+                .map(|p| (i16::from(p[1]) - i16::from(p[0])) as i8)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_originality_guard_resamples_a_planted_training_phrase() {
+    let mut model = shipped_model();
+    let s = Steering::default();
+    // Plant what the model plays unguarded with this seed as "the training set", then ask again.
+    let free = take(&mut model, &s, None, 9, NOTES);
+    let planted = windows(&free, 7);
+    let index = NgramIndex::build(7, &planted);
+    let (guarded, interventions) = take_guarded(&mut model, &s, &index, 9, NOTES);
+    println!(
+        "planted {} n-grams; the guard resampled {interventions} notes",
+        planted.len()
+    );
+    assert!(interventions > 0, "the guard never fired");
+    assert_ne!(guarded, free);
+    // The first window of the planted take lies in the prompt's own notes and may recur; past it,
+    // no window of the guarded line is in the index unless the guard gave up on that note.
+    let copied = windows(&guarded, 7)
+        .iter()
+        .skip(1)
+        .filter(|w| index.contains(w))
+        .count();
+    // Each copy left means the guard gave up on that note after its full resample budget.
+    assert!(
+        (copied * MAX_ORIGINALITY_RESAMPLES) as u64 <= interventions,
+        "{copied} copies left after {interventions} resamples"
+    );
 }

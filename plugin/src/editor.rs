@@ -78,6 +78,19 @@ fn slider<P: Param>(ui: &mut egui::Ui, setter: &ParamSetter, param: &P) {
     });
 }
 
+/// What the originality guard has done.
+fn originality_line(shared: &WorkerShared) -> String {
+    if !shared.originality_available.load(Ordering::Relaxed) {
+        return "Originality guard: this model has no index".to_owned();
+    }
+    match shared.originality_interventions.load(Ordering::Relaxed) {
+        0 => "Originality guard: no copied phrase so far".to_owned(),
+        n => format!(
+            "Originality guard: resampled {n} notes that would have copied a training melody"
+        ),
+    }
+}
+
 /// The key the scale lock and mood use now, as the worker last reported it.
 fn key_line(shared: &WorkerShared) -> String {
     match shared.key_in_use.load(Ordering::Relaxed) {
@@ -120,6 +133,7 @@ impl NiceEguiApp for DescantEditor {
                 slider(ui, &setter, &p.answer_after);
                 slider(ui, &setter, &p.seed);
                 toggle(ui, &setter, &p.repetition_guard);
+                toggle(ui, &setter, &p.originality_guard);
                 toggle(ui, &setter, &p.pass_through);
                 toggle(ui, &setter, &p.free_run);
                 slider(ui, &setter, &p.tempo);
@@ -138,6 +152,7 @@ impl NiceEguiApp for DescantEditor {
             });
         }
         ui.label(key_line(&self.shared));
+        ui.label(originality_line(&self.shared));
         ui.separator();
         ui.label(format!(
             "Notes planned: {}   late (dropped): {}   queue full (dropped): {}   per-token: {} µs",

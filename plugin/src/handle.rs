@@ -14,7 +14,7 @@ use descant_inference::sampler::SamplingSettings;
 use descant_inference::worker::{
     InferenceWorker, ModelSource, SettingsFn, WorkerConfig, WorkerSettings, WorkerShared,
 };
-use descant_inference::{SHIPPED_MODEL, SHIPPED_SIDECAR};
+use descant_inference::{SHIPPED_MODEL, SHIPPED_NGRAMS, SHIPPED_SIDECAR};
 
 use crate::params::DescantParams;
 
@@ -56,6 +56,7 @@ impl InferenceHandle {
             _ => ModelSource::Embedded {
                 onnx: SHIPPED_MODEL,
                 sidecar: SHIPPED_SIDECAR,
+                ngrams: Some(SHIPPED_NGRAMS),
             },
         };
         let config = WorkerConfig {

@@ -106,6 +106,11 @@ pub struct DescantParams {
     #[id = "rep_guard"]
     pub repetition_guard: BoolParam,
 
+    /// Whether a note that would copy a distinctive training melody (7 intervals verbatim) is
+    /// resampled. Read by the worker per note.
+    #[id = "orig_guard"]
+    pub originality_guard: BoolParam,
+
     /// Seed of the take: the same seed and the same playing give the same notes. Read by the
     /// worker when an answer starts.
     #[id = "seed"]
@@ -134,6 +139,7 @@ impl DescantParams {
             scale_lock: self.scale_lock.value(),
             chord_bias: self.chord_channel.value() > 0,
             repetition_guard: self.repetition_guard.value(),
+            originality_guard: self.originality_guard.value(),
         }
     }
 }
@@ -274,6 +280,7 @@ impl Default for DescantParams {
                 &CHANNEL_NAMES,
             ),
             repetition_guard: BoolParam::new("Repetition guard", true),
+            originality_guard: BoolParam::new("Originality guard", true),
             seed: IntParam::new("Seed", 1, IntRange::Linear { min: 1, max: 9999 }),
         }
     }

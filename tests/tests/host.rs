@@ -382,6 +382,7 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
             "Key",
             "Lowest note",
             "Mood",
+            "Originality guard",
             "Pass through",
             "Repetition guard",
             "Scale lock",

@@ -264,6 +264,7 @@ fn train(extra: &[String]) -> Result<()> {
         run(Command::new(&python).arg("training/extract.py"))?;
     }
     run(Command::new(&python).arg("training/train.py").args(extra))?;
+    run(Command::new(&python).arg("training/ngram_index.py"))?;
     run(Command::new(&python).arg("training/evaluate.py"))?;
     run(Command::new(&python).arg("training/model_card.py"))
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use descant_inference::generator::{Continuation, Generated, Guide};
 use descant_inference::key::{Key, PitchClassSet};
 use descant_inference::model::Model;
+use descant_inference::originality::NgramIndex;
 use descant_inference::runtime;
 use descant_inference::sampler::SamplingSettings;
 use descant_inference::steering::{self, Steering};
@@ -63,6 +64,33 @@ pub fn take(
     take_with_chord(model, s, key, PitchClassSet(0), seed, n)
 }
 
+/// Generates `n` notes under `s` with the originality guard on `index`; returns the notes and
+/// how many the guard resampled.
+pub fn take_guarded(
+    model: &mut Model,
+    s: &Steering,
+    index: &NgramIndex,
+    seed: u64,
+    n: usize,
+) -> (Vec<TickNote>, u64) {
+    let control = control_for(model, s);
+    let mut c = start(model, s, seed);
+    let guide = Guide {
+        steering: *s,
+        control: &control,
+        key: None,
+        chord: PitchClassSet(0),
+        originality: Some(index),
+    };
+    let mut out = Vec::new();
+    while out.len() < n {
+        if let Generated::Note(note) = c.next(model, SamplingSettings::default(), &guide).unwrap() {
+            out.push(note);
+        }
+    }
+    (out, c.interventions())
+}
+
 /// Generates `n` notes under `s` with `key` known and `chord` held.
 pub fn take_with_chord(
     model: &mut Model,
@@ -79,6 +107,7 @@ pub fn take_with_chord(
         control: &control,
         key,
         chord,
+        originality: None,
     };
     let mut out = Vec::new();
     while out.len() < n {
