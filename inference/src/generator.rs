@@ -62,7 +62,7 @@ enum Expect {
 }
 
 /// One running continuation of a phrase: the model state plus the grammar position.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Continuation {
     /// KV cache and logits.
     state: State,

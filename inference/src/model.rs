@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
-use ort::value::{TensorElementType, TensorRef, ValueType};
+use ort::value::{DynValue, Tensor, TensorElementType, TensorRef, ValueType};
 
 use crate::contract::ModelContract;
 use crate::error::ModelError;
@@ -29,12 +29,15 @@ pub struct Model {
 }
 
 /// Generation state spawned from a [`Model`]: everything that changes per token.
-#[derive(Debug, Clone)]
+///
+/// The KV cache is the previous step's `present_*` outputs, kept as ONNX Runtime values and fed
+/// back as the next step's inputs: ONNX Runtime allocates each step's outputs (the graph's cache
+/// grows by one position per step), and Descant copies none of it.
+#[derive(Debug)]
 pub struct State {
-    /// Keys of all past positions, `[L, 1, H, position, D]`, row-major.
-    past_key: Vec<f32>,
-    /// Values of all past positions, same layout.
-    past_value: Vec<f32>,
+    /// Keys and values of all past positions, `[L, 1, H, position, D]` each; `None` before the
+    /// first step.
+    past: Option<(DynValue, DynValue)>,
     /// Number of tokens fed so far (the next token's position).
     position: usize,
     /// Logits after the last token fed; empty before the first step.
@@ -50,6 +53,24 @@ impl State {
     /// Logits after the last step (empty before the first).
     pub fn logits(&self) -> &[f32] {
         &self.logits
+    }
+
+    /// A deep copy (the KV cache's data is copied into new tensors).
+    pub fn try_clone(&self) -> Result<State, ModelError> {
+        let copy = |v: &DynValue| -> Result<DynValue, ModelError> {
+            let (shape, data) = v.try_extract_tensor::<f32>()?;
+            let dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+            Ok(Tensor::from_array((dims, data.to_vec().into_boxed_slice()))?.into_dyn())
+        };
+        let past = match &self.past {
+            Some((k, v)) => Some((copy(k)?, copy(v)?)),
+            None => None,
+        };
+        Ok(State {
+            past,
+            position: self.position,
+            logits: self.logits.clone(),
+        })
     }
 }
 
@@ -114,8 +135,7 @@ impl Model {
     /// A fresh generation state with an empty KV cache.
     pub fn new_state(&self) -> State {
         State {
-            past_key: Vec::new(),
-            past_value: Vec::new(),
+            past: None,
             position: 0,
             logits: Vec::with_capacity(self.contract.vocab_size),
         }
@@ -146,16 +166,26 @@ impl Model {
             *dst = *src;
         }
         let (l, h, d, p) = (c.layers, c.heads, c.head_dim, state.position);
-        let kv_shape = [l, 1, h, p, d];
         let token_v = [i64::from(token)];
         let position_v = [p as i64];
-        let outputs = self.session.run(ort::inputs![
-            "token" => TensorRef::from_array_view(([1usize, 1], &token_v[..]))?,
-            "position" => TensorRef::from_array_view(([1usize], &position_v[..]))?,
-            "control" => TensorRef::from_array_view(([1usize, c.control.size], &control_v[..]))?,
-            "past_key" => TensorRef::from_array_view((kv_shape, &state.past_key[..]))?,
-            "past_value" => TensorRef::from_array_view((kv_shape, &state.past_value[..]))?,
-        ])?;
+        let empty: [f32; 0] = [];
+        let empty_kv = [l, 1, h, 0, d];
+        let mut outputs = match &state.past {
+            Some((past_key, past_value)) => self.session.run(ort::inputs![
+                "token" => TensorRef::from_array_view(([1usize, 1], &token_v[..]))?,
+                "position" => TensorRef::from_array_view(([1usize], &position_v[..]))?,
+                "control" => TensorRef::from_array_view(([1usize, c.control.size], &control_v[..]))?,
+                "past_key" => past_key,
+                "past_value" => past_value,
+            ])?,
+            None => self.session.run(ort::inputs![
+                "token" => TensorRef::from_array_view(([1usize, 1], &token_v[..]))?,
+                "position" => TensorRef::from_array_view(([1usize], &position_v[..]))?,
+                "control" => TensorRef::from_array_view(([1usize, c.control.size], &control_v[..]))?,
+                "past_key" => TensorRef::from_array_view((empty_kv, &empty[..]))?,
+                "past_value" => TensorRef::from_array_view((empty_kv, &empty[..]))?,
+            ])?,
+        };
         let (shape, logits) = outputs["logits"].try_extract_tensor::<f32>()?;
         if shape.iter().product::<i64>() as usize != c.vocab_size {
             return Err(ModelError::Contract(format!("logits have shape {shape:?}")));
@@ -163,19 +193,21 @@ impl Model {
         state.logits.clear();
         state.logits.extend_from_slice(logits);
         let want = [l as i64, 1, h as i64, p as i64 + 1, d as i64];
-        for (name, dst) in [
-            ("present_key", &mut state.past_key),
-            ("present_value", &mut state.past_value),
-        ] {
-            let (shape, data) = outputs[name].try_extract_tensor::<f32>()?;
+        let mut take = |name: &str| -> Result<DynValue, ModelError> {
+            let value = outputs
+                .remove(name)
+                .ok_or_else(|| ModelError::Contract(format!("graph gave no {name}")))?;
+            let (shape, _) = value.try_extract_tensor::<f32>()?;
             if **shape != want {
                 return Err(ModelError::Contract(format!(
                     "{name} has shape {shape:?}, expected {want:?}"
                 )));
             }
-            dst.clear();
-            dst.extend_from_slice(data);
-        }
+            Ok(value)
+        };
+        let present = (take("present_key")?, take("present_value")?);
+        drop(outputs);
+        state.past = Some(present);
         state.position += 1;
         Ok(&state.logits)
     }

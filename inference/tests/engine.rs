@@ -266,3 +266,19 @@ fn a_graph_that_does_not_match_its_sidecar_is_refused() {
     assert!(matches!(err, ModelError::Contract(_)), "{err}");
     assert!(err.to_string().contains("control"), "{err}");
 }
+
+#[test]
+fn a_cloned_state_continues_exactly_like_the_original() {
+    let mut model = shipped_model();
+    let control = vec![0.0; model.contract().control.size];
+    let mut a = model.new_state();
+    for t in [tokenizer::BOS, tokenizer::METER_BASE, tokenizer::BAR] {
+        model.step(&mut a, t, &control).unwrap();
+    }
+    let mut b = a.try_clone().unwrap();
+    assert_eq!(b.position(), 3);
+    let next = tokenizer::pitch_token(64);
+    let la = model.step(&mut a, next, &control).unwrap().to_vec();
+    let lb = model.step(&mut b, next, &control).unwrap().to_vec();
+    assert_eq!(la, lb);
+}

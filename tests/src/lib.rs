@@ -122,6 +122,8 @@ pub struct PluginHost {
     max_block: u32,
     /// Absolute sample position of the next block.
     pub sample_pos: u64,
+    /// Wall time of the plugin's own `process()` call in the latest block (benches).
+    pub last_process: std::time::Duration,
     /// Beat position of the next block.
     pub beat: f64,
     /// The transport reported to the plugin.
@@ -169,6 +171,7 @@ impl PluginHost {
             sample_rate,
             max_block,
             sample_pos: 0,
+            last_process: std::time::Duration::ZERO,
             beat: 0.0,
             transport: HostTransport {
                 playing: true,
@@ -315,6 +318,7 @@ impl PluginHost {
         // SAFETY: as above, no buffers are read or written.
         let mut audio_out =
             unsafe { OutputAudioBuffers::from_raw_buffers(&mut no_outputs, frames) };
+        let started = Instant::now();
         let status = processor
             .process(
                 &audio_in,
@@ -325,6 +329,7 @@ impl PluginHost {
                 self.send_transport.then_some(&transport),
             )
             .map_err(|e| anyhow!("process: {e:?}"))?;
+        self.last_process = started.elapsed();
         let mut notes = Vec::new();
         let mut last_time = 0;
         for ev in self.out_events.iter() {

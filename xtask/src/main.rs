@@ -40,6 +40,7 @@ fn main() -> Result<()> {
         Some("setup") => setup(),
         Some("train") => train(&args[1..]),
         Some("test") => test(&args[1..]),
+        Some("bench") => bench(&args[1..]),
         Some("placeholder-model") => run(Command::new("python3")
             .arg("training/make_placeholder_model.py")
             .args(&args[1..])),
@@ -241,6 +242,38 @@ fn test(extra: &[String]) -> Result<()> {
     }
     run(Command::new("cargo")
         .args(["test", "--workspace"])
+        .args(extra))
+}
+
+/// The speed tables (`descant-bench`, release): the release plugin is bundled first; with the
+/// training environment present (`cargo xtask train` makes it) the Python loop and the int8 model
+/// are measured too. Extra arguments go to `descant-bench` (`--minutes 1` for a short run).
+fn bench(extra: &[String]) -> Result<()> {
+    fetch_ort()?;
+    nice_plug_xtask::main_with_args(
+        "cargo xtask",
+        ["bundle", "descant", "--release"].map(String::from),
+    )?;
+    place_ort_beside_bundles()?;
+    let out = Path::new("target/bench");
+    std::fs::create_dir_all(out)?;
+    let mut args: Vec<String> = vec![
+        "--plugin".into(),
+        format!("target/bundled/{BUNDLE_NAME}.clap"),
+    ];
+    let python = Path::new("training/.venv/bin/python");
+    if python.is_file() {
+        run(Command::new(python)
+            .args(["training/bench_ort.py", "--model", "assets/descant.onnx", "--out"])
+            .arg(out))?;
+        args.extend(["--python".into(), "target/bench/python.json".into()]);
+        args.extend(["--int8".into(), "target/bench/descant.int8.onnx".into()]);
+    } else {
+        eprintln!("no training/.venv: the Python loop and int8 rows are skipped (`cargo xtask train` makes it)");
+    }
+    run(Command::new("cargo")
+        .args(["run", "--release", "-p", "descant-host-tests", "--bin", "descant-bench", "--"])
+        .args(&args)
         .args(extra))
 }
 

@@ -1,0 +1,483 @@
+//! `descant-bench`: Descant's speed, measured, side by side in one run (`cargo xtask bench` runs
+//! it in release with the release plugin and the Python numbers). Prints one table per question:
+//!
+//! 1. per-token step latency (median, p99) at several context lengths, fp32 and int8;
+//! 2. generation throughput with the KV cache, against recomputing the whole sequence without it
+//!    and against a Python ONNX Runtime loop (same model, prompt, sampler settings, one thread);
+//! 3. the plugin's audio-thread cost per 512-frame block while generating, against the same
+//!    plugin passing MIDI through only;
+//! 4. many instances: N inference workers (the plugin's own worker code) in one process at 240 BPM
+//!    sixteenths for a simulated stretch of minutes, counting notes that reached the audio side too
+//!    late to play (deadline misses).
+//!
+//! Options: `--plugin PATH` (a release `.clap`), `--int8 PATH` (int8 model; its sidecar is the
+//! shipped one with the hash replaced), `--python PATH` (the `python.json` of
+//! `training/bench_ort.py`), `--instances N` (16), `--minutes M` (10), `--speed S` (1 = real time,
+//! as in a live host; above 1 the simulated time runs faster than the wall clock, which is harder).
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use descant_host_tests::{Input, Pacer, PluginHost};
+use descant_inference::events::{ContextEvent, GeneratedNote};
+use descant_inference::model::{Model, State};
+use descant_inference::runtime;
+use descant_inference::sampler::{Sampler, SamplingSettings};
+use descant_inference::steering::Steering;
+use descant_inference::tokenizer::{self, Meter, TickNote};
+use descant_inference::worker::{
+    InferenceWorker, ModelSource, WorkerConfig, WorkerSettings, WorkerShared,
+};
+use descant_inference::{SHIPPED_MODEL, SHIPPED_NGRAMS, SHIPPED_SIDECAR};
+
+/// Tokens generated per throughput run (the Python loop uses the same).
+const TOKENS: usize = 200;
+/// Throughput runs averaged.
+const RUNS: usize = 5;
+
+struct Args {
+    plugin: Option<PathBuf>,
+    int8: Option<PathBuf>,
+    python: Option<PathBuf>,
+    instances: usize,
+    minutes: f64,
+    speed: f64,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut a = Args {
+        plugin: None,
+        int8: None,
+        python: None,
+        instances: 16,
+        minutes: 10.0,
+        speed: 1.0,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--plugin" => a.plugin = Some(value()?.into()),
+            "--int8" => a.int8 = Some(value()?.into()),
+            "--python" => a.python = Some(value()?.into()),
+            "--instances" => a.instances = value()?.parse()?,
+            "--minutes" => a.minutes = value()?.parse()?,
+            "--speed" => a.speed = value()?.parse()?,
+            other => anyhow::bail!("unknown option {other}"),
+        }
+    }
+    Ok(a)
+}
+
+fn ort_library() -> PathBuf {
+    runtime::library_path(Some(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/ort"),
+    ))
+}
+
+/// The tokens of the phrase both throughput loops start from (as `training/bench_ort.py`).
+fn prompt() -> Vec<u32> {
+    let notes: Vec<TickNote> = [60u8, 62, 64, 65, 67, 65, 64, 62]
+        .iter()
+        .enumerate()
+        .map(|(i, &key)| TickNote {
+            onset: i as i64 * 6,
+            duration: 6,
+            key,
+        })
+        .collect();
+    tokenizer::encode(&notes, Meter::FOUR_FOUR, None)
+}
+
+/// Median and 99th percentile of `samples`, in microseconds.
+fn median_p99(samples: &mut [Duration]) -> (f64, f64) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    (
+        at(0.5).as_secs_f64() * 1e6,
+        at(0.99).as_secs_f64() * 1e6,
+    )
+}
+
+fn int8_model(path: &PathBuf) -> Result<Model> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let hex: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let shipped = descant_inference::contract::ModelContract::parse(SHIPPED_SIDECAR)?;
+    let sidecar = SHIPPED_SIDECAR.replace(&shipped.sha256, &hex);
+    Ok(Model::from_bytes(&bytes, &sidecar)?)
+}
+
+/// A state holding `len` tokens of a plausible sequence (the prompt, repeated).
+fn state_at(model: &mut Model, len: usize, control: &[f32]) -> Result<State> {
+    let p = prompt();
+    let mut s = model.new_state();
+    for i in 0..len {
+        let t = if i < p.len() {
+            p[i]
+        } else {
+            p[3 + (i - 3) % (p.len() - 3)]
+        };
+        model.step(&mut s, t, control)?;
+    }
+    Ok(s)
+}
+
+fn latency(models: &mut [(&str, Model)]) -> Result<()> {
+    println!("\n## 1. Step latency, one thread (µs per token)\n");
+    println!("| model | context | median | p99 |");
+    println!("|---|---|---|---|");
+    for (name, model) in models.iter_mut() {
+        let max = model.contract().max_context;
+        let control = vec![0.0; model.contract().control.size];
+        for ctx in [32usize, 128, 255, 512] {
+            if ctx >= max {
+                println!("| {name} | {ctx} | n/a (model context {max}) | |");
+                continue;
+            }
+            let base = state_at(model, ctx, &control)?;
+            let mut times = Vec::with_capacity(300);
+            for _ in 0..300 {
+                let mut s = base.try_clone()?;
+                let t0 = Instant::now();
+                model.step(&mut s, tokenizer::BAR, &control)?;
+                times.push(t0.elapsed());
+            }
+            let (med, p99) = median_p99(&mut times);
+            println!("| {name} | {ctx} | {med:.0} | {p99:.0} |");
+        }
+    }
+    Ok(())
+}
+
+fn allowed(t: u32) -> bool {
+    t != tokenizer::PAD && t != tokenizer::BOS && t != tokenizer::EOS
+}
+
+/// Tokens per second generating [`TOKENS`] after the prompt, with the KV cache.
+fn with_cache(model: &mut Model, seed: u64) -> Result<f64> {
+    let control = vec![0.0; model.contract().control.size];
+    let mut sampler = Sampler::new(seed);
+    let p = prompt();
+    let mut s = model.new_state();
+    for &t in &p {
+        model.step(&mut s, t, &control)?;
+    }
+    let t0 = Instant::now();
+    for _ in 0..TOKENS {
+        let t = sampler
+            .sample(s.logits(), SamplingSettings::default(), allowed)
+            .context("no token")?;
+        model.step(&mut s, t, &control)?;
+    }
+    Ok(TOKENS as f64 / t0.elapsed().as_secs_f64())
+}
+
+/// Tokens per second generating [`TOKENS`] after the prompt by re-feeding the whole sequence
+/// for every token (no KV cache carried between tokens).
+fn without_cache(model: &mut Model, seed: u64) -> Result<f64> {
+    let control = vec![0.0; model.contract().control.size];
+    let mut sampler = Sampler::new(seed);
+    let mut seq = prompt();
+    let t0 = Instant::now();
+    for _ in 0..TOKENS {
+        let mut s = model.new_state();
+        for &t in &seq {
+            model.step(&mut s, t, &control)?;
+        }
+        let t = sampler
+            .sample(s.logits(), SamplingSettings::default(), allowed)
+            .context("no token")?;
+        seq.push(t);
+    }
+    Ok(TOKENS as f64 / t0.elapsed().as_secs_f64())
+}
+
+fn throughput(model: &mut Model, python: Option<&PathBuf>) -> Result<()> {
+    println!(
+        "\n## 2. Generation throughput ({TOKENS} tokens after a {}-token prompt, mean of {RUNS} runs, one thread)\n",
+        prompt().len()
+    );
+    with_cache(model, 0)?; // warm-up
+    let cached: f64 = (0..RUNS)
+        .map(|r| with_cache(model, r as u64 + 1))
+        .sum::<Result<f64>>()?
+        / RUNS as f64;
+    let recompute = without_cache(model, 1)?;
+    println!("| engine | tokens/s | Rust KV cache is … faster |");
+    println!("|---|---|---|");
+    println!("| Rust, KV cache (Descant) | {cached:.0} | 1.0× |");
+    println!(
+        "| Rust, recompute without KV cache | {recompute:.0} | {:.1}× |",
+        cached / recompute
+    );
+    match python {
+        Some(path) => {
+            let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+            let py = json["tokens_per_s"].as_f64().context("python.json")?;
+            println!(
+                "| Python onnxruntime loop, KV cache | {py:.0} | {:.1}× |",
+                cached / py
+            );
+        }
+        None => println!("| Python onnxruntime loop | n/a (no --python) | |"),
+    }
+    Ok(())
+}
+
+fn param(name: &'static str, normalized: f64) -> Input {
+    Input::Param {
+        offset: 0,
+        name,
+        normalized,
+    }
+}
+
+fn audio_cost(plugin: &PathBuf) -> Result<()> {
+    println!("\n## 3. Audio-thread cost per 512-frame block (µs, the plugin's process() only)\n");
+    const BLOCK: u32 = 512;
+    let mut h = PluginHost::load(plugin, 48_000.0, BLOCK)?;
+    h.transport.tempo = 240.0;
+    // Sixteenths at 240 BPM: Descant's busiest.
+    h.process(
+        BLOCK,
+        &[
+            param("Density", 1.0),
+            param("Answer after", 0.0),
+            param("Pass through", 1.0),
+        ],
+    )?;
+    let mut pace = Pacer::new(1.0);
+    let spb = h.samples_per_beat();
+    let mut script = Vec::new();
+    for (i, key) in [60u8, 64, 67, 72].into_iter().enumerate() {
+        let on = ((i as f64 * 0.25 + 1.0) * spb) as u64;
+        script.push((
+            on,
+            Input::NoteOn {
+                offset: 0,
+                key,
+                channel: 0,
+                velocity: 0.8,
+            },
+        ));
+        script.push((
+            on + (0.2 * spb) as u64,
+            Input::NoteOff {
+                offset: 0,
+                key,
+                channel: 0,
+            },
+        ));
+    }
+    h.run_script((4.0 * spb) as u64, BLOCK, &mut script, &mut pace)?;
+    let mut measure = |h: &mut PluginHost, with_input: bool| -> Result<(Vec<Duration>, usize)> {
+        let mut times = Vec::new();
+        let mut notes = 0;
+        for i in 0..1000u32 {
+            // Pass-through case: one note on or off per block, as a busy player.
+            let inputs = if with_input {
+                vec![if i % 2 == 0 {
+                    Input::NoteOn {
+                        offset: 7,
+                        key: 50,
+                        channel: 3,
+                        velocity: 0.5,
+                    }
+                } else {
+                    Input::NoteOff {
+                        offset: 7,
+                        key: 50,
+                        channel: 3,
+                    }
+                }]
+            } else {
+                Vec::new()
+            };
+            notes += h.process(BLOCK, &inputs)?.1.len();
+            times.push(h.last_process);
+            pace.wait(u64::from(BLOCK), 48_000.0);
+        }
+        Ok((times, notes))
+    };
+    let (mut generating, gen_notes) = measure(&mut h, false)?;
+    h.process(BLOCK, &[param("Enabled", 0.0)])?;
+    let (mut through, thru_notes) = measure(&mut h, true)?;
+    let (g_med, g_p99) = median_p99(&mut generating);
+    let (t_med, t_p99) = median_p99(&mut through);
+    println!("| case | median | p99 | notes out over 1000 blocks |");
+    println!("|---|---|---|---|");
+    println!("| generating (240 BPM sixteenths) | {g_med:.1} | {g_p99:.1} | {gen_notes} |");
+    println!("| pass-through only (Enabled off) | {t_med:.1} | {t_p99:.1} | {thru_notes} |");
+    println!(
+        "| ratio | {:.2}× | {:.2}× | |",
+        g_med / t_med.max(1e-3),
+        g_p99 / t_p99.max(1e-3)
+    );
+    let budget = f64::from(BLOCK) / 48_000.0 * 1e6;
+    println!("\nBlock budget at 48 kHz: {budget:.0} µs; generating uses {:.3} % of it (median).", g_med / budget * 100.0);
+    Ok(())
+}
+
+/// One simulated instance: a worker and the audio side's ends of its queues.
+struct Instance {
+    worker: InferenceWorker,
+    events: rtrb::Producer<ContextEvent>,
+    notes: rtrb::Consumer<GeneratedNote>,
+    shared: Arc<WorkerShared>,
+    played: u64,
+    late: u64,
+}
+
+fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
+    println!(
+        "\n## 4. {n} instances, 240 BPM sixteenths, {minutes} simulated minutes at {speed}× real time\n"
+    );
+    const TEMPO: f64 = 240.0;
+    const BLOCK: f64 = 512.0;
+    const RATE: f64 = 48_000.0;
+    let steering = Steering {
+        density: Some(4.0),
+        ..Steering::default()
+    };
+    let mut instances = Vec::new();
+    for i in 0..n {
+        let (mut ev_tx, ev_rx) = rtrb::RingBuffer::new(1024);
+        let (notes_tx, notes_rx) = rtrb::RingBuffer::new(256);
+        let shared = Arc::new(WorkerShared::default());
+        let config = WorkerConfig {
+            ort_library: ort_library(),
+            model: ModelSource::Embedded {
+                onnx: SHIPPED_MODEL,
+                sidecar: SHIPPED_SIDECAR,
+                ngrams: Some(SHIPPED_NGRAMS),
+            },
+        };
+        let seed = i as u64 + 1;
+        let settings = Box::new(move || WorkerSettings {
+            enabled: true,
+            sampling: SamplingSettings::default(),
+            answer_after_beats: 0.5,
+            steering,
+            seed,
+        });
+        let worker = InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone())?;
+        shared.playing.store(true, Ordering::Relaxed);
+        let _ = ev_tx.push(ContextEvent::Transport {
+            playing: true,
+            jumped: true,
+            beat: 0.0,
+            bar_start_beat: 0.0,
+            numerator: 4,
+            denominator: 4,
+            epoch: 1,
+        });
+        for (j, key) in [60u8, 62, 64, 67].into_iter().enumerate() {
+            let beat = j as f64 * 0.25;
+            let _ = ev_tx.push(ContextEvent::PlayerNoteOn {
+                key: key + i as u8 % 5,
+                velocity: 0.8,
+                beat,
+                epoch: 1,
+            });
+            let _ = ev_tx.push(ContextEvent::PlayerNoteOff {
+                key: key + i as u8 % 5,
+                beat: beat + 0.2,
+                epoch: 1,
+            });
+        }
+        instances.push(Instance {
+            worker,
+            events: ev_tx,
+            notes: notes_rx,
+            shared,
+            played: 0,
+            late: 0,
+        });
+    }
+    // Let every worker load its model before time starts (a host activates before it plays).
+    let loading = Instant::now();
+    while instances.iter().any(|i| {
+        matches!(
+            *i.shared.status.lock(),
+            descant_inference::worker::ModelStatus::Loading
+        )
+    }) && loading.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let beats_per_block = BLOCK / RATE * TEMPO / 60.0;
+    let blocks = (minutes * 60.0 * RATE / BLOCK) as u64;
+    let started = Instant::now();
+    let mut pending: Vec<Vec<GeneratedNote>> = vec![Vec::new(); n];
+    for b in 0..blocks {
+        let start = b as f64 * beats_per_block;
+        let end = start + beats_per_block;
+        for (inst, queue) in instances.iter_mut().zip(pending.iter_mut()) {
+            inst.shared.playhead_beat.store(start);
+            while let Ok(note) = inst.notes.pop() {
+                queue.push(note);
+            }
+            // As the plugin's scheduler: a note whose onset has passed when it arrives is late.
+            queue.retain(|note| {
+                if note.onset_beat < start {
+                    inst.late += 1;
+                    false
+                } else if note.onset_beat < end {
+                    inst.played += 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        let due = Duration::from_secs_f64((b + 1) as f64 * BLOCK / RATE / speed);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let played: u64 = instances.iter().map(|i| i.played).sum();
+    let late: u64 = instances.iter().map(|i| i.late).sum();
+    let per_token: Vec<u32> = instances
+        .iter()
+        .map(|i| i.shared.step_micros.load(Ordering::Relaxed))
+        .collect();
+    println!("| instances | simulated | wall | notes played | deadline misses | last per-token µs (min–max) |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {n} | {minutes} min | {wall:.0} s | {played} | {late} | {}–{} |",
+        per_token.iter().min().unwrap_or(&0),
+        per_token.iter().max().unwrap_or(&0)
+    );
+    for mut inst in instances {
+        let _ = inst.events.push(ContextEvent::Reset { epoch: 2 });
+        inst.worker.stop();
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    runtime::ensure_runtime(&ort_library())?;
+    let mut models = vec![("fp32", Model::from_bytes(SHIPPED_MODEL, SHIPPED_SIDECAR)?)];
+    if let Some(p) = &args.int8 {
+        models.push(("int8", int8_model(p)?));
+    }
+    let name = models[0].1.contract().name.clone();
+    println!("# Descant bench: model {name}, ONNX Runtime {}", ort_library().display());
+    latency(&mut models)?;
+    throughput(&mut models[0].1, args.python.as_ref())?;
+    match &args.plugin {
+        Some(p) => audio_cost(p)?,
+        None => println!("\n## 3. Audio-thread cost: n/a (no --plugin)"),
+    }
+    many_instances(args.instances, args.minutes, args.speed)?;
+    Ok(())
+}
