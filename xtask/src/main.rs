@@ -264,7 +264,12 @@ fn bench(extra: &[String]) -> Result<()> {
     let python = Path::new("training/.venv/bin/python");
     if python.is_file() {
         run(Command::new(python)
-            .args(["training/bench_ort.py", "--model", "assets/descant.onnx", "--out"])
+            .args([
+                "training/bench_ort.py",
+                "--model",
+                "assets/descant.onnx",
+                "--out",
+            ])
             .arg(out))?;
         args.extend(["--python".into(), "target/bench/python.json".into()]);
         args.extend(["--int8".into(), "target/bench/descant.int8.onnx".into()]);
@@ -272,7 +277,15 @@ fn bench(extra: &[String]) -> Result<()> {
         eprintln!("no training/.venv: the Python loop and int8 rows are skipped (`cargo xtask train` makes it)");
     }
     run(Command::new("cargo")
-        .args(["run", "--release", "-p", "descant-host-tests", "--bin", "descant-bench", "--"])
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "descant-host-tests",
+            "--bin",
+            "descant-bench",
+            "--",
+        ])
         .args(&args)
         .args(extra))
 }

@@ -15,7 +15,7 @@
 //! `training/bench_ort.py`), `--instances N` (16), `--minutes M` (10), `--speed S` (1 = real time,
 //! as in a live host; above 1 the simulated time runs faster than the wall clock, which is harder).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -96,13 +96,10 @@ fn prompt() -> Vec<u32> {
 fn median_p99(samples: &mut [Duration]) -> (f64, f64) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    (
-        at(0.5).as_secs_f64() * 1e6,
-        at(0.99).as_secs_f64() * 1e6,
-    )
+    (at(0.5).as_secs_f64() * 1e6, at(0.99).as_secs_f64() * 1e6)
 }
 
-fn int8_model(path: &PathBuf) -> Result<Model> {
+fn int8_model(path: &Path) -> Result<Model> {
     use sha2::{Digest, Sha256};
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let hex: String = Sha256::digest(&bytes)
@@ -199,7 +196,7 @@ fn without_cache(model: &mut Model, seed: u64) -> Result<f64> {
     Ok(TOKENS as f64 / t0.elapsed().as_secs_f64())
 }
 
-fn throughput(model: &mut Model, python: Option<&PathBuf>) -> Result<()> {
+fn throughput(model: &mut Model, python: Option<&Path>) -> Result<()> {
     println!(
         "\n## 2. Generation throughput ({TOKENS} tokens after a {}-token prompt, mean of {RUNS} runs, one thread)\n",
         prompt().len()
@@ -239,7 +236,7 @@ fn param(name: &'static str, normalized: f64) -> Input {
     }
 }
 
-fn audio_cost(plugin: &PathBuf) -> Result<()> {
+fn audio_cost(plugin: &Path) -> Result<()> {
     println!("\n## 3. Audio-thread cost per 512-frame block (µs, the plugin's process() only)\n");
     const BLOCK: u32 = 512;
     let mut h = PluginHost::load(plugin, 48_000.0, BLOCK)?;
@@ -321,7 +318,10 @@ fn audio_cost(plugin: &PathBuf) -> Result<()> {
         g_p99 / t_p99.max(1e-3)
     );
     let budget = f64::from(BLOCK) / 48_000.0 * 1e6;
-    println!("\nBlock budget at 48 kHz: {budget:.0} µs; generating uses {:.3} % of it (median).", g_med / budget * 100.0);
+    println!(
+        "\nBlock budget at 48 kHz: {budget:.0} µs; generating uses {:.3} % of it (median).",
+        g_med / budget * 100.0
+    );
     Ok(())
 }
 
@@ -471,9 +471,12 @@ fn main() -> Result<()> {
         models.push(("int8", int8_model(p)?));
     }
     let name = models[0].1.contract().name.clone();
-    println!("# Descant bench: model {name}, ONNX Runtime {}", ort_library().display());
+    println!(
+        "# Descant bench: model {name}, ONNX Runtime {}",
+        ort_library().display()
+    );
     latency(&mut models)?;
-    throughput(&mut models[0].1, args.python.as_ref())?;
+    throughput(&mut models[0].1, args.python.as_deref())?;
     match &args.plugin {
         Some(p) => audio_cost(p)?,
         None => println!("\n## 3. Audio-thread cost: n/a (no --plugin)"),
