@@ -31,6 +31,7 @@ import numpy as np
 import onnxruntime as ort
 
 import descant_tokens as tok
+import ngram_index
 from extract import STYLES
 from train import CONTROL_SIZE, Corpus, load_tunes
 
@@ -271,6 +272,8 @@ def main():
         iv = intervals(t["notes"])
         for i in range(len(iv) - 6):
             train_grams.add(tuple(iv[i:i + 7]))
+    distinctive = set(ngram_index.distinctive_ngrams(train))
+    distinctive_copies = 0
     gen_key, gen_grid, real_key, real_grid, copies, windows = [0, 0], [0, 0], [0, 0], [0, 0], 0, 0
     held = [t for t in test if len(t["notes"]) > 16]
     prng.shuffle(held)
@@ -289,12 +292,14 @@ def main():
         for i in range(len(iv) - 6):
             windows += 1
             copies += tuple(iv[i:i + 7]) in train_grams
+            distinctive_copies += tuple(iv[i:i + 7]) in distinctive
     report["continuations"] = {
         "tunes": min(len(held), args.tunes),
         "generated_in_key": gen_key[0] / max(gen_key[1], 1), "corpus_in_key": real_key[0] / max(real_key[1], 1),
         "generated_on_grid": gen_grid[0] / max(gen_grid[1], 1), "corpus_on_grid": real_grid[0] / max(real_grid[1], 1),
         "generated_notes": gen_key[1],
         "interval_8gram_copy_rate": copies / max(windows, 1), "windows": windows,
+        "distinctive_8gram_copy_rate": distinctive_copies / max(windows, 1),
     }
     print("continuations", report["continuations"], flush=True)
 
