@@ -115,7 +115,7 @@ def main():
         f"| notes in the tune's key | {c['generated_in_key']:.1%} | {c['corpus_in_key']:.1%} |",
         f"| onsets on the sixteenth/triplet grid | {c['generated_on_grid']:.1%} | {c['corpus_on_grid']:.1%} |",
         f"| 8-note interval patterns found in the training set | {c['interval_8gram_copy_rate']:.1%} of {c['windows']} | — |",
-        f"| … of them distinctive (in ≤ 2 training tunes; the plugin's originality guard resamples these) | {c.get('distinctive_8gram_copy_rate', float('nan')):.1%} | — |",
+        f"| 8-note interval patterns that are distinctive training n-grams (in ≤ 2 tunes; the plugin's originality guard resamples these) | {c.get('distinctive_8gram_copy_rate', float('nan')):.1%} | — |",
         "",
         f"Style control: a logistic-regression classifier on note features (accuracy on real test tunes",
         f"{s['classifier_accuracy_on_real_test_tunes']:.1%}) labels output generated for each requested style",

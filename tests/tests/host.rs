@@ -705,3 +705,25 @@ fn the_same_seed_and_playing_give_the_same_take() -> Result<()> {
     assert_ne!(a, other, "seeds 42 and 43");
     Ok(())
 }
+
+/// Descant's note-ons in the 16 beats after a phrase, with `Density` at `notes_per_beat`.
+fn notes_at_density(notes_per_beat: f64) -> Result<usize> {
+    let mut h = host(48_000.0, 120.0, 256)?;
+    h.process(1, &[param("Density", norm(notes_per_beat, 0.0, 4.0))])?;
+    let mut pace = Pacer::new(SPEED);
+    let (mut script, last_off) = phrase(&h, &[60, 62, 64, 65, 67, 65, 64, 62]);
+    let spb = h.samples_per_beat();
+    let sent = h.run_script(((last_off + 17.0) * spb) as u64, 256, &mut script, &mut pace)?;
+    Ok(descant_ons(&sent).len())
+}
+
+#[test]
+fn density_changes_how_many_notes_descant_plays() -> Result<()> {
+    let sparse = notes_at_density(0.5)?;
+    let dense = notes_at_density(3.0)?;
+    assert!(
+        dense > sparse + 8,
+        "density 0.5 gave {sparse} notes, density 3 gave {dense}"
+    );
+    Ok(())
+}
