@@ -33,6 +33,8 @@ from model import MelodyModel, StepGraph
 
 ATTRIBUTES = ["density", "register", "mode"]
 CONTROL_SIZE = len(STYLES) + len(ATTRIBUTES)
+# The name the sidecar (and the editor) gives the model; bump it with each shipped retraining.
+MODEL_NAME = "descant-melody-v2"
 HERE = pathlib.Path(__file__).resolve().parent
 
 
@@ -159,7 +161,7 @@ def export(model, out: pathlib.Path, config, extra_sidecar):
     data = onnx_path.read_bytes()
     max_delta = verify(model, onnx_path, config)
     sidecar = {
-        "contract": "descant-step", "contract_version": 1, "name": "descant-melody-v1", "trained": True,
+        "contract": "descant-step", "contract_version": 1, "name": MODEL_NAME, "trained": True,
         "vocab_size": tok.VOCAB_SIZE, "ticks_per_beat": tok.TICKS_PER_BEAT,
         "max_context": config["max_context"], "layers": L, "heads": H, "head_dim": D,
         "control": {"size": CONTROL_SIZE, "styles": STYLES, "attributes": ATTRIBUTES},
