@@ -24,14 +24,35 @@ const NAMES: [&str; 12] = [
     "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
 ];
 
-/// Major or minor.
+/// The scale a key uses. Detection only ever finds [`Mode::Major`] or [`Mode::Minor`]; the others
+/// are for a key the musician sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// Ionian.
     Major,
     /// Aeolian with the raised seventh (harmonic minor's leading tone) allowed.
     Minor,
+    /// Minor with a major sixth.
+    Dorian,
+    /// Major with a minor seventh.
+    Mixolydian,
+    /// Five notes: 1 2 3 5 6.
+    MajorPentatonic,
+    /// Five notes: 1 b3 4 5 b7.
+    MinorPentatonic,
 }
+
+/// Modes in parameter order.
+pub const MODES: [Mode; 6] = [
+    Mode::Major,
+    Mode::Minor,
+    Mode::Dorian,
+    Mode::Mixolydian,
+    Mode::MajorPentatonic,
+    Mode::MinorPentatonic,
+];
+/// Number of keys [`Key::from_index`] knows (12 tonics × [`MODES`]).
+pub const KEY_COUNT: usize = 12 * MODES.len();
 
 /// A key: tonic pitch class and mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,11 +75,15 @@ impl PitchClassSet {
 }
 
 impl Key {
-    /// The key's scale: major, or natural minor plus the leading tone.
+    /// The key's scale (minor: natural minor plus the leading tone).
     pub fn scale(self) -> PitchClassSet {
         let steps: &[u8] = match self.mode {
             Mode::Major => &[0, 2, 4, 5, 7, 9, 11],
             Mode::Minor => &[0, 2, 3, 5, 7, 8, 10, 11],
+            Mode::Dorian => &[0, 2, 3, 5, 7, 9, 10],
+            Mode::Mixolydian => &[0, 2, 4, 5, 7, 9, 10],
+            Mode::MajorPentatonic => &[0, 2, 4, 7, 9],
+            Mode::MinorPentatonic => &[0, 3, 5, 7, 10],
         };
         PitchClassSet(
             steps
@@ -72,24 +97,27 @@ impl Key {
         let mode = match self.mode {
             Mode::Major => "major",
             Mode::Minor => "minor",
+            Mode::Dorian => "dorian",
+            Mode::Mixolydian => "mixolydian",
+            Mode::MajorPentatonic => "major pentatonic",
+            Mode::MinorPentatonic => "minor pentatonic",
         };
         format!("{} {mode}", NAMES[usize::from(self.tonic % 12)])
     }
 
     /// The key's place in parameter order (see [`Key::from_index`]).
     pub fn index(self) -> usize {
-        usize::from(self.tonic % 12) * 2 + usize::from(self.mode == Mode::Minor)
+        let mode = MODES.iter().position(|&m| m == self.mode).unwrap_or(0);
+        usize::from(self.tonic % 12) * MODES.len() + mode
     }
 
-    /// Keys in parameter order: C major, C minor, C# major, … B minor (24 in all).
+    /// Keys in parameter order: C major, C minor, C dorian, … C minor pentatonic, C# major, …
+    /// ([`KEY_COUNT`] in all; larger indices wrap).
     pub fn from_index(index: usize) -> Key {
+        let index = index % KEY_COUNT;
         Key {
-            tonic: (index / 2 % 12) as u8,
-            mode: if index.is_multiple_of(2) {
-                Mode::Major
-            } else {
-                Mode::Minor
-            },
+            tonic: (index / MODES.len()) as u8,
+            mode: MODES[index % MODES.len()],
         }
     }
 }
@@ -203,9 +231,17 @@ mod tests {
             assert!(e_minor.contains_key(k), "{k}");
         }
         assert!(!e_minor.contains_key(65));
-        assert_eq!(Key::from_index(23).name(), "B minor");
+        assert_eq!(Key::from_index(KEY_COUNT - 1).name(), "B minor pentatonic");
         assert_eq!(Key::from_index(0).name(), "C major");
-        for i in 0..24 {
+        assert_eq!(Key::from_index(7).name(), "C# minor");
+        let a_minor_pentatonic = Key {
+            tonic: 9,
+            mode: Mode::MinorPentatonic,
+        }
+        .scale();
+        assert_eq!(a_minor_pentatonic.0.count_ones(), 5);
+        assert!(a_minor_pentatonic.contains_key(60) && !a_minor_pentatonic.contains_key(59));
+        for i in 0..KEY_COUNT {
             assert_eq!(Key::from_index(i).index(), i);
         }
     }

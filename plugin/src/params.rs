@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use descant_inference::key::Key;
+use descant_inference::key::{Key, KEY_COUNT};
 use descant_inference::steering::{KeySetting, Steering};
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
@@ -170,23 +170,30 @@ fn named(param: IntParam, names: &'static [&'static str]) -> IntParam {
 }
 
 fn key_param() -> IntParam {
-    IntParam::new("Key", 0, IntRange::Linear { min: 0, max: 24 })
-        .with_value_to_string(Arc::new(|v| {
-            if v <= 0 {
-                "Auto".to_string()
-            } else {
-                Key::from_index((v - 1) as usize).name()
-            }
-        }))
-        .with_string_to_value(Arc::new(|s| {
-            let s = s.trim();
-            if s.eq_ignore_ascii_case("auto") {
-                return Some(0);
-            }
-            (0..24)
-                .find(|&i| Key::from_index(i).name().eq_ignore_ascii_case(s))
-                .map(|i| i as i32 + 1)
-        }))
+    IntParam::new(
+        "Key",
+        0,
+        IntRange::Linear {
+            min: 0,
+            max: KEY_COUNT as i32,
+        },
+    )
+    .with_value_to_string(Arc::new(|v| {
+        if v <= 0 {
+            "Auto".to_string()
+        } else {
+            Key::from_index((v - 1) as usize).name()
+        }
+    }))
+    .with_string_to_value(Arc::new(|s| {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("auto") {
+            return Some(0);
+        }
+        (0..KEY_COUNT)
+            .find(|&i| Key::from_index(i).name().eq_ignore_ascii_case(s))
+            .map(|i| i as i32 + 1)
+    }))
 }
 
 fn register_param(name: &str, default: i32) -> IntParam {

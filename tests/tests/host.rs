@@ -397,7 +397,8 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
     assert!(h.value_to_text("Tempo", 0.4)?.ends_with(" BPM"));
     assert!(h.value_to_text("Answer after", 0.2)?.ends_with(" beats"));
     assert_eq!(h.value_to_text("Key", 0.0)?, "Auto");
-    assert_eq!(h.value_to_text("Key", 13.0 / 24.0)?, "F# major");
+    assert_eq!(h.value_to_text("Key", 37.0 / 72.0)?, "F# major");
+    assert_eq!(h.value_to_text("Key", 72.0 / 72.0)?, "B minor pentatonic");
     assert_eq!(h.value_to_text("Density", 0.0)?, "Auto");
     assert_eq!(h.value_to_text("Style", 0.8)?, "Chorale");
     assert_eq!(
@@ -548,7 +549,7 @@ fn key_scale_lock_and_register_bound_every_generated_note() -> Result<()> {
     h.process(
         1,
         &[
-            param("Key", 13.0 / 24.0),
+            param("Key", 37.0 / 72.0),
             param("Scale lock", 1.0),
             param("Lowest note", norm(60.0, 21.0, 108.0)),
             param("Highest note", norm(72.0, 21.0, 108.0)),
@@ -713,7 +714,12 @@ fn notes_at_density(notes_per_beat: f64) -> Result<usize> {
     let mut pace = Pacer::new(SPEED);
     let (mut script, last_off) = phrase(&h, &[60, 62, 64, 65, 67, 65, 64, 62]);
     let spb = h.samples_per_beat();
-    let sent = h.run_script(((last_off + 17.0) * spb) as u64, 256, &mut script, &mut pace)?;
+    let sent = h.run_script(
+        ((last_off + 17.0) * spb) as u64,
+        256,
+        &mut script,
+        &mut pace,
+    )?;
     Ok(descant_ons(&sent).len())
 }
 
