@@ -292,3 +292,79 @@ impl Default for DescantParams {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sets the parameter with id `id` to the plain value whose text is `text`, as a host would.
+    fn set(params: &DescantParams, id: &str, text: &str) {
+        let (_, ptr, _) = params
+            .param_map()
+            .into_iter()
+            .find(|(pid, _, _)| pid == id)
+            .unwrap_or_else(|| panic!("no parameter {id}"));
+        // SAFETY: `ptr` points into `params`, which outlives this call; nothing else touches the
+        // parameter meanwhile (one test thread).
+        unsafe {
+            let v = ptr
+                .string_to_normalized_value(text)
+                .unwrap_or_else(|| panic!("{id}: cannot parse {text}"));
+            ptr._internal_set_normalized_value(v);
+        }
+    }
+
+    #[test]
+    fn the_defaults_steer_nothing() {
+        // No chord channel, so no chord bias; everything else as the engine's neutral default.
+        let s = DescantParams::default().steering();
+        assert_eq!(
+            s,
+            Steering {
+                chord_bias: false,
+                ..Steering::default()
+            }
+        );
+    }
+
+    #[test]
+    fn every_steering_parameter_reaches_the_worker() {
+        let p = DescantParams::default();
+        set(&p, "style", "Chorale");
+        set(&p, "style_b", "Irish & Scottish");
+        set(&p, "blend", "25%");
+        set(&p, "density", "2.5");
+        set(&p, "reg_low", "E3");
+        set(&p, "reg_high", "G5");
+        set(&p, "mood", "-0.5");
+        set(&p, "key", "D dorian");
+        set(&p, "scale_lock", "80%");
+        set(&p, "chord_ch", "2");
+        set(&p, "rep_guard", "Off");
+        set(&p, "orig_guard", "Off");
+        let s = p.steering();
+        assert_eq!((s.style_a, s.style_b), (Some(3), Some(2)));
+        assert!((s.blend - 0.25).abs() < 1e-6);
+        assert_eq!(s.density, Some(2.5));
+        assert_eq!((s.register_low, s.register_high), (52, 79));
+        assert!((s.mood + 0.5).abs() < 1e-6);
+        assert_eq!(
+            s.key,
+            KeySetting::Fixed(Key {
+                tonic: 2,
+                mode: descant_inference::key::Mode::Dorian
+            })
+        );
+        assert!((s.scale_lock - 0.8).abs() < 1e-6);
+        assert!(s.chord_bias);
+        assert!(!s.repetition_guard && !s.originality_guard);
+        set(&p, "density", "Auto");
+        set(&p, "key", "Auto");
+        set(&p, "style", "Any");
+        let s = p.steering();
+        assert_eq!(
+            (s.density, s.key, s.style_a),
+            (None, KeySetting::Auto, None)
+        );
+    }
+}

@@ -733,3 +733,44 @@ fn density_changes_how_many_notes_descant_plays() -> Result<()> {
     );
     Ok(())
 }
+
+/// Among Descant's thirds, sixths and sevenths above C in the 16 beats after a C major phrase,
+/// with `Key` C major and `Mood` at `mood`: how many are the minor ones, and how many in all.
+fn minor_degrees_at_mood(mood: f64) -> Result<(usize, usize)> {
+    let mut h = host(48_000.0, 120.0, 256)?;
+    h.process(
+        1,
+        &[
+            param("Key", 1.0 / 72.0),
+            param("Mood", norm(mood, -1.0, 1.0)),
+        ],
+    )?;
+    let mut pace = Pacer::new(SPEED);
+    let (mut script, last_off) = phrase(&h, &[60, 64, 67, 65, 64, 62, 60, 67]);
+    let spb = h.samples_per_beat();
+    let sent = h.run_script(
+        ((last_off + 17.0) * spb) as u64,
+        256,
+        &mut script,
+        &mut pace,
+    )?;
+    let degrees: Vec<u8> = descant_ons(&sent)
+        .iter()
+        .map(|n| n.key % 12)
+        .filter(|d| matches!(d, 3 | 4 | 8 | 9 | 10 | 11))
+        .collect();
+    let minor = degrees.iter().filter(|d| matches!(d, 3 | 8 | 10)).count();
+    Ok((minor, degrees.len()))
+}
+
+#[test]
+fn mood_leans_descant_toward_minor_or_major() -> Result<()> {
+    let (dark, dark_all) = minor_degrees_at_mood(-1.0)?;
+    let (bright, bright_all) = minor_degrees_at_mood(1.0)?;
+    assert!(dark_all >= 3 && bright_all >= 3, "too few notes to judge");
+    assert!(
+        dark * 2 > dark_all && bright * 2 < bright_all,
+        "mood -1: {dark} of {dark_all} minor; mood +1: {bright} of {bright_all}"
+    );
+    Ok(())
+}
