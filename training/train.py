@@ -1,6 +1,6 @@
 """Trains Descant's melody model on the extracted corpus and exports it to the step contract v1.
 
-    python training/train.py [--minutes 65] [--out assets] [--cache training/cache]
+    python training/train.py [--minutes 50] [--out assets] [--cache training/cache]
 
 Reads `cache/tunes.jsonl.gz` (from extract.py). Each batch takes random windows that start on a bar
 line (encoded as the engine does: BOS METER BAR ...), transposed by a random interval per sequence
@@ -205,7 +205,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", default=str(HERE / "cache"))
     ap.add_argument("--out", default=str(HERE.parent / "assets"))
-    ap.add_argument("--minutes", type=float, default=65.0, help="training time budget")
+    ap.add_argument("--minutes", type=float, default=50.0, help="training time budget")
     ap.add_argument("--d", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
