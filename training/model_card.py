@@ -138,7 +138,14 @@ def main():
         (f"- **The model does not beat the 5-gram baseline** on held-out bits per token in: {', '.join(worse)}. "
          f"It saw {tr['tokens_seen'] / 1e6:.1f} M tokens in {tr['minutes']} min of {tr.get('precision', 'fp32')} CPU "
          "training. Train longer (`cargo xtask train --minutes N`, or on a GPU)."
-         if worse else "- It beats the 5-gram baseline in every style."),
+         if worse else
+         f"- Small (CPU-sized) and briefly trained: it saw {tr['tokens_seen'] / 1e6:.1f} M tokens in {tr['minutes']} min; "
+         "it beats the 5-gram baseline in every style, but a longer run or a larger model would likely do better."),
+        (f"- Left unguarded it reuses training material: {c['distinctive_8gram_copy_rate']:.0%} of its 8-note interval "
+         "patterns are distinctive training n-grams. Keep `Originality guard` on for output you publish."
+         if c.get("distinctive_8gram_copy_rate") is not None else "- The copy rate of its output was not measured."),
+        "- Requested styles that the classifier confuses (see the confusion above) lean towards European folk, the",
+        "  largest style in the data.",
         "- Monophonic lines only; one meter per line (a tune is cut at its first meter change).",
         "- Meters outside the vocabulary (5/8, 7/8, …) are not in the data.",
         "- Styles are provenance labels; the renaissance voices and the chorale sopranos are vocal lines.",
