@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import collections
 import gzip
+import hashlib
 import json
 import math
 import pathlib
@@ -224,6 +225,35 @@ def latency(stepper, n):
     return float(np.median(times)), float(np.percentile(times, 99))
 
 
+# How much worse (bits per token, in any style) the int8 copy may be and still ship beside fp32.
+INT8_TOLERANCE = 0.01
+
+
+def ship_int8(model: pathlib.Path, int8: pathlib.Path, per_style: dict) -> bool:
+    """Writes `<model>.int8.onnx` with its sidecar (the fp32 sidecar with name and sha256 replaced)
+    and a link to the originality index beside the fp32 model when the int8 copy's held-out bits
+    per token are within INT8_TOLERANCE of fp32 in every style; removes them otherwise."""
+    stem = model.with_suffix("")
+    out = {ext: pathlib.Path(f"{stem}.int8{ext}") for ext in (".onnx", ".json", ".ngrams")}
+    holds = bool(per_style) and all(r["model_int8"] - r["model_fp32"] <= INT8_TOLERANCE for r in per_style.values())
+    for path in out.values():
+        if path.is_symlink() or path.exists():
+            path.unlink()
+    if not holds:
+        print("int8 copy not shipped: its quality does not hold", flush=True)
+        return False
+    data = int8.read_bytes()
+    out[".onnx"].write_bytes(data)
+    sidecar = json.loads(model.with_suffix(".json").read_text())
+    sidecar["name"] = f"{sidecar['name']}-int8"
+    sidecar["sha256"] = hashlib.sha256(data).hexdigest()
+    out[".json"].write_text(json.dumps(sidecar, indent=2) + "\n")
+    if model.with_suffix(".ngrams").is_file():
+        out[".ngrams"].symlink_to(model.with_suffix(".ngrams").name)
+    print(f"shipped {out['.onnx']} ({len(data) / 1e6:.1f} MB)", flush=True)
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", default=str(HERE / "cache"))
@@ -265,6 +295,7 @@ def main():
         }
         print(style, {k: round(v, 3) if isinstance(v, float) else v for k, v in per_style[style].items()}, flush=True)
     report["bits_per_token"] = per_style
+    report["int8_shipped"] = ship_int8(pathlib.Path(args.model), int8_path, per_style)
 
     # Continuations.
     train_grams = set()

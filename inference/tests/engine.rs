@@ -282,3 +282,48 @@ fn a_cloned_state_continues_exactly_like_the_original() {
     let lb = model.step(&mut b, next, &control).unwrap().to_vec();
     assert_eq!(la, lb);
 }
+
+#[test]
+fn the_shipped_int8_copy_loads_from_disk_and_predicts_like_fp32() {
+    // `training/evaluate.py` ships `assets/descant.int8.onnx` only where its held-out quality holds.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/descant.int8.onnx");
+    let mut fp32 = shipped_model();
+    let mut int8 = Model::from_file(&path).expect("the int8 copy loads with its sidecar");
+    assert_eq!(
+        int8.contract().name,
+        format!("{}-int8", fp32.contract().name)
+    );
+    let control = vec![0.0; fp32.contract().control.size];
+    let (mut a, mut b) = (fp32.new_state(), int8.new_state());
+    let softmax = |logits: &[f32]| {
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let e: Vec<f32> = logits.iter().map(|x| (x - max).exp()).collect();
+        let sum: f32 = e.iter().sum();
+        e.into_iter().map(|x| x / sum).collect::<Vec<f32>>()
+    };
+    let (mut token, mut agree, mut worst) = (tokenizer::BOS, 0, 0.0f32);
+    let steps = 48;
+    for i in 0..steps {
+        let p = softmax(fp32.step(&mut a, token, &control).unwrap());
+        let q = softmax(int8.step(&mut b, token, &control).unwrap());
+        let argmax = |v: &[f32]| (0..v.len()).max_by(|&x, &y| v[x].total_cmp(&v[y])).unwrap();
+        agree += usize::from(argmax(&p) == argmax(&q));
+        worst = p
+            .iter()
+            .zip(&q)
+            .map(|(x, y)| (x - y).abs())
+            .fold(worst, f32::max);
+        // Follow the fp32 model's greedy line after a fixed start, so both see the same history.
+        token = match i {
+            0 => tokenizer::METER_BASE,
+            1 => tokenizer::BAR,
+            _ => argmax(&p) as u32,
+        };
+    }
+    println!("int8 vs fp32 over {steps} steps: argmax agrees {agree}, worst |Δp| {worst:.3}");
+    assert!(
+        agree * 10 >= steps * 9,
+        "argmax agrees on {agree} of {steps}"
+    );
+    assert!(worst < 0.1, "worst probability difference {worst}");
+}
