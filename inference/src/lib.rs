@@ -14,14 +14,18 @@
 pub mod contract;
 pub mod error;
 pub mod events;
+pub mod feel;
 pub mod generator;
 pub mod key;
+pub mod lookahead;
+pub mod midi_file;
 pub mod model;
 pub mod originality;
 pub mod runtime;
 pub mod sampler;
 pub mod shaping;
 pub mod steering;
+pub mod take;
 pub mod tokenizer;
 pub mod worker;
 

@@ -8,34 +8,41 @@
 //! wakes and joins it, and dropping an [`InferenceWorker`] does the same. A model that fails to load
 //! leaves the worker draining its queue and the status showing the reason.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use crate::error::ModelError;
 use crate::events::{AtomicF64, ContextEvent, GeneratedNote};
+use crate::feel;
 use crate::generator::{Continuation, Generated, Guide};
 use crate::key::{self, Key, PitchClassSet};
+use crate::lookahead::Lookahead;
 use crate::model::Model;
 use crate::originality::NgramIndex;
 use crate::runtime;
 use crate::sampler::SamplingSettings;
 use crate::steering::{self, KeySetting, Steering};
+use crate::take::{KeptTake, PlayMode, TakeNote};
 use crate::tokenizer::{Meter, TickNote, TICKS_PER_BEAT};
 
-/// How far ahead of the playhead the worker plans, in beats.
-pub const LOOKAHEAD_BEATS: f64 = 2.0;
+/// How far ahead of the playhead the worker plans when rendering offline, in beats (live, the
+/// look-ahead adapts; see [`crate::lookahead`]).
+pub const OFFLINE_LOOKAHEAD_BEATS: f64 = 2.0;
+/// Planned notes the GUI can see at once.
+const PLAN_VIEW_NOTES: usize = 128;
 /// Grid an answer starts on: a sixteenth note, in ticks.
 pub const START_GRID_TICKS: i64 = 3;
 /// Shortest idle sleep.
 const MIN_BACKOFF: Duration = Duration::from_micros(500);
 /// Longest idle sleep (bounds how late the worker notices a new phrase).
 const MAX_BACKOFF: Duration = Duration::from_millis(8);
-/// Player notes kept as context.
+/// Player notes (and, in Continue mode, Descant's own) kept as context.
 const MAX_PHRASE_NOTES: usize = 256;
 /// Player notes the automatic density looks at.
 const DENSITY_NOTES: usize = 16;
@@ -84,8 +91,43 @@ pub struct WorkerShared {
     /// The key in use for the scale lock: 0 none, else 1 + its index in parameter order
     /// ([`Key::from_index`]). Written by worker, read by GUI.
     pub key_in_use: AtomicU32,
+    /// Tempo of the latest block in BPM (converts the look-ahead to beats). Written by audio,
+    /// read by worker.
+    pub tempo: AtomicF64,
+    /// Start of the host's loop range on Descant's timeline (see the plugin's clock), in beats.
+    /// Written by audio, read by worker.
+    pub loop_start_beat: AtomicF64,
+    /// Length of the host's loop range in beats; 0 when the host is not looping. Written by audio,
+    /// read by worker.
+    pub loop_len_beats: AtomicF64,
+    /// Start of the bar the latest block starts in, in beats. Written by audio, read by GUI.
+    pub bar_start_beat: AtomicF64,
+    /// Length of a bar in beats. Written by audio, read by GUI.
+    pub bar_beats: AtomicF64,
+    /// The look-ahead in use, in beats. Written by worker, read by GUI.
+    pub lookahead_beats: AtomicF64,
+    /// Whether the host renders offline: the audio thread then waits for the worker (see
+    /// `sync_request`) and the look-ahead is fixed, so a render is the same on any machine.
+    /// Written by the plugin on activation, read by audio and worker.
+    pub offline: AtomicBool,
+    /// Offline only: the audio thread's latest block number; the worker answers in `sync_done`
+    /// once it has read every event sent before it and has nothing left to plan. Written by
+    /// audio, read by worker.
+    pub sync_request: AtomicU64,
+    /// Offline only: the latest `sync_request` the worker has caught up with. Written by worker,
+    /// read by audio.
+    pub sync_done: AtomicU64,
+    /// The audio thread's plan epoch (the GUI hides planned notes of older epochs). Written by
+    /// audio, read by GUI.
+    pub epoch: AtomicU32,
+    /// The cycle length of the kept loop take in beats, 0 when none (for the GUI). Written by
+    /// worker, read by GUI.
+    pub kept_take_beats: AtomicF64,
     /// Model status. Written by the worker, read by the GUI; never touched by the audio thread.
     pub status: Mutex<ModelStatus>,
+    /// Descant's latest planned notes, oldest first, for the editor's piano roll. Written by the
+    /// worker, read by the GUI; never touched by the audio thread.
+    pub planned: Mutex<VecDeque<GeneratedNote>>,
     /// Cleared to ask the worker to exit. Written by the main thread, read by the worker.
     running: AtomicBool,
 }
@@ -102,7 +144,19 @@ impl Default for WorkerShared {
             originality_available: AtomicBool::new(false),
             step_micros: AtomicU32::new(0),
             key_in_use: AtomicU32::new(0),
+            tempo: AtomicF64::new(120.0),
+            loop_start_beat: AtomicF64::new(0.0),
+            loop_len_beats: AtomicF64::new(0.0),
+            bar_start_beat: AtomicF64::new(0.0),
+            bar_beats: AtomicF64::new(4.0),
+            lookahead_beats: AtomicF64::new(0.0),
+            offline: AtomicBool::new(false),
+            sync_request: AtomicU64::new(0),
+            sync_done: AtomicU64::new(0),
+            epoch: AtomicU32::new(0),
+            kept_take_beats: AtomicF64::new(0.0),
             status: Mutex::new(ModelStatus::Loading),
+            planned: Mutex::new(VecDeque::with_capacity(PLAN_VIEW_NOTES)),
             running: AtomicBool::new(true),
         }
     }
@@ -122,6 +176,36 @@ pub struct WorkerSettings {
     /// Seed of the take: the n-th answer since the transport started uses `seed` and `n`, so the
     /// same seed and the same playing give the same notes.
     pub seed: u64,
+    /// How Descant plays with the track.
+    pub mode: PlayMode,
+    /// Answer mode: most bars an answer lasts; 0 = until the player plays again.
+    pub answer_bars: u32,
+    /// Loop mode without a host loop: the cycle length in bars.
+    pub loop_bars: u32,
+    /// Loop mode: repeat the current take exactly.
+    pub keep: bool,
+    /// Loop mode: every change of this switch replaces the take at the next cycle.
+    pub regenerate: bool,
+    /// Timing and velocity variation, 0..=1 (0 keeps notes on the grid).
+    pub humanize: f32,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            enabled: true,
+            sampling: SamplingSettings::default(),
+            answer_after_beats: 2.0,
+            steering: Steering::default(),
+            seed: 1,
+            mode: PlayMode::Answer,
+            answer_bars: 0,
+            loop_bars: 2,
+            keep: false,
+            regenerate: false,
+            humanize: 0.0,
+        }
+    }
 }
 
 /// Where the model comes from.
@@ -147,6 +231,9 @@ pub struct WorkerConfig {
     pub ort_library: PathBuf,
     /// The model to load.
     pub model: ModelSource,
+    /// The kept loop take, shared with the plugin's persisted state: the worker writes it when a
+    /// take is kept and adopts it (after a project loads) when it has none of its own.
+    pub kept_take: Arc<RwLock<Option<KeptTake>>>,
 }
 
 /// A reader of the live settings, called on the worker thread.
@@ -181,6 +268,12 @@ impl InferenceWorker {
             thread: Some(thread),
             shared,
         })
+    }
+
+    /// A handle that wakes the worker from its idle sleep (the audio thread uses it when rendering
+    /// offline, where waiting is allowed).
+    pub fn waker(&self) -> Option<std::thread::Thread> {
+        self.thread.as_ref().map(|t| t.thread().clone())
     }
 
     /// Asks the worker to exit and joins it. Called on the main thread (deactivate), never on the
@@ -235,6 +328,33 @@ pub fn load_ngrams(source: &ModelSource) -> Result<Option<NgramIndex>, ModelErro
     }
 }
 
+/// Loop mode's memory: the cycle being planned, the take being recorded or replayed.
+#[derive(Debug, Default)]
+struct LoopState {
+    /// Index of the cycle being planned (cycles tile time from the loop's start), if any.
+    cycle: Option<i64>,
+    /// Absolute tick of that cycle's start.
+    start: i64,
+    /// Cycle length in ticks.
+    len: i64,
+    /// Whether this cycle replays `take` (else it is generated and recorded).
+    replaying: bool,
+    /// Replay: the index of the next note of `take` to plan.
+    next_note: usize,
+    /// The notes generated in this cycle so far (relative to its start).
+    recording: Vec<TakeNote>,
+    /// Whether the recording began at the cycle's start (only a whole cycle becomes the take).
+    whole: bool,
+    /// The latest whole take: what repeats while `Keep` is on.
+    take: Option<KeptTake>,
+    /// Absolute tick up to which this cycle is planned.
+    cursor: i64,
+    /// The `Regenerate` switch as last seen (any change asks for a new take).
+    regenerate_seen: Option<bool>,
+    /// A new take was asked for; honoured at the next cycle.
+    regenerate_pending: bool,
+}
+
 /// The thread's own state.
 struct Worker {
     config: WorkerConfig,
@@ -257,24 +377,86 @@ struct Worker {
     ngrams: Option<NgramIndex>,
     /// The player's recent notes (absolute ticks).
     phrase: Vec<TickNote>,
+    /// Continue mode: Descant's own recent notes (absolute ticks), context beside the player's.
+    own: Vec<TickNote>,
     /// Tick of the player's latest note-off.
     last_off_tick: i64,
     /// Meter of the host's bars.
     meter: Meter,
     /// Absolute tick of a bar line.
     anchor: i64,
-    /// The answer being played, if any.
+    /// The line being played, if any.
     continuation: Option<Continuation>,
-    /// Answers started since the transport started (varies the seed within a take).
+    /// Answers (or Continue/Loop restarts) since the transport started (varies the seed).
     answers: u64,
+    /// The mode planned in last (a change drops the line).
+    mode: PlayMode,
+    /// Answer mode: the player finished a phrase that has not been answered yet.
+    answer_pending: bool,
+    /// Answer mode: the tick where the current answer ends (`Answer length`), if limited.
+    answer_end: Option<i64>,
+    /// Continue mode: the player played since the line last took in context; re-prime at the
+    /// next bar line.
+    refresh: bool,
+    /// Continue mode: no restarted line starts before this tick (the old line's cursor).
+    resume_from: i64,
+    /// Loop mode state.
+    looping: LoopState,
+    /// The adaptive look-ahead.
+    lookahead: Lookahead,
+    /// `late_notes` as last seen (an increase grows the look-ahead).
+    late_seen: u64,
+    /// Humanize's random numbers; reseeded with every line, so a seed gives the same feel.
+    feel_rng: fastrand::Rng,
+    /// End in beats of the latest note planned (humanize never moves a note onto it).
+    last_end_beat: f64,
 }
 
 fn to_tick(beat: f64) -> i64 {
     (beat * TICKS_PER_BEAT as f64).round() as i64
 }
 
+fn to_beat(tick: i64) -> f64 {
+    tick as f64 / TICKS_PER_BEAT as f64
+}
+
 fn ceil_to(tick: i64, grid: i64) -> i64 {
     tick.div_euclid(grid) * grid + if tick.rem_euclid(grid) > 0 { grid } else { 0 }
+}
+
+/// Appends `note`, dropping the oldest note when `notes` is full.
+fn push_bounded(notes: &mut Vec<TickNote>, note: TickNote) {
+    if notes.len() == MAX_PHRASE_NOTES {
+        notes.remove(0);
+    }
+    notes.push(note);
+}
+
+/// One line from two: by onset; a note that starts while another sounds cuts it short, and of
+/// notes starting together the highest stays (the model was trained on single lines).
+fn merge_monophonic(a: &[TickNote], b: &[TickNote]) -> Vec<TickNote> {
+    let mut all: Vec<TickNote> = a.iter().chain(b).copied().collect();
+    all.sort_by_key(|n| (n.onset, std::cmp::Reverse(n.key)));
+    let mut line: Vec<TickNote> = Vec::with_capacity(all.len());
+    for n in all {
+        match line.last_mut() {
+            Some(last) if last.onset == n.onset => {}
+            Some(last) => {
+                last.duration = last.duration.min(n.onset - last.onset).max(1);
+                line.push(n);
+            }
+            None => line.push(n),
+        }
+    }
+    line
+}
+
+/// What the planner should do after one generation step.
+enum Step {
+    /// A note to play.
+    Note(TickNote),
+    /// The line crossed a bar line at this tick.
+    Bar(i64),
 }
 
 impl Worker {
@@ -299,11 +481,22 @@ impl Worker {
             control: Vec::new(),
             ngrams: None,
             phrase: Vec::with_capacity(MAX_PHRASE_NOTES),
+            own: Vec::with_capacity(MAX_PHRASE_NOTES),
             last_off_tick: 0,
             meter: Meter::FOUR_FOUR,
             anchor: 0,
             continuation: None,
             answers: 0,
+            mode: PlayMode::Answer,
+            answer_pending: false,
+            answer_end: None,
+            refresh: false,
+            resume_from: i64::MIN,
+            looping: LoopState::default(),
+            lookahead: Lookahead::default(),
+            late_seen: 0,
+            feel_rng: fastrand::Rng::with_seed(0),
+            last_end_beat: f64::MIN,
         }
     }
 
@@ -339,11 +532,14 @@ impl Worker {
         }
         let mut backoff = MIN_BACKOFF;
         while self.shared.running.load(Ordering::Acquire) {
+            // Read before draining: every event sent before this request is in the queue now.
+            let request = self.shared.sync_request.load(Ordering::Acquire);
             let mut busy = self.drain_events();
             busy |= self.plan();
             if busy {
                 backoff = MIN_BACKOFF;
             } else {
+                self.shared.sync_done.store(request, Ordering::Release);
                 std::thread::park_timeout(backoff);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
@@ -354,9 +550,22 @@ impl Worker {
         self.held = [None; 128];
         self.chord_held = [false; 128];
         self.phrase.clear();
+        self.own.clear();
         self.detected_key = None;
-        self.continuation = None;
+        self.drop_line();
         self.answers = 0;
+        self.answer_pending = false;
+    }
+
+    /// Drops the line being played (its planned notes stay valid unless the epoch changed).
+    fn drop_line(&mut self) {
+        if let Some(c) = &self.continuation {
+            self.resume_from = c.cursor();
+        }
+        self.continuation = None;
+        self.answer_end = None;
+        self.looping.cycle = None;
+        self.looping.recording.clear();
     }
 
     fn drain_events(&mut self) -> bool {
@@ -365,7 +574,8 @@ impl Worker {
             any = true;
             if ev.epoch() != self.epoch {
                 self.epoch = ev.epoch();
-                self.continuation = None;
+                self.drop_line();
+                self.resume_from = i64::MIN;
             }
             match ev {
                 ContextEvent::PlayerNoteOn { key, beat, .. } => {
@@ -374,15 +584,17 @@ impl Worker {
                 ContextEvent::PlayerNoteOff { key, beat, .. } => {
                     let off = to_tick(beat);
                     if let Some(onset) = self.held[usize::from(key & 127)].take() {
-                        if self.phrase.len() == MAX_PHRASE_NOTES {
-                            self.phrase.remove(0);
-                        }
-                        self.phrase.push(TickNote {
-                            onset,
-                            duration: (off - onset).max(1),
-                            key,
-                        });
+                        push_bounded(
+                            &mut self.phrase,
+                            TickNote {
+                                onset,
+                                duration: (off - onset).max(1),
+                                key,
+                            },
+                        );
                         self.last_off_tick = off;
+                        self.answer_pending = true;
+                        self.refresh = true;
                         let from = self.phrase.len().saturating_sub(KEY_NOTES);
                         self.detected_key = key::detect(&self.phrase[from..]).or(self.detected_key);
                     }
@@ -401,7 +613,12 @@ impl Worker {
                     denominator,
                     ..
                 } => {
-                    self.meter = Meter::nearest(i32::from(numerator), i32::from(denominator));
+                    let meter = Meter::nearest(i32::from(numerator), i32::from(denominator));
+                    if meter != self.meter {
+                        // The line goes on from its next bar line in the new meter.
+                        self.drop_line();
+                    }
+                    self.meter = meter;
                     self.anchor = to_tick(bar_start_beat);
                     if jumped || !playing {
                         self.forget_history();
@@ -415,7 +632,12 @@ impl Worker {
 
     /// Plans at most one more note. Returns whether it did any work.
     fn plan(&mut self) -> bool {
-        match self.try_plan() {
+        let Some(mut model) = self.model.take() else {
+            return false;
+        };
+        let result = self.try_plan(&mut model);
+        self.model = Some(model);
+        match result {
             Ok(busy) => busy,
             Err(e) => {
                 self.fail(e);
@@ -424,48 +646,77 @@ impl Worker {
         }
     }
 
-    fn try_plan(&mut self) -> Result<bool, ModelError> {
-        let Some(model) = self.model.as_mut() else {
-            return Ok(false);
+    /// The tick up to which notes should be planned now.
+    fn horizon(&mut self, playhead: i64) -> i64 {
+        let tempo = self.shared.tempo.load();
+        let beats = if self.shared.offline.load(Ordering::Relaxed) {
+            OFFLINE_LOOKAHEAD_BEATS
+        } else {
+            let late = self.shared.late_notes.load(Ordering::Relaxed);
+            if late > self.late_seen {
+                self.late_seen = late;
+                self.lookahead.on_late();
+            }
+            self.lookahead.beats(tempo)
         };
+        self.shared.lookahead_beats.store(beats);
+        playhead + to_tick(beats)
+    }
+
+    fn try_plan(&mut self, model: &mut Model) -> Result<bool, ModelError> {
         let settings = (self.settings)();
+        if settings.mode != self.mode {
+            self.mode = settings.mode;
+            self.drop_line();
+        }
+        let regenerate = settings.regenerate;
+        if self.looping.regenerate_seen.replace(regenerate) == Some(!regenerate) {
+            self.looping.regenerate_pending = true;
+        }
         if !settings.enabled || !self.shared.playing.load(Ordering::Relaxed) {
-            self.continuation = None;
+            self.drop_line();
             return Ok(false);
         }
         let playhead = to_tick(self.shared.playhead_beat.load());
-        if self.continuation.is_none() {
-            if self.phrase.is_empty() || self.held.iter().any(Option::is_some) {
-                return Ok(false);
-            }
-            let wait = to_tick(settings.answer_after_beats.max(0.0));
-            let start = ceil_to(self.last_off_tick + wait, START_GRID_TICKS)
-                .max(ceil_to(playhead + 1, START_GRID_TICKS));
-            let seed = take_seed(settings.seed, self.answers);
-            self.answers += 1;
-            steering::control_vector(
-                model.contract(),
-                &settings.steering,
-                player_density(&self.phrase),
-                &mut self.control,
-            );
-            self.continuation = Some(Continuation::start(
-                model,
-                &self.phrase,
-                self.meter,
-                self.anchor,
-                start,
-                seed,
-                &self.control,
-            )?);
+        let horizon = self.horizon(playhead);
+        match settings.mode {
+            PlayMode::Answer => self.plan_answer(model, &settings, playhead, horizon),
+            PlayMode::Continue => self.plan_continue(model, &settings, playhead, horizon),
+            PlayMode::Loop => self.plan_loop(model, &settings, playhead, horizon),
         }
-        let Some(cont) = self.continuation.as_mut() else {
-            return Ok(false);
-        };
-        if cont.cursor() >= playhead + to_tick(LOOKAHEAD_BEATS) {
-            return Ok(false);
-        }
-        let t0 = Instant::now();
+    }
+
+    /// Starts a line at `start` over `history`, with the next seed of the take.
+    fn start_line(
+        &mut self,
+        model: &mut Model,
+        settings: &WorkerSettings,
+        history: &[TickNote],
+        start: i64,
+    ) -> Result<(), ModelError> {
+        let seed = take_seed(settings.seed, self.answers);
+        self.answers += 1;
+        self.feel_rng = fastrand::Rng::with_seed(seed);
+        steering::control_vector(
+            model.contract(),
+            &settings.steering,
+            player_density(&self.phrase),
+            &mut self.control,
+        );
+        self.continuation = Some(Continuation::start(
+            model,
+            history,
+            self.meter,
+            self.anchor,
+            start,
+            seed,
+            &self.control,
+        )?);
+        Ok(())
+    }
+
+    /// Generates the line's next note or bar line under the live controls.
+    fn step(&mut self, model: &mut Model, settings: &WorkerSettings) -> Result<Step, ModelError> {
         steering::control_vector(
             model.contract(),
             &settings.steering,
@@ -479,12 +730,11 @@ impl Worker {
         self.shared
             .key_in_use
             .store(key.map_or(0, |k| 1 + k.index() as u32), Ordering::Relaxed);
-        let chord = self
-            .chord_held
-            .iter()
-            .enumerate()
-            .filter(|(_, &down)| down)
-            .fold(0u16, |set, (k, _)| set | 1 << (k % 12));
+        // In Continue mode the player plays along: the keys held now are harmony too.
+        let with_player = settings.mode == PlayMode::Continue;
+        let chord = (0..128usize)
+            .filter(|&k| self.chord_held[k] || (with_player && self.held[k].is_some()))
+            .fold(0u16, |set, k| set | 1 << (k % 12));
         let guide = Guide {
             steering: settings.steering,
             control: &self.control,
@@ -495,33 +745,361 @@ impl Worker {
                 .as_ref()
                 .filter(|_| settings.steering.originality_guard),
         };
+        let Some(cont) = self.continuation.as_mut() else {
+            return Err(ModelError::Contract("no line to continue".into()));
+        };
         let interventions = cont.interventions();
         let generated = cont.next(model, settings.sampling, &guide)?;
         self.shared
             .originality_interventions
             .fetch_add(cont.interventions() - interventions, Ordering::Relaxed);
-        if let Generated::Note(n) = generated {
-            let per_token = t0.elapsed().as_micros() as u32 / 3;
-            self.shared.step_micros.store(per_token, Ordering::Relaxed);
-            let note = GeneratedNote {
-                key: n.key,
-                velocity: accent(n.onset - cont.anchor(), cont.meter()),
-                onset_beat: n.onset as f64 / TICKS_PER_BEAT as f64,
-                length_beats: n.duration as f64 / TICKS_PER_BEAT as f64,
-                epoch: self.epoch,
-            };
-            if self.notes.push(note).is_ok() {
-                self.shared.generated_notes.fetch_add(1, Ordering::Relaxed);
-            } else {
-                self.shared.queue_full_drops.fetch_add(1, Ordering::Relaxed);
+        Ok(match generated {
+            Generated::Note(n) => Step::Note(n),
+            Generated::BarLine(t) => Step::Bar(t),
+        })
+    }
+
+    /// Gives `note` its feel and sends it; `earliest` bounds a humanized onset (beats). Returns
+    /// the note as sent.
+    fn emit(
+        &mut self,
+        note: TickNote,
+        settings: &WorkerSettings,
+        earliest: f64,
+        work: Duration,
+    ) -> GeneratedNote {
+        let (lo, hi) = settings.steering.register();
+        let mid = (f32::from(lo) + f32::from(hi)) / 2.0;
+        let contour =
+            (f32::from(note.key) - mid) / ((f32::from(hi) - f32::from(lo)) / 2.0).max(1.0);
+        let felt = feel::apply(
+            note.onset - self.anchor,
+            self.meter,
+            to_beat(note.onset),
+            to_beat(note.duration),
+            contour,
+            settings.humanize,
+            earliest.max(self.last_end_beat),
+            &mut self.feel_rng,
+        );
+        let sent = GeneratedNote {
+            key: note.key,
+            velocity: felt.velocity,
+            onset_beat: felt.onset_beat,
+            length_beats: felt.length_beats,
+            epoch: self.epoch,
+        };
+        self.send(sent, work);
+        sent
+    }
+
+    /// Sends a planned note to the audio thread and the GUI, and tunes the look-ahead.
+    fn send(&mut self, note: GeneratedNote, work: Duration) {
+        let tempo = self.shared.tempo.load().clamp(1.0, 1000.0);
+        let margin = (note.onset_beat - self.shared.playhead_beat.load()) * 60.0 / tempo;
+        self.lookahead.on_note(margin, work.as_secs_f64());
+        self.last_end_beat = note.onset_beat + note.length_beats;
+        if self.notes.push(note).is_ok() {
+            self.shared.generated_notes.fetch_add(1, Ordering::Relaxed);
+            let mut planned = self.shared.planned.lock();
+            if planned.len() == PLAN_VIEW_NOTES {
+                planned.pop_front();
             }
+            planned.push_back(note);
+        } else {
+            self.shared.queue_full_drops.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Publishes the per-token time of the note generated since `t0` (three tokens a note).
+    fn note_timer(&self, t0: Instant) {
+        let per_token = t0.elapsed().as_micros() as u32 / 3;
+        self.shared.step_micros.store(per_token, Ordering::Relaxed);
+    }
+
+    /// Answer mode: after the player's phrase and `Answer after` beats of silence, answer for up
+    /// to `Answer length` bars.
+    fn plan_answer(
+        &mut self,
+        model: &mut Model,
+        settings: &WorkerSettings,
+        playhead: i64,
+        horizon: i64,
+    ) -> Result<bool, ModelError> {
+        if self.continuation.is_none() {
+            if !self.answer_pending || self.held.iter().any(Option::is_some) {
+                return Ok(false);
+            }
+            let wait = to_tick(settings.answer_after_beats.max(0.0));
+            let start = ceil_to(self.last_off_tick + wait, START_GRID_TICKS)
+                .max(ceil_to(playhead + 1, START_GRID_TICKS));
+            let phrase = std::mem::take(&mut self.phrase);
+            let started = self.start_line(model, settings, &phrase, start);
+            self.phrase = phrase;
+            started?;
+            self.answer_pending = false;
+            self.last_end_beat = f64::MIN;
+            self.answer_end = (settings.answer_bars > 0)
+                .then(|| start + i64::from(settings.answer_bars) * self.meter.bar_ticks());
+        }
+        let Some(cont) = self.continuation.as_ref() else {
+            return Ok(false);
+        };
+        if cont.cursor() >= horizon {
+            return Ok(false);
+        }
+        let t0 = Instant::now();
+        let end = self.answer_end.unwrap_or(i64::MAX);
+        match self.step(model, settings)? {
+            Step::Note(n) if n.onset >= end => self.drop_line(),
+            Step::Bar(t) if t >= end => self.drop_line(),
+            Step::Note(mut n) => {
+                n.duration = n.duration.min(end - n.onset);
+                self.note_timer(t0);
+                self.emit(n, settings, f64::MIN, t0.elapsed());
+            }
+            Step::Bar(_) => {}
         }
         Ok(true)
     }
 
+    /// Continue mode: one line while time runs, from a bar line; at each bar line after the player
+    /// played, the line re-reads the context (the player's notes and its own).
+    fn plan_continue(
+        &mut self,
+        model: &mut Model,
+        settings: &WorkerSettings,
+        playhead: i64,
+        horizon: i64,
+    ) -> Result<bool, ModelError> {
+        if self.continuation.is_none() {
+            let bar = self.meter.bar_ticks();
+            let from = (playhead + 1).max(self.resume_from);
+            let start = self.anchor + ceil_to(from - self.anchor, bar);
+            let history = merge_monophonic(&self.phrase, &self.own);
+            self.start_line(model, settings, &history, start)?;
+            self.refresh = false;
+        }
+        let Some(cont) = self.continuation.as_ref() else {
+            return Ok(false);
+        };
+        if cont.cursor() >= horizon {
+            return Ok(false);
+        }
+        let t0 = Instant::now();
+        match self.step(model, settings)? {
+            Step::Note(n) => {
+                push_bounded(&mut self.own, n);
+                self.note_timer(t0);
+                self.emit(n, settings, f64::MIN, t0.elapsed());
+            }
+            Step::Bar(t) if self.refresh => {
+                let history = merge_monophonic(&self.phrase, &self.own);
+                self.start_line(model, settings, &history, t)?;
+                self.refresh = false;
+            }
+            Step::Bar(_) => {}
+        }
+        Ok(true)
+    }
+
+    /// The loop's cycle grid now: `(anchor tick, length in ticks)`.
+    fn loop_grid(&self, settings: &WorkerSettings) -> (i64, i64) {
+        let host_len = self.shared.loop_len_beats.load();
+        if host_len > 0.0 {
+            (
+                to_tick(self.shared.loop_start_beat.load()),
+                to_tick(host_len),
+            )
+        } else {
+            (
+                self.anchor,
+                i64::from(settings.loop_bars.max(1)) * self.meter.bar_ticks(),
+            )
+        }
+    }
+
+    /// Loop mode: a phrase per cycle; a kept take repeats; `Regenerate` replaces it at the next
+    /// cycle.
+    fn plan_loop(
+        &mut self,
+        model: &mut Model,
+        settings: &WorkerSettings,
+        playhead: i64,
+        horizon: i64,
+    ) -> Result<bool, ModelError> {
+        let (anchor, len) = self.loop_grid(settings);
+        if len <= 0 {
+            return Ok(false);
+        }
+        let lp = &mut self.looping;
+        if lp.cycle.is_some() && lp.len != len {
+            // The loop changed length: plan again from the playhead.
+            lp.cycle = None;
+            self.continuation = None;
+        }
+        if lp.replaying && lp.cursor <= playhead {
+            // A replay that fell behind skips what it can no longer play in time.
+            lp.cursor = playhead + 1;
+        }
+        let cursor = if lp.cycle.is_some() {
+            lp.cursor
+        } else {
+            ceil_to(playhead + 1, START_GRID_TICKS)
+        };
+        if cursor >= horizon {
+            return Ok(false);
+        }
+        let cycle = (cursor - anchor).div_euclid(len);
+        if lp.cycle != Some(cycle) {
+            if lp.cycle.is_some() && !lp.replaying && self.continuation.is_some() {
+                // The line reached the cycle's end exactly with its last note.
+                let end = lp.start + lp.len;
+                self.end_cycle(end);
+            }
+            self.begin_cycle(model, settings, cycle, anchor + cycle * len, len, cursor)?;
+        }
+        let t0 = Instant::now();
+        let (start, end) = (self.looping.start, self.looping.start + len);
+        if self.looping.replaying {
+            let take = self
+                .looping
+                .take
+                .as_ref()
+                .map(|t| &t.notes[..])
+                .unwrap_or(&[]);
+            let next = take
+                .iter()
+                .enumerate()
+                .skip(self.looping.next_note)
+                .find(|(_, n)| to_tick(n.onset) + start >= self.looping.cursor)
+                .map(|(i, n)| (i, *n));
+            match next {
+                None => self.looping.cursor = end,
+                Some((_, n)) if to_tick(n.onset) + start >= horizon => return Ok(false),
+                Some((i, n)) => {
+                    self.looping.next_note = i + 1;
+                    self.looping.cursor = to_tick(n.onset) + start + 1;
+                    let note = GeneratedNote {
+                        key: n.key,
+                        velocity: n.velocity,
+                        onset_beat: to_beat(start) + n.onset,
+                        length_beats: n.length,
+                        epoch: self.epoch,
+                    };
+                    self.send(note, t0.elapsed());
+                }
+            }
+            return Ok(true);
+        }
+        match self.step(model, settings)? {
+            Step::Note(n) if n.onset >= end => self.end_cycle(end),
+            Step::Bar(t) if t >= end => self.end_cycle(end),
+            Step::Note(mut n) => {
+                n.duration = n.duration.min(end - n.onset);
+                self.note_timer(t0);
+                let sent = self.emit(n, settings, to_beat(start), t0.elapsed());
+                let lp = &mut self.looping;
+                lp.cursor = self.continuation.as_ref().map_or(end, Continuation::cursor);
+                let onset = sent.onset_beat - to_beat(start);
+                lp.recording.push(TakeNote {
+                    onset,
+                    length: sent.length_beats.min(to_beat(len) - onset),
+                    key: sent.key,
+                    velocity: sent.velocity,
+                });
+            }
+            Step::Bar(t) => self.looping.cursor = t,
+        }
+        Ok(true)
+    }
+
+    /// Loop mode: the cycle's line reached its end; a whole recording becomes the take.
+    fn end_cycle(&mut self, end: i64) {
+        self.continuation = None;
+        let lp = &mut self.looping;
+        lp.cursor = end;
+        if lp.whole {
+            let model = match &*self.shared.status.lock() {
+                ModelStatus::Ready { name, .. } => name.clone(),
+                _ => String::new(),
+            };
+            let take = KeptTake {
+                cycle_beats: to_beat(lp.len),
+                model,
+                notes: std::mem::take(&mut lp.recording),
+            };
+            if take.validate().is_ok() {
+                lp.take = Some(take);
+            }
+        }
+        lp.whole = false;
+    }
+
+    /// Loop mode: decides how cycle `cycle` (from `start`, `len` ticks) is played, from `cursor`.
+    fn begin_cycle(
+        &mut self,
+        model: &mut Model,
+        settings: &WorkerSettings,
+        cycle: i64,
+        start: i64,
+        len: i64,
+        cursor: i64,
+    ) -> Result<(), ModelError> {
+        let fits = |t: &KeptTake| (to_tick(t.cycle_beats) - len).abs() == 0;
+        if settings.keep && self.looping.take.as_ref().is_none_or(|t| !fits(t)) {
+            // A project loaded with a kept take: adopt it when it fits this loop.
+            if let Some(t) = self.config.kept_take.read().as_ref().filter(|t| fits(t)) {
+                self.looping.take = Some(t.clone());
+            }
+        }
+        let lp = &mut self.looping;
+        lp.cycle = Some(cycle);
+        lp.start = start;
+        lp.len = len;
+        lp.cursor = cursor;
+        lp.next_note = 0;
+        lp.recording.clear();
+        let kept = lp.take.as_ref().filter(|t| fits(t));
+        lp.replaying = settings.keep && kept.is_some() && !lp.regenerate_pending;
+        if lp.replaying {
+            if let Some(take) = kept {
+                self.shared.kept_take_beats.store(take.cycle_beats);
+                let mut store = self.config.kept_take.write();
+                if store.as_ref() != Some(take) {
+                    *store = Some(take.clone());
+                }
+            }
+            self.continuation = None;
+            return Ok(());
+        }
+        if !settings.keep {
+            self.shared.kept_take_beats.store(0.0);
+        }
+        lp.regenerate_pending = false;
+        // A phrase that began within the cycle's first beat counts as the cycle's (the worker
+        // may start a little after the transport does).
+        lp.whole = cursor - start < TICKS_PER_BEAT;
+        // The new phrase hears the player and the previous take (placed in the previous cycle).
+        let previous: Vec<TickNote> = lp
+            .take
+            .iter()
+            .flat_map(|t| &t.notes)
+            .map(|n| TickNote {
+                onset: start - len + to_tick(n.onset),
+                duration: to_tick(n.length).max(1),
+                key: n.key,
+            })
+            .collect();
+        let history = merge_monophonic(&self.phrase, &previous);
+        self.start_line(model, settings, &history, cursor)?;
+        self.last_end_beat = f64::MIN;
+        Ok(())
+    }
+
     fn fail(&mut self, e: ModelError) {
         eprintln!("descant: model stopped: {e}");
-        self.continuation = None;
+        self.drop_line();
         *self.shared.status.lock() = ModelStatus::Error(e.to_string());
         self.model = None;
     }
@@ -546,19 +1124,6 @@ fn player_density(phrase: &[TickNote]) -> Option<f32> {
     (recent.len() >= 4 && span > 0.0).then(|| recent.len() as f32 / span.max(1.0))
 }
 
-/// A simple metric accent: strongest on the bar line, then on beats, then off-beats.
-fn accent(ticks_from_anchor: i64, meter: Meter) -> f32 {
-    let in_bar = ticks_from_anchor.rem_euclid(meter.bar_ticks());
-    let beat_ticks = TICKS_PER_BEAT * 4 / i64::from(meter.denominator);
-    if in_bar == 0 {
-        0.85
-    } else if in_bar % beat_ticks == 0 {
-        0.72
-    } else {
-        0.62
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,10 +1137,18 @@ mod tests {
     }
 
     #[test]
-    fn accents_follow_the_meter() {
-        let m = Meter::FOUR_FOUR;
-        assert!(accent(0, m) > accent(12, m));
-        assert!(accent(12, m) > accent(3, m));
-        assert_eq!(accent(48, m), accent(0, m));
+    fn two_lines_merge_into_one_monophonic_line() {
+        let n = |onset, duration, key| TickNote {
+            onset,
+            duration,
+            key,
+        };
+        let player = [n(0, 12, 60), n(12, 12, 62)];
+        let own = [n(6, 12, 67), n(12, 6, 64), n(30, 6, 65)];
+        let line = merge_monophonic(&player, &own);
+        assert_eq!(line, [n(0, 6, 60), n(6, 6, 67), n(12, 6, 64), n(30, 6, 65)]);
+        for w in line.windows(2) {
+            assert!(w[0].onset + w[0].duration <= w[1].onset);
+        }
     }
 }

@@ -180,6 +180,7 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
             sidecar: SHIPPED_SIDECAR,
             ngrams: None,
         },
+        kept_take: Default::default(),
     };
     let settings = Box::new(|| WorkerSettings {
         enabled: true,
@@ -187,6 +188,7 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
         answer_after_beats: 1.0,
         steering: Steering::default(),
         seed: 1,
+        ..WorkerSettings::default()
     });
     let mut worker =
         InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone()).unwrap();

@@ -2,8 +2,11 @@
 //! Descant's own free-running clock. Audio thread only; no allocation, no locks.
 //!
 //! Guarantees: [`Clock::advance`] is O(1); it reports a jump whenever the block does not start
-//! where the previous one ended (seek, loop wrap, host restart) or time starts or stops, so the
-//! caller can release every sounding note before anything else happens in that block.
+//! where the previous one ended (seek, host restart) or time starts or stops, so the caller can
+//! release every sounding note before anything else happens in that block. A wrap of the host's
+//! loop range is not a jump: Descant's timeline runs on (the loop's length is added to the host's
+//! positions after each wrap), so a line and a loop take continue across it; the block is flagged
+//! `wrapped` so the caller still ends the notes sounding at the wrap.
 
 use descant_inference::tokenizer::Meter;
 
@@ -21,6 +24,8 @@ pub struct HostTime {
     pub bar_start_beats: Option<f64>,
     /// Time signature, if known.
     pub time_sig: Option<(i32, i32)>,
+    /// The host's loop range in beats, while it loops.
+    pub loop_beats: Option<(f64, f64)>,
 }
 
 /// One block's place in musical time.
@@ -40,6 +45,11 @@ pub struct BlockTime {
     pub jumped: bool,
     /// Whether the meter changed since the previous block.
     pub meter_changed: bool,
+    /// Whether the host wrapped its loop range before this block (time runs on; see the module
+    /// docs).
+    pub wrapped: bool,
+    /// The host's loop range on Descant's timeline while it loops: `(start beat, length)`.
+    pub loop_range: Option<(f64, f64)>,
 }
 
 impl BlockTime {
@@ -66,6 +76,8 @@ pub struct Clock {
     own_beat: f64,
     /// Meter of the previous block.
     meter: Meter,
+    /// Beats added to the host's positions: the loop lengths of the wraps since the last jump.
+    offset: f64,
 }
 
 impl Default for Clock {
@@ -75,6 +87,7 @@ impl Default for Clock {
             was_running: false,
             own_beat: 0.0,
             meter: Meter::FOUR_FOUR,
+            offset: 0.0,
         }
     }
 }
@@ -124,11 +137,47 @@ impl Clock {
             _ => (start_beat / bar_len).floor() * bar_len,
         };
         let tolerance = 1.0 / samples_per_beat;
+        let host_loop = host
+            .loop_beats
+            .filter(|(s, e)| host.playing && host_has_time && e > s && s.is_finite());
+        let mut wrapped = false;
+        let mut start_beat = start_beat;
         let discontinuous = match self.expected_next {
+            Some(expected) if host.playing && host_has_time => {
+                // `expected` is on Descant's timeline; the host's own position is `- offset`.
+                let host_expected = expected - self.offset;
+                if let Some((ls, le)) = host_loop {
+                    let wrap_to = ls + (host_expected - le);
+                    if host_expected >= le - tolerance
+                        && (start_beat - wrap_to).abs() <= 2.0 * tolerance
+                        && (start_beat - host_expected).abs() > tolerance
+                    {
+                        self.offset += le - ls;
+                        wrapped = true;
+                    }
+                }
+                start_beat += self.offset;
+                (start_beat - expected).abs() > tolerance
+            }
             Some(expected) => (start_beat - expected).abs() > tolerance,
             None => true,
         };
+        let bar_start_beat = if host.playing && host_has_time {
+            bar_start_beat + self.offset
+        } else {
+            bar_start_beat
+        };
         let jumped = running != self.was_running || (running && discontinuous);
+        if jumped && host.playing && host_has_time && self.offset != 0.0 {
+            // A real jump: back to the host's own positions.
+            start_beat -= self.offset;
+            self.offset = 0.0;
+        }
+        let bar_start_beat = if jumped && host.playing && host_has_time {
+            host.bar_start_beats.unwrap_or(bar_start_beat)
+        } else {
+            bar_start_beat
+        };
         let meter_changed = meter != self.meter;
         let end_beat = start_beat + f64::from(frames) / samples_per_beat;
         self.expected_next = running.then_some(end_beat);
@@ -143,6 +192,8 @@ impl Clock {
             meter,
             jumped,
             meter_changed,
+            wrapped,
+            loop_range: host_loop.map(|(ls, le)| (ls + self.offset, le - ls)),
         }
     }
 }
@@ -158,6 +209,7 @@ mod tests {
             pos_beats: Some(beat),
             bar_start_beats: Some((beat / 4.0).floor() * 4.0),
             time_sig: Some((4, 4)),
+            loop_beats: None,
         }
     }
 
@@ -187,6 +239,26 @@ mod tests {
     }
 
     #[test]
+    fn a_wrap_of_the_host_loop_runs_on_and_a_seek_inside_it_jumps() {
+        let mut c = Clock::default();
+        let looping = |beat: f64| HostTime {
+            loop_beats: Some((4.0, 8.0)),
+            ..playing_at(beat, 120.0)
+        };
+        // 7.9 + 0.2 beats (4,800 samples at 24,000 per beat) ends at 8.1: the host wraps to 4.1.
+        c.advance(looping(7.9), 4800, 48_000.0, false, 120.0);
+        let b = c.advance(looping(4.1), 4800, 48_000.0, false, 120.0);
+        assert!(b.wrapped && !b.jumped);
+        assert!((b.start_beat - 8.1).abs() < 1e-9, "{}", b.start_beat);
+        assert!((b.bar_start_beat - 8.0).abs() < 1e-9);
+        assert_eq!(b.loop_range, Some((8.0, 4.0)));
+        let c2 = c.advance(looping(4.3), 64, 48_000.0, false, 120.0);
+        assert!(!c2.jumped && !c2.wrapped && (c2.start_beat - 8.3).abs() < 1e-9);
+        let seek = c.advance(looping(5.0), 64, 48_000.0, false, 120.0);
+        assert!(seek.jumped && (seek.start_beat - 5.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn stopping_is_a_jump_and_stops_time_without_free_run() {
         let mut c = Clock::default();
         c.advance(playing_at(1.0, 120.0), 64, 48_000.0, false, 120.0);
@@ -208,6 +280,7 @@ mod tests {
             pos_beats: Some(0.0),
             bar_start_beats: None,
             time_sig: None,
+            loop_beats: None,
         };
         let a = c.advance(stopped, 48_000, 48_000.0, true, 60.0);
         assert!(a.running);
@@ -225,6 +298,7 @@ mod tests {
             pos_beats: None,
             bar_start_beats: None,
             time_sig: None,
+            loop_beats: None,
         };
         let a = c.advance(none, 100, 1000.0, false, 120.0);
         assert!(a.running);
@@ -243,6 +317,8 @@ mod tests {
             meter: Meter::FOUR_FOUR,
             jumped: false,
             meter_changed: false,
+            wrapped: false,
+            loop_range: None,
         };
         assert_eq!(b.offset_of(2.5), 11_025.0);
         assert_eq!(b.beat_at(11_025), 2.5);

@@ -1,7 +1,8 @@
-//! The editor: Descant's controls and the model's status. GUI thread only; reads the worker's
-//! status (a `parking_lot` lock the audio thread never touches) and sets parameters through the
-//! host.
+//! The editor: the piano roll, Descant's controls and the model's status. GUI thread only; reads
+//! the worker's status and plan (`parking_lot` locks the audio thread never touches), drains the
+//! roll feed, and sets parameters through the host.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,36 +10,91 @@ use std::time::Duration;
 use descant_inference::key::Key;
 use descant_inference::worker::{ModelStatus, WorkerShared};
 use nice_plug::context::gui::GuiContext;
+use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::editor::SizeConstraints;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{
-    create_egui_editor, EguiEditor, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
+    create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 };
 
-use crate::params::DescantParams;
+use crate::params::{DescantParams, ModeChoice, EDITOR_MAX, EDITOR_MIN};
+use crate::roll::RollReceiver;
+use crate::takefile::{self, PlayedNote, TakeClock};
+
+/// Background of the piano roll (the editor screenshot test looks for it).
+pub const ROLL_BACKGROUND: egui::Color32 = egui::Color32::from_rgb(22, 27, 38);
+/// Descant's notes in the roll.
+const DESCANT_COLOR: egui::Color32 = egui::Color32::from_rgb(245, 160, 60);
+/// The player's notes in the roll.
+const PLAYER_COLOR: egui::Color32 = egui::Color32::from_rgb(90, 170, 240);
+/// Beats of the past the roll shows.
+const ROLL_PAST_BEATS: f64 = 12.0;
+/// Beats of the future the roll shows (the plan).
+const ROLL_FUTURE_BEATS: f64 = 4.0;
+/// Notes the roll remembers (enough for `Save take…` of 64 busy bars).
+const ROLL_HISTORY: usize = 4096;
+
+/// A note in the roll's memory.
+#[derive(Debug, Clone, Copy)]
+struct RollNote {
+    /// The note as played.
+    note: PlayedNote,
+    /// Whether Descant played it.
+    descant: bool,
+}
 
 /// The egui app behind the editor window.
 pub struct DescantEditor {
     /// Parameters, to show and set. Shared with the plugin.
     params: Arc<DescantParams>,
-    /// Worker status and counters, to show. Shared with the plugin and the worker.
+    /// Worker status, counters and plan, to show. Shared with the plugin and the worker.
     shared: Arc<WorkerShared>,
+    /// The roll feed from the audio thread (locked here only).
+    roll: RollReceiver,
+    /// What was played, oldest first (drained from `roll`).
+    history: VecDeque<RollNote>,
+    /// The result of the latest `Save take…`, to show.
+    saved: Option<String>,
     /// The host context for setting parameters; given when the window opens.
     gui: Option<GuiContext>,
 }
 
-/// Builds the editor (called by the host wrapper on the main thread).
+/// Builds the editor (called by the host wrapper on the main thread), at the size persisted in
+/// the project.
 pub fn create(
     params: Arc<DescantParams>,
     shared: Arc<WorkerShared>,
+    roll: RollReceiver,
 ) -> Option<EguiEditor<DescantEditor>> {
+    let memory = params.editor_memory.read().bounded();
+    let state = EguiEditorState::from_size(
+        LogicalSize::new(memory.width as f32, memory.height as f32),
+        1.0,
+    );
+    *params.editor_state.write() = state.clone();
+    let resize = ResizeHint {
+        can_resize: true,
+        can_resize_horizontally: true,
+        can_resize_vertically: true,
+        size_constraints: SizeConstraints::Logical {
+            min_size: Some(LogicalSize::new(EDITOR_MIN.0 as f32, EDITOR_MIN.1 as f32)),
+            max_size: Some(LogicalSize::new(EDITOR_MAX.0 as f32, EDITOR_MAX.1 as f32)),
+        },
+        ..ResizeHint::NON_RESIZABLE
+    };
     create_egui_editor(
-        params.editor_state.clone(),
+        state,
         RepaintNotifier::new(),
-        EguiNiceSettings::new().with_tile("Descant"),
+        EguiNiceSettings::new()
+            .with_tile("Descant")
+            .with_resize_hint(resize),
         DescantEditor {
             params,
             shared,
+            roll,
+            history: VecDeque::with_capacity(ROLL_HISTORY),
+            saved: None,
             gui: None,
         },
     )
@@ -99,6 +155,193 @@ fn key_line(shared: &WorkerShared) -> String {
     }
 }
 
+/// Timing: the look-ahead, deadline misses and the model's speed.
+fn timing_line(shared: &WorkerShared) -> String {
+    let beats = shared.lookahead_beats.load();
+    let tempo = shared.tempo.load().max(1.0);
+    format!(
+        "Look-ahead {:.0} ms ({beats:.2} beats)   missed deadlines (not played): {}   \
+         per-token: {} µs   notes planned: {}   queue full: {}",
+        beats * 60_000.0 / tempo,
+        shared.late_notes.load(Ordering::Relaxed),
+        shared.step_micros.load(Ordering::Relaxed),
+        shared.generated_notes.load(Ordering::Relaxed),
+        shared.queue_full_drops.load(Ordering::Relaxed),
+    )
+}
+
+impl DescantEditor {
+    /// Moves the audio thread's roll events into the history.
+    fn drain_roll(&mut self, playhead: f64) {
+        let mut rx = self.roll.lock();
+        while let Ok(ev) = rx.pop() {
+            if ev.on {
+                if self.history.len() == ROLL_HISTORY {
+                    self.history.pop_front();
+                }
+                self.history.push_back(RollNote {
+                    note: PlayedNote {
+                        key: ev.key,
+                        start: ev.beat,
+                        end: None,
+                        velocity: ev.velocity,
+                    },
+                    descant: ev.descant,
+                });
+            } else if let Some(n) =
+                self.history.iter_mut().rev().find(|n| {
+                    n.note.key == ev.key && n.descant == ev.descant && n.note.end.is_none()
+                })
+            {
+                n.note.end = Some(ev.beat.max(n.note.start));
+            }
+        }
+        // After a seek back, forget the future that never happened.
+        self.history.retain(|n| n.note.start <= playhead + 1.0);
+    }
+
+    /// The waterfall: the player's and Descant's recent notes, the plan ahead, bars and beats.
+    fn draw_roll(&self, ui: &mut egui::Ui, height: f32) {
+        let (rect, _) = ui.allocate_exact_size(
+            egui::vec2(ui.available_width(), height),
+            egui::Sense::hover(),
+        );
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 4.0, ROLL_BACKGROUND);
+        let playhead = self.shared.playhead_beat.load();
+        let t0 = playhead - ROLL_PAST_BEATS;
+        let span = ROLL_PAST_BEATS + ROLL_FUTURE_BEATS;
+        let x = |beat: f64| rect.left() + ((beat - t0) / span) as f32 * rect.width();
+        let epoch = self.shared.epoch.load(Ordering::Relaxed);
+        let planned: Vec<_> = self
+            .shared
+            .planned
+            .lock()
+            .iter()
+            .filter(|n| n.epoch == epoch && n.onset_beat >= playhead)
+            .copied()
+            .collect();
+        let visible = self
+            .history
+            .iter()
+            .filter(|n| n.note.end.unwrap_or(playhead) >= t0);
+        let (mut lo, mut hi) = (60u8, 72u8);
+        for k in visible
+            .clone()
+            .map(|n| n.note.key)
+            .chain(planned.iter().map(|n| n.key))
+        {
+            lo = lo.min(k);
+            hi = hi.max(k);
+        }
+        let (lo, hi) = (lo.saturating_sub(2), hi.saturating_add(2).min(127));
+        let key_h = rect.height() / f32::from(hi - lo + 1);
+        let y = |key: u8| rect.bottom() - f32::from(key - lo + 1) * key_h;
+        // Black keys as darker rows, then beat and bar lines.
+        for key in lo..=hi {
+            if matches!(key % 12, 1 | 3 | 6 | 8 | 10) {
+                let row = egui::Rect::from_min_size(
+                    egui::pos2(rect.left(), y(key)),
+                    egui::vec2(rect.width(), key_h),
+                );
+                painter.rect_filled(row, 0.0, egui::Color32::from_rgb(17, 21, 30));
+            }
+        }
+        let bar_beats = self.shared.bar_beats.load().max(0.25);
+        let bar_start = self.shared.bar_start_beat.load();
+        let mut beat = t0.ceil();
+        while beat <= t0 + span {
+            let on_bar = ((beat - bar_start) / bar_beats).fract().abs() < 1e-6;
+            let color = if on_bar {
+                egui::Color32::from_gray(95)
+            } else {
+                egui::Color32::from_gray(45)
+            };
+            painter.line_segment(
+                [
+                    egui::pos2(x(beat), rect.top()),
+                    egui::pos2(x(beat), rect.bottom()),
+                ],
+                egui::Stroke::new(1.0, color),
+            );
+            beat += 1.0;
+        }
+        let note_rect = |key: u8, start: f64, end: f64| {
+            egui::Rect::from_min_max(
+                egui::pos2(x(start), y(key) + 1.0),
+                egui::pos2(x(end).max(x(start) + 2.0), y(key) + key_h - 1.0),
+            )
+        };
+        for n in visible {
+            let color = if n.descant {
+                DESCANT_COLOR
+            } else {
+                PLAYER_COLOR
+            };
+            let r = note_rect(n.note.key, n.note.start, n.note.end.unwrap_or(playhead));
+            painter.rect_filled(r, 2.0, color.gamma_multiply(0.5 + 0.5 * n.note.velocity));
+        }
+        for n in &planned {
+            let r = note_rect(n.key, n.onset_beat, n.onset_beat + n.length_beats);
+            painter.rect_stroke(
+                r,
+                2.0,
+                egui::Stroke::new(1.5, DESCANT_COLOR),
+                egui::StrokeKind::Inside,
+            );
+        }
+        painter.line_segment(
+            [
+                egui::pos2(x(playhead), rect.top()),
+                egui::pos2(x(playhead), rect.bottom()),
+            ],
+            egui::Stroke::new(2.0, egui::Color32::WHITE),
+        );
+        painter.text(
+            rect.left_top() + egui::vec2(6.0, 4.0),
+            egui::Align2::LEFT_TOP,
+            "you ■   Descant ■ played  □ planned",
+            egui::FontId::proportional(11.0),
+            egui::Color32::from_gray(170),
+        );
+    }
+
+    /// Writes the last bars of Descant's playing as a MIDI file.
+    fn save_take(&mut self) {
+        let bars = self.params.editor_memory.read().take_bars;
+        let bar_beats = self.shared.bar_beats.load();
+        let clock = TakeClock {
+            playhead: self.shared.playhead_beat.load(),
+            bar_start: self.shared.bar_start_beat.load(),
+            bar_beats,
+            tempo: self.shared.tempo.load(),
+            meter: ((bar_beats.round() as u8).max(1), 4),
+        };
+        let model = match &*self.shared.status.lock() {
+            ModelStatus::Ready { name, .. } => name.clone(),
+            _ => "no model".to_owned(),
+        };
+        let text = format!(
+            "Generated by Descant {} with the model {model} (seed {}, mode {:?}); not a human \
+             performance",
+            env!("CARGO_PKG_VERSION"),
+            self.params.seed.value(),
+            self.params.mode.value(),
+        );
+        let notes: Vec<PlayedNote> = self
+            .history
+            .iter()
+            .filter(|n| n.descant)
+            .map(|n| n.note)
+            .collect();
+        let bytes = takefile::take_file(&notes, bars, clock, &text);
+        self.saved = Some(match takefile::save(&takefile::takes_dir(), &bytes) {
+            Ok(path) => format!("Saved {}", path.display()),
+            Err(e) => format!("Could not save the take: {e}"),
+        });
+    }
+}
+
 impl NiceEguiApp for DescantEditor {
     fn build(
         &mut self,
@@ -110,27 +353,95 @@ impl NiceEguiApp for DescantEditor {
         Ok(())
     }
 
+    fn resized(&mut self, size: nice_plug_egui::baseview::WindowSize) {
+        let mut memory = self.params.editor_memory.write();
+        memory.width = size.logical.width.round() as u32;
+        memory.height = size.logical.height.round() as u32;
+        *memory = memory.bounded();
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
-        ui.ctx().request_repaint_after(Duration::from_millis(200));
-        ui.heading("Descant");
-        let status = self.shared.status.lock().clone();
-        let color = match status {
-            ModelStatus::Error(_) => egui::Color32::from_rgb(230, 110, 90),
-            ModelStatus::Ready { trained: false, .. } => egui::Color32::from_rgb(230, 190, 90),
-            _ => ui.visuals().text_color(),
-        };
-        ui.colored_label(color, status_line(&status));
+        ui.ctx().request_repaint_after(Duration::from_millis(33));
+        let playhead = self.shared.playhead_beat.load();
+        self.drain_roll(playhead);
+        ui.horizontal(|ui| {
+            ui.heading("Descant");
+            let status = self.shared.status.lock().clone();
+            let color = match status {
+                ModelStatus::Error(_) => egui::Color32::from_rgb(230, 110, 90),
+                ModelStatus::Ready { trained: false, .. } => egui::Color32::from_rgb(230, 190, 90),
+                _ => ui.visuals().text_color(),
+            };
+            ui.colored_label(color, status_line(&status));
+        });
+        let roll_height = (ui.available_height() * 0.38).clamp(140.0, 600.0);
+        self.draw_roll(ui, roll_height);
+        ui.horizontal(|ui| {
+            if ui
+                .button("Save take…")
+                .on_hover_text("Write the last bars Descant played as a MIDI file")
+                .clicked()
+            {
+                self.save_take();
+            }
+            let mut bars = self.params.editor_memory.read().take_bars;
+            if ui
+                .add(
+                    egui::DragValue::new(&mut bars)
+                        .range(1..=64)
+                        .suffix(" bars"),
+                )
+                .changed()
+            {
+                self.params.editor_memory.write().take_bars = bars;
+            }
+            if let Some(saved) = &self.saved {
+                ui.label(saved);
+            }
+        });
+        ui.label(timing_line(&self.shared));
         ui.separator();
-        if let Some(gui) = &self.gui {
-            let setter = gui.param_setter();
-            let p = &self.params;
+        let Some(gui) = &self.gui else {
+            return;
+        };
+        let setter = gui.param_setter();
+        let p = &self.params;
+        egui::ScrollArea::vertical().show(ui, |ui| {
             ui.columns(2, |cols| {
                 let ui = &mut cols[0];
                 ui.strong("Play");
+                slider(ui, &setter, &p.mode);
+                match p.mode.value() {
+                    ModeChoice::Answer => {
+                        slider(ui, &setter, &p.answer_after);
+                        slider(ui, &setter, &p.answer_bars);
+                    }
+                    ModeChoice::Continue => {}
+                    ModeChoice::Loop => {
+                        slider(ui, &setter, &p.loop_bars);
+                        ui.horizontal(|ui| {
+                            toggle(ui, &setter, &p.keep);
+                            if ui
+                                .button("Regenerate")
+                                .on_hover_text("A new take at the next cycle")
+                                .clicked()
+                            {
+                                let flipped = !p.regenerate.value();
+                                setter.begin_set_parameter(&p.regenerate);
+                                setter.set_parameter(&p.regenerate, flipped);
+                                setter.end_set_parameter(&p.regenerate);
+                            }
+                        });
+                        let kept = self.shared.kept_take_beats.load();
+                        if kept > 0.0 {
+                            ui.label(format!("Keeping a take of {kept} beats"));
+                        }
+                    }
+                }
                 toggle(ui, &setter, &p.enabled);
+                slider(ui, &setter, &p.humanize);
                 slider(ui, &setter, &p.temperature);
                 slider(ui, &setter, &p.top_p);
-                slider(ui, &setter, &p.answer_after);
                 slider(ui, &setter, &p.seed);
                 toggle(ui, &setter, &p.repetition_guard);
                 toggle(ui, &setter, &p.originality_guard);
@@ -149,17 +460,9 @@ impl NiceEguiApp for DescantEditor {
                 slider(ui, &setter, &p.key);
                 slider(ui, &setter, &p.scale_lock);
                 slider(ui, &setter, &p.chord_channel);
+                ui.label(key_line(&self.shared));
+                ui.label(originality_line(&self.shared));
             });
-        }
-        ui.label(key_line(&self.shared));
-        ui.label(originality_line(&self.shared));
-        ui.separator();
-        ui.label(format!(
-            "Notes planned: {}   late (dropped): {}   queue full (dropped): {}   per-token: {} µs",
-            self.shared.generated_notes.load(Ordering::Relaxed),
-            self.shared.late_notes.load(Ordering::Relaxed),
-            self.shared.queue_full_drops.load(Ordering::Relaxed),
-            self.shared.step_micros.load(Ordering::Relaxed),
-        ));
+        });
     }
 }

@@ -32,6 +32,9 @@ pub struct InferenceHandle {
     events: rtrb::Producer<ContextEvent>,
     /// Worker → audio. Popped by the audio thread only.
     notes: rtrb::Consumer<GeneratedNote>,
+    /// Wakes the worker from its idle sleep: used only when rendering offline, where the audio
+    /// thread may make system calls and wait.
+    waker: Option<std::thread::Thread>,
     /// The thread; stopped and joined when the handle drops (main thread).
     _worker: InferenceWorker,
 }
@@ -62,6 +65,7 @@ impl InferenceHandle {
         let config = WorkerConfig {
             ort_library: runtime::library_path(plugin_dir().as_deref()),
             model,
+            kept_take: params.kept_take.clone(),
         };
         let settings: SettingsFn = Box::new(move || WorkerSettings {
             enabled: params.enabled.value(),
@@ -72,11 +76,18 @@ impl InferenceHandle {
             answer_after_beats: f64::from(params.answer_after.value()),
             steering: params.steering(),
             seed: params.seed.value() as u64,
+            mode: params.mode.value().into(),
+            answer_bars: params.answer_bars.value().max(0) as u32,
+            loop_bars: params.loop_bars.value().max(1) as u32,
+            keep: params.keep.value(),
+            regenerate: params.regenerate.value(),
+            humanize: params.humanize.value(),
         });
         let worker = InferenceWorker::spawn(config, settings, worker_events, worker_notes, shared)?;
         Ok(InferenceHandle {
             events,
             notes,
+            waker: worker.waker(),
             _worker: worker,
         })
     }
@@ -84,6 +95,13 @@ impl InferenceHandle {
     /// Sends an event to the worker; false (event lost) when the queue is full. Wait-free.
     pub fn send(&mut self, event: ContextEvent) -> bool {
         self.events.push(event).is_ok()
+    }
+
+    /// Wakes the worker (a system call: offline rendering only, never in real time).
+    pub fn wake(&self) {
+        if let Some(t) = &self.waker {
+            t.unpark();
+        }
     }
 
     /// Takes the next planned note, if any. Wait-free.

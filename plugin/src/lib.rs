@@ -6,10 +6,13 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use descant_inference::events::ContextEvent;
+use descant_inference::take::{KeptTake, PlayMode};
 use descant_inference::worker::WorkerShared;
 use nice_plug::midi::{Channel, Key, VoiceID};
+use nice_plug::plugin::{ParamValue, PluginState};
 use nice_plug::prelude::*;
 
 mod clock;
@@ -17,14 +20,17 @@ mod editor;
 mod handle;
 mod outbox;
 mod params;
+mod roll;
 mod scheduler;
+mod takefile;
 mod thru;
 mod tracker;
 
 use clock::{BlockTime, Clock, HostTime};
 use handle::InferenceHandle;
 use outbox::{Outbox, Source};
-use params::DescantParams;
+use params::{DescantParams, EditorMemory};
+use roll::{RollEvent, RollFeed, RollReceiver};
 use scheduler::Scheduler;
 use thru::HeldThrough;
 use tracker::{NoteTracker, SoundingNote};
@@ -33,6 +39,12 @@ use tracker::{NoteTracker, SoundingNote};
 /// check is live (the host tests expect an abort).
 #[cfg(debug_assertions)]
 const ALLOC_PROBE_ENV: &str = "DESCANT_TEST_ALLOC_IN_PROCESS";
+
+/// Longest an offline render waits for the worker in one block before it stops waiting for the
+/// rest of the activation (a worker that cannot answer must not hang the render).
+const OFFLINE_WAIT: Duration = Duration::from_secs(10);
+/// Largest persisted field a project may hand Descant (the kept take's JSON is far smaller).
+const MAX_STATE_FIELD_BYTES: usize = 1024 * 1024;
 
 /// The plugin. Its fields are touched by the audio thread unless a comment says otherwise.
 pub struct Descant {
@@ -65,6 +77,18 @@ pub struct Descant {
     release_pending: bool,
     /// Channel Descant plays on: the player's latest note-on channel.
     channel: u8,
+    /// The mode of the previous block, to act on changes.
+    mode: PlayMode,
+    /// The piano roll's feed to the editor.
+    roll: RollFeed,
+    /// The editor's end of the roll feed (handed to each editor; never locked by audio).
+    roll_view: RollReceiver,
+    /// Whether the host renders offline (set in `activate`): `process()` then waits for the worker.
+    offline: bool,
+    /// Offline: blocks processed this activation (the worker's sync counter).
+    offline_block: u64,
+    /// Offline: the worker did not answer within [`OFFLINE_WAIT`]; stop waiting.
+    offline_gave_up: bool,
     /// Debug builds: allocate in `process()` (see [`ALLOC_PROBE_ENV`]). Set in `activate`.
     #[cfg(debug_assertions)]
     alloc_probe: bool,
@@ -72,6 +96,7 @@ pub struct Descant {
 
 impl Default for Descant {
     fn default() -> Self {
+        let (roll, roll_view) = RollFeed::new();
         Descant {
             params: Arc::new(DescantParams::default()),
             shared: Arc::new(WorkerShared::default()),
@@ -87,6 +112,12 @@ impl Default for Descant {
             was_enabled: true,
             release_pending: false,
             channel: 0,
+            mode: PlayMode::Answer,
+            roll,
+            roll_view,
+            offline: false,
+            offline_block: 0,
+            offline_gave_up: false,
             #[cfg(debug_assertions)]
             alloc_probe: false,
         }
@@ -139,6 +170,27 @@ impl Descant {
             numerator: block.meter.numerator,
             denominator: block.meter.denominator,
             epoch: self.epoch,
+        }
+    }
+
+    /// Offline rendering only: lets the worker catch up with this block (it has read every event
+    /// sent so far and planned its look-ahead) before the block's notes are taken. Waiting is
+    /// allowed here: the host does not render in real time.
+    fn wait_for_worker(&mut self) {
+        let Some(h) = self.inference.as_ref() else {
+            return;
+        };
+        self.offline_block += 1;
+        let block = self.offline_block;
+        self.shared.sync_request.store(block, Ordering::Release);
+        h.wake();
+        let deadline = Instant::now() + OFFLINE_WAIT;
+        while self.shared.sync_done.load(Ordering::Acquire) < block {
+            if Instant::now() > deadline {
+                self.offline_gave_up = true;
+                return;
+            }
+            std::thread::sleep(Duration::from_micros(20));
         }
     }
 
@@ -212,7 +264,37 @@ impl Plugin for Descant {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.params.clone(), self.shared.clone())
+        editor::create(
+            self.params.clone(),
+            self.shared.clone(),
+            self.roll_view.clone(),
+        )
+    }
+
+    fn filter_state(state: &mut PluginState) {
+        // 0.1 answered until the player played again: keep that in projects saved with it.
+        if state.version.is_empty() || state.version.starts_with("0.1.") {
+            state
+                .params
+                .entry("answer_len".to_owned())
+                .or_insert(ParamValue::I32(0));
+        }
+        // A project is untrusted input: bound and check the persisted fields before they load.
+        state.fields.retain(|name, json| {
+            let ok = json.len() <= MAX_STATE_FIELD_BYTES
+                && match name.as_str() {
+                    "editor" => serde_json::from_str::<EditorMemory>(json).is_ok(),
+                    "kept-take" => serde_json::from_str::<Option<KeptTake>>(json).is_ok(),
+                    _ => false,
+                };
+            if !ok {
+                nice_warn!(
+                    "Descant: the project's '{name}' state is damaged or unknown; using the \
+                     default instead"
+                );
+            }
+            ok
+        });
     }
 
     fn activate(
@@ -223,6 +305,16 @@ impl Plugin for Descant {
     ) -> bool {
         self.sample_rate = buffer_config.sample_rate;
         self.clock.reset();
+        self.offline = buffer_config.process_mode == ProcessMode::Offline;
+        self.shared.offline.store(self.offline, Ordering::Relaxed);
+        self.offline_block = 0;
+        self.offline_gave_up = false;
+        self.shared.sync_request.store(0, Ordering::Relaxed);
+        self.shared.sync_done.store(0, Ordering::Relaxed);
+        {
+            let mut memory = self.params.editor_memory.write();
+            *memory = memory.bounded();
+        }
         #[cfg(debug_assertions)]
         {
             self.alloc_probe = std::env::var_os(ALLOC_PROBE_ENV).is_some();
@@ -268,6 +360,7 @@ impl Plugin for Descant {
             pos_beats: t.pos_beats(),
             bar_start_beats: t.bar_start_pos_beats(),
             time_sig: t.time_sig_numerator.zip(t.time_sig_denominator),
+            loop_beats: t.loop_range_beats(),
         };
         let block = self.clock.advance(
             host,
@@ -282,7 +375,16 @@ impl Plugin for Descant {
         // Discontinuities end everything at the block start, before anything else happens.
         let enabled = self.params.enabled.value();
         let toggled = enabled != self.was_enabled;
-        if block.jumped || toggled || self.release_pending {
+        let mode: PlayMode = self.params.mode.value().into();
+        let mode_changed = mode != self.mode;
+        self.mode = mode;
+        if block.wrapped && !block.jumped {
+            // Time runs on across a loop wrap (see `clock`); what sounds at the wrap ends there.
+            let outbox = &mut self.outbox;
+            self.tracker
+                .end_all(|n| outbox.push(Source::DescantOff, note_off(0, n)));
+        }
+        if block.jumped || toggled || mode_changed || self.release_pending {
             self.release_all(0);
             self.epoch = self.epoch.wrapping_add(1);
             self.release_pending = false;
@@ -290,7 +392,7 @@ impl Plugin for Descant {
         if block.jumped {
             self.phrase_heard = false;
         }
-        if block.jumped || block.meter_changed {
+        if block.jumped || block.meter_changed || mode_changed {
             self.tell_worker(self.transport_event(&block));
         }
         if toggled {
@@ -299,6 +401,17 @@ impl Plugin for Descant {
         }
         self.shared.playhead_beat.store(block.start_beat);
         self.shared.playing.store(block.running, Ordering::Relaxed);
+        self.shared
+            .tempo
+            .store(f64::from(self.sample_rate) * 60.0 / block.samples_per_beat);
+        let (loop_start, loop_len) = block.loop_range.unwrap_or((0.0, 0.0));
+        self.shared.loop_start_beat.store(loop_start);
+        self.shared.loop_len_beats.store(loop_len);
+        self.shared.epoch.store(self.epoch, Ordering::Relaxed);
+        self.shared.bar_start_beat.store(block.bar_start_beat);
+        self.shared.bar_beats.store(
+            block.meter.bar_ticks() as f64 / descant_inference::tokenizer::TICKS_PER_BEAT as f64,
+        );
 
         // The player's events: passed through, told to the worker; a note-on silences Descant.
         // Notes on the chord channel are harmony to play over: passed and told, never silencing.
@@ -350,7 +463,8 @@ impl Plugin for Descant {
                     velocity,
                     ..
                 } if velocity > 0.0 => {
-                    if silenced_at.is_none() {
+                    // Only an answer yields to the player; Continue and Loop play along.
+                    if mode == PlayMode::Answer && silenced_at.is_none() {
                         silenced_at = Some(timing.min(frames.saturating_sub(1)));
                         self.epoch = self.epoch.wrapping_add(1);
                     }
@@ -396,6 +510,9 @@ impl Plugin for Descant {
         }
 
         // Descant's notes.
+        if self.offline && !self.offline_gave_up {
+            self.wait_for_worker();
+        }
         self.collect_planned_notes();
         if let Some(at) = silenced_at {
             let outbox = &mut self.outbox;
@@ -409,7 +526,28 @@ impl Plugin for Descant {
             self.play_block(&block, frames);
         }
 
-        for event in self.outbox.sorted() {
+        for (source, event) in self.outbox.sorted() {
+            if let NoteEvent::NoteOn {
+                timing,
+                key: Key::Number(key),
+                velocity,
+                ..
+            }
+            | NoteEvent::NoteOff {
+                timing,
+                key: Key::Number(key),
+                velocity,
+                ..
+            } = event
+            {
+                self.roll.push(RollEvent {
+                    key,
+                    on: matches!(event, NoteEvent::NoteOn { .. }) && velocity > 0.0,
+                    beat: block.beat_at(timing),
+                    descant: source != Source::PassThrough,
+                    velocity,
+                });
+            }
             // A full host queue drops the event; nothing else can be done without waiting.
             let _ = context.try_send_event(event);
         }

@@ -75,11 +75,11 @@ impl Outbox {
         }
     }
 
-    /// Sorts the events into sending order and iterates over them.
-    pub fn sorted(&mut self) -> impl Iterator<Item = NoteEvent<()>> + '_ {
+    /// Sorts the events into sending order and iterates over them with their sources.
+    pub fn sorted(&mut self) -> impl Iterator<Item = (Source, NoteEvent<()>)> + '_ {
         self.entries
             .sort_unstable_by_key(|e| (e.timing, e.source, e.seq));
-        self.entries.iter().map(|e| e.event)
+        self.entries.iter().map(|e| (e.source, e.event))
     }
 }
 
@@ -115,7 +115,7 @@ mod tests {
         o.push(Source::PassThrough, on(3, 40));
         o.push(Source::DescantOff, off(5, 60));
         o.push(Source::PassThrough, off(3, 41));
-        let got: Vec<_> = o.sorted().collect();
+        let got: Vec<_> = o.sorted().map(|(_, e)| e).collect();
         assert_eq!(got, vec![on(3, 40), off(3, 41), off(5, 60), on(5, 60)]);
     }
 

@@ -8,9 +8,12 @@ use std::sync::Arc;
 
 use descant_inference::key::{Key, KEY_COUNT};
 use descant_inference::steering::{KeySetting, Steering};
+use descant_inference::take::{KeptTake, PlayMode};
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
 
 /// Style choices in parameter order: "Any" (unconditioned), then the shipped model's styles in
 /// its control order. A custom model's styles are addressed by the same indices.
@@ -23,12 +26,109 @@ pub const STYLE_NAMES: [&str; 6] = [
     "Renaissance",
 ];
 
+/// How Descant plays with the track (the `Mode` parameter); see [`PlayMode`].
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeChoice {
+    /// Call and response.
+    #[id = "answer"]
+    Answer,
+    /// One continuous line with the track.
+    #[id = "continue"]
+    Continue,
+    /// A phrase per loop cycle, with Keep and Regenerate.
+    #[id = "loop"]
+    Loop,
+}
+
+impl From<ModeChoice> for PlayMode {
+    fn from(m: ModeChoice) -> PlayMode {
+        match m {
+            ModeChoice::Answer => PlayMode::Answer,
+            ModeChoice::Continue => PlayMode::Continue,
+            ModeChoice::Loop => PlayMode::Loop,
+        }
+    }
+}
+
+/// The editor's own settings, persisted with the project.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EditorMemory {
+    /// Window width in logical pixels.
+    pub width: u32,
+    /// Window height in logical pixels.
+    pub height: u32,
+    /// Bars of Descant's playing that `Save take…` writes.
+    pub take_bars: u32,
+}
+
+/// Smallest editor size (logical pixels).
+pub const EDITOR_MIN: (u32, u32) = (640, 480);
+/// Largest editor size (logical pixels).
+pub const EDITOR_MAX: (u32, u32) = (2400, 1600);
+
+impl Default for EditorMemory {
+    fn default() -> Self {
+        EditorMemory {
+            width: 800,
+            height: 600,
+            take_bars: 8,
+        }
+    }
+}
+
+impl EditorMemory {
+    /// The memory with every value in its range (a project file is untrusted input).
+    pub fn bounded(self) -> EditorMemory {
+        EditorMemory {
+            width: self.width.clamp(EDITOR_MIN.0, EDITOR_MAX.0),
+            height: self.height.clamp(EDITOR_MIN.1, EDITOR_MAX.1),
+            take_bars: self.take_bars.clamp(1, 64),
+        }
+    }
+}
+
 /// All of Descant's parameters and the editor's persisted state.
 #[derive(Params)]
 pub struct DescantParams {
-    /// Editor window size and zoom. Read and written by the GUI thread. (Not persisted yet:
-    /// nice-plug-egui 0.6 gives `EguiEditorState` no persistence.)
-    pub editor_state: Arc<EguiEditorState>,
+    /// The egui window state (size, zoom), rebuilt from `editor_memory` whenever the editor opens.
+    /// Read and written by the GUI thread.
+    pub editor_state: RwLock<Arc<EguiEditorState>>,
+
+    /// The editor's size and settings, persisted with the project. Written by the GUI thread (on
+    /// resize), read when the editor opens; the audio thread never touches it.
+    #[persist = "editor"]
+    pub editor_memory: RwLock<EditorMemory>,
+
+    /// The kept loop take, persisted with the project. Written by the worker when a take is kept,
+    /// read by the worker (adopting it after a project loads) and the GUI; never by audio.
+    #[persist = "kept-take"]
+    pub kept_take: Arc<RwLock<Option<KeptTake>>>,
+
+    /// How Descant plays with the track. Read by audio (who may interrupt whom) and the worker.
+    #[id = "mode"]
+    pub mode: EnumParam<ModeChoice>,
+
+    /// Answer mode: most bars an answer lasts; 0 = until the player plays. Read by the worker.
+    #[id = "answer_len"]
+    pub answer_bars: IntParam,
+
+    /// Loop mode without a host loop: the cycle in bars. Read by the worker.
+    #[id = "loop_len"]
+    pub loop_bars: IntParam,
+
+    /// Loop mode: repeat the current take exactly. Read by the worker at each cycle.
+    #[id = "keep"]
+    pub keep: BoolParam,
+
+    /// Loop mode: every change of this switch replaces the take at the next cycle (the editor's
+    /// button flips it). Read by the worker.
+    #[id = "regen"]
+    pub regenerate: BoolParam,
+
+    /// Timing and velocity variation; 0 keeps every note on the grid. Read by the worker per note.
+    #[id = "humanize"]
+    pub humanize: FloatParam,
 
     /// Whether Descant plays at all; off releases its notes at once. Read by audio and worker.
     #[id = "enabled"]
@@ -213,7 +313,34 @@ fn percent_param(name: &str, default: f32) -> FloatParam {
 impl Default for DescantParams {
     fn default() -> Self {
         DescantParams {
-            editor_state: EguiEditorState::from_size(LogicalSize::new(760.0, 420.0), 1.0),
+            editor_state: RwLock::new(EguiEditorState::from_size(
+                LogicalSize::new(800.0, 600.0),
+                1.0,
+            )),
+            editor_memory: RwLock::new(EditorMemory::default()),
+            kept_take: Arc::new(RwLock::new(None)),
+            mode: EnumParam::new("Mode", ModeChoice::Answer),
+            answer_bars: IntParam::new("Answer length", 4, IntRange::Linear { min: 0, max: 16 })
+                .with_value_to_string(Arc::new(|v| {
+                    if v <= 0 {
+                        "Until you play".to_string()
+                    } else {
+                        format!("{v} bars")
+                    }
+                }))
+                .with_string_to_value(Arc::new(|s| {
+                    let s = s.trim();
+                    if s.eq_ignore_ascii_case("until you play") {
+                        Some(0)
+                    } else {
+                        s.trim_end_matches("bars").trim().parse().ok()
+                    }
+                })),
+            loop_bars: IntParam::new("Loop length", 2, IntRange::Linear { min: 1, max: 16 })
+                .with_unit(" bars"),
+            keep: BoolParam::new("Keep", false),
+            regenerate: BoolParam::new("Regenerate", false),
+            humanize: percent_param("Humanize", 0.0),
             enabled: BoolParam::new("Enabled", true),
             temperature: FloatParam::new(
                 "Temperature",

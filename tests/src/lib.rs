@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::render::{PluginRender, RenderMode};
+use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{
     NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
 };
@@ -106,6 +108,9 @@ pub struct OutNote {
     pub channel: u8,
     /// Velocity (note-ons).
     pub velocity: f64,
+    /// Position in beats on the host's timeline (as the host reported it for the block, plus the
+    /// offset at the block's tempo).
+    pub beat: f64,
 }
 
 /// A loaded, activated Descant instance and the host state around it.
@@ -356,6 +361,7 @@ impl PluginHost {
                 key: key as u8,
                 channel: channel as u8,
                 velocity,
+                beat: self.beat + f64::from(time) / self.samples_per_beat(),
             });
         }
         self.sent.extend_from_slice(&notes);
@@ -408,6 +414,42 @@ impl PluginHost {
         Ok(out)
     }
 
+    /// The plugin's state blob, as a host saves it into a project (CLAP state extension).
+    pub fn save_state(&mut self) -> Result<Vec<u8>> {
+        let handle = self.instance.plugin_handle();
+        let state: PluginState = handle.get_extension().context("no state extension")?;
+        let mut blob = Vec::new();
+        state
+            .save(&handle, &mut blob)
+            .map_err(|e| anyhow!("state save: {e}"))?;
+        Ok(blob)
+    }
+
+    /// Loads a state blob, as a host does when it opens a project. Deactivates around the load (as
+    /// hosts do) and reactivates after, even when the plugin refuses the blob.
+    pub fn load_state(&mut self, blob: &[u8]) -> Result<()> {
+        self.deactivate();
+        let handle = self.instance.plugin_handle();
+        let state: PluginState = handle.get_extension().context("no state extension")?;
+        let loaded = state
+            .load(&handle, &mut std::io::Cursor::new(blob))
+            .map_err(|e| anyhow!("state load: {e}"));
+        self.activate()?;
+        loaded
+    }
+
+    /// Switches the plugin to offline rendering (CLAP render extension): `process()` may then wait
+    /// for the inference thread, so a render does not depend on the machine's speed.
+    pub fn set_offline(&mut self) -> Result<()> {
+        self.deactivate();
+        let handle = self.instance.plugin_handle();
+        let render: PluginRender = handle.get_extension().context("no render extension")?;
+        render
+            .set(&handle, RenderMode::Offline)
+            .map_err(|_| anyhow!("the plugin refused offline rendering"))?;
+        self.activate()
+    }
+
     /// The id of the parameter called `name`.
     pub fn param_id(&self, name: &str) -> Option<ClapId> {
         self.param_ids.get(name).map(|s| s.id)
@@ -431,6 +473,17 @@ impl PluginHost {
             .value_to_text(&handle, id, value, &mut buf)
             .map_err(|_| anyhow!("value_to_text failed"))?;
         Ok(String::from_utf8_lossy(text).into_owned())
+    }
+
+    /// The text of the current value of `name`, as the plugin shows it.
+    pub fn param_text(&mut self, name: &str) -> Result<String> {
+        let spec = *self.param_ids.get(name).context("no such parameter")?;
+        let handle = self.instance.plugin_handle();
+        let params: PluginParams = handle.get_extension().context("no params extension")?;
+        let value = params
+            .get_value(&handle, spec.id)
+            .context("get_value failed")?;
+        self.value_to_text(name, spec.normalized(value))
     }
 
     /// The plugin's normalised value (0..=1) for `text` of `name`.

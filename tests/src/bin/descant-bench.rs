@@ -358,6 +358,7 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
                 sidecar: SHIPPED_SIDECAR,
                 ngrams: Some(SHIPPED_NGRAMS),
             },
+            kept_take: Default::default(),
         };
         let seed = i as u64 + 1;
         let settings = Box::new(move || WorkerSettings {
@@ -366,6 +367,7 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
             answer_after_beats: 0.5,
             steering,
             seed,
+            ..WorkerSettings::default()
         });
         let worker = InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone())?;
         shared.playing.store(true, Ordering::Relaxed);

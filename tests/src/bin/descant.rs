@@ -1,0 +1,245 @@
+//! `descant`: Descant without a DAW.
+//!
+//! `descant render TRACK.mid OUT.mid [--mode answer|continue|loop] [--seed N] [--tail-bars N]
+//! [--set NAME=VALUE]... [--plugin PATH]` plays a MIDI file (the track) to the *built* Descant
+//! `.clap` through the same CLAP host the tests use, block by block, in offline render mode (the
+//! plugin waits for its inference thread, so the result does not depend on the machine), and
+//! writes what Descant played with it as a MIDI file. The same seed gives the same file.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use descant_host_tests::{test_plugin_path, unmatched, Input, OutNote, PluginHost};
+use descant_inference::midi_file::{self, BeatNote, Song};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Render sample rate.
+const SAMPLE_RATE: f64 = 48_000.0;
+/// Render block size.
+const BLOCK: u32 = 512;
+
+const USAGE: &str = "usage: descant render TRACK.mid OUT.mid [--mode answer|continue|loop] \
+[--seed N] [--tail-bars N] [--set NAME=VALUE]... [--plugin PATH]
+
+Plays TRACK.mid to the built Descant plugin (CLAP, offline render) and writes what Descant played
+with it to OUT.mid. NAME is a parameter's name as the plugin shows it (e.g. --set \"Style=Chorale\"
+--set \"Humanize=30%\"). The plugin defaults to the debug build of `cargo xtask test`; `cargo xtask
+install` puts one in ~/.clap.";
+
+/// What to render.
+struct Job {
+    input: PathBuf,
+    output: PathBuf,
+    plugin: PathBuf,
+    settings: Vec<(String, String)>,
+    tail_bars: f64,
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Job> {
+    if args.next().as_deref() != Some("render") {
+        bail!("{USAGE}");
+    }
+    let mut paths = Vec::new();
+    let mut settings = vec![("Pass through".to_owned(), "Off".to_owned())];
+    let mut plugin = None;
+    let mut tail_bars = 4.0;
+    while let Some(a) = args.next() {
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{a} needs a value\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--mode" => settings.push(("Mode".into(), capitalized(&value()?))),
+            "--seed" => settings.push(("Seed".into(), value()?)),
+            "--tail-bars" => tail_bars = value()?.parse().context("--tail-bars: a number")?,
+            "--plugin" => plugin = Some(PathBuf::from(value()?)),
+            "--set" => {
+                let v = value()?;
+                let (name, text) = v.split_once('=').context("--set takes NAME=VALUE")?;
+                settings.push((name.trim().to_owned(), text.trim().to_owned()));
+            }
+            "-h" | "--help" => bail!("{USAGE}"),
+            _ if a.starts_with('-') => bail!("unknown option {a}\n{USAGE}"),
+            _ => paths.push(PathBuf::from(a)),
+        }
+    }
+    let [input, output] = <[PathBuf; 2]>::try_from(paths)
+        .map_err(|_| anyhow::anyhow!("give the track and the output file\n{USAGE}"))?;
+    let plugin = plugin.unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let installed = home.map(|h| h.join(".clap/Descant.clap"));
+        match installed.filter(|p| p.is_file()) {
+            Some(p) if !test_plugin_path().is_file() => p,
+            _ => test_plugin_path(),
+        }
+    });
+    Ok(Job {
+        input,
+        output,
+        plugin,
+        settings,
+        tail_bars,
+    })
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| {
+            f.to_uppercase()
+                .chain(c.flat_map(char::to_lowercase))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The track's notes as host inputs `(beat, input)`, note-offs first at the same beat.
+fn track_events(song: &Song) -> Vec<(f64, Input)> {
+    let mut events = Vec::with_capacity(song.notes.len() * 2);
+    for n in &song.notes {
+        events.push((
+            n.beat + n.length,
+            Input::NoteOff {
+                offset: 0,
+                key: n.key,
+                channel: n.channel,
+            },
+        ));
+        events.push((
+            n.beat,
+            Input::NoteOn {
+                offset: 0,
+                key: n.key,
+                channel: n.channel,
+                velocity: f64::from(n.velocity),
+            },
+        ));
+    }
+    events.sort_by(|a, b| {
+        a.0.total_cmp(&b.0)
+            .then(matches!(a.1, Input::NoteOn { .. }).cmp(&matches!(b.1, Input::NoteOn { .. })))
+    });
+    events
+}
+
+/// Pairs Descant's note-ons and note-offs into notes (in beats).
+fn notes_of(sent: &[OutNote]) -> Vec<BeatNote> {
+    let mut notes = Vec::new();
+    let mut open: Vec<OutNote> = Vec::new();
+    for n in sent {
+        if n.on {
+            open.push(*n);
+        } else if let Some(i) = open
+            .iter()
+            .position(|o| o.key == n.key && o.channel == n.channel)
+        {
+            let on = open.remove(i);
+            notes.push(BeatNote {
+                beat: on.beat,
+                length: (n.beat - on.beat).max(0.0),
+                key: on.key,
+                channel: on.channel,
+                velocity: on.velocity as f32,
+            });
+        }
+    }
+    notes.sort_by(|a, b| a.beat.total_cmp(&b.beat));
+    notes
+}
+
+fn render(job: &Job) -> Result<(usize, f64)> {
+    let bytes = std::fs::read(&job.input)
+        .with_context(|| format!("cannot read {}", job.input.display()))?;
+    let song = midi_file::read(&bytes).with_context(|| format!("{}", job.input.display()))?;
+    let mut host = PluginHost::load(&job.plugin, SAMPLE_RATE, BLOCK)?;
+    host.set_offline()?;
+    let mut inputs = Vec::new();
+    for (name, text) in &job.settings {
+        let normalized = host
+            .text_to_value(name, text)
+            .with_context(|| format!("parameter '{name}' has no value '{text}'"))?;
+        let name: &'static str = Box::leak(name.clone().into_boxed_str());
+        inputs.push(Input::Param {
+            offset: 0,
+            name,
+            normalized,
+        });
+    }
+    host.transport.playing = true;
+    host.transport.time_sig = (u16::from(song.meter.0), u16::from(song.meter.1));
+    host.transport.tempo = song.tempo_at(0.0);
+    let bar_beats = f64::from(song.meter.0) * 4.0 / f64::from(song.meter.1);
+    let end_beat = (song.end_beat / bar_beats).ceil() * bar_beats + job.tail_bars * bar_beats;
+    let mut events = track_events(&song);
+    events.reverse();
+    let progress = ProgressBar::new(end_beat.ceil() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("rendering {bar:40} {pos}/{len} beats ({eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut sent = Vec::new();
+    while host.beat < end_beat {
+        host.transport.tempo = song.tempo_at(host.beat);
+        let spb = host.samples_per_beat();
+        let block_end = host.beat + f64::from(BLOCK) / spb;
+        while events.last().is_some_and(|(beat, _)| *beat < block_end) {
+            let Some((beat, input)) = events.pop() else {
+                break;
+            };
+            let offset = ((beat - host.beat) * spb)
+                .floor()
+                .clamp(0.0, f64::from(BLOCK - 1));
+            inputs.push(input.with_offset(offset as u32));
+        }
+        sent.extend(host.process(BLOCK, &inputs)?.1);
+        inputs.clear();
+        progress.set_position(host.beat as u64);
+    }
+    host.transport.playing = false;
+    sent.extend(host.process(BLOCK, &[])?.1);
+    progress.finish_and_clear();
+    let (hanging, orphans) = unmatched(&sent);
+    if !hanging.is_empty() || !orphans.is_empty() {
+        bail!("the plugin left notes unmatched: {hanging:?} {orphans:?}");
+    }
+    let notes = notes_of(&sent);
+    let text = format!(
+        "Generated by Descant {} (the model {}) with {}; settings: {}",
+        env!("CARGO_PKG_VERSION"),
+        model_name(),
+        job.input
+            .file_name()
+            .map_or("a track".into(), |f| f.to_string_lossy()),
+        job.settings
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    let out = midi_file::write(&notes, &song.tempos, song.meter, "Descant", &text);
+    std::fs::write(&job.output, out)
+        .with_context(|| format!("cannot write {}", job.output.display()))?;
+    Ok((notes.len(), end_beat))
+}
+
+/// The name of the model the plugin plays: `DESCANT_MODEL`'s sidecar, else the shipped one.
+fn model_name() -> String {
+    let sidecar = match std::env::var_os("DESCANT_MODEL").filter(|p| !p.is_empty()) {
+        Some(p) => std::fs::read_to_string(PathBuf::from(p).with_extension("json")).ok(),
+        None => Some(descant_inference::SHIPPED_SIDECAR.to_owned()),
+    };
+    sidecar
+        .and_then(|s| descant_inference::contract::ModelContract::parse(&s).ok())
+        .map_or_else(|| "unknown".to_owned(), |c| c.name)
+}
+
+fn main() -> Result<()> {
+    let job = parse(std::env::args().skip(1))?;
+    let (notes, beats) = render(&job)?;
+    println!(
+        "wrote {} notes over {beats} beats to {}",
+        notes,
+        job.output.display()
+    );
+    Ok(())
+}

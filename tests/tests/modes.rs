@@ -1,0 +1,224 @@
+//! Host tests of the play modes (Answer, Continue, Loop with Keep and Regenerate) and of feel:
+//! the built debug `Descant.clap` through `clack-host`, paced against the wall clock so the
+//! inference thread plans live, as in a DAW. Run by `cargo xtask test`.
+
+use anyhow::Result;
+use descant_host_tests::{test_plugin_path, unmatched, Input, OutNote, Pacer, PluginHost};
+
+/// Wall-clock speed of the tests relative to real time.
+const SPEED: f64 = 3.0;
+/// Block size.
+const BLOCK: u32 = 256;
+
+/// Sets `name` to the value whose text is `text`, in the next block.
+fn set(h: &mut PluginHost, name: &'static str, text: &str) -> Result<()> {
+    let normalized = h.text_to_value(name, text)?;
+    h.process(
+        1,
+        &[Input::Param {
+            offset: 0,
+            name,
+            normalized,
+        }],
+    )?;
+    Ok(())
+}
+
+/// A host with pass-through off (every note out is Descant's) in `mode`.
+fn host(mode: &str, tempo: f64) -> Result<PluginHost> {
+    let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 4096)?;
+    h.transport.tempo = tempo;
+    set(&mut h, "Pass through", "Off")?;
+    set(&mut h, "Mode", mode)?;
+    Ok(h)
+}
+
+/// Eighth notes from `start_beat`: the script and the beat the last one ends on.
+fn phrase(h: &PluginHost, start_beat: f64, keys: &[u8]) -> (Vec<(u64, Input)>, f64) {
+    let spb = h.samples_per_beat();
+    let mut script = Vec::new();
+    for (i, &key) in keys.iter().enumerate() {
+        let on = start_beat + i as f64 * 0.5;
+        script.push((
+            (on * spb).round() as u64,
+            Input::NoteOn {
+                offset: 0,
+                key,
+                channel: 0,
+                velocity: 0.8,
+            },
+        ));
+        script.push((
+            ((on + 0.45) * spb).round() as u64,
+            Input::NoteOff {
+                offset: 0,
+                key,
+                channel: 0,
+            },
+        ));
+    }
+    (script, start_beat + (keys.len() - 1) as f64 * 0.5 + 0.45)
+}
+
+fn ons(sent: &[OutNote]) -> Vec<OutNote> {
+    sent.iter().filter(|n| n.on).copied().collect()
+}
+
+/// Stops the transport and checks every note Descant started has ended.
+fn stop_and_check_released(h: &mut PluginHost, mut sent: Vec<OutNote>) -> Result<()> {
+    h.transport.playing = false;
+    sent.extend(h.process(BLOCK, &[])?.1);
+    assert_eq!(unmatched(&sent), (vec![], vec![]));
+    Ok(())
+}
+
+#[test]
+fn answer_mode_answers_for_answer_length_bars_then_waits_for_the_player() -> Result<()> {
+    let mut h = host("Answer", 120.0)?;
+    set(&mut h, "Answer length", "1 bars")?;
+    set(&mut h, "Answer after", "1.00 beats")?;
+    set(&mut h, "Density", "2.0")?;
+    let mut pace = Pacer::new(SPEED);
+    let (mut script, last_off) = phrase(&h, 1.0, &[60, 62, 64, 65, 67]);
+    let end = (24.0 * h.samples_per_beat()) as u64;
+    let sent = h.run_script(end, BLOCK, &mut script, &mut pace)?;
+    let answer = ons(&sent);
+    assert!(!answer.is_empty(), "Descant answered");
+    // The answer starts on the next sixteenth after a beat of silence and lasts one bar (4 beats).
+    let start = ((last_off + 1.0) * 4.0).ceil() / 4.0;
+    for n in &answer {
+        assert!(
+            n.beat >= start - 1e-6 && n.beat < start + 4.0,
+            "note at beat {:.3} outside the one-bar answer from {start}: {answer:?}",
+            n.beat
+        );
+    }
+    stop_and_check_released(&mut h, sent)
+}
+
+#[test]
+fn continue_mode_plays_along_and_stays_on_the_grid_across_tempo_changes() -> Result<()> {
+    let mut h = host("Continue", 120.0)?;
+    set(&mut h, "Density", "2.0")?;
+    let mut pace = Pacer::new(SPEED);
+    let mut sent = h.run_beats(8.0, BLOCK, &mut pace)?;
+    // The player plays while Descant plays: it does not stop.
+    let (mut script, _) = phrase(&h, h.beat.ceil(), &[60, 64, 67, 72, 67, 64]);
+    let until = h.sample_pos + (8.0 * h.samples_per_beat()) as u64;
+    let during = h.run_script(until, BLOCK, &mut script, &mut pace)?;
+    assert!(
+        ons(&during).len() >= 4,
+        "Descant kept playing while the player played: {during:?}"
+    );
+    sent.extend(during);
+    for tempo in [150.0, 93.0] {
+        h.transport.tempo = tempo;
+        sent.extend(h.run_beats(8.0, BLOCK, &mut pace)?);
+    }
+    let notes = ons(&sent);
+    assert!(
+        notes.len() >= 16,
+        "a continuous line: {} notes",
+        notes.len()
+    );
+    // The line starts at the first bar line after time starts (beat 4), and every onset is on
+    // the sixteenth grid to the sample (a sample is at most 1/19,200 beat at these tempos), also
+    // after the tempo changes.
+    assert!(notes[0].beat >= 4.0 - 1e-6, "{:?}", notes[0]);
+    for n in &notes {
+        let sixteenths = n.beat * 4.0;
+        assert!(
+            (sixteenths - sixteenths.round()).abs() / 4.0 <= 1.0 / 19_200.0 + 1e-9,
+            "off the grid: {n:?}"
+        );
+    }
+    // Metric accents: notes on the beat are louder than notes off it.
+    let mean = |on_beat: bool| {
+        let v: Vec<f64> = notes
+            .iter()
+            .filter(|n| ((n.beat - n.beat.round()).abs() < 1e-3) == on_beat)
+            .map(|n| n.velocity)
+            .collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    assert!(
+        mean(true) > mean(false) + 0.03,
+        "{} vs {}",
+        mean(true),
+        mean(false)
+    );
+    stop_and_check_released(&mut h, sent)
+}
+
+/// Descant's notes in cycle `k` of a loop of `len` samples that started at sample `base`:
+/// `(key, sample in the cycle, velocity in thousandths)`.
+fn cycle(sent: &[OutNote], base: u64, k: u64, len: u64) -> Vec<(u8, u64, u32)> {
+    ons(sent)
+        .iter()
+        .filter(|n| n.sample >= base && (n.sample - base) / len == k)
+        .map(|n| {
+            let at = (n.sample - base) % len;
+            (n.key, at, (n.velocity * 1000.0).round() as u32)
+        })
+        .collect()
+}
+
+#[test]
+fn loop_mode_with_keep_repeats_its_take_note_for_note_and_regenerate_replaces_it() -> Result<()> {
+    let mut h = host("Loop", 120.0)?;
+    set(&mut h, "Keep", "On")?;
+    set(&mut h, "Humanize", "40%")?;
+    set(&mut h, "Density", "2.0")?;
+    h.transport.loop_beats = Some((0.0, 8.0));
+    h.seek(0.0);
+    let base = h.sample_pos;
+    let len = (8.0 * h.samples_per_beat()) as u64;
+    let mut pace = Pacer::new(SPEED);
+    let mut sent = h.run_beats(24.0, BLOCK, &mut pace)?;
+    let c: Vec<_> = (0..3).map(|k| cycle(&sent, base, k, len)).collect();
+    assert!(c[0].len() >= 4, "a phrase in the first cycle: {:?}", c[0]);
+    assert_eq!(c[1], c[2], "the kept take repeats exactly");
+    let after_start =
+        |c: &[(u8, u64, u32)]| c.iter().filter(|n| n.1 > 0).copied().collect::<Vec<_>>();
+    assert_eq!(
+        after_start(&c[0]),
+        after_start(&c[1]),
+        "the take is the first cycle as it was played"
+    );
+    // Regenerate in the middle of cycle 3: a new take from cycle 4 on, kept again.
+    sent.extend(h.run_beats(4.0, BLOCK, &mut pace)?);
+    let flip = h.text_to_value("Regenerate", "On")?;
+    let regenerate = Input::Param {
+        offset: 0,
+        name: "Regenerate",
+        normalized: flip,
+    };
+    sent.extend(h.process(BLOCK, &[regenerate])?.1);
+    let end = base + 7 * len;
+    sent.extend(h.run_script(end, BLOCK, &mut Vec::new(), &mut pace)?);
+    let c: Vec<_> = (0..7).map(|k| cycle(&sent, base, k, len)).collect();
+    assert_eq!(c[3], c[1], "Regenerate waits for the next cycle");
+    assert_ne!(c[4], c[1], "Regenerate replaced the take");
+    assert_eq!(c[4], c[5], "the new take is kept");
+    assert_eq!(c[5], c[6]);
+    stop_and_check_released(&mut h, sent)
+}
+
+#[test]
+fn loop_mode_without_keep_plays_a_new_phrase_each_cycle_of_loop_length_bars() -> Result<()> {
+    let mut h = host("Loop", 140.0)?;
+    set(&mut h, "Loop length", "1 bars")?;
+    set(&mut h, "Density", "2.0")?;
+    h.seek(0.0);
+    let base = h.sample_pos;
+    let len = (4.0 * h.samples_per_beat()).round() as u64;
+    let mut pace = Pacer::new(SPEED);
+    let sent = h.run_beats(20.0, BLOCK, &mut pace)?;
+    let cycles: Vec<_> = (1..5).map(|k| cycle(&sent, base, k, len)).collect();
+    assert!(cycles.iter().all(|c| !c.is_empty()), "{cycles:?}");
+    assert!(
+        cycles.windows(2).any(|w| w[0] != w[1]),
+        "without Keep each cycle is a new phrase: {cycles:?}"
+    );
+    stop_and_check_released(&mut h, sent)
+}
