@@ -90,6 +90,8 @@ pub struct Continuation {
     intervals: Vec<i8>,
     /// Notes the originality guard resampled so far.
     interventions: u64,
+    /// Whether a bar line is held back until the next note (see [`Continuation::play_first_bar`]).
+    hold_bar: bool,
 }
 
 impl Continuation {
@@ -125,6 +127,7 @@ impl Continuation {
             recent: Vec::with_capacity(REPEAT_RUN + 1),
             intervals: Vec::with_capacity(32),
             interventions: 0,
+            hold_bar: false,
         };
         c.set_control(control);
         c.prefill(model)?;
@@ -134,6 +137,12 @@ impl Continuation {
     fn set_control(&mut self, control: &[f32]) {
         let n = self.control.len().min(control.len());
         self.control[..n].copy_from_slice(&control[..n]);
+    }
+
+    /// Makes the line play in the bar it starts in: no bar line is sampled before its first note
+    /// (a line that starts with an empty bar sounds like Descant missed its cue).
+    pub fn play_first_bar(&mut self) {
+        self.hold_bar = true;
     }
 
     /// The tick up to which the line is decided: nothing new can start before it.
@@ -198,8 +207,10 @@ impl Continuation {
                 self.prefill(model)?;
             }
             let (expect, bar_start, next_free) = (self.expect, self.bar_start, self.next_free);
+            // A held bar line is let through when no onset is left in the bar.
+            let bar_ok = !self.hold_bar || next_free >= bar_start + bar_len;
             let allowed = |t: u32| match (expect, kind(t)) {
-                (Expect::PosOrBar, TokenKind::Bar) => true,
+                (Expect::PosOrBar, TokenKind::Bar) => bar_ok,
                 (Expect::PosOrBar, TokenKind::Pos(p)) => p < bar_len && bar_start + p >= next_free,
                 (Expect::Pitch { .. }, TokenKind::Pitch(k)) => (lo..=hi).contains(&k),
                 (Expect::Dur { .. }, TokenKind::Dur(_)) => true,
@@ -262,6 +273,7 @@ impl Continuation {
                         key,
                     };
                     self.next_free = onset + duration;
+                    self.hold_bar = false;
                     self.context.push(note);
                     if self.recent.len() == REPEAT_RUN {
                         self.recent.remove(0);

@@ -703,7 +703,7 @@ impl Worker {
             player_density(&self.phrase),
             &mut self.control,
         );
-        self.continuation = Some(Continuation::start(
+        let mut line = Continuation::start(
             model,
             history,
             self.meter,
@@ -711,7 +711,9 @@ impl Worker {
             start,
             seed,
             &self.control,
-        )?);
+        )?;
+        line.play_first_bar();
+        self.continuation = Some(line);
         Ok(())
     }
 

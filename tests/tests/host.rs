@@ -373,17 +373,23 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
         names,
         [
             "Answer after",
+            "Answer length",
             "Blend",
             "Chord channel",
             "Density",
             "Enabled",
             "Free run",
             "Highest note",
+            "Humanize",
+            "Keep",
             "Key",
+            "Loop length",
             "Lowest note",
+            "Mode",
             "Mood",
             "Originality guard",
             "Pass through",
+            "Regenerate",
             "Repetition guard",
             "Scale lock",
             "Seed",
@@ -406,6 +412,8 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
         "C4"
     );
     assert_eq!(h.value_to_text("Chord channel", 0.0)?, "Off");
+    assert_eq!(h.value_to_text("Answer length", 0.0)?, "Until you play");
+    assert_eq!(h.value_to_text("Mode", 0.5)?, "Continue");
     for name in &names {
         for v in [0.0, 0.013, 0.1, 0.25, 1.0 / 3.0, 0.5, 0.77, 0.999, 1.0] {
             let text = h.value_to_text(name, v)?;

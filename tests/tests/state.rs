@@ -1,0 +1,201 @@
+//! Host tests of Descant's state in a host project: exact round trip (parameters, editor, the kept
+//! loop take), loading a project saved by 0.1, and damaged blobs. The built debug `Descant.clap`
+//! through `clack-host` and the CLAP state extension. Run by `cargo xtask test`.
+
+use anyhow::Result;
+use descant_host_tests::{test_plugin_path, Input, OutNote, Pacer, PluginHost};
+
+/// Wall-clock speed of the tests relative to real time.
+const SPEED: f64 = 3.0;
+/// Block size.
+const BLOCK: u32 = 256;
+/// A project saved by Descant 0.1.0 (Style Chorale, Density 1.5, Seed 42, Key D minor, Scale lock
+/// 80 %, Pass through off; the rest default), written by that build through this host.
+const STATE_0_1: &[u8] = include_bytes!("../fixtures/state-0.1.0.bin");
+
+fn set(h: &mut PluginHost, name: &'static str, text: &str) -> Result<()> {
+    let normalized = h.text_to_value(name, text)?;
+    h.process(
+        1,
+        &[Input::Param {
+            offset: 0,
+            name,
+            normalized,
+        }],
+    )?;
+    Ok(())
+}
+
+/// A state blob as nice-plug frames it in the CLAP stream: the JSON's length, then the JSON.
+fn framed(json: &str) -> Vec<u8> {
+    let mut blob = (json.len() as u64).to_le_bytes().to_vec();
+    blob.extend_from_slice(json.as_bytes());
+    blob
+}
+
+/// The JSON inside a blob.
+fn json_of(blob: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(&blob[8..]).expect("the blob is framed JSON")
+}
+
+/// Descant's note-ons in cycle `k` of an 8-beat loop from sample `base`: key, sample, velocity.
+fn cycle(sent: &[OutNote], base: u64, k: u64, len: u64) -> Vec<(u8, u64, u32)> {
+    sent.iter()
+        .filter(|n| n.on && n.sample >= base && (n.sample - base) / len == k)
+        .map(|n| {
+            (
+                n.key,
+                (n.sample - base) % len,
+                (n.velocity * 1000.0).round() as u32,
+            )
+        })
+        .collect()
+}
+
+/// Runs two 8-beat loop cycles from beat 0; returns the notes and where the loop began.
+fn two_cycles(h: &mut PluginHost) -> Result<(Vec<OutNote>, u64, u64)> {
+    h.transport.loop_beats = Some((0.0, 8.0));
+    h.seek(0.0);
+    let base = h.sample_pos;
+    let len = (8.0 * h.samples_per_beat()) as u64;
+    let sent = h.run_beats(16.0, BLOCK, &mut Pacer::new(SPEED))?;
+    Ok((sent, base, len))
+}
+
+#[test]
+fn state_round_trips_exactly_and_a_kept_take_plays_again_after_loading() -> Result<()> {
+    let mut a = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    for (name, text) in [
+        ("Pass through", "Off"),
+        ("Mode", "Loop"),
+        ("Keep", "On"),
+        ("Humanize", "30%"),
+        ("Seed", "7"),
+        ("Style", "Chorale"),
+        ("Density", "2.0"),
+    ] {
+        set(&mut a, name, text)?;
+    }
+    let (sent, base, len) = two_cycles(&mut a)?;
+    let kept = cycle(&sent, base, 1, len);
+    assert!(kept.len() >= 4, "a take was kept: {kept:?}");
+    let blob = a.save_state()?;
+    let take = &json_of(&blob)["fields"]["kept-take"];
+    assert!(take.as_str().is_some_and(|t| t.contains("notes")), "{take}");
+
+    let mut b = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    b.load_state(&blob)?;
+    assert_eq!(
+        b.save_state()?,
+        blob,
+        "save → load → save gives the same bytes"
+    );
+    for name in a.param_names() {
+        assert_eq!(a.param_text(&name)?, b.param_text(&name)?, "{name}");
+    }
+    let (sent, base, len) = two_cycles(&mut b)?;
+    assert_eq!(
+        cycle(&sent, base, 1, len),
+        kept,
+        "the loaded project replays its kept take note for note"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_project_saved_by_0_1_keeps_its_values_and_answers_until_the_player_plays() -> Result<()> {
+    let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    h.load_state(STATE_0_1)?;
+    for (name, text) in [
+        ("Style", "Chorale"),
+        ("Seed", "42"),
+        ("Key", "D minor"),
+        ("Density", "1.50 notes/beat"),
+        ("Scale lock", "80%"),
+        ("Pass through", "Off"),
+        ("Mode", "Answer"),
+        ("Answer length", "Until you play"),
+    ] {
+        assert_eq!(h.param_text(name)?, text, "{name}");
+    }
+    // 0.1 answered until the player played again: longer than the new default of 4 bars.
+    let spb = h.samples_per_beat();
+    let mut script = Vec::new();
+    for (i, key) in [62u8, 65, 69, 67].into_iter().enumerate() {
+        let on = ((1.0 + i as f64 * 0.5) * spb) as u64;
+        script.push((
+            on,
+            Input::NoteOn {
+                offset: 0,
+                key,
+                channel: 0,
+                velocity: 0.8,
+            },
+        ));
+        script.push((
+            on + (0.4 * spb) as u64,
+            Input::NoteOff {
+                offset: 0,
+                key,
+                channel: 0,
+            },
+        ));
+    }
+    let sent = h.run_script(
+        (30.0 * spb) as u64,
+        BLOCK,
+        &mut script,
+        &mut Pacer::new(SPEED),
+    )?;
+    let late = sent.iter().filter(|n| n.on && n.beat > 4.5 + 16.5).count();
+    assert!(late > 0, "still answering after 4 bars: {sent:?}");
+    Ok(())
+}
+
+#[test]
+fn a_damaged_blob_is_refused_and_damaged_fields_fall_back_to_defaults() -> Result<()> {
+    let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    set(&mut h, "Seed", "5")?;
+    for garbage in [&b"\x05\0\0\0\0\0\0\0{{{{{"[..], b"", &[0xFF; 64][..]] {
+        assert!(h.load_state(garbage).is_err(), "{garbage:?} refused");
+    }
+    assert_eq!(h.param_text("Seed")?, "5", "a refused blob changes nothing");
+    // Valid JSON with a damaged take and an absurd window size: the take is dropped, the size
+    // bounded, the rest loads.
+    let bad_take =
+        r#"{"cycle_beats":8,"model":"x","notes":[{"onset":9,"length":1,"key":60,"velocity":0.5}]}"#;
+    let json = serde_json::json!({
+        "version": "0.2.0",
+        "params": { "seed": { "i32": 9 } },
+        "fields": {
+            "kept-take": bad_take,
+            "editor": r#"{"width":99999999,"height":1,"take_bars":8}"#,
+            "something-else": "1",
+        }
+    });
+    h.load_state(&framed(&json.to_string()))?;
+    assert_eq!(h.param_text("Seed")?, "9");
+    let saved = json_of(&h.save_state()?);
+    assert_eq!(saved["fields"]["kept-take"], "null", "{saved}");
+    let editor: serde_json::Value =
+        serde_json::from_str(saved["fields"]["editor"].as_str().unwrap_or("{}"))?;
+    assert_eq!(
+        (editor["width"].as_u64(), editor["height"].as_u64()),
+        (Some(2400), Some(480))
+    );
+    // MIDI still passes through.
+    let (_, out) = h.process(
+        BLOCK,
+        &[Input::NoteOn {
+            offset: 7,
+            key: 50,
+            channel: 2,
+            velocity: 0.6,
+        }],
+    )?;
+    assert!(
+        out.iter().any(|n| n.on && n.key == 50 && n.offset == 7),
+        "{out:?}"
+    );
+    Ok(())
+}
