@@ -297,13 +297,21 @@ impl DescantEditor {
             ],
             egui::Stroke::new(2.0, egui::Color32::WHITE),
         );
-        painter.text(
-            rect.left_top() + egui::vec2(6.0, 4.0),
-            egui::Align2::LEFT_TOP,
-            "you ■   Descant ■ played  □ planned",
-            egui::FontId::proportional(11.0),
-            egui::Color32::from_gray(170),
-        );
+        let mut at = rect.left_top() + egui::vec2(6.0, 4.0);
+        for (label, color) in [
+            ("you", PLAYER_COLOR),
+            ("Descant played", DESCANT_COLOR),
+            ("outlined: planned", egui::Color32::from_gray(170)),
+        ] {
+            let shown = painter.text(
+                at,
+                egui::Align2::LEFT_TOP,
+                label,
+                egui::FontId::proportional(11.0),
+                color,
+            );
+            at.x = shown.right() + 12.0;
+        }
     }
 
     /// Writes the last bars of Descant's playing as a MIDI file.

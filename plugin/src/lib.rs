@@ -334,6 +334,15 @@ impl Plugin for Descant {
     fn deactivate(&mut self) {
         // Joins the worker (main thread). Notes still sounding are ended in the next block.
         self.inference = None;
+        let s = &self.shared;
+        nice_log!(
+            "Descant: {} notes planned, {} missed their deadline (not played), {} lost to a full \
+             queue; look-ahead {:.2} beats",
+            s.generated_notes.load(Ordering::Relaxed),
+            s.late_notes.load(Ordering::Relaxed),
+            s.queue_full_drops.load(Ordering::Relaxed),
+            s.lookahead_beats.load()
+        );
         self.release_pending = !self.tracker.is_empty();
     }
 

@@ -166,11 +166,17 @@ fn install() -> Result<()> {
 }
 
 /// Debian packages the tests and the standalone build need.
-const DEBIAN_PACKAGES: [&str; 4] = [
+const DEBIAN_PACKAGES: [&str; 8] = [
     "ardour",
     "libasound2-dev",
     "libjack-jackd2-dev",
     "pkg-config",
+    // The standalone tests: a JACK server with its MIDI tools, and a virtual X server with
+    // software OpenGL and a screenshot tool.
+    "jackd2",
+    "xvfb",
+    "libgl1-mesa-dri",
+    "imagemagick",
 ];
 
 /// Installs what the tests need beyond the Rust toolchain (Debian packages with apt-get, as root
@@ -222,7 +228,8 @@ fn setup() -> Result<()> {
     fetch_ort().map(|_| ())
 }
 
-/// `setup`, a debug bundle (with the allocation check) in `target/test-plugin/`, then the tests.
+/// `setup`, a debug bundle (with the allocation check) in `target/test-plugin/`, the debug
+/// standalone, then the tests.
 fn test(extra: &[String]) -> Result<()> {
     setup()?;
     nice_plug_xtask::main_with_args("cargo xtask", ["bundle", "descant"].map(String::from))?;
@@ -236,6 +243,17 @@ fn test(extra: &[String]) -> Result<()> {
     copy_into(&bundled.join(ORT_LIBRARY_FILE), dir)?;
     let vst3 = format!("{BUNDLE_NAME}.vst3");
     copy_dir(&bundled.join(&vst3), &dir.join(&vst3))?;
+    // The standalone tests run the debug standalone (with the allocation check too).
+    run(Command::new("cargo").args([
+        "build",
+        "-j2",
+        "-p",
+        "descant",
+        "--features",
+        "standalone",
+        "--bin",
+        "descant-standalone",
+    ]))?;
     if extra.is_empty() {
         // The Python side of the token grammar, against the same golden vectors.
         run(Command::new("python3").args(["-m", "pytest", "-q", "training"]))?;

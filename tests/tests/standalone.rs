@@ -1,0 +1,309 @@
+//! The standalone binary end to end: live through a JACK server (`jackd -d dummy`), with
+//! `jack_midiseq` playing a looping phrase into it and `jack_midi_dump` recording what comes out;
+//! and its editor rendered under a virtual X server (Xvfb) and checked in a screenshot. The
+//! servers are started and stopped by the tests. `cargo xtask test` installs Debian's `jackd2`,
+//! `xvfb` and `imagemagick` and builds `target/debug/descant-standalone` first.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+
+/// Held by each test for its whole run: the JACK test is live, so it must not share the two
+/// cores with the editor test's software OpenGL.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The standalone binary `cargo xtask test` builds.
+fn standalone() -> Result<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/descant-standalone");
+    ensure!(
+        path.is_file(),
+        "{} not found: run `cargo xtask test` (it builds the standalone first)",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// The ONNX Runtime library beside the test plugin.
+fn ort_library() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugin/libonnxruntime.so.1.31.1")
+}
+
+/// Child processes killed when the test ends, however it ends.
+#[derive(Default)]
+struct Processes(Vec<Child>);
+
+impl Processes {
+    fn spawn(&mut self, cmd: &mut Command) -> Result<()> {
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {cmd:?}"))?;
+        self.0.push(child);
+        Ok(())
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        // Newest first: clients before their server. SIGTERM first, so jackd cleans up its shared
+        // memory registry (it holds few servers; killed ones would use them up).
+        for c in self.0.iter_mut().rev() {
+            let _ = Command::new("kill").arg(c.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && c.try_wait().ok().flatten().is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Polls `ready` every 100 ms until it holds or `limit` passes.
+fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while !ready() {
+        if start.elapsed() > limit {
+            bail!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+/// A `jack_*` tool talking to the test's server.
+fn jack(server: &str, tool: &str) -> Command {
+    let mut c = Command::new(tool);
+    c.env("JACK_DEFAULT_SERVER", server);
+    c
+}
+
+fn jack_ports(server: &str) -> String {
+    jack(server, "jack_lsp")
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// Sends `command` (`play` or `stop`) to the JACK transport.
+fn transport(server: &str, command: &str) -> Result<()> {
+    use std::io::Write;
+    let mut child = jack(server, "jack_transport")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .context("stdin")?
+        .write_all(format!("{command}\nquit\n").as_bytes())?;
+    child.wait()?;
+    Ok(())
+}
+
+/// Note events in `jack_midi_dump` output: `(on, key, velocity)`.
+fn dumped_notes(dump: &str) -> Vec<(bool, u8, u8)> {
+    dump.lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once(": ")?;
+            let mut bytes = rest.split_whitespace().take(3);
+            let mut next = || u8::from_str_radix(bytes.next()?, 16).ok();
+            let (status, key, velocity) = (next()?, next()?, next()?);
+            match status & 0xF0 {
+                0x90 if velocity > 0 => Some((true, key, velocity)),
+                0x80 | 0x90 => Some((false, key, velocity)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_standalone_answers_a_jack_midi_phrase_live() -> Result<()> {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let binary = standalone()?;
+    let server = format!("descant-test-{}", std::process::id());
+    let dir = std::env::temp_dir().join(&server);
+    std::fs::create_dir_all(&dir)?;
+    let mut procs = Processes::default();
+    procs.spawn(
+        Command::new("jackd")
+            .args([
+                "--no-realtime",
+                "-n",
+                &server,
+                "-d",
+                "dummy",
+                "-r",
+                "48000",
+                "-p",
+                "1024",
+            ])
+            .env("JACK_NO_START_SERVER", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("jackd.txt"))?),
+    )?;
+    wait_until(Duration::from_secs(30), "jackd", || {
+        jack_ports(&server).contains("system:")
+    })
+    .with_context(|| std::fs::read_to_string(dir.join("jackd.txt")).unwrap_or_default())?;
+    let dump_path = dir.join("dump.txt");
+    procs.spawn(
+        jack(&server, "jack_midi_dump")
+            .stdout(std::fs::File::create(&dump_path)?)
+            .stderr(Stdio::null()),
+    )?;
+    // A 4-second loop at 48 kHz (8 beats at 120 BPM): four notes at velocity 64 in its first
+    // 1.5 s, then silence for Descant to answer in.
+    procs.spawn(
+        jack(&server, "jack_midiseq")
+            .args(["seq", "192000"])
+            .args(["0", "60", "12000", "24000", "62", "12000"])
+            .args(["48000", "64", "12000", "72000", "67", "12000"])
+            .stdout(Stdio::null()),
+    )?;
+    wait_until(Duration::from_secs(10), "the MIDI clients", || {
+        let ports = jack_ports(&server);
+        ports.contains("seq:out") && ports.contains("midi-monitor:input")
+    })?;
+    transport(&server, "play")?;
+    procs.spawn(
+        jack(&server, binary.to_str().context("path")?)
+            .args(["--backend", "jack"])
+            .args(["--connect-jack-midi-input", "seq:out"])
+            .args(["--connect-jack-midi-output", "midi-monitor:input"])
+            .env("DESCANT_ORT_LIB", ort_library())
+            .env_remove("DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("standalone.txt"))?),
+    )?;
+    // Five loops of the phrase, then stop the transport: Descant must end its notes.
+    std::thread::sleep(Duration::from_secs(20));
+    transport(&server, "stop")?;
+    std::thread::sleep(Duration::from_secs(1));
+    drop(procs);
+    let dump = std::fs::read_to_string(&dump_path)?;
+    let log = std::fs::read_to_string(dir.join("standalone.txt")).unwrap_or_default();
+    let notes = dumped_notes(&dump);
+    let player = notes.iter().filter(|n| n.0 && n.2 == 64).count();
+    let descant: Vec<_> = notes.iter().filter(|n| n.0 && n.2 != 64).collect();
+    assert!(player >= 8, "the phrase passed through: {dump}\n{log}");
+    assert!(descant.len() >= 2, "Descant answered: {dump}\n{log}");
+    // Every note Descant started has its note-off (the player's, at velocity 64, are the
+    // sequencer's business: it loops on after the transport stops).
+    let mut sounding: Vec<u8> = Vec::new();
+    for &(on, key, _) in notes.iter().filter(|n| n.2 != 64) {
+        if on {
+            sounding.push(key);
+        } else if let Some(i) = sounding.iter().position(|&k| k == key) {
+            sounding.remove(i);
+        }
+    }
+    assert!(sounding.is_empty(), "hanging notes {sounding:?}: {dump}");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// A binary PPM (P6) image: width, height and RGB bytes.
+fn read_ppm(path: &Path) -> Result<(usize, usize, Vec<u8>)> {
+    let bytes = std::fs::read(path)?;
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        if bytes.get(i) == Some(&b'#') {
+            while bytes.get(i).is_some_and(|&b| b != b'\n') {
+                i += 1;
+            }
+            continue;
+        }
+        let start = i;
+        while bytes.get(i).is_some_and(|b| !b.is_ascii_whitespace()) {
+            i += 1;
+        }
+        ensure!(i > start, "truncated PPM header");
+        fields.push(String::from_utf8_lossy(&bytes[start..i]).into_owned());
+    }
+    ensure!(
+        fields[0] == "P6" && fields[3] == "255",
+        "not an 8-bit P6 PPM: {fields:?}"
+    );
+    let (w, h): (usize, usize) = (fields[1].parse()?, fields[2].parse()?);
+    let pixels = bytes[i + 1..].to_vec();
+    ensure!(pixels.len() >= w * h * 3, "PPM shorter than {w}x{h}");
+    Ok((w, h, pixels))
+}
+
+#[test]
+fn the_editor_renders_the_piano_roll_under_xvfb() -> Result<()> {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let binary = standalone()?;
+    let display = format!(":{}", 50 + std::process::id() % 200);
+    let shot = std::env::temp_dir().join(format!("descant-editor-{}.ppm", std::process::id()));
+    let mut procs = Processes::default();
+    procs.spawn(
+        Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )?;
+    wait_until(Duration::from_secs(10), "Xvfb", || {
+        Path::new(&format!("/tmp/.X11-unix/X{}", &display[1..])).exists()
+    })?;
+    procs.spawn(
+        Command::new(&binary)
+            .args(["--backend", "dummy"])
+            .env("DISPLAY", &display)
+            .env("DESCANT_ORT_LIB", ort_library())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )?;
+    // Software OpenGL under Xvfb needs a few seconds for the first frames.
+    let mut roll_pixels = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(40) {
+        std::thread::sleep(Duration::from_secs(2));
+        let ok = Command::new("import")
+            .args(["-display", &display, "-window", "root", "-depth", "8"])
+            .arg(format!("ppm:{}", shot.display()))
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            continue;
+        }
+        let (w, h, pixels) = read_ppm(&shot)?;
+        assert_eq!((w, h), (1024, 768));
+        // The roll's background colour (editor::ROLL_BACKGROUND).
+        roll_pixels = pixels
+            .chunks_exact(3)
+            .filter(|p| p[0] == 22 && p[1] == 27 && p[2] == 38)
+            .count();
+        if roll_pixels > 50_000 {
+            break;
+        }
+    }
+    let (_, _, pixels) = read_ppm(&shot)?;
+    let lit = pixels
+        .chunks_exact(3)
+        .filter(|p| p.iter().any(|&c| c > 90))
+        .count();
+    let mut colours: Vec<&[u8]> = pixels.chunks_exact(3).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    let _ = std::fs::remove_file(&shot);
+    // Text, sliders and values: many bright pixels in many colours (anti-aliased text).
+    assert!(
+        lit > 10_000 && colours.len() > 50,
+        "the screenshot is not empty ({lit} bright pixels, {} colours)",
+        colours.len()
+    );
+    assert!(
+        roll_pixels > 50_000,
+        "the piano roll is on screen ({roll_pixels} pixels of its background)"
+    );
+    Ok(())
+}
