@@ -694,6 +694,7 @@ impl Worker {
         history: &[TickNote],
         start: i64,
     ) -> Result<(), ModelError> {
+        let started = Instant::now();
         let seed = take_seed(settings.seed, self.answers);
         self.answers += 1;
         self.feel_rng = fastrand::Rng::with_seed(seed);
@@ -714,6 +715,8 @@ impl Worker {
         )?;
         line.play_first_bar();
         self.continuation = Some(line);
+        self.lookahead
+            .on_line_start(started.elapsed().as_secs_f64());
         Ok(())
     }
 
@@ -1076,7 +1079,12 @@ impl Worker {
             return Ok(());
         }
         if !settings.keep {
+            // Nothing is kept: the project no longer stores a take.
             self.shared.kept_take_beats.store(0.0);
+            let mut store = self.config.kept_take.write();
+            if store.is_some() {
+                *store = None;
+            }
         }
         lp.regenerate_pending = false;
         // A phrase that began within the cycle's first beat counts as the cycle's (the worker

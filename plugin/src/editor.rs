@@ -58,6 +58,9 @@ pub struct DescantEditor {
     saved: Option<String>,
     /// The host context for setting parameters; given when the window opens.
     gui: Option<GuiContext>,
+    /// The size the window should take when it opens (the project's), until it has asked for it;
+    /// meanwhile resizes are not saved (they would overwrite the project's size).
+    restore_size: Option<(u32, u32)>,
 }
 
 /// Builds the editor (called by the host wrapper on the main thread), at the size persisted in
@@ -67,12 +70,13 @@ pub fn create(
     shared: Arc<WorkerShared>,
     roll: RollReceiver,
 ) -> Option<EguiEditor<DescantEditor>> {
+    // The host asks for the editor once, before a project's state loads: the window starts at the
+    // default size and resizes itself to the project's size when it opens (see `ui`).
     let memory = params.editor_memory.read().bounded();
     let state = EguiEditorState::from_size(
         LogicalSize::new(memory.width as f32, memory.height as f32),
         1.0,
     );
-    *params.editor_state.write() = state.clone();
     let resize = ResizeHint {
         can_resize: true,
         can_resize_horizontally: true,
@@ -96,6 +100,7 @@ pub fn create(
             history: VecDeque::with_capacity(ROLL_HISTORY),
             saved: None,
             gui: None,
+            restore_size: None,
         },
     )
 }
@@ -358,10 +363,15 @@ impl NiceEguiApp for DescantEditor {
         _frame: &mut nice_plug_egui::Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui = Some(nice_gui_ctx);
+        let memory = self.params.editor_memory.read().bounded();
+        self.restore_size = Some((memory.width, memory.height));
         Ok(())
     }
 
     fn resized(&mut self, size: nice_plug_egui::baseview::WindowSize) {
+        if self.restore_size.is_some() {
+            return;
+        }
         let mut memory = self.params.editor_memory.write();
         memory.width = size.logical.width.round() as u32;
         memory.height = size.logical.height.round() as u32;
@@ -370,6 +380,15 @@ impl NiceEguiApp for DescantEditor {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
         ui.ctx().request_repaint_after(Duration::from_millis(33));
+        if let Some((w, h)) = self.restore_size.take() {
+            let now = ui.ctx().content_rect().size();
+            if (now.x - w as f32).abs() > 1.0 || (now.y - h as f32).abs() > 1.0 {
+                ui.ctx()
+                    .send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(
+                        w as f32, h as f32,
+                    )));
+            }
+        }
         let playhead = self.shared.playhead_beat.load();
         self.drain_roll(playhead);
         ui.horizontal(|ui| {

@@ -513,6 +513,11 @@ impl Plugin for Descant {
                 }
                 _ => pass_through,
             };
+            // The roll shows the player's notes whether or not they pass through.
+            let last = frames.saturating_sub(1);
+            if let Some(r) = RollEvent::of(&event, |t| block.beat_at(t.min(last)), false) {
+                self.roll.push(r);
+            }
             if passes {
                 self.outbox.push(Source::PassThrough, event);
             }
@@ -536,26 +541,11 @@ impl Plugin for Descant {
         }
 
         for (source, event) in self.outbox.sorted() {
-            if let NoteEvent::NoteOn {
-                timing,
-                key: Key::Number(key),
-                velocity,
-                ..
-            }
-            | NoteEvent::NoteOff {
-                timing,
-                key: Key::Number(key),
-                velocity,
-                ..
-            } = event
-            {
-                self.roll.push(RollEvent {
-                    key,
-                    on: matches!(event, NoteEvent::NoteOn { .. }) && velocity > 0.0,
-                    beat: block.beat_at(timing),
-                    descant: source != Source::PassThrough,
-                    velocity,
-                });
+            // Pass-through events are on the roll already (as the player's).
+            if source != Source::PassThrough {
+                if let Some(r) = RollEvent::of(&event, |t| block.beat_at(t), true) {
+                    self.roll.push(r);
+                }
             }
             // A full host queue drops the event; nothing else can be done without waiting.
             let _ = context.try_send_event(event);

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use descant_inference::key::{Key, KEY_COUNT};
 use descant_inference::steering::{KeySetting, Steering};
 use descant_inference::take::{KeptTake, PlayMode};
-use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
-use nice_plug_egui::EguiEditorState;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
@@ -91,12 +89,9 @@ impl EditorMemory {
 /// All of Descant's parameters and the editor's persisted state.
 #[derive(Params)]
 pub struct DescantParams {
-    /// The egui window state (size, zoom), rebuilt from `editor_memory` whenever the editor opens.
-    /// Read and written by the GUI thread.
-    pub editor_state: RwLock<Arc<EguiEditorState>>,
-
     /// The editor's size and settings, persisted with the project. Written by the GUI thread (on
-    /// resize), read when the editor opens; the audio thread never touches it.
+    /// resize), read when the editor window opens (it resizes itself to it); the audio thread
+    /// never touches it.
     #[persist = "editor"]
     pub editor_memory: RwLock<EditorMemory>,
 
@@ -313,10 +308,6 @@ fn percent_param(name: &str, default: f32) -> FloatParam {
 impl Default for DescantParams {
     fn default() -> Self {
         DescantParams {
-            editor_state: RwLock::new(EguiEditorState::from_size(
-                LogicalSize::new(800.0, 600.0),
-                1.0,
-            )),
             editor_memory: RwLock::new(EditorMemory::default()),
             kept_take: Arc::new(RwLock::new(None)),
             mode: EnumParam::new("Mode", ModeChoice::Answer),

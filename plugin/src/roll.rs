@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use nice_plug::midi::Key;
+use nice_plug::prelude::NoteEvent;
 use parking_lot::Mutex;
 
 /// Events the queue holds (about four seconds of very busy playing).
@@ -25,6 +27,38 @@ pub struct RollEvent {
     pub descant: bool,
     /// Velocity of a key going down, 0..=1.
     pub velocity: f32,
+}
+
+impl RollEvent {
+    /// The roll's view of a note event (`None` for other events); `beat_at` places a sample
+    /// offset of the block in beats. Wait-free.
+    pub fn of(
+        event: &NoteEvent<()>,
+        beat_at: impl Fn(u32) -> f64,
+        descant: bool,
+    ) -> Option<RollEvent> {
+        let (on, timing, key, velocity) = match *event {
+            NoteEvent::NoteOn {
+                timing,
+                key: Key::Number(key),
+                velocity,
+                ..
+            } => (velocity > 0.0, timing, key, velocity),
+            NoteEvent::NoteOff {
+                timing,
+                key: Key::Number(key),
+                ..
+            } => (false, timing, key, 0.0),
+            _ => return None,
+        };
+        Some(RollEvent {
+            key,
+            on,
+            beat: beat_at(timing),
+            descant,
+            velocity,
+        })
+    }
 }
 
 /// The GUI's end of the feed.

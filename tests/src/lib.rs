@@ -450,6 +450,20 @@ impl PluginHost {
         self.activate()
     }
 
+    /// Sets the parameter `name` to the value whose text is `text`, in a one-sample block.
+    pub fn set_text(&mut self, name: &'static str, text: &str) -> Result<()> {
+        let normalized = self.text_to_value(name, text)?;
+        self.process(
+            1,
+            &[Input::Param {
+                offset: 0,
+                name,
+                normalized,
+            }],
+        )?;
+        Ok(())
+    }
+
     /// The id of the parameter called `name`.
     pub fn param_id(&self, name: &str) -> Option<ClapId> {
         self.param_ids.get(name).map(|s| s.id)
@@ -579,6 +593,50 @@ impl Pacer {
             std::thread::sleep(due - elapsed);
         }
     }
+}
+
+/// A phrase of eighth notes (each held 0.45 beat) on channel 0 from `start_beat`, at
+/// `samples_per_beat`: the script for [`PluginHost::run_script`] and the beat its last note ends on.
+pub fn phrase_script(
+    samples_per_beat: f64,
+    start_beat: f64,
+    keys: &[u8],
+) -> (Vec<(u64, Input)>, f64) {
+    let mut script = Vec::new();
+    for (i, &key) in keys.iter().enumerate() {
+        let on = start_beat + i as f64 * 0.5;
+        script.push((
+            (on * samples_per_beat).round() as u64,
+            Input::NoteOn {
+                offset: 0,
+                key,
+                channel: 0,
+                velocity: 0.8,
+            },
+        ));
+        script.push((
+            ((on + 0.45) * samples_per_beat).round() as u64,
+            Input::NoteOff {
+                offset: 0,
+                key,
+                channel: 0,
+            },
+        ));
+    }
+    let last_off = start_beat + keys.len().saturating_sub(1) as f64 * 0.5 + 0.45;
+    (script, last_off)
+}
+
+/// Descant's note-ons in cycle `k` of a loop of `len` samples that started at sample `base`:
+/// `(key, sample in the cycle, velocity in thousandths)`.
+pub fn cycle_notes(sent: &[OutNote], base: u64, k: u64, len: u64) -> Vec<(u8, u64, u32)> {
+    sent.iter()
+        .filter(|n| n.on && n.sample >= base && (n.sample - base) / len == k)
+        .map(|n| {
+            let at = (n.sample - base) % len;
+            (n.key, at, (n.velocity * 1000.0).round() as u32)
+        })
+        .collect()
 }
 
 /// Pairs note-ons with note-offs (same key and channel, in order); returns the notes still

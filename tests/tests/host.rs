@@ -5,7 +5,9 @@ use std::process::Command;
 
 use anyhow::Result;
 use clack_host::prelude::ProcessStatus;
-use descant_host_tests::{test_plugin_path, unmatched, Input, OutNote, Pacer, PluginHost};
+use descant_host_tests::{
+    phrase_script, test_plugin_path, unmatched, Input, OutNote, Pacer, PluginHost,
+};
 
 /// Wall-clock speed of the tests relative to real time.
 const SPEED: f64 = 4.0;
@@ -37,34 +39,11 @@ fn host(sample_rate: f64, tempo: f64, max_block: u32) -> Result<PluginHost> {
     Ok(h)
 }
 
-/// A phrase of eighth notes from the current position; returns the script and the beat its
-/// last note ends on.
+/// A phrase of eighth notes from the next beat; returns the script and the beat its last note
+/// ends on.
 fn phrase(h: &PluginHost, keys: &[u8]) -> (Vec<(u64, Input)>, f64) {
     let spb = h.samples_per_beat();
-    let start_beat = (h.sample_pos as f64 / spb).ceil();
-    let mut script = Vec::new();
-    for (i, &key) in keys.iter().enumerate() {
-        let on = start_beat + i as f64 * 0.5;
-        script.push((
-            (on * spb).round() as u64,
-            Input::NoteOn {
-                offset: 0,
-                key,
-                channel: 0,
-                velocity: 0.8,
-            },
-        ));
-        script.push((
-            ((on + 0.45) * spb).round() as u64,
-            Input::NoteOff {
-                offset: 0,
-                key,
-                channel: 0,
-            },
-        ));
-    }
-    let end = start_beat + (keys.len() - 1) as f64 * 0.5 + 0.45;
-    (script, end)
+    phrase_script(spb, (h.sample_pos as f64 / spb).ceil(), keys)
 }
 
 /// Plays a phrase and runs until Descant has a note sounding; returns everything it sent.

@@ -47,10 +47,13 @@ fn fixture(dir: &Path) -> PathBuf {
     path
 }
 
+/// Runs `descant render` on the tests' debug plugin.
 fn render(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_descant"))
         .arg("render")
         .args(args)
+        .arg("--plugin")
+        .arg(descant_host_tests::test_plugin_path())
         .output()
         .expect("descant runs")
 }

@@ -3,7 +3,9 @@
 //! through `clack-host` and the CLAP state extension. Run by `cargo xtask test`.
 
 use anyhow::Result;
-use descant_host_tests::{test_plugin_path, Input, OutNote, Pacer, PluginHost};
+use descant_host_tests::{
+    cycle_notes, phrase_script, test_plugin_path, Input, OutNote, Pacer, PluginHost,
+};
 
 /// Wall-clock speed of the tests relative to real time.
 const SPEED: f64 = 3.0;
@@ -12,19 +14,6 @@ const BLOCK: u32 = 256;
 /// A project saved by Descant 0.1.0 (Style Chorale, Density 1.5, Seed 42, Key D minor, Scale lock
 /// 80 %, Pass through off; the rest default), written by that build through this host.
 const STATE_0_1: &[u8] = include_bytes!("../fixtures/state-0.1.0.bin");
-
-fn set(h: &mut PluginHost, name: &'static str, text: &str) -> Result<()> {
-    let normalized = h.text_to_value(name, text)?;
-    h.process(
-        1,
-        &[Input::Param {
-            offset: 0,
-            name,
-            normalized,
-        }],
-    )?;
-    Ok(())
-}
 
 /// A state blob as nice-plug frames it in the CLAP stream: the JSON's length, then the JSON.
 fn framed(json: &str) -> Vec<u8> {
@@ -36,20 +25,6 @@ fn framed(json: &str) -> Vec<u8> {
 /// The JSON inside a blob.
 fn json_of(blob: &[u8]) -> serde_json::Value {
     serde_json::from_slice(&blob[8..]).expect("the blob is framed JSON")
-}
-
-/// Descant's note-ons in cycle `k` of an 8-beat loop from sample `base`: key, sample, velocity.
-fn cycle(sent: &[OutNote], base: u64, k: u64, len: u64) -> Vec<(u8, u64, u32)> {
-    sent.iter()
-        .filter(|n| n.on && n.sample >= base && (n.sample - base) / len == k)
-        .map(|n| {
-            (
-                n.key,
-                (n.sample - base) % len,
-                (n.velocity * 1000.0).round() as u32,
-            )
-        })
-        .collect()
 }
 
 /// Runs two 8-beat loop cycles from beat 0; returns the notes and where the loop began.
@@ -74,10 +49,10 @@ fn state_round_trips_exactly_and_a_kept_take_plays_again_after_loading() -> Resu
         ("Style", "Chorale"),
         ("Density", "2.0"),
     ] {
-        set(&mut a, name, text)?;
+        a.set_text(name, text)?;
     }
     let (sent, base, len) = two_cycles(&mut a)?;
-    let kept = cycle(&sent, base, 1, len);
+    let kept = cycle_notes(&sent, base, 1, len);
     assert!(kept.len() >= 4, "a take was kept: {kept:?}");
     let blob = a.save_state()?;
     let take = &json_of(&blob)["fields"]["kept-take"];
@@ -95,7 +70,7 @@ fn state_round_trips_exactly_and_a_kept_take_plays_again_after_loading() -> Resu
     }
     let (sent, base, len) = two_cycles(&mut b)?;
     assert_eq!(
-        cycle(&sent, base, 1, len),
+        cycle_notes(&sent, base, 1, len),
         kept,
         "the loaded project replays its kept take note for note"
     );
@@ -120,27 +95,7 @@ fn a_project_saved_by_0_1_keeps_its_values_and_answers_until_the_player_plays() 
     }
     // 0.1 answered until the player played again: longer than the new default of 4 bars.
     let spb = h.samples_per_beat();
-    let mut script = Vec::new();
-    for (i, key) in [62u8, 65, 69, 67].into_iter().enumerate() {
-        let on = ((1.0 + i as f64 * 0.5) * spb) as u64;
-        script.push((
-            on,
-            Input::NoteOn {
-                offset: 0,
-                key,
-                channel: 0,
-                velocity: 0.8,
-            },
-        ));
-        script.push((
-            on + (0.4 * spb) as u64,
-            Input::NoteOff {
-                offset: 0,
-                key,
-                channel: 0,
-            },
-        ));
-    }
+    let (mut script, _) = phrase_script(spb, 1.0, &[62, 65, 69, 67]);
     let sent = h.run_script(
         (30.0 * spb) as u64,
         BLOCK,
@@ -155,7 +110,7 @@ fn a_project_saved_by_0_1_keeps_its_values_and_answers_until_the_player_plays() 
 #[test]
 fn a_damaged_blob_is_refused_and_damaged_fields_fall_back_to_defaults() -> Result<()> {
     let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
-    set(&mut h, "Seed", "5")?;
+    h.set_text("Seed", "5")?;
     for garbage in [&b"\x05\0\0\0\0\0\0\0{{{{{"[..], b"", &[0xFF; 64][..]] {
         assert!(h.load_state(garbage).is_err(), "{garbage:?} refused");
     }

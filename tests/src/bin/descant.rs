@@ -23,8 +23,8 @@ const USAGE: &str = "usage: descant render TRACK.mid OUT.mid [--mode answer|cont
 
 Plays TRACK.mid to the built Descant plugin (CLAP, offline render) and writes what Descant played
 with it to OUT.mid. NAME is a parameter's name as the plugin shows it (e.g. --set \"Style=Chorale\"
---set \"Humanize=30%\"). The plugin defaults to the debug build of `cargo xtask test`; `cargo xtask
-install` puts one in ~/.clap.";
+--set \"Humanize=30%\"). The plugin: --plugin, else $DESCANT_CLAP, else ~/.clap/Descant.clap
+(`cargo xtask install` puts it there), else the debug build of `cargo xtask test`.";
 
 /// What to render.
 struct Job {
@@ -65,14 +65,12 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Job> {
     }
     let [input, output] = <[PathBuf; 2]>::try_from(paths)
         .map_err(|_| anyhow::anyhow!("give the track and the output file\n{USAGE}"))?;
-    let plugin = plugin.unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let installed = home.map(|h| h.join(".clap/Descant.clap"));
-        match installed.filter(|p| p.is_file()) {
-            Some(p) if !test_plugin_path().is_file() => p,
-            _ => test_plugin_path(),
-        }
-    });
+    // `--plugin`, else `DESCANT_CLAP`, else the installed plugin, else the tests' debug build.
+    let installed = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".clap/Descant.clap"));
+    let plugin = plugin
+        .or_else(|| std::env::var_os("DESCANT_CLAP").map(PathBuf::from))
+        .or_else(|| installed.filter(|p| p.is_file()))
+        .unwrap_or_else(test_plugin_path);
     Ok(Job {
         input,
         output,
