@@ -173,8 +173,8 @@ pub struct WorkerSettings {
     pub answer_after_beats: f64,
     /// Style, density, register, mood, key and the other controls.
     pub steering: Steering,
-    /// Seed of the take: the n-th answer since the transport started uses `seed` and `n`, so the
-    /// same seed and the same playing give the same notes.
+    /// Seed of the take: a line (an answer, a Continue line, a loop phrase) starting at tick `t`
+    /// uses `seed` and `t`, so the same seed and the same playing give the same notes.
     pub seed: u64,
     /// How Descant plays with the track.
     pub mode: PlayMode,
@@ -387,8 +387,6 @@ struct Worker {
     anchor: i64,
     /// The line being played, if any.
     continuation: Option<Continuation>,
-    /// Answers (or Continue/Loop restarts) since the transport started (varies the seed).
-    answers: u64,
     /// The mode planned in last (a change drops the line).
     mode: PlayMode,
     /// Answer mode: the player finished a phrase that has not been answered yet.
@@ -486,7 +484,6 @@ impl Worker {
             meter: Meter::FOUR_FOUR,
             anchor: 0,
             continuation: None,
-            answers: 0,
             mode: PlayMode::Answer,
             answer_pending: false,
             answer_end: None,
@@ -553,7 +550,6 @@ impl Worker {
         self.own.clear();
         self.detected_key = None;
         self.drop_line();
-        self.answers = 0;
         self.answer_pending = false;
     }
 
@@ -695,8 +691,9 @@ impl Worker {
         start: i64,
     ) -> Result<(), ModelError> {
         let started = Instant::now();
-        let seed = take_seed(settings.seed, self.answers);
-        self.answers += 1;
+        // The seed comes from where the line starts, not from how many lines were started (a
+        // line the player cut short before it sounded must not change the next one).
+        let seed = take_seed(settings.seed, start as u64);
         self.feel_rng = fastrand::Rng::with_seed(seed);
         steering::control_vector(
             model.contract(),
@@ -838,6 +835,10 @@ impl Worker {
             let wait = to_tick(settings.answer_after_beats.max(0.0));
             let start = ceil_to(self.last_off_tick + wait, START_GRID_TICKS)
                 .max(ceil_to(playhead + 1, START_GRID_TICKS));
+            if start >= horizon {
+                // Not due yet: the player may still go on.
+                return Ok(false);
+            }
             let phrase = std::mem::take(&mut self.phrase);
             let started = self.start_line(model, settings, &phrase, start);
             self.phrase = phrase;
@@ -881,6 +882,9 @@ impl Worker {
             let bar = self.meter.bar_ticks();
             let from = (playhead + 1).max(self.resume_from);
             let start = self.anchor + ceil_to(from - self.anchor, bar);
+            if start >= horizon {
+                return Ok(false);
+            }
             let history = merge_monophonic(&self.phrase, &self.own);
             self.start_line(model, settings, &history, start)?;
             self.refresh = false;
@@ -1115,12 +1119,12 @@ impl Worker {
     }
 }
 
-/// The seed of the `answer`-th answer of a take seeded with `seed` (a SplitMix64 step, so nearby
-/// seeds give unrelated takes).
-fn take_seed(seed: u64, answer: u64) -> u64 {
+/// The seed of a line of a take seeded with `seed` that starts at tick `start` (a SplitMix64 step,
+/// so nearby seeds and starts give unrelated lines).
+fn take_seed(seed: u64, start: u64) -> u64 {
     let mut z = seed
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(answer.wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9));
+        .wrapping_add(start.wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)

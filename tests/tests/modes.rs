@@ -117,6 +117,30 @@ fn continue_mode_plays_along_and_stays_on_the_grid_across_tempo_changes() -> Res
 }
 
 #[test]
+fn continue_mode_goes_on_across_a_meter_change_on_the_grid() -> Result<()> {
+    let mut h = host("Continue", 132.0)?;
+    h.set_text("Density", "2.0")?;
+    let mut pace = Pacer::new(SPEED);
+    let mut sent = h.run_beats(10.0, BLOCK, &mut pace)?;
+    let change = h.beat;
+    h.transport.time_sig = (3, 4);
+    sent.extend(h.run_beats(12.0, BLOCK, &mut pace)?);
+    let notes = ons(&sent);
+    let after: Vec<_> = notes.iter().filter(|n| n.beat > change + 3.0).collect();
+    assert!(after.len() >= 6, "Descant plays on in 3/4: {notes:?}");
+    // Every onset on the sixteenth grid to the sample (a sample is 132/60/48,000 beat).
+    let one_sample = 132.0 / 60.0 / 48_000.0;
+    for n in &notes {
+        let sixteenths = n.beat * 4.0;
+        assert!(
+            (sixteenths - sixteenths.round()).abs() / 4.0 <= one_sample + 1e-9,
+            "off the grid: {n:?}"
+        );
+    }
+    stop_and_check_released(&mut h, sent)
+}
+
+#[test]
 fn loop_mode_with_keep_repeats_its_take_note_for_note_and_regenerate_replaces_it() -> Result<()> {
     let mut h = host("Loop", 120.0)?;
     h.set_text("Keep", "On")?;
