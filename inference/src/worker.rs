@@ -912,10 +912,12 @@ impl Worker {
         Ok(true)
     }
 
-    /// The loop's cycle grid now: `(anchor tick, length in ticks)`.
+    /// The loop's cycle grid now: `(anchor tick, length in ticks)`, the anchor reduced to
+    /// `0..length` so that cycle numbers stay the same when the host's loop start moves on by a
+    /// loop length at each wrap (see the plugin's clock).
     fn loop_grid(&self, settings: &WorkerSettings) -> (i64, i64) {
         let host_len = self.shared.loop_len_beats.load();
-        if host_len > 0.0 {
+        let (anchor, len) = if host_len > 0.0 {
             (
                 to_tick(self.shared.loop_start_beat.load()),
                 to_tick(host_len),
@@ -925,7 +927,8 @@ impl Worker {
                 self.anchor,
                 i64::from(settings.loop_bars.max(1)) * self.meter.bar_ticks(),
             )
-        }
+        };
+        (anchor.rem_euclid(len.max(1)), len)
     }
 
     /// Loop mode: a phrase per cycle; a kept take repeats; `Regenerate` replaces it at the next

@@ -179,7 +179,7 @@ fn loop_mode_with_keep_repeats_its_take_note_for_note_and_regenerate_replaces_it
     // busy machine, so the comparison is between the cycles that replay it.)
     assert_ne!(c[5], c[1], "Regenerate replaced the take");
     assert!(!c[5].is_empty());
-    assert_eq!(c[5], c[6], "the new take is kept");
+    assert_eq!(c[5], c[6], "the new take is kept: {c:?}");
     stop_and_check_released(&mut h, sent)
 }
 
