@@ -1,5 +1,5 @@
 //! Feel: the velocity and timing Descant gives a generated note. Called by the worker for each
-//! note it plans; deterministic for a given random generator state.
+//! note it plans; allocates nothing; deterministic for a given random generator state.
 //!
 //! Guarantees: velocities are in 0.05..=1; with `humanize` at 0 onsets are untouched (on the
 //! grid) and the velocity depends only on the metric position and the key's place in the register;
@@ -47,6 +47,8 @@ pub struct Felt {
 /// `contour` is the key's place in the register, -1 (lowest) to +1 (highest): higher notes of a
 /// line sound a little louder, as a player shapes a phrase. `earliest` is the end of the previous
 /// note in beats: a shifted onset never overlaps it.
+// The note's place (four values), the two musician's settings and the take's random numbers are
+// independent inputs; a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
     ticks_from_anchor: i64,

@@ -1,5 +1,5 @@
-//! Adaptive look-ahead: how far ahead of the playhead the worker plans. Owned by the worker;
-//! published (in beats) for the GUI.
+//! Adaptive look-ahead: how far ahead of the playhead the worker plans. Owned by the worker
+//! (allocates nothing); published (in beats) for the GUI.
 //!
 //! Guarantees: the look-ahead stays in [`MIN_SECS`]..=[`MAX_SECS`]; it grows at once (×1.5) when a
 //! planned note reached the audio thread too late or arrived with less than a quarter of the
@@ -13,8 +13,8 @@
 pub const MIN_SECS: f64 = 0.12;
 /// Longest look-ahead, in seconds.
 pub const MAX_SECS: f64 = 2.0;
-/// Look-ahead at the start, in seconds.
-pub const START_SECS: f64 = 0.5;
+/// Look-ahead at the start, in seconds (on the safe side until the worker has measured itself).
+pub const START_SECS: f64 = 1.0;
 
 /// The controller's state.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,13 +99,13 @@ mod tests {
     #[test]
     fn starting_a_line_sets_a_floor_that_decays() {
         let mut l = Lookahead::default();
-        l.on_line_start(0.2);
-        assert!((l.secs() - 0.8).abs() < 1e-12);
+        l.on_line_start(0.4);
+        assert!((l.secs() - 1.6).abs() < 1e-12);
         for _ in 0..2000 {
             let s = l.secs();
             l.on_note(s, 0.0003);
         }
-        assert!((l.secs() - 0.8).abs() < 1e-12, "no lower than the floor");
+        assert!((l.secs() - 1.6).abs() < 1e-12, "no lower than the floor");
         for _ in 0..100 {
             l.on_line_start(0.001);
         }

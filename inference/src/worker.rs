@@ -355,13 +355,21 @@ struct LoopState {
     regenerate_pending: bool,
 }
 
-/// The thread's own state.
+/// The thread's own state. Every field is touched by the worker thread only, except through the
+/// shared handles named below.
 struct Worker {
+    /// Where the runtime and the model come from; its `kept_take` is shared with the plugin's
+    /// persisted state (the GUI and the main thread read it).
     config: WorkerConfig,
+    /// Reads the live parameters (atomics written by the host and the GUI).
     settings: SettingsFn,
+    /// Audio → worker: the player's notes and the transport.
     events: rtrb::Consumer<ContextEvent>,
+    /// Worker → audio: planned notes.
     notes: rtrb::Producer<GeneratedNote>,
+    /// Atomics shared with the audio thread, and the status and plan the GUI shows.
     shared: Arc<WorkerShared>,
+    /// The loaded model; `None` before loading or after a failure.
     model: Option<Model>,
     /// Latest plan epoch seen from the audio thread.
     epoch: u32,

@@ -423,6 +423,7 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
         let end = start + beats_per_block;
         for (inst, queue) in instances.iter_mut().zip(pending.iter_mut()) {
             inst.shared.playhead_beat.store(start);
+            inst.shared.tempo.store(TEMPO);
             while let Ok(note) = inst.notes.pop() {
                 queue.push(note);
             }
@@ -430,6 +431,8 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
             queue.retain(|note| {
                 if note.onset_beat < start {
                     inst.late += 1;
+                    // The plugin tells the worker, which then plans further ahead.
+                    inst.shared.late_notes.fetch_add(1, Ordering::Relaxed);
                     false
                 } else if note.onset_beat < end {
                     inst.played += 1;
