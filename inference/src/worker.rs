@@ -577,9 +577,11 @@ impl Worker {
         while let Ok(ev) = self.events.pop() {
             any = true;
             if ev.epoch() != self.epoch {
+                // The audio thread dropped every plan of the old epoch: start afresh.
                 self.epoch = ev.epoch();
                 self.drop_line();
                 self.resume_from = i64::MIN;
+                self.last_end_beat = f64::MIN;
             }
             match ev {
                 ContextEvent::PlayerNoteOn { key, beat, .. } => {
@@ -803,8 +805,13 @@ impl Worker {
         sent
     }
 
-    /// Sends a planned note to the audio thread and the GUI, and tunes the look-ahead.
+    /// Sends a planned note to the audio thread and the GUI, and tunes the look-ahead. A note that
+    /// would start before the previous one ends (a stretch planned twice, e.g. after a loop
+    /// changed length) is not sent: Descant's line stays monophonic.
     fn send(&mut self, note: GeneratedNote, work: Duration) {
+        if note.onset_beat < self.last_end_beat - 1e-9 {
+            return;
+        }
         let tempo = self.shared.tempo.load().clamp(1.0, 1000.0);
         let margin = (note.onset_beat - self.shared.playhead_beat.load()) * 60.0 / tempo;
         self.lookahead.on_note(margin, work.as_secs_f64());
@@ -1118,7 +1125,6 @@ impl Worker {
             .collect();
         let history = merge_monophonic(&self.phrase, &previous);
         self.start_line(model, settings, &history, cursor)?;
-        self.last_end_beat = f64::MIN;
         Ok(())
     }
 

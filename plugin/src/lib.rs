@@ -219,6 +219,10 @@ impl Descant {
             frames,
             |beat| block.offset_of(beat),
             |n, offset| {
+                if tracker.started_at(n.key, channel, offset) {
+                    // The same note twice at one sample (a plan made twice): play it once.
+                    return;
+                }
                 if let Some(old) = tracker.take_key(n.key, channel) {
                     outbox.push(Source::DescantOff, note_off(offset, old));
                 }

@@ -1,10 +1,10 @@
 //! The scheduler: Descant's planned notes waiting for their block. Audio thread only; fixed
 //! capacity, no allocation.
 //!
-//! Guarantees: a note is handed out exactly once, in the block that contains its onset (blocks
-//! tile time: a beat belongs to the block where its real offset lies in `-0.5..frames-0.5`), at
-//! that offset rounded to the nearest sample; a note whose block has already passed is dropped and
-//! counted, never played late.
+//! Guarantees: a note is handed out exactly once, in onset order, in the block that contains its
+//! onset (blocks tile time: a beat belongs to the block where its real offset lies in
+//! `-0.5..frames-0.5`), at that offset rounded to the nearest sample; a note whose block has
+//! already passed is dropped and counted, never played late.
 
 use arrayvec::ArrayVec;
 use descant_inference::events::GeneratedNote;
@@ -53,23 +53,29 @@ impl Scheduler {
         offset_of: impl Fn(f64) -> f64,
         mut play: impl FnMut(GeneratedNote, u32),
     ) -> u32 {
-        let mut late = 0;
-        let mut i = 0;
-        while i < self.pending.len() {
-            let n = self.pending[i];
+        let before = self.pending.len();
+        self.pending
+            .retain(|n| offset_of(n.onset_beat) >= -0.5 - LATE_SLACK_SAMPLES);
+        let late = (before - self.pending.len()) as u32;
+        // Earliest first: a note restarting a key must find the earlier note sounding, never a
+        // later one (that note's off would go out before its on).
+        loop {
+            let due = self
+                .pending
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| offset_of(n.onset_beat) < f64::from(frames) - 0.5)
+                .min_by(|a, b| a.1.onset_beat.total_cmp(&b.1.onset_beat))
+                .map(|(i, _)| i);
+            let Some(i) = due else {
+                break;
+            };
+            let n = self.pending.remove(i);
             let at = offset_of(n.onset_beat);
-            if at < -0.5 - LATE_SLACK_SAMPLES {
-                self.pending.swap_remove(i);
-                late += 1;
-            } else if at < f64::from(frames) - 0.5 {
-                self.pending.swap_remove(i);
-                play(
-                    n,
-                    (at.round().max(0.0) as u32).min(frames.saturating_sub(1)),
-                );
-            } else {
-                i += 1;
-            }
+            play(
+                n,
+                (at.round().max(0.0) as u32).min(frames.saturating_sub(1)),
+            );
         }
         late
     }
@@ -78,6 +84,23 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn due_notes_come_out_earliest_first() {
+        let mut s = Scheduler::default();
+        for beat in [0.75, 0.25, 2.0, 0.5] {
+            assert!(s.push(note(beat)));
+        }
+        let mut got = Vec::new();
+        let late = s.take_due(
+            100,
+            |b| b * 100.0,
+            |n, offset| got.push((n.onset_beat, offset)),
+        );
+        assert_eq!(late, 0);
+        assert_eq!(got, vec![(0.25, 25), (0.5, 50), (0.75, 75)]);
+        assert!(!s.is_empty());
+    }
 
     fn note(onset_beat: f64) -> GeneratedNote {
         GeneratedNote {

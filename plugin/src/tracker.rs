@@ -43,6 +43,14 @@ impl NoteTracker {
         }
     }
 
+    /// Whether a note on `key`/`channel` was started at `offset` in this block (a second one there
+    /// would need its note-off and note-on at one sample, in an order hosts cannot keep).
+    pub fn started_at(&self, key: u8, channel: u8, offset: u32) -> bool {
+        self.notes
+            .iter()
+            .any(|n| n.key == key && n.channel == channel && n.on_offset_this_block == Some(offset))
+    }
+
     /// Takes out the note sounding on `key`/`channel`, if any (to end it before restarting it).
     pub fn take_key(&mut self, key: u8, channel: u8) -> Option<SoundingNote> {
         let i = self
@@ -100,6 +108,16 @@ impl NoteTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_note_started_in_this_block_is_known_by_its_offset() {
+        let mut t = NoteTracker::default();
+        assert!(t.start(60, 0, 1.0, 10));
+        assert!(t.started_at(60, 0, 10));
+        assert!(!t.started_at(60, 0, 11) && !t.started_at(60, 1, 10));
+        t.new_block();
+        assert!(!t.started_at(60, 0, 10));
+    }
 
     #[test]
     fn notes_end_inside_the_block_at_their_offset() {
