@@ -6,10 +6,15 @@
 //! Guarantees: the worker never waits on the audio thread (a full note queue drops the note and
 //! counts it); it sleeps with exponential backoff when idle (no busy spin); [`InferenceWorker::stop`]
 //! wakes and joins it, and dropping an [`InferenceWorker`] does the same. A model that fails to load
-//! leaves the worker draining its queue and the status showing the reason.
+//! leaves the worker draining its queue and the status showing the reason; it loads again when
+//! [`WorkerShared::request_reload`] is called, or by itself once the runtime or model files it
+//! failed on change on disk. A panic inside the worker is caught: the worker forgets its line,
+//! reloads the model and goes on; after [`MAX_PANICS`] panics within [`PANIC_WINDOW`] it stays in
+//! pass-through until a reload is asked for.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -48,6 +53,16 @@ const MAX_PHRASE_NOTES: usize = 256;
 const DENSITY_NOTES: usize = 16;
 /// Player notes the automatic key looks at.
 const KEY_NOTES: usize = 64;
+/// Panics within [`PANIC_WINDOW`] after which the worker stops restarting itself.
+pub const MAX_PANICS: usize = 3;
+/// The window [`MAX_PANICS`] counts in.
+pub const PANIC_WINDOW: Duration = Duration::from_secs(60);
+/// How often a worker whose model failed to load looks whether its files changed.
+const RETRY_INTERVAL: Duration = Duration::from_millis(500);
+/// Debug builds only: the environment variable that injects a fault into the worker, for the
+/// fault tests (`panic-once`, `panic-always`). Release builds do not read it.
+#[cfg(debug_assertions)]
+pub const FAULT_ENV: &str = "DESCANT_FAULT";
 
 /// The model's state as the GUI shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,8 +143,22 @@ pub struct WorkerShared {
     /// Descant's latest planned notes, oldest first, for the editor's piano roll. Written by the
     /// worker, read by the GUI; never touched by the audio thread.
     pub planned: Mutex<VecDeque<GeneratedNote>>,
+    /// Bumped to ask the worker to load its model again. Written by the GUI (or the main
+    /// thread), read by the worker.
+    reload_request: AtomicU32,
+    /// Panics the worker caught and recovered from (or gave up after). Written by the worker,
+    /// read by the GUI and the log.
+    pub worker_panics: AtomicU32,
     /// Cleared to ask the worker to exit. Written by the main thread, read by the worker.
     running: AtomicBool,
+}
+
+impl WorkerShared {
+    /// Asks the worker to drop its model and load it again (after the user fixed a file, or
+    /// after it gave up on repeated internal errors). Any thread; never blocks.
+    pub fn request_reload(&self) {
+        self.reload_request.fetch_add(1, Ordering::Release);
+    }
 }
 
 impl Default for WorkerShared {
@@ -157,6 +186,8 @@ impl Default for WorkerShared {
             kept_take_beats: AtomicF64::new(0.0),
             status: Mutex::new(ModelStatus::Loading),
             planned: Mutex::new(VecDeque::with_capacity(PLAN_VIEW_NOTES)),
+            reload_request: AtomicU32::new(0),
+            worker_panics: AtomicU32::new(0),
             running: AtomicBool::new(true),
         }
     }
@@ -416,6 +447,76 @@ struct Worker {
     feel_rng: fastrand::Rng,
     /// End in beats of the latest note planned (humanize never moves a note onto it).
     last_end_beat: f64,
+    /// The model is to be (re)loaded at the start of the next turn.
+    load_pending: bool,
+    /// `reload_request` as last seen.
+    reload_seen: u32,
+    /// The runtime and model files as they were at the latest load attempt (a failed load is
+    /// retried once they change).
+    files_seen: FilesSeen,
+    /// When a failed load may next look at its files.
+    next_retry: Instant,
+    /// When the recent caught panics happened (the last [`PANIC_WINDOW`]).
+    panics: VecDeque<Instant>,
+    /// Debug builds: the fault to inject (see [`FAULT_ENV`]).
+    #[cfg(debug_assertions)]
+    fault: Fault,
+}
+
+/// Size and modification time of each file a load reads, to notice when one is replaced.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct FilesSeen(Vec<Option<(u64, std::time::SystemTime)>>);
+
+impl FilesSeen {
+    /// The files `config` loads from, as they are now.
+    fn of(config: &WorkerConfig) -> FilesSeen {
+        let stat = |p: &Path| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| (m.len(), m.modified().unwrap_or(std::time::UNIX_EPOCH)))
+        };
+        let mut files = vec![stat(&config.ort_library)];
+        if let ModelSource::File(model) = &config.model {
+            files.push(stat(model));
+            files.push(stat(&crate::model::sidecar_path(model)));
+        }
+        FilesSeen(files)
+    }
+}
+
+/// Debug builds: a fault the tests inject into the worker through [`FAULT_ENV`].
+#[cfg(debug_assertions)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    /// None.
+    None,
+    /// Panic once, after the first note is planned.
+    PanicOnce,
+    /// Panic in every turn once a note has been planned (restarts included).
+    PanicAlways,
+}
+
+#[cfg(debug_assertions)]
+impl Fault {
+    fn from_env() -> Fault {
+        let text = std::env::var(FAULT_ENV).unwrap_or_default();
+        match text.as_str() {
+            "panic-once" => Fault::PanicOnce,
+            "panic-always" => Fault::PanicAlways,
+            _ => Fault::None,
+        }
+    }
+}
+
+/// The text of a caught panic's payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
 }
 
 fn to_tick(beat: f64) -> i64 {
@@ -502,10 +603,125 @@ impl Worker {
             late_seen: 0,
             feel_rng: fastrand::Rng::with_seed(0),
             last_end_beat: f64::MIN,
+            load_pending: true,
+            reload_seen: 0,
+            files_seen: FilesSeen::default(),
+            next_retry: Instant::now(),
+            panics: VecDeque::new(),
+            #[cfg(debug_assertions)]
+            fault: Fault::from_env(),
         }
     }
 
     fn run(&mut self) {
+        self.reload_seen = self.shared.reload_request.load(Ordering::Acquire);
+        let mut backoff = MIN_BACKOFF;
+        while self.shared.running.load(Ordering::Acquire) {
+            // Read before draining: every event sent before this request is in the queue now.
+            let request = self.shared.sync_request.load(Ordering::Acquire);
+            // A panic anywhere in a turn (a bug, or a library's) must not end the thread: the
+            // audio thread would wait in vain for notes, and an offline render for its sync.
+            let busy = match std::panic::catch_unwind(AssertUnwindSafe(|| self.turn())) {
+                Ok(busy) => busy,
+                Err(payload) => {
+                    self.recover(&panic_text(payload.as_ref()));
+                    true
+                }
+            };
+            if busy {
+                backoff = MIN_BACKOFF;
+            } else {
+                self.shared.sync_done.store(request, Ordering::Release);
+                std::thread::park_timeout(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+
+    /// One round of the worker's loop: load if asked, read the queue, plan a note. Returns
+    /// whether it did any work.
+    fn turn(&mut self) -> bool {
+        let reload = self.shared.reload_request.load(Ordering::Acquire);
+        if reload != self.reload_seen {
+            self.reload_seen = reload;
+            self.panics.clear();
+            eprintln!("descant: reloading the model");
+            self.load_pending = true;
+        } else if self.model.is_none() && Instant::now() >= self.next_retry {
+            self.next_retry = Instant::now() + RETRY_INTERVAL;
+            if !self.load_pending && FilesSeen::of(&self.config) != self.files_seen {
+                eprintln!("descant: the runtime or model files changed; loading again");
+                self.load_pending = true;
+            }
+        }
+        if self.load_pending {
+            self.load_pending = false;
+            self.load();
+            return true;
+        }
+        let mut busy = self.drain_events();
+        busy |= self.plan();
+        #[cfg(debug_assertions)]
+        self.inject_fault();
+        busy
+    }
+
+    /// Debug builds: acts out [`FAULT_ENV`]'s fault.
+    #[cfg(debug_assertions)]
+    fn inject_fault(&mut self) {
+        // A fault in planning: only with a model loaded.
+        let planned =
+            self.model.is_some() && self.shared.generated_notes.load(Ordering::Relaxed) > 0;
+        match self.fault {
+            Fault::PanicOnce if planned => {
+                self.fault = Fault::None;
+                panic!("injected fault: worker panic");
+            }
+            Fault::PanicAlways if planned => panic!("injected fault: worker panic"),
+            _ => {}
+        }
+    }
+
+    /// After a caught panic: forget the line and the phrase, then reload the model, unless this
+    /// keeps happening.
+    fn recover(&mut self, reason: &str) {
+        let now = Instant::now();
+        self.panics
+            .retain(|t| now.duration_since(*t) < PANIC_WINDOW);
+        self.panics.push_back(now);
+        self.shared.worker_panics.fetch_add(1, Ordering::Relaxed);
+        self.model = None;
+        self.forget_history();
+        let take = self.looping.take.take();
+        self.looping = LoopState {
+            take,
+            ..LoopState::default()
+        };
+        if self.panics.len() > MAX_PANICS {
+            eprintln!(
+                "descant: the inference worker failed {} times within a minute ({reason}); passing \
+                 MIDI through until the model is reloaded",
+                self.panics.len()
+            );
+            *self.shared.status.lock() = ModelStatus::Error(format!(
+                "Descant stopped after repeated internal errors ({reason}). MIDI passes through; \
+                 reload the model to try again."
+            ));
+            // A reload request brings it back, or a change of its files (a new runtime).
+            self.files_seen = FilesSeen::of(&self.config);
+        } else {
+            eprintln!("descant: the inference worker recovered from an internal error ({reason}); reloading the model");
+            self.load_pending = true;
+        }
+    }
+
+    /// Loads the runtime and the model, replacing any model loaded before.
+    fn load(&mut self) {
+        self.model = None;
+        self.drop_line();
+        self.ngrams = None;
+        *self.shared.status.lock() = ModelStatus::Loading;
+        self.files_seen = FilesSeen::of(&self.config);
         let started = Instant::now();
         match load_model(&self.config) {
             Ok(model) => {
@@ -533,20 +749,6 @@ impl Worker {
             Err(e) => {
                 eprintln!("descant: model not loaded, passing MIDI through: {e}");
                 *self.shared.status.lock() = ModelStatus::Error(e.to_string());
-            }
-        }
-        let mut backoff = MIN_BACKOFF;
-        while self.shared.running.load(Ordering::Acquire) {
-            // Read before draining: every event sent before this request is in the queue now.
-            let request = self.shared.sync_request.load(Ordering::Acquire);
-            let mut busy = self.drain_events();
-            busy |= self.plan();
-            if busy {
-                backoff = MIN_BACKOFF;
-            } else {
-                self.shared.sync_done.store(request, Ordering::Release);
-                std::thread::park_timeout(backoff);
-                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
@@ -1133,6 +1335,8 @@ impl Worker {
         self.drop_line();
         *self.shared.status.lock() = ModelStatus::Error(e.to_string());
         self.model = None;
+        // Loaded again on a reload request or once its files change.
+        self.files_seen = FilesSeen::of(&self.config);
     }
 }
 

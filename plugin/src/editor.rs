@@ -400,6 +400,15 @@ impl NiceEguiApp for DescantEditor {
                 _ => ui.visuals().text_color(),
             };
             ui.colored_label(color, status_line(&status));
+            if ui
+                .small_button("Reload model")
+                .on_hover_text(
+                    "Load the ONNX Runtime library and the model again (after replacing a file)",
+                )
+                .clicked()
+            {
+                self.shared.request_reload();
+            }
         });
         let roll_height = (ui.available_height() * 0.38).clamp(140.0, 600.0);
         self.draw_roll(ui, roll_height);

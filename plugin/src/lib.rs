@@ -75,6 +75,9 @@ pub struct Descant {
     was_enabled: bool,
     /// Set by `reset`/`deactivate`: release tracked notes at the start of the next block.
     release_pending: bool,
+    /// The context queue was full and lost an event: the worker is told to forget the phrase as
+    /// soon as the queue has room again.
+    context_lost: bool,
     /// Channel Descant plays on: the player's latest note-on channel.
     channel: u8,
     /// The mode of the previous block, to act on changes.
@@ -111,6 +114,7 @@ impl Default for Descant {
             phrase_heard: false,
             was_enabled: true,
             release_pending: false,
+            context_lost: false,
             channel: 0,
             mode: PlayMode::Answer,
             roll,
@@ -120,6 +124,44 @@ impl Default for Descant {
             offline_gave_up: false,
             #[cfg(debug_assertions)]
             alloc_probe: false,
+        }
+    }
+}
+
+/// What happens to one incoming event on its way out.
+enum Pass {
+    /// It does not go out.
+    No,
+    /// A note-on that goes out if the block has room; its key is then held through.
+    Start {
+        /// The key pressed.
+        key: u8,
+        /// Its channel.
+        channel: u8,
+    },
+    /// A note-off that ends a key let through: it always goes out.
+    End,
+    /// Anything else that passes (a note-off of a key never let through, other events): goes
+    /// out if the block has room.
+    Other,
+}
+
+impl Pass {
+    /// A note-on: passes when pass-through is on.
+    fn start_if(pass_through: bool, key: u8, channel: u8) -> Pass {
+        if pass_through {
+            Pass::Start { key, channel }
+        } else {
+            Pass::No
+        }
+    }
+
+    /// A note-off: must pass when its key was let through, may pass when pass-through is on.
+    fn end(was_held: bool, pass_through: bool) -> Pass {
+        match (was_held, pass_through) {
+            (true, _) => Pass::End,
+            (false, true) => Pass::Other,
+            (false, false) => Pass::No,
         }
     }
 }
@@ -149,15 +191,17 @@ impl Descant {
     fn release_all(&mut self, offset: u32) {
         let outbox = &mut self.outbox;
         self.tracker
-            .end_all(|n| outbox.push(Source::DescantOff, note_off(offset, n)));
+            .end_all(|n| outbox.push_end(Source::DescantOff, note_off(offset, n)));
         self.scheduler.clear();
     }
 
-    /// Sends an event to the worker, if there is one.
+    /// Sends an event to the worker, if there is one. A full queue loses the event and marks the
+    /// worker's picture of the player as stale (see `context_lost`).
     fn tell_worker(&mut self, event: ContextEvent) {
         if let Some(h) = self.inference.as_mut() {
-            // A full queue loses the event; the next transport or note event resynchronises.
-            let _ = h.send(event);
+            if !h.send(event) {
+                self.context_lost = true;
+            }
         }
     }
 
@@ -223,12 +267,16 @@ impl Descant {
                     // The same note twice at one sample (a plan made twice): play it once.
                     return;
                 }
+                if !outbox.has_room_to_start() {
+                    // A flood of player events used up the block: this note is not played.
+                    return;
+                }
                 if let Some(old) = tracker.take_key(n.key, channel) {
-                    outbox.push(Source::DescantOff, note_off(offset, old));
+                    outbox.push_end(Source::DescantOff, note_off(offset, old));
                 }
                 let end = n.onset_beat + n.length_beats;
                 if tracker.start(n.key, channel, end, offset) {
-                    outbox.push(
+                    outbox.push_start(
                         Source::DescantOn,
                         note_on(offset, n.key, channel, n.velocity),
                     );
@@ -243,7 +291,7 @@ impl Descant {
         self.tracker.end_due(
             frames,
             |beat| block.offset_of(beat),
-            |n, offset| outbox.push(Source::DescantOff, note_off(offset, n)),
+            |n, offset| outbox.push_end(Source::DescantOff, note_off(offset, n)),
         );
     }
 }
@@ -313,6 +361,7 @@ impl Plugin for Descant {
         self.shared.offline.store(self.offline, Ordering::Relaxed);
         self.offline_block = 0;
         self.offline_gave_up = false;
+        self.context_lost = false;
         self.shared.sync_request.store(0, Ordering::Relaxed);
         self.shared.sync_done.store(0, Ordering::Relaxed);
         {
@@ -395,7 +444,7 @@ impl Plugin for Descant {
             // Time runs on across a loop wrap (see `clock`); what sounds at the wrap ends there.
             let outbox = &mut self.outbox;
             self.tracker
-                .end_all(|n| outbox.push(Source::DescantOff, note_off(0, n)));
+                .end_all(|n| outbox.push_end(Source::DescantOff, note_off(0, n)));
         }
         if block.jumped || toggled || mode_changed || self.release_pending {
             self.release_all(0);
@@ -446,11 +495,7 @@ impl Plugin for Descant {
                         key,
                         epoch: self.epoch,
                     });
-                    if pass_through {
-                        self.held_through
-                            .press(key, channel.number().unwrap_or(0) & 15);
-                    }
-                    pass_through
+                    Pass::start_if(pass_through, key, channel.number().unwrap_or(0) & 15)
                 }
                 NoteEvent::NoteOn {
                     channel,
@@ -467,7 +512,7 @@ impl Plugin for Descant {
                         epoch: self.epoch,
                     });
                     let channel = channel.number().unwrap_or(0) & 15;
-                    self.held_through.release(key, channel) || pass_through
+                    Pass::end(self.held_through.release(key, channel), pass_through)
                 }
                 NoteEvent::NoteOn {
                     timing,
@@ -490,10 +535,7 @@ impl Plugin for Descant {
                         beat: block.beat_at(timing),
                         epoch: self.epoch,
                     });
-                    if pass_through {
-                        self.held_through.press(key, channel);
-                    }
-                    pass_through
+                    Pass::start_if(pass_through, key, channel)
                 }
                 NoteEvent::NoteOn {
                     timing,
@@ -513,18 +555,37 @@ impl Plugin for Descant {
                         epoch: self.epoch,
                     });
                     let channel = channel.number().unwrap_or(self.channel) & 15;
-                    self.held_through.release(key, channel) || pass_through
+                    Pass::end(self.held_through.release(key, channel), pass_through)
                 }
-                _ => pass_through,
+                _ if pass_through => Pass::Other,
+                _ => Pass::No,
             };
             // The roll shows the player's notes whether or not they pass through.
             let last = frames.saturating_sub(1);
             if let Some(r) = RollEvent::of(&event, |t| block.beat_at(t.min(last)), false) {
                 self.roll.push(r);
             }
-            if passes {
-                self.outbox.push(Source::PassThrough, event);
+            match passes {
+                Pass::No => {}
+                Pass::Start { key, channel } => {
+                    // Only a note-on that went out needs its note-off to follow it.
+                    if self.outbox.push_start(Source::PassThrough, event) {
+                        self.held_through.press(key, channel);
+                    }
+                }
+                Pass::Other => {
+                    self.outbox.push_start(Source::PassThrough, event);
+                }
+                Pass::End => self.outbox.push_end(Source::PassThrough, event),
             }
+        }
+        if self.context_lost {
+            // Events the worker never heard: it forgets the phrase rather than wait on a key it
+            // thinks is still down. Retried every block until the queue has room.
+            self.context_lost = !self
+                .inference
+                .as_mut()
+                .is_some_and(|h| h.send(ContextEvent::Reset { epoch: self.epoch }));
         }
 
         // Descant's notes.
@@ -537,7 +598,7 @@ impl Plugin for Descant {
             self.tracker.end_due(
                 at,
                 |beat| block.offset_of(beat),
-                |n, offset| outbox.push(Source::DescantOff, note_off(offset, n)),
+                |n, offset| outbox.push_end(Source::DescantOff, note_off(offset, n)),
             );
             self.release_all(at);
         } else if enabled && block.running {

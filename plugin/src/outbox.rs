@@ -1,16 +1,26 @@
 //! The outbox: one block's outgoing note events, gathered from pass-through and from Descant, then
 //! sorted into host order. Audio thread only; its buffer is allocated once at construction.
 //!
-//! Guarantees: [`Outbox::push`] never allocates (a full outbox drops the event and counts it);
-//! [`Outbox::sorted`] orders by timing, then Descant's note-offs, then pass-through events in their
+//! Guarantees: pushing never allocates. Events that may start something (note-ons, and every
+//! event that ends nothing Descant let through) share [`START_CAPACITY`]; past it they are
+//! refused and counted, and the caller must then forget them. Events that end something already
+//! let through (a held pass-through key's note-off, Descant's note-offs) have a reserve of their
+//! own that a block cannot exhaust, so a flood of input never costs a note-off: see
+//! [`OUTBOX_CAPACITY`]. [`Outbox::sorted`] orders by timing, then Descant's note-offs, then pass-through events in their
 //! original order, then Descant's note-ons, so a key ended and restarted at one sample goes off
 //! before it goes on. Sorting is in place (`sort_unstable` on unique keys: deterministic, no
 //! allocation).
 
 use nice_plug::prelude::NoteEvent;
 
-/// Outgoing events per block the outbox holds (the host's input capacity is 1024).
-pub const OUTBOX_CAPACITY: usize = 4096;
+use crate::tracker::MAX_SOUNDING;
+
+/// Events per block that may start something (twice nice-plug's input event capacity of 1024).
+pub const START_CAPACITY: usize = 2048;
+/// Everything the outbox holds. Ends per block are bounded by what sounds at the block's start
+/// (at most 128 keys × 16 channels passed through, plus Descant's tracked notes) plus what starts
+/// in the block (at most [`START_CAPACITY`]), so ends always fit beside the starts.
+pub const OUTBOX_CAPACITY: usize = START_CAPACITY + (128 * 16 + MAX_SOUNDING) + START_CAPACITY;
 
 /// Where an outgoing event comes from; also its rank among events at the same sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,7 +51,9 @@ struct Entry {
 pub struct Outbox {
     /// Preallocated to [`OUTBOX_CAPACITY`]; never grows.
     entries: Vec<Entry>,
-    /// Events dropped because the outbox was full (whole session).
+    /// Entries of this block pushed with [`Outbox::push_start`] (bounded by [`START_CAPACITY`]).
+    starts: usize,
+    /// Events refused because the block's starts were used up (whole activation; read by tests).
     pub dropped: u64,
 }
 
@@ -49,6 +61,7 @@ impl Default for Outbox {
     fn default() -> Self {
         Outbox {
             entries: Vec::with_capacity(OUTBOX_CAPACITY),
+            starts: 0,
             dropped: 0,
         }
     }
@@ -58,21 +71,45 @@ impl Outbox {
     /// Empties the outbox (keeps its buffer).
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.starts = 0;
     }
 
-    /// Queues an event; drops it (counted) when full.
-    pub fn push(&mut self, source: Source, event: NoteEvent<()>) {
+    /// Whether one more start fits in this block.
+    pub fn has_room_to_start(&self) -> bool {
+        self.starts < START_CAPACITY
+    }
+
+    /// Queues an event that may start something; false (refused and counted) when the block's
+    /// starts are used up: the caller must then treat the event as never sent.
+    pub fn push_start(&mut self, source: Source, event: NoteEvent<()>) -> bool {
+        if !self.has_room_to_start() {
+            self.dropped += 1;
+            return false;
+        }
+        self.starts += 1;
+        self.push(source, event);
+        true
+    }
+
+    /// Queues an event that ends something already let through. Always fits (see
+    /// [`OUTBOX_CAPACITY`]); were that reasoning ever wrong, the event is dropped and counted
+    /// rather than the buffer grown.
+    pub fn push_end(&mut self, source: Source, event: NoteEvent<()>) {
         if self.entries.len() < self.entries.capacity() {
-            let seq = self.entries.len() as u32;
-            self.entries.push(Entry {
-                timing: event.timing(),
-                source,
-                seq,
-                event,
-            });
+            self.push(source, event);
         } else {
             self.dropped += 1;
         }
+    }
+
+    fn push(&mut self, source: Source, event: NoteEvent<()>) {
+        let seq = self.entries.len() as u32;
+        self.entries.push(Entry {
+            timing: event.timing(),
+            source,
+            seq,
+            event,
+        });
     }
 
     /// Sorts the events into sending order and iterates over them with their sources.
@@ -111,21 +148,37 @@ mod tests {
     #[test]
     fn events_come_out_in_time_with_offs_before_ons() {
         let mut o = Outbox::default();
-        o.push(Source::DescantOn, on(5, 60));
-        o.push(Source::PassThrough, on(3, 40));
-        o.push(Source::DescantOff, off(5, 60));
-        o.push(Source::PassThrough, off(3, 41));
+        o.push_start(Source::DescantOn, on(5, 60));
+        o.push_start(Source::PassThrough, on(3, 40));
+        o.push_end(Source::DescantOff, off(5, 60));
+        o.push_end(Source::PassThrough, off(3, 41));
         let got: Vec<_> = o.sorted().map(|(_, e)| e).collect();
         assert_eq!(got, vec![on(3, 40), off(3, 41), off(5, 60), on(5, 60)]);
     }
 
     #[test]
-    fn a_full_outbox_drops_instead_of_growing() {
+    fn starts_past_their_budget_are_refused_and_ends_still_fit() {
         let mut o = Outbox::default();
-        for i in 0..OUTBOX_CAPACITY + 10 {
-            o.push(Source::PassThrough, on(i as u32, 60));
+        let mut accepted = 0;
+        for i in 0..START_CAPACITY + 10 {
+            accepted += usize::from(o.push_start(Source::PassThrough, on(i as u32, 60)));
         }
+        assert_eq!(accepted, START_CAPACITY);
         assert_eq!(o.dropped, 10);
-        assert_eq!(o.entries.capacity(), OUTBOX_CAPACITY);
+        // The worst case of ends: every key on every channel held from before, and every start.
+        for _ in 0..(128 * 16 + MAX_SOUNDING) + START_CAPACITY {
+            o.push_end(Source::PassThrough, off(7, 60));
+        }
+        assert_eq!(o.dropped, 10, "no end was dropped");
+        assert_eq!(
+            o.entries.capacity(),
+            OUTBOX_CAPACITY,
+            "the buffer never grew"
+        );
+        o.clear();
+        assert!(
+            o.push_start(Source::DescantOn, on(0, 60)),
+            "a new block starts afresh"
+        );
     }
 }

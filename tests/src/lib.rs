@@ -148,6 +148,14 @@ pub struct PluginHost {
 impl PluginHost {
     /// Loads `clap`, instantiates Descant and activates it.
     pub fn load(clap: &Path, sample_rate: f64, max_block: u32) -> Result<PluginHost> {
+        let mut host = PluginHost::load_inactive(clap, sample_rate, max_block)?;
+        host.activate()?;
+        Ok(host)
+    }
+
+    /// Loads `clap` and instantiates Descant without activating it (what a host does when it
+    /// scans plugins or builds a project before playback).
+    pub fn load_inactive(clap: &Path, sample_rate: f64, max_block: u32) -> Result<PluginHost> {
         if !clap.is_file() {
             bail!(
                 "{} not found: run `cargo xtask test` (it bundles the debug plugin first)",
@@ -169,7 +177,7 @@ impl PluginHost {
         let mut instance = PluginInstance::<()>::new(|_| (), |_| (), &entry, &id, &host_info)
             .map_err(|e| anyhow!("instantiating: {e:?}"))?;
         let param_ids = read_param_ids(&mut instance)?;
-        let mut host = PluginHost {
+        let host = PluginHost {
             processor: None,
             instance,
             _entry: entry,
@@ -190,7 +198,6 @@ impl PluginHost {
             out_events: EventBuffer::with_capacity(1024),
             sent: Vec::new(),
         };
-        host.activate()?;
         Ok(host)
     }
 
@@ -211,6 +218,43 @@ impl PluginHost {
                 .map_err(|e| anyhow!("start_processing: {e:?}"))?,
         );
         Ok(())
+    }
+
+    /// Whether the plugin is active.
+    pub fn is_active(&self) -> bool {
+        self.processor.is_some()
+    }
+
+    /// Asks the active plugin to reset (CLAP `reset`: clear buffers and voices) between blocks.
+    pub fn reset(&mut self) -> Result<()> {
+        self.processor
+            .as_mut()
+            .context("plugin is not active")?
+            .reset();
+        Ok(())
+    }
+
+    /// Stops and restarts processing without deactivating (hosts do this when a track goes
+    /// silent and comes back).
+    pub fn restart_processing(&mut self) -> Result<()> {
+        let started = self.processor.take().context("plugin is not active")?;
+        self.processor = Some(
+            started
+                .stop_processing()
+                .start_processing()
+                .map_err(|e| anyhow!("start_processing: {e:?}"))?,
+        );
+        Ok(())
+    }
+
+    /// Loads a state blob while the plugin stays active and processing (a host that loads a
+    /// preset during playback).
+    pub fn load_state_while_active(&mut self, blob: &[u8]) -> Result<()> {
+        let handle = self.instance.plugin_handle();
+        let state: PluginState = handle.get_extension().context("no state extension")?;
+        state
+            .load(&handle, &mut std::io::Cursor::new(blob))
+            .map_err(|e| anyhow!("state load: {e}"))
     }
 
     /// Stops processing and deactivates.

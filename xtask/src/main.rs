@@ -166,8 +166,10 @@ fn install() -> Result<()> {
 }
 
 /// Debian packages the tests and the standalone build need.
-const DEBIAN_PACKAGES: [&str; 8] = [
+const DEBIAN_PACKAGES: [&str; 9] = [
     "ardour",
+    // The fault tests build a stand-in for an old ONNX Runtime library from C.
+    "gcc",
     "libasound2-dev",
     "libjack-jackd2-dev",
     "pkg-config",
