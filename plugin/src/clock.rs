@@ -10,6 +10,9 @@
 
 use descant_inference::tokenizer::Meter;
 
+/// Largest host position taken at its word, in beats (about 15 years at 120 BPM).
+const MAX_HOST_BEATS: f64 = 1e9;
+
 /// What the clock knows about the host's transport in one block (copied out of nice-plug's
 /// `Transport`, so this module has no framework dependency and is testable).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,6 +110,20 @@ impl Clock {
         free_run: bool,
         own_tempo: f64,
     ) -> BlockTime {
+        // The host's numbers are untrusted: a position that is not a number, or beyond any
+        // project, counts as absent.
+        let sane = |b: f64| b.is_finite() && b.abs() <= MAX_HOST_BEATS;
+        let host = HostTime {
+            pos_beats: host.pos_beats.filter(|&b| sane(b)),
+            bar_start_beats: host.bar_start_beats.filter(|&b| sane(b)),
+            loop_beats: host.loop_beats.filter(|&(s, e)| sane(s) && sane(e)),
+            ..host
+        };
+        let own_tempo = if own_tempo.is_finite() {
+            own_tempo
+        } else {
+            120.0
+        };
         let host_has_time = host.pos_beats.is_some();
         let (running, tempo, start_beat) = if host.playing && host_has_time {
             let tempo = host.tempo.unwrap_or(own_tempo);
@@ -201,6 +218,70 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Any number a host might send, the absurd ones included.
+    fn host_number() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            -1e4..1e4f64,
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(0.0),
+            Just(-0.0),
+            Just(f64::MAX),
+            Just(f64::MIN_POSITIVE),
+            any::<f64>(),
+        ]
+    }
+
+    fn host_time() -> impl Strategy<Value = HostTime> {
+        (
+            any::<bool>(),
+            proptest::option::of(host_number()),
+            proptest::option::of(host_number()),
+            proptest::option::of(host_number()),
+            proptest::option::of((any::<i32>(), any::<i32>())),
+            proptest::option::of((host_number(), host_number())),
+        )
+            .prop_map(
+                |(playing, tempo, pos, bar, time_sig, loop_beats)| HostTime {
+                    playing,
+                    tempo,
+                    pos_beats: pos,
+                    bar_start_beats: bar,
+                    time_sig,
+                    loop_beats,
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever the host reports, every block has a finite place in time, so no note can be
+        /// scheduled at an offset that is not a number.
+        #[test]
+        fn any_host_transport_gives_finite_block_times(
+            blocks in proptest::collection::vec(
+                (host_time(), 1u32..=8192, prop_oneof![Just(1.0f32), 8000.0f32..400_000.0],
+                 any::<bool>(), host_number()),
+                1..40,
+            )
+        ) {
+            let mut clock = Clock::default();
+            for (host, frames, rate, free_run, own_tempo) in blocks {
+                let b = clock.advance(host, frames, rate, free_run, own_tempo);
+                prop_assert!(b.start_beat.is_finite(), "{b:?} from {host:?}");
+                prop_assert!(b.samples_per_beat.is_finite() && b.samples_per_beat > 0.0, "{b:?}");
+                prop_assert!(b.bar_start_beat.is_finite(), "{b:?} from {host:?}");
+                prop_assert!(b.beat_at(frames - 1).is_finite(), "{b:?}");
+                if let Some((start, len)) = b.loop_range {
+                    prop_assert!(start.is_finite() && len.is_finite() && len > 0.0, "{b:?}");
+                }
+            }
+        }
+    }
 
     fn playing_at(beat: f64, tempo: f64) -> HostTime {
         HostTime {
