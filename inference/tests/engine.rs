@@ -167,13 +167,22 @@ fn a_corrupt_model_is_refused_with_a_reason() {
     ));
 }
 
-#[test]
-fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
-    let _ = shipped_model();
-    let (mut ev_tx, ev_rx) = rtrb::RingBuffer::<ContextEvent>::new(256);
-    let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<GeneratedNote>::new(256);
-    let shared = Arc::new(WorkerShared::default());
-    let config = WorkerConfig {
+/// The transport starting at beat 0 in 4/4.
+fn time_starts(epoch: u32) -> ContextEvent {
+    ContextEvent::Transport {
+        playing: true,
+        jumped: true,
+        beat: 0.0,
+        bar_start_beat: 0.0,
+        numerator: 4,
+        denominator: 4,
+        epoch,
+    }
+}
+
+/// A worker on the compiled-in model, without its originality index.
+fn shipped_worker_config() -> WorkerConfig {
+    WorkerConfig {
         ort_library: ort_library(),
         model: ModelSource::Embedded {
             onnx: SHIPPED_MODEL,
@@ -181,7 +190,16 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
             ngrams: None,
         },
         kept_take: Default::default(),
-    };
+    }
+}
+
+#[test]
+fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
+    let _ = shipped_model();
+    let (mut ev_tx, ev_rx) = rtrb::RingBuffer::<ContextEvent>::new(256);
+    let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<GeneratedNote>::new(256);
+    let shared = Arc::new(WorkerShared::default());
+    let config = shipped_worker_config();
     let settings = Box::new(|| WorkerSettings {
         enabled: true,
         sampling: SamplingSettings::default(),
@@ -193,17 +211,7 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
     let mut worker =
         InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone()).unwrap();
     shared.playing.store(true, Ordering::Relaxed);
-    ev_tx
-        .push(ContextEvent::Transport {
-            playing: true,
-            jumped: true,
-            beat: 0.0,
-            bar_start_beat: 0.0,
-            numerator: 4,
-            denominator: 4,
-            epoch: 1,
-        })
-        .unwrap();
+    ev_tx.push(time_starts(1)).unwrap();
     for (i, key) in [60u8, 64, 67].into_iter().enumerate() {
         let beat = i as f64 * 0.5;
         ev_tx
@@ -328,4 +336,59 @@ fn the_shipped_int8_copy_loads_from_disk_and_predicts_like_fp32() {
         "argmax agrees on {agree} of {steps}"
     );
     assert!(worst < 0.1, "worst probability difference {worst}");
+}
+
+#[test]
+fn a_full_note_queue_drops_and_counts_and_the_worker_keeps_listening() {
+    let _ = shipped_model();
+    // Room for two notes, and nobody takes them: the audio thread has stalled.
+    let (mut ev_tx, ev_rx) = rtrb::RingBuffer::<ContextEvent>::new(64);
+    let (notes_tx, notes_rx) = rtrb::RingBuffer::<GeneratedNote>::new(2);
+    let shared = Arc::new(WorkerShared::default());
+    let config = shipped_worker_config();
+    let settings = Box::new(|| WorkerSettings {
+        mode: descant_inference::take::PlayMode::Continue,
+        ..WorkerSettings::default()
+    });
+    let mut worker =
+        InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone()).unwrap();
+    shared.offline.store(true, Ordering::Relaxed);
+    shared.playing.store(true, Ordering::Relaxed);
+    ev_tx.push(time_starts(1)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut playhead = 0.0;
+    while shared.queue_full_drops.load(Ordering::Relaxed) < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        playhead += 0.1;
+        shared.playhead_beat.store(playhead);
+    }
+    assert!(
+        shared.queue_full_drops.load(Ordering::Relaxed) >= 3,
+        "no note was dropped: {:?}",
+        *shared.status.lock()
+    );
+    assert_eq!(shared.generated_notes.load(Ordering::Relaxed), 2);
+    // Still listening: 1,000 events through a 64-event queue, each taken within a second.
+    for i in 0..1000 {
+        let event = ContextEvent::PlayerNoteOn {
+            key: 60 + (i % 12) as u8,
+            velocity: 0.5,
+            beat: playhead,
+            epoch: 1,
+        };
+        let mut pending = Some(event);
+        let waited = Instant::now();
+        while let Some(e) = pending.take() {
+            if let Err(rtrb::PushError::Full(e)) = ev_tx.push(e) {
+                assert!(
+                    waited.elapsed() < Duration::from_secs(1),
+                    "the worker stopped reading"
+                );
+                std::thread::sleep(Duration::from_micros(200));
+                pending = Some(e);
+            }
+        }
+    }
+    drop(notes_rx);
+    worker.stop();
 }
