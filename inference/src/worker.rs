@@ -929,8 +929,13 @@ impl Worker {
         Ok(())
     }
 
-    /// Generates the line's next note or bar line under the live controls.
-    fn step(&mut self, model: &mut Model, settings: &WorkerSettings) -> Result<Step, ModelError> {
+    /// Generates the line's next note or bar line under the live controls; `None` when there is
+    /// no line (a planner's slip: it plans nothing rather than stopping the model).
+    fn step(
+        &mut self,
+        model: &mut Model,
+        settings: &WorkerSettings,
+    ) -> Result<Option<Step>, ModelError> {
         steering::control_vector(
             model.contract(),
             &settings.steering,
@@ -960,17 +965,17 @@ impl Worker {
                 .filter(|_| settings.steering.originality_guard),
         };
         let Some(cont) = self.continuation.as_mut() else {
-            return Err(ModelError::Contract("no line to continue".into()));
+            return Ok(None);
         };
         let interventions = cont.interventions();
         let generated = cont.next(model, settings.sampling, &guide)?;
         self.shared
             .originality_interventions
             .fetch_add(cont.interventions() - interventions, Ordering::Relaxed);
-        Ok(match generated {
+        Ok(Some(match generated {
             Generated::Note(n) => Step::Note(n),
             Generated::BarLine(t) => Step::Bar(t),
-        })
+        }))
     }
 
     /// Gives `note` its feel and sends it; `earliest` bounds a humanized onset (beats). Returns
@@ -1073,7 +1078,10 @@ impl Worker {
         }
         let t0 = Instant::now();
         let end = self.answer_end.unwrap_or(i64::MAX);
-        match self.step(model, settings)? {
+        let Some(step) = self.step(model, settings)? else {
+            return Ok(false);
+        };
+        match step {
             Step::Note(n) if n.onset >= end => self.drop_line(),
             Step::Bar(t) if t >= end => self.drop_line(),
             Step::Note(mut n) => {
@@ -1113,7 +1121,10 @@ impl Worker {
             return Ok(false);
         }
         let t0 = Instant::now();
-        match self.step(model, settings)? {
+        let Some(step) = self.step(model, settings)? else {
+            return Ok(false);
+        };
+        match step {
             Step::Note(n) => {
                 push_bounded(&mut self.own, n);
                 self.note_timer(t0);
@@ -1180,7 +1191,10 @@ impl Worker {
             return Ok(false);
         }
         let cycle = (cursor - anchor).div_euclid(len);
-        if lp.cycle != Some(cycle) {
+        // A grid that moved (the host's loop range appeared or shifted) can put a cursor whose
+        // line just ended back inside the same cycle number: begin it afresh from there.
+        let line_ended = lp.cycle == Some(cycle) && !lp.replaying && self.continuation.is_none();
+        if lp.cycle != Some(cycle) || line_ended {
             if lp.cycle.is_some() && !lp.replaying && self.continuation.is_some() {
                 // The line reached the cycle's end exactly with its last note.
                 let end = lp.start + lp.len;
@@ -1221,7 +1235,10 @@ impl Worker {
             }
             return Ok(true);
         }
-        match self.step(model, settings)? {
+        let Some(step) = self.step(model, settings)? else {
+            return Ok(false);
+        };
+        match step {
             Step::Note(n) if n.onset >= end => self.end_cycle(end),
             Step::Bar(t) if t >= end => self.end_cycle(end),
             Step::Note(mut n) => {

@@ -392,3 +392,60 @@ fn a_full_note_queue_drops_and_counts_and_the_worker_keeps_listening() {
     drop(notes_rx);
     worker.stop();
 }
+
+#[test]
+fn a_loop_grid_that_moves_under_a_finished_cycle_does_not_stop_the_model() {
+    // Found by the 10,000-session run: the host's loop range appears (or moves) just as a cycle's
+    // line has ended, so the playhead is still in "the same" cycle on the new grid, with no line.
+    let _ = shipped_model();
+    let (mut ev_tx, ev_rx) = rtrb::RingBuffer::<ContextEvent>::new(64);
+    let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<GeneratedNote>::new(256);
+    let shared = Arc::new(WorkerShared::default());
+    let settings = Box::new(|| WorkerSettings {
+        mode: descant_inference::take::PlayMode::Loop,
+        loop_bars: 2,
+        ..WorkerSettings::default()
+    });
+    let mut worker = InferenceWorker::spawn(
+        shipped_worker_config(),
+        settings,
+        ev_rx,
+        notes_tx,
+        shared.clone(),
+    )
+    .unwrap();
+    shared.offline.store(true, Ordering::Relaxed);
+    shared.playing.store(true, Ordering::Relaxed);
+    ev_tx.push(time_starts(1)).unwrap();
+    let mut request = 0;
+    let mut sync_at = |beat: f64| {
+        shared.playhead_beat.store(beat);
+        request += 1;
+        shared.sync_request.store(request, Ordering::Release);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while shared.sync_done.load(Ordering::Acquire) < request {
+            assert!(Instant::now() < deadline, "the worker did not catch up");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let mut got = 0;
+        while notes_rx.pop().is_ok() {
+            got += 1;
+        }
+        got
+    };
+    // The first cycle (bars 1–2, 8 beats) planned to its end: the look-ahead reaches beat 8.
+    for step in 0..=24 {
+        sync_at(f64::from(step) * 0.25);
+    }
+    // Now the host loops beats 2–10: same length, the grid 2 beats later.
+    shared.loop_start_beat.store(2.0);
+    shared.loop_len_beats.store(8.0);
+    let played: usize = (24..=64).map(|step| sync_at(f64::from(step) * 0.25)).sum();
+    let status = shared.status.lock().clone();
+    assert!(
+        matches!(status, ModelStatus::Ready { .. }),
+        "the model stopped: {status:?}"
+    );
+    assert!(played > 0, "Descant fell silent on the new grid");
+    worker.stop();
+}
