@@ -40,6 +40,8 @@ struct Tally {
     meter_changes: u64,
     stops: u64,
     reactivations: u64,
+    /// Times a worker loaded the model (its log lines).
+    model_loads: u64,
 }
 
 /// Descant's notes sounding, by (key, channel): the invariants' memory.
@@ -360,6 +362,9 @@ fn randomized_sessions_never_hang_a_note_or_break_the_rules() -> Result<()> {
             h.set_offline()?;
         }
         let n = SESSIONS_PER_INSTANCE.min(count - i * SESSIONS_PER_INSTANCE);
+        // What the plugin logs (its worker's errors go to stderr) is read after the instance:
+        // a worker that stopped its model or panicked fails the run, though no rule above broke.
+        let log = gag::BufferRedirect::stderr().context("capturing stderr")?;
         for s in 0..n {
             let what = format!(
                 "seed {seed}, instance {i} ({rate} Hz, {}), session {s}",
@@ -367,6 +372,21 @@ fn randomized_sessions_never_hang_a_note_or_break_the_rules() -> Result<()> {
             );
             session(&mut h, &mut rng, &mut tally, &what)?;
         }
+        drop(h);
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut log.into_inner(), &mut text)?;
+        let faults: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("model stopped") || l.contains("panicked"))
+            .collect();
+        ensure!(
+            faults.is_empty(),
+            "seed {seed}, instance {i} (sessions {}..{}): the worker failed:\n{}",
+            i * SESSIONS_PER_INSTANCE,
+            i * SESSIONS_PER_INSTANCE + n,
+            faults.join("\n")
+        );
+        tally.model_loads += text.matches("ready in").count() as u64;
     }
     println!("{tally:#?}\nin {:.1} s", started.elapsed().as_secs_f64());
     ensure!(tally.sessions == count);
