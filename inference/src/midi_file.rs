@@ -78,7 +78,15 @@ pub fn read(bytes: &[u8]) -> Result<Song, MidiFileError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(MidiFileError::TooLarge(bytes.len()));
     }
-    let smf = Smf::parse(bytes).map_err(|e| MidiFileError::Parse(e.to_string()))?;
+    // SMPTE timing is refused before `midly` reads it: its reader overflows on a frame rate
+    // byte of 0x80 (a panic in debug builds; found by the property tests).
+    if bytes.len() >= 14 && bytes.starts_with(b"MThd") && bytes[12] & 0x80 != 0 {
+        return Err(MidiFileError::Smpte);
+    }
+    // And should the parser panic on some other damage, that is a refusal too, not a crash.
+    let parsed = std::panic::catch_unwind(|| Smf::parse(bytes))
+        .map_err(|_| MidiFileError::Parse("the MIDI reader failed on this file".into()))?;
+    let smf = parsed.map_err(|e| MidiFileError::Parse(e.to_string()))?;
     let ppq = match smf.header.timing {
         Timing::Metrical(t) if t.as_int() > 0 => f64::from(t.as_int()),
         Timing::Metrical(_) => return Err(MidiFileError::Parse("zero ticks per beat".into())),
@@ -296,6 +304,10 @@ mod tests {
         // Division field (bytes 12..14) with the top bit set: SMPTE timing.
         smpte[12] = 0xE7;
         smpte[13] = 0x28;
+        assert!(matches!(read(&smpte), Err(MidiFileError::Smpte)));
+        // A frame-rate byte of 0x80 overflows `midly`'s reader (found by the property tests).
+        smpte[12] = 0x80;
+        smpte[13] = 0x00;
         assert!(matches!(read(&smpte), Err(MidiFileError::Smpte)));
     }
 }
