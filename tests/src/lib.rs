@@ -21,6 +21,15 @@ use clack_host::events::{EventFlags, EventHeader, Match};
 use clack_host::prelude::*;
 use clack_host::utils::{BeatTime, SecondsTime};
 
+/// A number from the environment variable `name` (the sizes and seeds of the long runs), or
+/// `default` when it is unset or not a number.
+pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Where `cargo xtask test` puts the debug `.clap` (with the allocation check) and ONNX Runtime.
 pub fn test_plugin_path() -> PathBuf {
     match std::env::var_os("DESCANT_CLAP") {

@@ -17,15 +17,12 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 
 use anyhow::Result;
-use descant_host_tests::{test_plugin_path, Input, OutNote, PluginHost};
+use descant_host_tests::{env_number, test_plugin_path, Input, OutNote, PluginHost};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 fn cases() -> u32 {
-    std::env::var("DESCANT_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(150)
+    env_number("DESCANT_FUZZ_CASES", 150)
 }
 
 fn runner() -> TestRunner {

@@ -6,7 +6,7 @@
 //! a session, a thread or a model per cycle fails. `DESCANT_LIFECYCLE_CYCLES` changes the count.
 
 use anyhow::{ensure, Context, Result};
-use descant_host_tests::{test_plugin_path, Input, PluginHost};
+use descant_host_tests::{env_number, test_plugin_path, Input, PluginHost};
 
 /// Cycles before the baseline is taken (allocator pools and the runtime's one-time state settle).
 const WARM_UP: usize = 100;
@@ -27,10 +27,7 @@ fn usage() -> Result<(u64, usize, usize)> {
 
 #[test]
 fn a_thousand_lifecycles_leak_no_memory_threads_or_files() -> Result<()> {
-    let cycles: usize = std::env::var("DESCANT_LIFECYCLE_CYCLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000);
+    let cycles: usize = env_number("DESCANT_LIFECYCLE_CYCLES", 1_000);
     let started = std::time::Instant::now();
     let mut baseline = None;
     for i in 0..cycles {

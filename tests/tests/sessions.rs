@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 
 use anyhow::{ensure, Context, Result};
-use descant_host_tests::{test_plugin_path, Input, OutNote, PluginHost};
+use descant_host_tests::{env_number, test_plugin_path, Input, OutNote, PluginHost};
 use descant_inference::key::{Key, KEY_COUNT};
 
 /// Sessions per plugin instance (each instance is a fresh load).
@@ -342,14 +342,8 @@ fn session(
 
 #[test]
 fn randomized_sessions_never_hang_a_note_or_break_the_rules() -> Result<()> {
-    let count: usize = std::env::var("DESCANT_SESSIONS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2_000);
-    let seed: u64 = std::env::var("DESCANT_SESSIONS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_261_125);
+    let count: usize = env_number("DESCANT_SESSIONS", 2_000);
+    let seed: u64 = env_number("DESCANT_SESSIONS_SEED", 20_261_125);
     println!("randomized sessions: {count}, seed {seed} (DESCANT_SESSIONS_SEED to reproduce)");
     let started = std::time::Instant::now();
     let mut tally = Tally::default();
