@@ -10,11 +10,12 @@
 
 use crate::error::ModelError;
 use crate::key::{Key, PitchClassSet};
-use crate::model::{Model, State};
+use crate::model::Model;
 use crate::originality::NgramIndex;
 use crate::sampler::{Sampler, SamplingSettings};
 use crate::shaping::{self, PitchContext, REPEAT_RUN};
 use crate::steering::Steering;
+use crate::step::{StepModel, StepState};
 use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR, TICKS_PER_BEAT};
 /// Most bars a prompt window looks back.
 const MAX_WINDOW_BARS: i64 = 16;
@@ -61,11 +62,11 @@ enum Expect {
     Dur { onset: i64, key: u8 },
 }
 
-/// One running continuation of a phrase: the model state plus the grammar position.
-#[derive(Debug)]
-pub struct Continuation {
+/// One running continuation of a phrase: the model state plus the grammar position. Generic over
+/// the step model so the planners can be tested on a fake one; the plugin uses the ONNX [`Model`].
+pub struct Continuation<M: StepModel = Model> {
     /// KV cache and logits.
-    state: State,
+    state: M::State,
     /// Token choice.
     sampler: Sampler,
     /// The meter of the bars being generated.
@@ -94,18 +95,29 @@ pub struct Continuation {
     hold_bar: bool,
 }
 
-impl Continuation {
+impl<M: StepModel> std::fmt::Debug for Continuation<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Continuation")
+            .field("meter", &self.meter)
+            .field("bar_start", &self.bar_start)
+            .field("next_free", &self.next_free)
+            .field("position", &self.state.position())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: StepModel> Continuation<M> {
     /// Prefills the model with `history` (absolute ticks, bars on `anchor`) and gets ready to
     /// generate notes from `start_tick` on.
     pub fn start(
-        model: &mut Model,
+        model: &mut M,
         history: &[TickNote],
         meter: Meter,
         anchor: i64,
         start_tick: i64,
         seed: u64,
         control: &[f32],
-    ) -> Result<Continuation, ModelError> {
+    ) -> Result<Continuation<M>, ModelError> {
         let bar_len = meter.bar_ticks();
         let bar_start = anchor + (start_tick - anchor).div_euclid(bar_len) * bar_len;
         let context: Vec<TickNote> = history
@@ -151,7 +163,7 @@ impl Continuation {
     }
 
     /// Re-encodes a window of recent bars ending with the current bar, and feeds it.
-    fn prefill(&mut self, model: &mut Model) -> Result<(), ModelError> {
+    fn prefill(&mut self, model: &mut M) -> Result<(), ModelError> {
         let bar_len = self.meter.bar_ticks();
         let budget = model.contract().max_context / 2;
         let notes_in = |from: i64| {
@@ -192,7 +204,7 @@ impl Continuation {
     /// Generates tokens until a note is finished or a bar line is crossed.
     pub fn next(
         &mut self,
-        model: &mut Model,
+        model: &mut M,
         settings: SamplingSettings,
         guide: &Guide,
     ) -> Result<Generated, ModelError> {
@@ -341,15 +353,5 @@ impl Continuation {
             }
         }
         token
-    }
-
-    /// The meter being generated in.
-    pub fn meter(&self) -> Meter {
-        self.meter
-    }
-
-    /// The bar anchor (absolute tick of a bar line).
-    pub fn anchor(&self) -> i64 {
-        self.anchor
     }
 }

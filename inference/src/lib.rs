@@ -25,6 +25,7 @@ pub mod runtime;
 pub mod sampler;
 pub mod shaping;
 pub mod steering;
+pub mod step;
 pub mod take;
 pub mod tokenizer;
 pub mod worker;

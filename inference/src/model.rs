@@ -14,6 +14,7 @@ use ort::value::{DynValue, Tensor, TensorElementType, TensorRef, ValueType};
 
 use crate::contract::ModelContract;
 use crate::error::ModelError;
+use crate::step::{StepModel, StepState};
 
 /// Largest model file Descant will read (bounds memory for untrusted files).
 pub const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
@@ -275,4 +276,35 @@ fn check_graph(session: &Session, c: &ModelContract) -> Result<(), ModelError> {
         }
     }
     Ok(())
+}
+
+impl StepState for State {
+    fn position(&self) -> usize {
+        self.position
+    }
+
+    fn logits(&self) -> &[f32] {
+        &self.logits
+    }
+}
+
+impl StepModel for Model {
+    type State = State;
+
+    fn contract(&self) -> &ModelContract {
+        Model::contract(self)
+    }
+
+    fn new_state(&self) -> State {
+        Model::new_state(self)
+    }
+
+    fn step<'s>(
+        &mut self,
+        state: &'s mut State,
+        token: u32,
+        control: &[f32],
+    ) -> Result<&'s [f32], ModelError> {
+        Model::step(self, state, token, control)
+    }
 }

@@ -18,6 +18,7 @@ use nice_plug::prelude::*;
 mod clock;
 mod editor;
 mod handle;
+mod logging;
 mod outbox;
 mod params;
 mod roll;
@@ -99,6 +100,7 @@ pub struct Descant {
 
 impl Default for Descant {
     fn default() -> Self {
+        logging::install();
         let (roll, roll_view) = RollFeed::new();
         Descant {
             params: Arc::new(DescantParams::default()),
@@ -340,8 +342,8 @@ impl Plugin for Descant {
                     _ => false,
                 };
             if !ok {
-                nice_warn!(
-                    "Descant: the project's '{name}' state is damaged or unknown; using the \
+                log::warn!(
+                    "the project's '{name}' state is damaged or unknown; using the \
                      default instead"
                 );
             }
@@ -376,9 +378,7 @@ impl Plugin for Descant {
         self.inference = None;
         match InferenceHandle::start(self.params.clone(), self.shared.clone()) {
             Ok(h) => self.inference = Some(h),
-            Err(e) => nice_error!(
-                "Descant: cannot start the inference thread ({e}); passing MIDI through"
-            ),
+            Err(e) => log::error!("cannot start the inference thread ({e}); passing MIDI through"),
         }
         // Activation always succeeds: without a worker, MIDI still passes through.
         true
@@ -388,8 +388,8 @@ impl Plugin for Descant {
         // Joins the worker (main thread). Notes still sounding are ended in the next block.
         self.inference = None;
         let s = &self.shared;
-        nice_log!(
-            "Descant: {} notes planned, {} missed their deadline (not played), {} lost to a full \
+        log::info!(
+            "{} notes planned, {} missed their deadline (not played), {} lost to a full \
              queue; look-ahead {:.2} beats",
             s.generated_notes.load(Ordering::Relaxed),
             s.late_notes.load(Ordering::Relaxed),

@@ -1,0 +1,89 @@
+//! How a worker is started and what it reads before each note: the model's source, the runtime
+//! library, the shared kept take and the live settings. Plain data; built on the main thread,
+//! read on the worker.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::sampler::SamplingSettings;
+use crate::steering::Steering;
+use crate::take::{KeptTake, PlayMode};
+
+/// Live settings the worker reads before planning each note.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WorkerSettings {
+    /// Whether Descant plays at all.
+    pub enabled: bool,
+    /// Temperature and top-p.
+    pub sampling: SamplingSettings,
+    /// Beats of silence after the player's phrase before Descant answers.
+    pub answer_after_beats: f64,
+    /// Style, density, register, mood, key and the other controls.
+    pub steering: Steering,
+    /// Seed of the take: a line (an answer, a Continue line, a loop phrase) starting at tick `t`
+    /// uses `seed` and `t`, so the same seed and the same playing give the same notes.
+    pub seed: u64,
+    /// How Descant plays with the track.
+    pub mode: PlayMode,
+    /// Answer mode: most bars an answer lasts; 0 = until the player plays again.
+    pub answer_bars: u32,
+    /// Loop mode without a host loop: the cycle length in bars.
+    pub loop_bars: u32,
+    /// Loop mode: repeat the current take exactly.
+    pub keep: bool,
+    /// Loop mode: every change of this switch replaces the take at the next cycle.
+    pub regenerate: bool,
+    /// Timing and velocity variation, 0..=1 (0 keeps notes on the grid).
+    pub humanize: f32,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            enabled: true,
+            sampling: SamplingSettings::default(),
+            answer_after_beats: 2.0,
+            steering: Steering::default(),
+            seed: 1,
+            mode: PlayMode::Answer,
+            answer_bars: 0,
+            loop_bars: 2,
+            keep: false,
+            regenerate: false,
+            humanize: 0.0,
+        }
+    }
+}
+
+/// Where the model comes from.
+#[derive(Debug, Clone)]
+pub enum ModelSource {
+    /// Bytes compiled into the plugin.
+    Embedded {
+        /// The `.onnx` bytes.
+        onnx: &'static [u8],
+        /// The sidecar JSON.
+        sidecar: &'static str,
+        /// The originality index, if the model has one.
+        ngrams: Option<&'static [u8]>,
+    },
+    /// A `.onnx` file with its `.json` sidecar beside it (and optionally its `.ngrams` index).
+    File(PathBuf),
+}
+
+/// How to start a worker.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The ONNX Runtime library to load.
+    pub ort_library: PathBuf,
+    /// The model to load.
+    pub model: ModelSource,
+    /// The kept loop take, shared with the plugin's persisted state: the worker writes it when a
+    /// take is kept and adopts it (after a project loads) when it has none of its own.
+    pub kept_take: Arc<RwLock<Option<KeptTake>>>,
+}
+
+/// A reader of the live settings, called on the worker thread.
+pub type SettingsFn = Box<dyn Fn() -> WorkerSettings + Send>;

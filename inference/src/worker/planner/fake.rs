@@ -1,0 +1,252 @@
+//! Test-only: a deterministic fake step model and a rig that drives a [`Planner`] with hand-made
+//! events, so every mode is tested without a thread, ONNX Runtime or the wall clock.
+//!
+//! The fake speaks the shipped model's contract (vocabulary, control size, context). Its logits
+//! depend on the position and the previous token through a fixed hash, with a lean towards
+//! sixteenth-grid onsets, short notes and the middle of the keyboard, so lines look like lines and
+//! a different history gives a different line.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+
+use crate::contract::ModelContract;
+use crate::error::ModelError;
+use crate::events::{ContextEvent, GeneratedNote};
+use crate::key::Key;
+use crate::step::{StepModel, StepState};
+use crate::take::KeptTake;
+use crate::tokenizer::{kind, TokenKind, TICKS_PER_BEAT};
+
+use super::super::config::WorkerSettings;
+use super::{PlanSink, Planner};
+
+/// The fake model: the shipped contract and a count of the steps it ran.
+pub(crate) struct FakeModel {
+    /// The shipped model's sidecar, parsed.
+    contract: ModelContract,
+    /// Tokens fed so far, over all states (a test can see that prefills happened).
+    pub(crate) steps: u64,
+}
+
+/// The fake's state: the position, the previous token and the logits.
+#[derive(Debug)]
+pub(crate) struct FakeState {
+    /// Tokens fed so far.
+    position: usize,
+    /// Logits for the next token.
+    logits: Vec<f32>,
+}
+
+impl StepState for FakeState {
+    fn position(&self) -> usize {
+        self.position
+    }
+
+    fn logits(&self) -> &[f32] {
+        &self.logits
+    }
+}
+
+impl FakeModel {
+    pub(crate) fn new() -> FakeModel {
+        let contract = ModelContract::parse(crate::SHIPPED_SIDECAR).expect("shipped sidecar");
+        FakeModel { contract, steps: 0 }
+    }
+}
+
+/// A fixed hash of three numbers into 0..1.
+fn hash01(a: u64, b: u64, c: u64) -> f32 {
+    let mut z = a
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(b.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+        .wrapping_add(c.wrapping_mul(0x94D0_49BB_1331_11EB));
+    z ^= z >> 31;
+    z = z.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z ^= z >> 29;
+    (z >> 40) as f32 / (1u64 << 24) as f32
+}
+
+impl StepModel for FakeModel {
+    type State = FakeState;
+
+    fn contract(&self) -> &ModelContract {
+        &self.contract
+    }
+
+    fn new_state(&self) -> FakeState {
+        FakeState {
+            position: 0,
+            logits: Vec::new(),
+        }
+    }
+
+    fn step<'s>(
+        &mut self,
+        state: &'s mut FakeState,
+        token: u32,
+        _control: &[f32],
+    ) -> Result<&'s [f32], ModelError> {
+        let c = &self.contract;
+        if state.position >= c.max_context {
+            return Err(ModelError::Contract("context full".into()));
+        }
+        if token as usize >= c.vocab_size {
+            return Err(ModelError::Contract(format!("token {token} out of range")));
+        }
+        self.steps += 1;
+        state.position += 1;
+        state.logits.clear();
+        state.logits.extend((0..c.vocab_size as u32).map(|t| {
+            let lean = match kind(t) {
+                TokenKind::Pos(p) if p % 3 == 0 => 2.0,
+                TokenKind::Pitch(k) if (55..=79).contains(&k) => 2.0,
+                TokenKind::Dur(d) if [3, 6, 12].contains(&d) => 3.0,
+                _ => 0.0,
+            };
+            lean + 2.0 * hash01(state.position as u64, u64::from(token), u64::from(t))
+        }));
+        Ok(&state.logits)
+    }
+}
+
+/// A sink that records what the planner decided.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    /// The notes sent, in order.
+    pub(crate) notes: Vec<GeneratedNote>,
+    /// Lines started.
+    pub(crate) lines_started: usize,
+    /// The latest key reported in use.
+    pub(crate) key: Option<Key>,
+    /// The latest kept-take length reported.
+    pub(crate) kept_take_beats: Option<f64>,
+}
+
+impl PlanSink for Recorder {
+    fn note(&mut self, note: GeneratedNote, _work: Duration) {
+        self.notes.push(note);
+    }
+
+    fn line_started(&mut self, _cost: Duration) {
+        self.lines_started += 1;
+    }
+
+    fn token_micros(&mut self, _micros: u32) {}
+
+    fn key_in_use(&mut self, key: Option<Key>) {
+        self.key = key;
+    }
+
+    fn originality_interventions(&mut self, _added: u64) {}
+
+    fn kept_take_beats(&mut self, beats: f64) {
+        self.kept_take_beats = Some(beats);
+    }
+}
+
+impl Recorder {
+    /// Fails when two recorded notes overlap.
+    pub(crate) fn assert_monophonic(&self) {
+        for w in self.notes.windows(2) {
+            assert!(
+                w[1].onset_beat >= w[0].onset_beat + w[0].length_beats - 1e-9,
+                "overlapping notes: {:?} then {:?}",
+                w[0],
+                w[1]
+            );
+        }
+    }
+}
+
+/// A planner on the fake model, with its kept-take store.
+pub(crate) struct Rig {
+    pub(crate) model: FakeModel,
+    pub(crate) planner: Planner<FakeModel>,
+    pub(crate) kept_take: Arc<RwLock<Option<KeptTake>>>,
+}
+
+impl Rig {
+    pub(crate) fn new() -> Rig {
+        let kept_take = Arc::new(RwLock::new(None));
+        let model = FakeModel::new();
+        let mut planner = Planner::new(kept_take.clone());
+        planner.use_model(&model, None);
+        Rig {
+            model,
+            planner,
+            kept_take,
+        }
+    }
+
+    /// One planning turn with time running, as the worker does it.
+    pub(crate) fn plan(
+        &mut self,
+        settings: &WorkerSettings,
+        playhead: i64,
+        horizon: i64,
+        out: &mut Recorder,
+    ) -> bool {
+        if !self.planner.ready(settings, true) {
+            return false;
+        }
+        let time = super::PlanTime {
+            playhead,
+            horizon,
+            host_loop: None,
+        };
+        self.planner
+            .plan(&mut self.model, settings, time, out)
+            .expect("the fake model never fails")
+    }
+}
+
+/// Plans until the planner has nothing more to do for this playhead and horizon.
+pub(crate) fn plan_until(
+    rig: &mut Rig,
+    settings: &WorkerSettings,
+    playhead: i64,
+    horizon: i64,
+    out: &mut Recorder,
+) {
+    for _ in 0..10_000 {
+        if !rig.plan(settings, playhead, horizon, out) {
+            return;
+        }
+    }
+    panic!("the planner never went idle");
+}
+
+/// Beats to ticks.
+pub(crate) fn beats(b: f64) -> i64 {
+    (b * TICKS_PER_BEAT as f64).round() as i64
+}
+
+/// A player note-on at `beat` in `epoch`.
+pub(crate) fn note_on(key: u8, beat: f64, epoch: u32) -> ContextEvent {
+    ContextEvent::PlayerNoteOn {
+        key,
+        velocity: 0.8,
+        beat,
+        epoch,
+    }
+}
+
+/// A player note-off at `beat` in `epoch`.
+pub(crate) fn note_off(key: u8, beat: f64, epoch: u32) -> ContextEvent {
+    ContextEvent::PlayerNoteOff { key, beat, epoch }
+}
+
+/// The transport in 4/4 (or `meter`), playing, bar lines on beat 0.
+pub(crate) fn transport(meter: (u8, u8), jumped: bool, epoch: u32) -> ContextEvent {
+    ContextEvent::Transport {
+        playing: true,
+        jumped,
+        beat: 0.0,
+        bar_start_beat: 0.0,
+        numerator: meter.0,
+        denominator: meter.1,
+        epoch,
+    }
+}

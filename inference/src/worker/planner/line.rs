@@ -1,0 +1,233 @@
+//! What the three modes share: starting a line (seeded from where it starts), stepping it under
+//! the live controls, giving a note its feel and sending it. Worker thread (or tests); allocates.
+//!
+//! Guarantees: a line starting at tick `t` of a take seeded `s` is the same whatever lines were
+//! started or cut short before it (its seed comes from `s` and `t` alone); a note that would start
+//! before the previous one ends is not sent.
+
+use std::time::{Duration, Instant};
+
+use crate::error::ModelError;
+use crate::events::GeneratedNote;
+use crate::feel;
+use crate::generator::{Continuation, Generated, Guide};
+use crate::key::PitchClassSet;
+use crate::steering::{self, KeySetting};
+use crate::step::StepModel;
+use crate::take::PlayMode;
+use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
+
+use super::super::config::WorkerSettings;
+use super::{to_beat, PlanSink, Planner};
+
+/// Player notes the automatic density looks at.
+const DENSITY_NOTES: usize = 16;
+
+/// What the planner should do after one generation step.
+pub(super) enum Step {
+    /// A note to play.
+    Note(TickNote),
+    /// The line crossed a bar line at this tick.
+    Bar(i64),
+}
+
+impl<M: StepModel> Planner<M> {
+    /// Starts a line at `start` over `history`, with the take's seed for that start.
+    pub(super) fn start_line(
+        &mut self,
+        model: &mut M,
+        settings: &WorkerSettings,
+        history: &[TickNote],
+        start: i64,
+        sink: &mut impl PlanSink,
+    ) -> Result<(), ModelError> {
+        let started = Instant::now();
+        // The seed comes from where the line starts, not from how many lines were started (a
+        // line the player cut short before it sounded must not change the next one).
+        let seed = take_seed(settings.seed, start as u64);
+        self.feel_rng = fastrand::Rng::with_seed(seed);
+        steering::control_vector(
+            model.contract(),
+            &settings.steering,
+            player_density(&self.phrase),
+            &mut self.control,
+        );
+        let mut line = Continuation::start(
+            model,
+            history,
+            self.meter,
+            self.anchor,
+            start,
+            seed,
+            &self.control,
+        )?;
+        line.play_first_bar();
+        self.continuation = Some(line);
+        sink.line_started(started.elapsed());
+        Ok(())
+    }
+
+    /// Generates the line's next note or bar line under the live controls; `None` when there is
+    /// no line (a planner's slip: it plans nothing rather than stopping the model).
+    pub(super) fn step(
+        &mut self,
+        model: &mut M,
+        settings: &WorkerSettings,
+        sink: &mut impl PlanSink,
+    ) -> Result<Option<Step>, ModelError> {
+        steering::control_vector(
+            model.contract(),
+            &settings.steering,
+            player_density(&self.phrase),
+            &mut self.control,
+        );
+        let key = match settings.steering.key {
+            KeySetting::Fixed(k) => Some(k),
+            KeySetting::Auto => self.detected_key,
+        };
+        sink.key_in_use(key);
+        // In Continue mode the player plays along: the keys held now are harmony too.
+        let with_player = settings.mode == PlayMode::Continue;
+        let chord = (0..128usize)
+            .filter(|&k| self.chord_held[k] || (with_player && self.held[k].is_some()))
+            .fold(0u16, |set, k| set | 1 << (k % 12));
+        let guide = Guide {
+            steering: settings.steering,
+            control: &self.control,
+            key,
+            chord: PitchClassSet(chord),
+            originality: self
+                .ngrams
+                .as_ref()
+                .filter(|_| settings.steering.originality_guard),
+        };
+        let Some(cont) = self.continuation.as_mut() else {
+            return Ok(None);
+        };
+        let interventions = cont.interventions();
+        let generated = cont.next(model, settings.sampling, &guide)?;
+        sink.originality_interventions(cont.interventions() - interventions);
+        Ok(Some(match generated {
+            Generated::Note(n) => Step::Note(n),
+            Generated::BarLine(t) => Step::Bar(t),
+        }))
+    }
+
+    /// Gives `note` its feel and sends it; `earliest` bounds a humanized onset (beats). Returns
+    /// the note as sent.
+    pub(super) fn emit(
+        &mut self,
+        note: TickNote,
+        settings: &WorkerSettings,
+        earliest: f64,
+        work: Duration,
+        sink: &mut impl PlanSink,
+    ) -> GeneratedNote {
+        let (lo, hi) = settings.steering.register();
+        let mid = (f32::from(lo) + f32::from(hi)) / 2.0;
+        let contour =
+            (f32::from(note.key) - mid) / ((f32::from(hi) - f32::from(lo)) / 2.0).max(1.0);
+        let felt = feel::apply(
+            note.onset - self.anchor,
+            self.meter,
+            to_beat(note.onset),
+            to_beat(note.duration),
+            contour,
+            settings.humanize,
+            earliest.max(self.last_end_beat),
+            &mut self.feel_rng,
+        );
+        let sent = GeneratedNote {
+            key: note.key,
+            velocity: felt.velocity,
+            onset_beat: felt.onset_beat,
+            length_beats: felt.length_beats,
+            epoch: self.epoch,
+        };
+        self.send(sent, work, sink);
+        sent
+    }
+
+    /// Sends a planned note. A note that would start before the previous one ends (a stretch
+    /// planned twice, e.g. after a loop changed length) is not sent: Descant's line stays
+    /// monophonic.
+    pub(super) fn send(&mut self, note: GeneratedNote, work: Duration, sink: &mut impl PlanSink) {
+        if note.onset_beat < self.last_end_beat - 1e-9 {
+            return;
+        }
+        self.last_end_beat = note.onset_beat + note.length_beats;
+        sink.note(note, work);
+    }
+}
+
+/// Reports the per-token time of the note generated since `t0` (three tokens a note).
+pub(super) fn note_timer(t0: Instant, sink: &mut impl PlanSink) {
+    sink.token_micros(t0.elapsed().as_micros() as u32 / 3);
+}
+
+/// One line from two: by onset; a note that starts while another sounds cuts it short, and of
+/// notes starting together the highest stays (the model was trained on single lines).
+pub(super) fn merge_monophonic(a: &[TickNote], b: &[TickNote]) -> Vec<TickNote> {
+    let mut all: Vec<TickNote> = a.iter().chain(b).copied().collect();
+    all.sort_by_key(|n| (n.onset, std::cmp::Reverse(n.key)));
+    let mut line: Vec<TickNote> = Vec::with_capacity(all.len());
+    for n in all {
+        match line.last_mut() {
+            Some(last) if last.onset == n.onset => {}
+            Some(last) => {
+                last.duration = last.duration.min(n.onset - last.onset).max(1);
+                line.push(n);
+            }
+            None => line.push(n),
+        }
+    }
+    line
+}
+
+/// The seed of a line of a take seeded with `seed` that starts at tick `start` (a SplitMix64 step,
+/// so nearby seeds and starts give unrelated lines).
+pub(super) fn take_seed(seed: u64, start: u64) -> u64 {
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(start.wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Notes per beat of the player's latest notes, if there are enough to tell.
+fn player_density(phrase: &[TickNote]) -> Option<f32> {
+    let recent = &phrase[phrase.len().saturating_sub(DENSITY_NOTES)..];
+    let (first, last) = (recent.first()?, recent.last()?);
+    let span = (last.onset + last.duration - first.onset) as f32 / TICKS_PER_BEAT as f32;
+    (recent.len() >= 4 && span > 0.0).then(|| recent.len() as f32 / span.max(1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_lines_merge_into_one_monophonic_line() {
+        let n = |onset, duration, key| TickNote {
+            onset,
+            duration,
+            key,
+        };
+        let player = [n(0, 12, 60), n(12, 12, 62)];
+        let own = [n(6, 12, 67), n(12, 6, 64), n(30, 6, 65)];
+        let line = merge_monophonic(&player, &own);
+        assert_eq!(line, [n(0, 6, 60), n(6, 6, 67), n(12, 6, 64), n(30, 6, 65)]);
+        for w in line.windows(2) {
+            assert!(w[0].onset + w[0].duration <= w[1].onset);
+        }
+    }
+
+    #[test]
+    fn nearby_seeds_and_starts_give_unrelated_line_seeds() {
+        let a = take_seed(1, 0);
+        assert_ne!(a, take_seed(2, 0));
+        assert_ne!(a, take_seed(1, 3));
+        assert_eq!(a, take_seed(1, 0));
+    }
+}

@@ -1,0 +1,422 @@
+//! Loop mode: over the host's loop range (or `Loop length` bars) Descant plays a phrase per cycle;
+//! with `Keep` on the latest whole take repeats note for note; a flip of `Regenerate` replaces it
+//! at the next cycle. Worker thread (or tests); allocates.
+//!
+//! Guarantees: cycle numbers stay the same when the host's loop start moves on by a loop length
+//! at each wrap; a grid that moves under a cycle whose line just ended begins that cycle afresh
+//! (it never stops the model); a replayed take is the kept one, note for note; only a cycle
+//! recorded from its start becomes the take.
+
+use std::time::Instant;
+
+use crate::error::ModelError;
+use crate::events::GeneratedNote;
+use crate::step::StepModel;
+use crate::take::{KeptTake, TakeNote};
+use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
+
+use super::super::config::WorkerSettings;
+use super::line::{merge_monophonic, note_timer, Step};
+use super::{ceil_to, to_beat, to_tick, PlanSink, Planner, START_GRID_TICKS};
+
+/// Loop mode's memory: the cycle being planned, the take being recorded or replayed.
+#[derive(Debug, Default)]
+pub(super) struct LoopState {
+    /// Index of the cycle being planned (cycles tile time from the loop's start), if any.
+    pub(super) cycle: Option<i64>,
+    /// Absolute tick of that cycle's start.
+    start: i64,
+    /// Cycle length in ticks.
+    len: i64,
+    /// Whether this cycle replays `take` (else it is generated and recorded).
+    replaying: bool,
+    /// Replay: the index of the next note of `take` to plan.
+    next_note: usize,
+    /// The notes generated in this cycle so far (relative to its start).
+    pub(super) recording: Vec<TakeNote>,
+    /// Whether the recording began at the cycle's start (only a whole cycle becomes the take).
+    whole: bool,
+    /// The latest whole take: what repeats while `Keep` is on.
+    pub(super) take: Option<KeptTake>,
+    /// Absolute tick up to which this cycle is planned.
+    cursor: i64,
+    /// The `Regenerate` switch as last seen (any change asks for a new take).
+    pub(super) regenerate_seen: Option<bool>,
+    /// A new take was asked for; honoured at the next cycle.
+    pub(super) regenerate_pending: bool,
+}
+
+impl LoopState {
+    /// Forgets the cycle, the recording and the switches; keeps the take.
+    pub(super) fn forget_all_but_the_take(&mut self) {
+        let take = self.take.take();
+        *self = LoopState {
+            take,
+            ..LoopState::default()
+        };
+    }
+}
+
+impl<M: StepModel> Planner<M> {
+    /// The loop's cycle grid now: `(anchor tick, length in ticks)`, the anchor reduced to
+    /// `0..length` so that cycle numbers stay the same when the host's loop start moves on by a
+    /// loop length at each wrap (see the plugin's clock). `host_loop` is the host's loop range
+    /// (start, length in beats), if it loops.
+    fn loop_grid(&self, settings: &WorkerSettings, host_loop: Option<(f64, f64)>) -> (i64, i64) {
+        let (anchor, len) = match host_loop {
+            Some((start, len)) if len > 0.0 => (to_tick(start), to_tick(len)),
+            _ => (
+                self.anchor,
+                i64::from(settings.loop_bars.max(1)) * self.meter.bar_ticks(),
+            ),
+        };
+        (anchor.rem_euclid(len.max(1)), len)
+    }
+
+    /// Loop mode: one note (or bar line) more of the cycle, beginning cycles as they come.
+    pub(super) fn plan_loop(
+        &mut self,
+        model: &mut M,
+        settings: &WorkerSettings,
+        (playhead, horizon): (i64, i64),
+        host_loop: Option<(f64, f64)>,
+        sink: &mut impl PlanSink,
+    ) -> Result<bool, ModelError> {
+        let (anchor, len) = self.loop_grid(settings, host_loop);
+        if len <= 0 {
+            return Ok(false);
+        }
+        let lp = &mut self.looping;
+        if lp.cycle.is_some() && lp.len != len {
+            // The loop changed length: plan again from the playhead.
+            lp.cycle = None;
+            self.continuation = None;
+        }
+        if lp.replaying && lp.cursor <= playhead {
+            // A replay that fell behind skips what it can no longer play in time.
+            lp.cursor = playhead + 1;
+        }
+        let cursor = if lp.cycle.is_some() {
+            lp.cursor
+        } else {
+            ceil_to(playhead + 1, START_GRID_TICKS)
+        };
+        if cursor >= horizon {
+            return Ok(false);
+        }
+        let cycle = (cursor - anchor).div_euclid(len);
+        // A grid that moved (the host's loop range appeared or shifted) can put a cursor whose
+        // line just ended back inside the same cycle number: begin it afresh from there.
+        let line_ended = lp.cycle == Some(cycle) && !lp.replaying && self.continuation.is_none();
+        if lp.cycle != Some(cycle) || line_ended {
+            if lp.cycle.is_some() && !lp.replaying && self.continuation.is_some() {
+                // The line reached the cycle's end exactly with its last note.
+                let end = lp.start + lp.len;
+                self.end_cycle(end);
+            }
+            let start = anchor + cycle * len;
+            self.begin_cycle(model, settings, (cycle, start, len), cursor, sink)?;
+        }
+        let t0 = Instant::now();
+        let (start, end) = (self.looping.start, self.looping.start + len);
+        if self.looping.replaying {
+            return Ok(self.replay(start, end, horizon, t0, sink));
+        }
+        let Some(step) = self.step(model, settings, sink)? else {
+            return Ok(false);
+        };
+        match step {
+            Step::Note(n) if n.onset >= end => self.end_cycle(end),
+            Step::Bar(t) if t >= end => self.end_cycle(end),
+            Step::Note(mut n) => {
+                n.duration = n.duration.min(end - n.onset);
+                note_timer(t0, sink);
+                let sent = self.emit(n, settings, to_beat(start), t0.elapsed(), sink);
+                let lp = &mut self.looping;
+                // The note was cut at the cycle's end: the line's own cursor may lie beyond it,
+                // but the next cycle is free from its start.
+                lp.cursor = self
+                    .continuation
+                    .as_ref()
+                    .map_or(end, |c| c.cursor().min(end));
+                let onset = sent.onset_beat - to_beat(start);
+                lp.recording.push(TakeNote {
+                    onset,
+                    length: sent.length_beats.min(to_beat(len) - onset),
+                    key: sent.key,
+                    velocity: sent.velocity,
+                });
+            }
+            Step::Bar(t) => self.looping.cursor = t,
+        }
+        Ok(true)
+    }
+
+    /// Replays the kept take's next note of the cycle `start..end`, if it is due before
+    /// `horizon`. Returns whether it did any work.
+    fn replay(
+        &mut self,
+        start: i64,
+        end: i64,
+        horizon: i64,
+        t0: Instant,
+        sink: &mut impl PlanSink,
+    ) -> bool {
+        let take = self
+            .looping
+            .take
+            .as_ref()
+            .map(|t| &t.notes[..])
+            .unwrap_or(&[]);
+        let next = take
+            .iter()
+            .enumerate()
+            .skip(self.looping.next_note)
+            .find(|(_, n)| to_tick(n.onset) + start >= self.looping.cursor)
+            .map(|(i, n)| (i, *n));
+        match next {
+            None => self.looping.cursor = end,
+            Some((_, n)) if to_tick(n.onset) + start >= horizon => return false,
+            Some((i, n)) => {
+                self.looping.next_note = i + 1;
+                self.looping.cursor = to_tick(n.onset) + start + 1;
+                let note = GeneratedNote {
+                    key: n.key,
+                    velocity: n.velocity,
+                    onset_beat: to_beat(start) + n.onset,
+                    length_beats: n.length,
+                    epoch: self.epoch,
+                };
+                self.send(note, t0.elapsed(), sink);
+            }
+        }
+        true
+    }
+
+    /// Loop mode: the cycle's line reached its end; a whole recording becomes the take.
+    fn end_cycle(&mut self, end: i64) {
+        self.continuation = None;
+        let lp = &mut self.looping;
+        lp.cursor = end;
+        if lp.whole {
+            let take = KeptTake {
+                cycle_beats: to_beat(lp.len),
+                model: self.model_name.clone(),
+                notes: std::mem::take(&mut lp.recording),
+            };
+            if take.validate().is_ok() {
+                lp.take = Some(take);
+            }
+        }
+        lp.whole = false;
+    }
+
+    /// Loop mode: decides how cycle `cycle` (from tick `start`, `len` ticks long) is played, from
+    /// `cursor`.
+    fn begin_cycle(
+        &mut self,
+        model: &mut M,
+        settings: &WorkerSettings,
+        (cycle, start, len): (i64, i64, i64),
+        cursor: i64,
+        sink: &mut impl PlanSink,
+    ) -> Result<(), ModelError> {
+        let fits = |t: &KeptTake| (to_tick(t.cycle_beats) - len).abs() == 0;
+        if settings.keep && self.looping.take.as_ref().is_none_or(|t| !fits(t)) {
+            // A project loaded with a kept take: adopt it when it fits this loop.
+            if let Some(t) = self.kept_take.read().as_ref().filter(|t| fits(t)) {
+                self.looping.take = Some(t.clone());
+            }
+        }
+        let lp = &mut self.looping;
+        lp.cycle = Some(cycle);
+        lp.start = start;
+        lp.len = len;
+        lp.cursor = cursor;
+        lp.next_note = 0;
+        lp.recording.clear();
+        let kept = lp.take.as_ref().filter(|t| fits(t));
+        lp.replaying = settings.keep && kept.is_some() && !lp.regenerate_pending;
+        if lp.replaying {
+            if let Some(take) = kept {
+                sink.kept_take_beats(take.cycle_beats);
+                let mut store = self.kept_take.write();
+                if store.as_ref() != Some(take) {
+                    *store = Some(take.clone());
+                }
+            }
+            self.continuation = None;
+            return Ok(());
+        }
+        if !settings.keep {
+            // Nothing is kept: the project no longer stores a take.
+            sink.kept_take_beats(0.0);
+            let mut store = self.kept_take.write();
+            if store.is_some() {
+                *store = None;
+            }
+        }
+        lp.regenerate_pending = false;
+        // A phrase that began within the cycle's first beat counts as the cycle's (the worker
+        // may start a little after the transport does).
+        lp.whole = cursor - start < TICKS_PER_BEAT;
+        // The new phrase hears the player and the previous take (placed in the previous cycle).
+        let previous: Vec<TickNote> = lp
+            .take
+            .iter()
+            .flat_map(|t| &t.notes)
+            .map(|n| TickNote {
+                onset: start - len + to_tick(n.onset),
+                duration: to_tick(n.length).max(1),
+                key: n.key,
+            })
+            .collect();
+        let history = merge_monophonic(&self.phrase, &previous);
+        self.start_line(model, settings, &history, cursor, sink)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fake::{beats, transport, Recorder, Rig};
+    use crate::events::GeneratedNote;
+    use crate::take::PlayMode;
+
+    fn loop_settings(keep: bool) -> super::WorkerSettings {
+        super::WorkerSettings {
+            mode: PlayMode::Loop,
+            loop_bars: 1,
+            keep,
+            ..Default::default()
+        }
+    }
+
+    /// Plans the loop with the host's loop range `host_loop` while the playhead walks from
+    /// `from` to `to` beats in quarter-beat steps, 2 beats ahead.
+    fn walk(
+        rig: &mut Rig,
+        settings: &super::WorkerSettings,
+        host_loop: Option<(f64, f64)>,
+        (from, to): (f64, f64),
+        out: &mut Recorder,
+    ) {
+        let mut beat = from;
+        while beat < to {
+            assert!(rig.planner.ready(settings, true));
+            for _ in 0..1000 {
+                let busy = rig
+                    .planner
+                    .plan_loop(
+                        &mut rig.model,
+                        settings,
+                        (beats(beat), beats(beat + 2.0)),
+                        host_loop,
+                        out,
+                    )
+                    .expect("a loop planner never stops the model");
+                if !busy {
+                    break;
+                }
+            }
+            beat += 0.25;
+        }
+    }
+
+    fn in_cycle(notes: &[GeneratedNote], start: f64, len: f64) -> Vec<(u8, f64, f64)> {
+        notes
+            .iter()
+            .filter(|n| n.onset_beat >= start - 1e-9 && n.onset_beat < start + len - 1e-9)
+            .map(|n| (n.key, n.onset_beat - start, n.length_beats))
+            .collect()
+    }
+
+    #[test]
+    fn a_kept_take_repeats_note_for_note_and_is_stored_for_the_project() {
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        let mut out = Recorder::default();
+        // Cycle 0 is generated and recorded whole; Keep is switched on during it. (Its last note
+        // is held over the cycle end by the fake model and cut there: the replay must still start
+        // at cycle 1's start. Before the planner was unit-tested it started where the cut note
+        // would have ended, and cycle 1 lost its notes.)
+        walk(&mut rig, &loop_settings(false), None, (0.0, 1.0), &mut out);
+        walk(&mut rig, &loop_settings(true), None, (1.0, 12.0), &mut out);
+        let first = in_cycle(&out.notes, 0.0, 4.0);
+        assert!(!first.is_empty());
+        assert_eq!(in_cycle(&out.notes, 4.0, 4.0), first);
+        assert_eq!(in_cycle(&out.notes, 8.0, 4.0), first);
+        let stored = rig.kept_take.read().clone().expect("the take is stored");
+        assert_eq!(stored.cycle_beats, 4.0);
+        assert_eq!(stored.notes.len(), first.len());
+        assert_eq!(out.kept_take_beats, Some(4.0));
+    }
+
+    #[test]
+    fn regenerate_replaces_the_kept_take_at_the_next_cycle() {
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        let mut out = Recorder::default();
+        let keep = loop_settings(true);
+        walk(&mut rig, &keep, None, (0.0, 6.0), &mut out);
+        let flipped = super::WorkerSettings {
+            regenerate: true,
+            ..keep
+        };
+        walk(&mut rig, &flipped, None, (6.0, 16.0), &mut out);
+        let take = in_cycle(&out.notes, 0.0, 4.0);
+        assert_eq!(in_cycle(&out.notes, 4.0, 4.0), take);
+        let new = in_cycle(&out.notes, 8.0, 4.0);
+        assert_ne!(new, take, "cycle 2 is a new take");
+        assert_eq!(
+            in_cycle(&out.notes, 12.0, 4.0),
+            new,
+            "and the new take is kept"
+        );
+    }
+
+    #[test]
+    fn a_loop_grid_that_moves_under_a_finished_cycle_begins_it_afresh() {
+        // Found by the 10,000-session run: the host's loop range appears just as a cycle's line
+        // has ended, so the cursor is still in "the same" cycle on the new grid, with no line.
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        let settings = super::WorkerSettings {
+            loop_bars: 2,
+            ..loop_settings(false)
+        };
+        let mut out = Recorder::default();
+        // The first cycle (8 beats) planned to its end: the last horizon is beat 8.
+        walk(&mut rig, &settings, None, (0.0, 6.25), &mut out);
+        // Now the host loops beats 2-10: same length, the grid 2 beats later.
+        walk(
+            &mut rig,
+            &settings,
+            Some((2.0, 8.0)),
+            (6.25, 16.0),
+            &mut out,
+        );
+        assert!(
+            out.notes.iter().any(|n| n.onset_beat >= 8.0),
+            "Descant fell silent on the new grid: {:?}",
+            out.notes
+        );
+        out.assert_monophonic();
+    }
+
+    #[test]
+    fn a_loop_that_changes_length_never_plans_a_stretch_twice() {
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        let mut out = Recorder::default();
+        walk(&mut rig, &loop_settings(false), None, (0.0, 1.0), &mut out);
+        // Two bars instead of one while the first cycle's notes are planned 2 beats ahead: the
+        // loop is planned again from the playhead over notes already sent.
+        let longer = super::WorkerSettings {
+            loop_bars: 2,
+            ..loop_settings(false)
+        };
+        walk(&mut rig, &longer, None, (1.0, 12.0), &mut out);
+        assert!(out.lines_started >= 2);
+        out.assert_monophonic();
+    }
+}

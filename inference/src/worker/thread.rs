@@ -1,0 +1,427 @@
+//! The inference worker thread: a loop that loads the model when asked, reads the audio thread's
+//! events, asks the [`Planner`] for one note at a time and publishes what it decided. Runs on its
+//! own thread; allocates freely.
+//!
+//! Guarantees: the worker never waits on the audio thread (a full note queue drops the note and
+//! counts it); it sleeps with exponential backoff when idle (no busy spin); [`InferenceWorker::stop`]
+//! wakes and joins it, and dropping an [`InferenceWorker`] does the same. A model that fails to
+//! load leaves the worker draining its queue and the status showing the reason; it loads again
+//! when [`WorkerShared::request_reload`] is called, or by itself once the runtime or model files it
+//! failed on change on disk. A panic inside the worker is caught: the worker forgets its line,
+//! reloads the model and goes on; after [`MAX_PANICS`] panics within [`PANIC_WINDOW`] it stays in
+//! pass-through until a reload is asked for.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::error::ModelError;
+use crate::events::{ContextEvent, GeneratedNote};
+use crate::key::Key;
+use crate::lookahead::Lookahead;
+use crate::model::Model;
+
+#[cfg(debug_assertions)]
+use super::load::Fault;
+use super::load::{load_model, load_ngrams, panic_text, FilesSeen};
+use super::planner::{to_tick, PlanSink, PlanTime, Planner};
+use super::shared::{ModelStatus, WorkerShared, PLAN_VIEW_NOTES};
+use super::{SettingsFn, WorkerConfig};
+
+/// How far ahead of the playhead the worker plans when rendering offline, in beats (live, the
+/// look-ahead adapts; see [`crate::lookahead`]).
+pub const OFFLINE_LOOKAHEAD_BEATS: f64 = 2.0;
+/// Shortest idle sleep.
+const MIN_BACKOFF: Duration = Duration::from_micros(500);
+/// Longest idle sleep (bounds how late the worker notices a new phrase).
+const MAX_BACKOFF: Duration = Duration::from_millis(8);
+/// Panics within [`PANIC_WINDOW`] after which the worker stops restarting itself.
+pub const MAX_PANICS: usize = 3;
+/// The window [`MAX_PANICS`] counts in.
+pub const PANIC_WINDOW: Duration = Duration::from_secs(60);
+/// How often a worker whose model failed to load looks whether its files changed.
+const RETRY_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Handle to a running worker thread. Owned by the plugin on the main thread.
+pub struct InferenceWorker {
+    /// The thread; `None` once joined.
+    thread: Option<JoinHandle<()>>,
+    /// Shared with the thread (to ask it to stop).
+    shared: Arc<WorkerShared>,
+}
+
+impl InferenceWorker {
+    /// Starts the worker thread. It loads the runtime and model first, off the caller's thread.
+    pub fn spawn(
+        config: WorkerConfig,
+        settings: SettingsFn,
+        events: rtrb::Consumer<ContextEvent>,
+        notes: rtrb::Producer<GeneratedNote>,
+        shared: Arc<WorkerShared>,
+    ) -> std::io::Result<InferenceWorker> {
+        shared.running.store(true, Ordering::Release);
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("descant-inference".into())
+            .spawn(move || {
+                let mut w = Worker::new(config, settings, events, notes, thread_shared);
+                w.run();
+            })?;
+        Ok(InferenceWorker {
+            thread: Some(thread),
+            shared,
+        })
+    }
+
+    /// A handle that wakes the worker from its idle sleep (the audio thread uses it when rendering
+    /// offline, where waiting is allowed).
+    pub fn waker(&self) -> Option<std::thread::Thread> {
+        self.thread.as_ref().map(|t| t.thread().clone())
+    }
+
+    /// Asks the worker to exit and joins it. Called on the main thread (deactivate), never on the
+    /// audio thread.
+    pub fn stop(&mut self) {
+        self.shared.running.store(false, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for InferenceWorker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The thread's own state. Every field is touched by the worker thread only, except through the
+/// shared handles named below.
+struct Worker {
+    /// Where the runtime and the model come from.
+    config: WorkerConfig,
+    /// Reads the live parameters (atomics written by the host and the GUI).
+    settings: SettingsFn,
+    /// Audio → worker: the player's notes and the transport.
+    events: rtrb::Consumer<ContextEvent>,
+    /// Worker → audio: planned notes.
+    notes: rtrb::Producer<GeneratedNote>,
+    /// Atomics shared with the audio thread, and the status and plan the GUI shows.
+    shared: Arc<WorkerShared>,
+    /// The loaded model; `None` before loading or after a failure.
+    model: Option<Model>,
+    /// The decisions: what was heard, the line, each mode's memory.
+    planner: Planner,
+    /// The adaptive look-ahead.
+    lookahead: Lookahead,
+    /// `late_notes` as last seen (an increase grows the look-ahead).
+    late_seen: u64,
+    /// The model is to be (re)loaded at the start of the next turn.
+    load_pending: bool,
+    /// `reload_request` as last seen.
+    reload_seen: u32,
+    /// The runtime and model files as they were at the latest load attempt (a failed load is
+    /// retried once they change).
+    files_seen: FilesSeen,
+    /// When a failed load may next look at its files.
+    next_retry: Instant,
+    /// When the recent caught panics happened (the last [`PANIC_WINDOW`]).
+    panics: VecDeque<Instant>,
+    /// Debug builds: the fault to inject (see [`super::FAULT_ENV`]).
+    #[cfg(debug_assertions)]
+    fault: Fault,
+}
+
+/// The worker's [`PlanSink`]: notes to the audio thread's queue and the GUI's plan view, figures
+/// to the shared atomics, costs to the look-ahead.
+struct Outlet<'a> {
+    /// Worker → audio: planned notes.
+    notes: &'a mut rtrb::Producer<GeneratedNote>,
+    /// Where figures are published.
+    shared: &'a WorkerShared,
+    /// Tuned by each note's margin and cost.
+    lookahead: &'a mut Lookahead,
+}
+
+impl PlanSink for Outlet<'_> {
+    fn note(&mut self, note: GeneratedNote, work: Duration) {
+        let tempo = self.shared.tempo.load().clamp(1.0, 1000.0);
+        let margin = (note.onset_beat - self.shared.playhead_beat.load()) * 60.0 / tempo;
+        self.lookahead.on_note(margin, work.as_secs_f64());
+        if self.notes.push(note).is_ok() {
+            self.shared.generated_notes.fetch_add(1, Ordering::Relaxed);
+            let mut planned = self.shared.planned.lock();
+            if planned.len() == PLAN_VIEW_NOTES {
+                planned.pop_front();
+            }
+            planned.push_back(note);
+        } else {
+            self.shared.queue_full_drops.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn line_started(&mut self, cost: Duration) {
+        self.lookahead.on_line_start(cost.as_secs_f64());
+    }
+
+    fn token_micros(&mut self, micros: u32) {
+        self.shared.step_micros.store(micros, Ordering::Relaxed);
+    }
+
+    fn key_in_use(&mut self, key: Option<Key>) {
+        self.shared
+            .key_in_use
+            .store(key.map_or(0, |k| 1 + k.index() as u32), Ordering::Relaxed);
+    }
+
+    fn originality_interventions(&mut self, added: u64) {
+        self.shared
+            .originality_interventions
+            .fetch_add(added, Ordering::Relaxed);
+    }
+
+    fn kept_take_beats(&mut self, beats: f64) {
+        self.shared.kept_take_beats.store(beats);
+    }
+}
+
+impl Worker {
+    fn new(
+        config: WorkerConfig,
+        settings: SettingsFn,
+        events: rtrb::Consumer<ContextEvent>,
+        notes: rtrb::Producer<GeneratedNote>,
+        shared: Arc<WorkerShared>,
+    ) -> Worker {
+        let planner = Planner::new(config.kept_take.clone());
+        Worker {
+            config,
+            settings,
+            events,
+            notes,
+            shared,
+            model: None,
+            planner,
+            lookahead: Lookahead::default(),
+            late_seen: 0,
+            load_pending: true,
+            reload_seen: 0,
+            files_seen: FilesSeen::default(),
+            next_retry: Instant::now(),
+            panics: VecDeque::new(),
+            #[cfg(debug_assertions)]
+            fault: Fault::from_env(),
+        }
+    }
+
+    fn run(&mut self) {
+        self.reload_seen = self.shared.reload_request.load(Ordering::Acquire);
+        let mut backoff = MIN_BACKOFF;
+        while self.shared.running.load(Ordering::Acquire) {
+            // Read before draining: every event sent before this request is in the queue now.
+            let request = self.shared.sync_request.load(Ordering::Acquire);
+            // A panic anywhere in a turn (a bug, or a library's) must not end the thread: the
+            // audio thread would wait in vain for notes, and an offline render for its sync.
+            let busy = match std::panic::catch_unwind(AssertUnwindSafe(|| self.turn())) {
+                Ok(busy) => busy,
+                Err(payload) => {
+                    self.recover(&panic_text(payload.as_ref()));
+                    true
+                }
+            };
+            if busy {
+                backoff = MIN_BACKOFF;
+            } else {
+                self.shared.sync_done.store(request, Ordering::Release);
+                std::thread::park_timeout(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+
+    /// One round of the worker's loop: load if asked, read the queue, plan a note. Returns
+    /// whether it did any work.
+    fn turn(&mut self) -> bool {
+        let reload = self.shared.reload_request.load(Ordering::Acquire);
+        if reload != self.reload_seen {
+            self.reload_seen = reload;
+            self.panics.clear();
+            log::info!("reloading the model");
+            self.load_pending = true;
+        } else if self.model.is_none() && Instant::now() >= self.next_retry {
+            self.next_retry = Instant::now() + RETRY_INTERVAL;
+            if !self.load_pending && FilesSeen::of(&self.config) != self.files_seen {
+                log::info!("the runtime or model files changed; loading again");
+                self.load_pending = true;
+            }
+        }
+        if self.load_pending {
+            self.load_pending = false;
+            self.load();
+            return true;
+        }
+        let mut busy = false;
+        while let Ok(event) = self.events.pop() {
+            busy = true;
+            self.planner.hear(event);
+        }
+        busy |= self.plan();
+        #[cfg(debug_assertions)]
+        self.inject_fault();
+        busy
+    }
+
+    /// Debug builds: acts out [`super::FAULT_ENV`]'s fault.
+    #[cfg(debug_assertions)]
+    fn inject_fault(&mut self) {
+        // A fault in planning: only with a model loaded.
+        let planned =
+            self.model.is_some() && self.shared.generated_notes.load(Ordering::Relaxed) > 0;
+        match self.fault {
+            Fault::PanicOnce if planned => {
+                self.fault = Fault::None;
+                panic!("injected fault: worker panic");
+            }
+            Fault::PanicAlways if planned => panic!("injected fault: worker panic"),
+            _ => {}
+        }
+    }
+
+    /// After a caught panic: forget the line and the phrase, then reload the model, unless this
+    /// keeps happening.
+    fn recover(&mut self, reason: &str) {
+        let now = Instant::now();
+        self.panics
+            .retain(|t| now.duration_since(*t) < PANIC_WINDOW);
+        self.panics.push_back(now);
+        self.shared.worker_panics.fetch_add(1, Ordering::Relaxed);
+        self.model = None;
+        self.planner.recover();
+        if self.panics.len() > MAX_PANICS {
+            log::error!(
+                "the inference worker failed {} times within a minute ({reason}); passing MIDI \
+                 through until the model is reloaded",
+                self.panics.len()
+            );
+            *self.shared.status.lock() = ModelStatus::Error(format!(
+                "Descant stopped after repeated internal errors ({reason}). MIDI passes through; \
+                 reload the model to try again."
+            ));
+            // A reload request brings it back, or a change of its files (a new runtime).
+            self.files_seen = FilesSeen::of(&self.config);
+        } else {
+            log::warn!(
+                "the inference worker recovered from an internal error ({reason}); reloading \
+                 the model"
+            );
+            self.load_pending = true;
+        }
+    }
+
+    /// Loads the runtime and the model, replacing any model loaded before.
+    fn load(&mut self) {
+        self.model = None;
+        self.planner.drop_model();
+        *self.shared.status.lock() = ModelStatus::Loading;
+        self.files_seen = FilesSeen::of(&self.config);
+        let started = Instant::now();
+        match load_model(&self.config) {
+            Ok(model) => {
+                let c = model.contract();
+                *self.shared.status.lock() = ModelStatus::Ready {
+                    name: c.name.clone(),
+                    trained: c.trained,
+                    load_ms: started.elapsed().as_millis() as u32,
+                };
+                log::info!(
+                    "model '{}' ready in {} ms",
+                    c.name,
+                    started.elapsed().as_millis()
+                );
+                let ngrams = load_ngrams(&self.config.model).unwrap_or_else(|e| {
+                    log::warn!("originality guard unavailable: {e}");
+                    None
+                });
+                self.planner.use_model(&model, ngrams);
+                self.model = Some(model);
+                self.shared
+                    .originality_available
+                    .store(self.planner.has_originality_index(), Ordering::Relaxed);
+            }
+            Err(e) => {
+                log::error!("model not loaded, passing MIDI through: {e}");
+                *self.shared.status.lock() = ModelStatus::Error(e.to_string());
+            }
+        }
+    }
+
+    /// The tick up to which notes should be planned now.
+    fn horizon(&mut self, playhead: i64) -> i64 {
+        let tempo = self.shared.tempo.load();
+        let beats = if self.shared.offline.load(Ordering::Relaxed) {
+            OFFLINE_LOOKAHEAD_BEATS
+        } else {
+            let late = self.shared.late_notes.load(Ordering::Relaxed);
+            if late > self.late_seen {
+                self.late_seen = late;
+                self.lookahead.on_late();
+            }
+            self.lookahead.beats(tempo)
+        };
+        self.shared.lookahead_beats.store(beats);
+        playhead + to_tick(beats)
+    }
+
+    /// Plans at most one more note. Returns whether it did any work.
+    fn plan(&mut self) -> bool {
+        let Some(mut model) = self.model.take() else {
+            return false;
+        };
+        let result = self.try_plan(&mut model);
+        self.model = Some(model);
+        match result {
+            Ok(busy) => busy,
+            Err(e) => {
+                self.fail(e);
+                false
+            }
+        }
+    }
+
+    fn try_plan(&mut self, model: &mut Model) -> Result<bool, ModelError> {
+        let settings = (self.settings)();
+        if !self
+            .planner
+            .ready(&settings, self.shared.playing.load(Ordering::Relaxed))
+        {
+            return Ok(false);
+        }
+        let playhead = to_tick(self.shared.playhead_beat.load());
+        let horizon = self.horizon(playhead);
+        let host_len = self.shared.loop_len_beats.load();
+        let time = PlanTime {
+            playhead,
+            horizon,
+            host_loop: (host_len > 0.0).then(|| (self.shared.loop_start_beat.load(), host_len)),
+        };
+        let mut outlet = Outlet {
+            notes: &mut self.notes,
+            shared: &self.shared,
+            lookahead: &mut self.lookahead,
+        };
+        self.planner.plan(model, &settings, time, &mut outlet)
+    }
+
+    fn fail(&mut self, e: ModelError) {
+        log::error!("model stopped: {e}");
+        self.planner.drop_line();
+        *self.shared.status.lock() = ModelStatus::Error(e.to_string());
+        self.model = None;
+        // Loaded again on a reload request or once its files change.
+        self.files_seen = FilesSeen::of(&self.config);
+    }
+}
