@@ -16,7 +16,7 @@ use crate::sampler::{Sampler, SamplingSettings};
 use crate::shaping::{self, PitchContext, REPEAT_RUN};
 use crate::steering::Steering;
 use crate::step::{StepModel, StepState};
-use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR, TICKS_PER_BEAT};
+use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR};
 /// Most bars a prompt window looks back.
 const MAX_WINDOW_BARS: i64 = 16;
 /// Most tokens sampled in one [`Continuation::next`] call before it gives up (a model that never
@@ -210,7 +210,7 @@ impl<M: StepModel> Continuation<M> {
     ) -> Result<Generated, ModelError> {
         self.set_control(guide.control);
         let bar_len = self.meter.bar_ticks();
-        let beat_ticks = TICKS_PER_BEAT * 4 / i64::from(self.meter.denominator.max(1));
+        let beat_ticks = self.meter.beat_ticks();
         let (lo, hi) = guide.steering.register();
         for _ in 0..MAX_TOKENS_PER_EVENT {
             if self.expect == Expect::PosOrBar

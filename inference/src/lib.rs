@@ -1,8 +1,10 @@
 //! Descant's engine, independent of any plugin framework: the token grammar, the ONNX step model
 //! and its contract, the sampler, the beat-time generator and the inference worker thread.
 //!
-//! Threads: everything here runs on the inference worker (or in tests and tools) except the types
-//! in [`events`], which the audio thread also uses: they are `Copy` and never allocate.
+//! Threads: everything here runs on the inference worker (or in tests and tools) except what the
+//! audio thread also uses: the `Copy` events of [`events`] (the SPSC queues), the block snapshot,
+//! telemetry and render handshake of [`bridge`], and the pure time arithmetic of [`time`]; none of
+//! them allocates or blocks.
 //!
 //! ```
 //! use descant_inference::tokenizer::{decode, encode, Meter, TickNote};
@@ -11,6 +13,7 @@
 //! assert_eq!(decode(&tokens).0, notes);
 //! ```
 
+pub mod bridge;
 pub mod contract;
 pub mod error;
 pub mod events;
@@ -27,6 +30,7 @@ pub mod shaping;
 pub mod steering;
 pub mod step;
 pub mod take;
+pub mod time;
 pub mod tokenizer;
 pub mod worker;
 

@@ -47,61 +47,7 @@ pub const DUR_BASE: u32 = PITCH_BASE + (PITCH_HIGH - PITCH_LOW) as u32 + 1;
 /// Number of tokens.
 pub const VOCAB_SIZE: usize = (DUR_BASE as i64 + MAX_DUR_TICKS) as usize;
 
-/// A meter the vocabulary can express.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Meter {
-    /// Beats per bar (the time signature's numerator).
-    pub numerator: u8,
-    /// Note value of one beat (the time signature's denominator).
-    pub denominator: u8,
-}
-
-impl Meter {
-    /// Common time.
-    pub const FOUR_FOUR: Meter = Meter {
-        numerator: 4,
-        denominator: 4,
-    };
-
-    /// The meter if the vocabulary has a token for it.
-    pub fn new(numerator: u8, denominator: u8) -> Option<Meter> {
-        METERS.contains(&(numerator, denominator)).then_some(Meter {
-            numerator,
-            denominator,
-        })
-    }
-
-    /// The vocabulary's meter closest to any time signature (same bar length where possible).
-    pub fn nearest(numerator: i32, denominator: i32) -> Meter {
-        let (n, d) = (numerator.clamp(1, 16) as u8, denominator.clamp(1, 16) as u8);
-        if let Some(m) = Meter::new(n, d) {
-            return m;
-        }
-        let want = i64::from(n) * TICKS_PER_BEAT * 4 / i64::from(d.max(1));
-        METERS
-            .iter()
-            .map(|&(n, d)| Meter {
-                numerator: n,
-                denominator: d,
-            })
-            .min_by_key(|m| (m.bar_ticks() - want).abs())
-            .unwrap_or(Meter::FOUR_FOUR)
-    }
-
-    /// Length of one bar in ticks.
-    pub fn bar_ticks(self) -> i64 {
-        i64::from(self.numerator) * TICKS_PER_BEAT * 4 / i64::from(self.denominator)
-    }
-
-    /// The meter's token.
-    pub fn token(self) -> u32 {
-        let index = METERS
-            .iter()
-            .position(|&m| m == (self.numerator, self.denominator))
-            .unwrap_or(0);
-        METER_BASE + index as u32
-    }
-}
+pub use crate::time::Meter;
 
 /// A note on the tick grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use descant_inference::bridge::BlockSnapshot;
 use descant_inference::events::{ContextEvent, GeneratedNote};
 use descant_inference::generator::{Continuation, Generated, Guide};
 use descant_inference::key::{Key, PitchClassSet};
@@ -167,6 +168,18 @@ fn a_corrupt_model_is_refused_with_a_reason() {
     ));
 }
 
+/// Publishes the audio thread's block as the plugin does: time running at 120 BPM in 4/4 with
+/// the playhead at `beat`, and the host's loop range `host_loop` (start, length in beats).
+fn at_beat(shared: &WorkerShared, beat: f64, host_loop: Option<(f64, f64)>) {
+    shared.block.publish(BlockSnapshot {
+        playhead_beat: beat,
+        playing: true,
+        tempo: 120.0,
+        loop_range: host_loop,
+        ..BlockSnapshot::default()
+    });
+}
+
 /// The transport starting at beat 0 in 4/4.
 fn time_starts(epoch: u32) -> ContextEvent {
     ContextEvent::Transport {
@@ -210,7 +223,7 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
     });
     let mut worker =
         InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone()).unwrap();
-    shared.playing.store(true, Ordering::Relaxed);
+    at_beat(&shared, 0.0, None);
     ev_tx.push(time_starts(1)).unwrap();
     for (i, key) in [60u8, 64, 67].into_iter().enumerate() {
         let beat = i as f64 * 0.5;
@@ -233,7 +246,7 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
     // The last note ends at beat 1.5; with a 1-beat pause the answer starts at beat 2.5. The
     // playhead moves on as in a host (fast), and each note is checked against where it was then.
     let mut playhead = 1.5;
-    shared.playhead_beat.store(playhead);
+    at_beat(&shared, playhead, None);
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut got = Vec::new();
     while got.len() < 4 && Instant::now() < deadline {
@@ -242,7 +255,7 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
         }
         std::thread::sleep(Duration::from_millis(5));
         playhead += 0.05;
-        shared.playhead_beat.store(playhead);
+        at_beat(&shared, playhead, None);
     }
     match &*shared.status.lock() {
         ModelStatus::Ready { name, trained, .. } => {
@@ -352,22 +365,23 @@ fn a_full_note_queue_drops_and_counts_and_the_worker_keeps_listening() {
     });
     let mut worker =
         InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone()).unwrap();
-    shared.offline.store(true, Ordering::Relaxed);
-    shared.playing.store(true, Ordering::Relaxed);
+    shared.render.activate(true);
+    at_beat(&shared, 0.0, None);
     ev_tx.push(time_starts(1)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut playhead = 0.0;
-    while shared.queue_full_drops.load(Ordering::Relaxed) < 3 && Instant::now() < deadline {
+    while shared.telemetry.queue_full_drops.load(Ordering::Relaxed) < 3 && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(5));
         playhead += 0.1;
-        shared.playhead_beat.store(playhead);
+        at_beat(&shared, playhead, None);
     }
     assert!(
-        shared.queue_full_drops.load(Ordering::Relaxed) >= 3,
+        shared.telemetry.queue_full_drops.load(Ordering::Relaxed) >= 3,
         "no note was dropped: {:?}",
         *shared.status.lock()
     );
-    assert_eq!(shared.generated_notes.load(Ordering::Relaxed), 2);
+    assert_eq!(shared.telemetry.generated_notes.load(Ordering::Relaxed), 2);
     // Still listening: 1,000 events through a 64-event queue, each taken within a second.
     for i in 0..1000 {
         let event = ContextEvent::PlayerNoteOn {
@@ -414,19 +428,19 @@ fn a_loop_grid_that_moves_under_a_finished_cycle_does_not_stop_the_model() {
         shared.clone(),
     )
     .unwrap();
-    shared.offline.store(true, Ordering::Relaxed);
-    shared.playing.store(true, Ordering::Relaxed);
+    shared.render.activate(true);
+    at_beat(&shared, 0.0, None);
     ev_tx.push(time_starts(1)).unwrap();
     let mut request = 0;
-    let mut sync_at = |beat: f64| {
-        shared.playhead_beat.store(beat);
+    let mut sync_at = |beat: f64, host_loop: Option<(f64, f64)>| {
+        at_beat(&shared, beat, host_loop);
         request += 1;
-        shared.sync_request.store(request, Ordering::Release);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while shared.sync_done.load(Ordering::Acquire) < request {
-            assert!(Instant::now() < deadline, "the worker did not catch up");
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        assert!(
+            shared
+                .render
+                .wait_for_worker(request, || {}, Duration::from_secs(20)),
+            "the worker did not catch up"
+        );
         let mut got = 0;
         while notes_rx.pop().is_ok() {
             got += 1;
@@ -435,12 +449,12 @@ fn a_loop_grid_that_moves_under_a_finished_cycle_does_not_stop_the_model() {
     };
     // The first cycle (bars 1–2, 8 beats) planned to its end: the look-ahead reaches beat 8.
     for step in 0..=24 {
-        sync_at(f64::from(step) * 0.25);
+        sync_at(f64::from(step) * 0.25, None);
     }
     // Now the host loops beats 2–10: same length, the grid 2 beats later.
-    shared.loop_start_beat.store(2.0);
-    shared.loop_len_beats.store(8.0);
-    let played: usize = (24..=64).map(|step| sync_at(f64::from(step) * 0.25)).sum();
+    let played: usize = (24..=64)
+        .map(|step| sync_at(f64::from(step) * 0.25, Some((2.0, 8.0))))
+        .sum();
     let status = shared.status.lock().clone();
     assert!(
         matches!(status, ModelStatus::Ready { .. }),

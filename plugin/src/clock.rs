@@ -147,8 +147,7 @@ impl Clock {
         let meter = host
             .time_sig
             .map_or(Meter::FOUR_FOUR, |(n, d)| Meter::nearest(n, d));
-        let bar_len =
-            meter.bar_ticks() as f64 / descant_inference::tokenizer::TICKS_PER_BEAT as f64;
+        let bar_len = meter.bar_beats();
         let bar_start_beat = match host.bar_start_beats {
             Some(b) if host.playing && host_has_time => b,
             _ => (start_beat / bar_len).floor() * bar_len,

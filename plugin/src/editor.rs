@@ -141,6 +141,7 @@ fn slider<P: Param>(ui: &mut egui::Ui, setter: &ParamSetter, param: &P) {
 
 /// What the originality guard has done.
 fn originality_line(shared: &WorkerShared) -> String {
+    let shared = &shared.telemetry;
     if !shared.originality_available.load(Ordering::Relaxed) {
         return "Originality guard: this model has no index".to_owned();
     }
@@ -154,7 +155,7 @@ fn originality_line(shared: &WorkerShared) -> String {
 
 /// The key the scale lock and mood use now, as the worker last reported it.
 fn key_line(shared: &WorkerShared) -> String {
-    match shared.key_in_use.load(Ordering::Relaxed) {
+    match shared.telemetry.key_in_use.load(Ordering::Relaxed) {
         0 => "Key in use: none yet (Auto listens to the player)".to_owned(),
         k => format!("Key in use: {}", Key::from_index(k as usize - 1).name()),
     }
@@ -162,8 +163,9 @@ fn key_line(shared: &WorkerShared) -> String {
 
 /// Timing: the look-ahead, deadline misses and the model's speed.
 fn timing_line(shared: &WorkerShared) -> String {
+    let tempo = shared.block.read().tempo.max(1.0);
+    let shared = &shared.telemetry;
     let beats = shared.lookahead_beats.load();
-    let tempo = shared.tempo.load().max(1.0);
     format!(
         "Look-ahead {:.0} ms ({beats:.2} beats)   missed deadlines (not played): {}   \
          per-token: {} µs   notes planned: {}   queue full: {}",
@@ -213,11 +215,12 @@ impl DescantEditor {
         );
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, ROLL_BACKGROUND);
-        let playhead = self.shared.playhead_beat.load();
+        let block = self.shared.block.read();
+        let playhead = block.playhead_beat;
         let t0 = playhead - ROLL_PAST_BEATS;
         let span = ROLL_PAST_BEATS + ROLL_FUTURE_BEATS;
         let x = |beat: f64| rect.left() + ((beat - t0) / span) as f32 * rect.width();
-        let epoch = self.shared.epoch.load(Ordering::Relaxed);
+        let epoch = block.epoch;
         let planned: Vec<_> = self
             .shared
             .planned
@@ -252,8 +255,8 @@ impl DescantEditor {
                 painter.rect_filled(row, 0.0, egui::Color32::from_rgb(17, 21, 30));
             }
         }
-        let bar_beats = self.shared.bar_beats.load().max(0.25);
-        let bar_start = self.shared.bar_start_beat.load();
+        let bar_beats = block.meter.bar_beats();
+        let bar_start = block.bar_start_beat;
         let mut beat = t0.ceil();
         while beat <= t0 + span {
             let on_bar = ((beat - bar_start) / bar_beats).fract().abs() < 1e-6;
@@ -322,13 +325,12 @@ impl DescantEditor {
     /// Writes the last bars of Descant's playing as a MIDI file.
     fn save_take(&mut self) {
         let bars = self.params.editor_memory.read().take_bars;
-        let bar_beats = self.shared.bar_beats.load();
+        let block = self.shared.block.read();
         let clock = TakeClock {
-            playhead: self.shared.playhead_beat.load(),
-            bar_start: self.shared.bar_start_beat.load(),
-            bar_beats,
-            tempo: self.shared.tempo.load(),
-            meter: ((bar_beats.round() as u8).max(1), 4),
+            playhead: block.playhead_beat,
+            bar_start: block.bar_start_beat,
+            tempo: block.tempo,
+            meter: block.meter,
         };
         let model = match &*self.shared.status.lock() {
             ModelStatus::Ready { name, .. } => name.clone(),
@@ -389,7 +391,7 @@ impl NiceEguiApp for DescantEditor {
                     )));
             }
         }
-        let playhead = self.shared.playhead_beat.load();
+        let playhead = self.shared.block.read().playhead_beat;
         self.drain_roll(playhead);
         ui.horizontal(|ui| {
             ui.heading("Descant");
@@ -468,7 +470,7 @@ impl NiceEguiApp for DescantEditor {
                                 setter.end_set_parameter(&p.regenerate);
                             }
                         });
-                        let kept = self.shared.kept_take_beats.load();
+                        let kept = self.shared.telemetry.kept_take_beats.load();
                         if kept > 0.0 {
                             ui.label(format!("Keeping a take of {kept} beats"));
                         }

@@ -6,8 +6,9 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use descant_inference::bridge::BlockSnapshot;
 use descant_inference::events::ContextEvent;
 use descant_inference::take::{KeptTake, PlayMode};
 use descant_inference::worker::WorkerShared;
@@ -227,17 +228,11 @@ impl Descant {
             return;
         };
         self.offline_block += 1;
-        let block = self.offline_block;
-        self.shared.sync_request.store(block, Ordering::Release);
-        h.wake();
-        let deadline = Instant::now() + OFFLINE_WAIT;
-        while self.shared.sync_done.load(Ordering::Acquire) < block {
-            if Instant::now() > deadline {
-                self.offline_gave_up = true;
-                return;
-            }
-            std::thread::sleep(Duration::from_micros(20));
-        }
+        let caught_up =
+            self.shared
+                .render
+                .wait_for_worker(self.offline_block, || h.wake(), OFFLINE_WAIT);
+        self.offline_gave_up = !caught_up;
     }
 
     /// Moves the worker's new notes into the scheduler, dropping stale ones.
@@ -287,6 +282,7 @@ impl Descant {
         );
         if late > 0 {
             self.shared
+                .telemetry
                 .late_notes
                 .fetch_add(u64::from(late), Ordering::Relaxed);
         }
@@ -360,12 +356,10 @@ impl Plugin for Descant {
         self.sample_rate = buffer_config.sample_rate;
         self.clock.reset();
         self.offline = buffer_config.process_mode == ProcessMode::Offline;
-        self.shared.offline.store(self.offline, Ordering::Relaxed);
+        self.shared.render.activate(self.offline);
         self.offline_block = 0;
         self.offline_gave_up = false;
         self.context_lost = false;
-        self.shared.sync_request.store(0, Ordering::Relaxed);
-        self.shared.sync_done.store(0, Ordering::Relaxed);
         {
             let mut memory = self.params.editor_memory.write();
             *memory = memory.bounded();
@@ -387,7 +381,7 @@ impl Plugin for Descant {
     fn deactivate(&mut self) {
         // Joins the worker (main thread). Notes still sounding are ended in the next block.
         self.inference = None;
-        let s = &self.shared;
+        let s = &self.shared.telemetry;
         log::info!(
             "{} notes planned, {} missed their deadline (not played), {} lost to a full \
              queue; look-ahead {:.2} beats",
@@ -461,19 +455,15 @@ impl Plugin for Descant {
             self.tell_worker(ContextEvent::Reset { epoch: self.epoch });
             self.was_enabled = enabled;
         }
-        self.shared.playhead_beat.store(block.start_beat);
-        self.shared.playing.store(block.running, Ordering::Relaxed);
-        self.shared
-            .tempo
-            .store(f64::from(self.sample_rate) * 60.0 / block.samples_per_beat);
-        let (loop_start, loop_len) = block.loop_range.unwrap_or((0.0, 0.0));
-        self.shared.loop_start_beat.store(loop_start);
-        self.shared.loop_len_beats.store(loop_len);
-        self.shared.epoch.store(self.epoch, Ordering::Relaxed);
-        self.shared.bar_start_beat.store(block.bar_start_beat);
-        self.shared.bar_beats.store(
-            block.meter.bar_ticks() as f64 / descant_inference::tokenizer::TICKS_PER_BEAT as f64,
-        );
+        self.shared.block.publish(BlockSnapshot {
+            playhead_beat: block.start_beat,
+            playing: block.running,
+            tempo: f64::from(self.sample_rate) * 60.0 / block.samples_per_beat,
+            loop_range: block.loop_range,
+            bar_start_beat: block.bar_start_beat,
+            meter: block.meter,
+            epoch: self.epoch,
+        });
 
         // The player's events: passed through, told to the worker; a note-on silences Descant.
         // Notes on the chord channel are harmony to play over: passed and told, never silencing.

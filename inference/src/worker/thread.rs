@@ -149,18 +149,25 @@ struct Outlet<'a> {
 
 impl PlanSink for Outlet<'_> {
     fn note(&mut self, note: GeneratedNote, work: Duration) {
-        let tempo = self.shared.tempo.load().clamp(1.0, 1000.0);
-        let margin = (note.onset_beat - self.shared.playhead_beat.load()) * 60.0 / tempo;
+        let block = self.shared.block.read();
+        let tempo = block.tempo.clamp(1.0, 1000.0);
+        let margin = (note.onset_beat - block.playhead_beat) * 60.0 / tempo;
         self.lookahead.on_note(margin, work.as_secs_f64());
         if self.notes.push(note).is_ok() {
-            self.shared.generated_notes.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .telemetry
+                .generated_notes
+                .fetch_add(1, Ordering::Relaxed);
             let mut planned = self.shared.planned.lock();
             if planned.len() == PLAN_VIEW_NOTES {
                 planned.pop_front();
             }
             planned.push_back(note);
         } else {
-            self.shared.queue_full_drops.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .telemetry
+                .queue_full_drops
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -169,23 +176,28 @@ impl PlanSink for Outlet<'_> {
     }
 
     fn token_micros(&mut self, micros: u32) {
-        self.shared.step_micros.store(micros, Ordering::Relaxed);
+        self.shared
+            .telemetry
+            .step_micros
+            .store(micros, Ordering::Relaxed);
     }
 
     fn key_in_use(&mut self, key: Option<Key>) {
         self.shared
+            .telemetry
             .key_in_use
             .store(key.map_or(0, |k| 1 + k.index() as u32), Ordering::Relaxed);
     }
 
     fn originality_interventions(&mut self, added: u64) {
         self.shared
+            .telemetry
             .originality_interventions
             .fetch_add(added, Ordering::Relaxed);
     }
 
     fn kept_take_beats(&mut self, beats: f64) {
-        self.shared.kept_take_beats.store(beats);
+        self.shared.telemetry.kept_take_beats.store(beats);
     }
 }
 
@@ -223,7 +235,7 @@ impl Worker {
         let mut backoff = MIN_BACKOFF;
         while self.shared.running.load(Ordering::Acquire) {
             // Read before draining: every event sent before this request is in the queue now.
-            let request = self.shared.sync_request.load(Ordering::Acquire);
+            let request = self.shared.render.pending_request();
             // A panic anywhere in a turn (a bug, or a library's) must not end the thread: the
             // audio thread would wait in vain for notes, and an offline render for its sync.
             let busy = match std::panic::catch_unwind(AssertUnwindSafe(|| self.turn())) {
@@ -236,7 +248,7 @@ impl Worker {
             if busy {
                 backoff = MIN_BACKOFF;
             } else {
-                self.shared.sync_done.store(request, Ordering::Release);
+                self.shared.render.caught_up(request);
                 std::thread::park_timeout(backoff);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
@@ -279,8 +291,13 @@ impl Worker {
     #[cfg(debug_assertions)]
     fn inject_fault(&mut self) {
         // A fault in planning: only with a model loaded.
-        let planned =
-            self.model.is_some() && self.shared.generated_notes.load(Ordering::Relaxed) > 0;
+        let planned = self.model.is_some()
+            && self
+                .shared
+                .telemetry
+                .generated_notes
+                .load(Ordering::Relaxed)
+                > 0;
         match self.fault {
             Fault::PanicOnce if planned => {
                 self.fault = Fault::None;
@@ -298,7 +315,10 @@ impl Worker {
         self.panics
             .retain(|t| now.duration_since(*t) < PANIC_WINDOW);
         self.panics.push_back(now);
-        self.shared.worker_panics.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .telemetry
+            .worker_panics
+            .fetch_add(1, Ordering::Relaxed);
         self.model = None;
         self.planner.recover();
         if self.panics.len() > MAX_PANICS {
@@ -349,6 +369,7 @@ impl Worker {
                 self.planner.use_model(&model, ngrams);
                 self.model = Some(model);
                 self.shared
+                    .telemetry
                     .originality_available
                     .store(self.planner.has_originality_index(), Ordering::Relaxed);
             }
@@ -359,20 +380,19 @@ impl Worker {
         }
     }
 
-    /// The tick up to which notes should be planned now.
-    fn horizon(&mut self, playhead: i64) -> i64 {
-        let tempo = self.shared.tempo.load();
-        let beats = if self.shared.offline.load(Ordering::Relaxed) {
+    /// The tick up to which notes should be planned now, at tempo `tempo`.
+    fn horizon(&mut self, playhead: i64, tempo: f64) -> i64 {
+        let beats = if self.shared.render.offline() {
             OFFLINE_LOOKAHEAD_BEATS
         } else {
-            let late = self.shared.late_notes.load(Ordering::Relaxed);
+            let late = self.shared.telemetry.late_notes.load(Ordering::Relaxed);
             if late > self.late_seen {
                 self.late_seen = late;
                 self.lookahead.on_late();
             }
             self.lookahead.beats(tempo)
         };
-        self.shared.lookahead_beats.store(beats);
+        self.shared.telemetry.lookahead_beats.store(beats);
         playhead + to_tick(beats)
     }
 
@@ -394,19 +414,15 @@ impl Worker {
 
     fn try_plan(&mut self, model: &mut Model) -> Result<bool, ModelError> {
         let settings = (self.settings)();
-        if !self
-            .planner
-            .ready(&settings, self.shared.playing.load(Ordering::Relaxed))
-        {
+        let block = self.shared.block.read();
+        if !self.planner.ready(&settings, block.playing) {
             return Ok(false);
         }
-        let playhead = to_tick(self.shared.playhead_beat.load());
-        let horizon = self.horizon(playhead);
-        let host_len = self.shared.loop_len_beats.load();
+        let playhead = to_tick(block.playhead_beat);
         let time = PlanTime {
             playhead,
-            horizon,
-            host_loop: (host_len > 0.0).then(|| (self.shared.loop_start_beat.load(), host_len)),
+            horizon: self.horizon(playhead, block.tempo),
+            host_loop: block.loop_range,
         };
         let mut outlet = Outlet {
             notes: &mut self.notes,

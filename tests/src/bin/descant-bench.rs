@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use descant_host_tests::{Input, Pacer, PluginHost};
+use descant_inference::bridge::BlockSnapshot;
 use descant_inference::events::{ContextEvent, GeneratedNote};
 use descant_inference::model::{Model, State};
 use descant_inference::runtime;
@@ -370,7 +371,11 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
             ..WorkerSettings::default()
         });
         let worker = InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone())?;
-        shared.playing.store(true, Ordering::Relaxed);
+        shared.block.publish(BlockSnapshot {
+            playing: true,
+            tempo: TEMPO,
+            ..BlockSnapshot::default()
+        });
         let _ = ev_tx.push(ContextEvent::Transport {
             playing: true,
             jumped: true,
@@ -422,8 +427,12 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
         let start = b as f64 * beats_per_block;
         let end = start + beats_per_block;
         for (inst, queue) in instances.iter_mut().zip(pending.iter_mut()) {
-            inst.shared.playhead_beat.store(start);
-            inst.shared.tempo.store(TEMPO);
+            inst.shared.block.publish(BlockSnapshot {
+                playhead_beat: start,
+                playing: true,
+                tempo: TEMPO,
+                ..BlockSnapshot::default()
+            });
             while let Ok(note) = inst.notes.pop() {
                 queue.push(note);
             }
@@ -432,7 +441,10 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
                 if note.onset_beat < start {
                     inst.late += 1;
                     // The plugin tells the worker, which then plans further ahead.
-                    inst.shared.late_notes.fetch_add(1, Ordering::Relaxed);
+                    inst.shared
+                        .telemetry
+                        .late_notes
+                        .fetch_add(1, Ordering::Relaxed);
                     false
                 } else if note.onset_beat < end {
                     inst.played += 1;
@@ -452,7 +464,7 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
     let late: u64 = instances.iter().map(|i| i.late).sum();
     let per_token: Vec<u32> = instances
         .iter()
-        .map(|i| i.shared.step_micros.load(Ordering::Relaxed))
+        .map(|i| i.shared.telemetry.step_micros.load(Ordering::Relaxed))
         .collect();
     println!("| instances | simulated | wall | notes played | deadline misses | last per-token µs (min–max) |");
     println!("|---|---|---|---|---|---|");

@@ -32,7 +32,8 @@ use crate::model::Model;
 use crate::originality::NgramIndex;
 use crate::step::StepModel;
 use crate::take::{KeptTake, PlayMode};
-use crate::tokenizer::{Meter, TickNote, TICKS_PER_BEAT};
+use crate::time::Meter;
+use crate::tokenizer::TickNote;
 
 use super::config::WorkerSettings;
 use along::AlongState;
@@ -295,20 +296,8 @@ impl<M: StepModel> Planner<M> {
     }
 }
 
-/// Beats to the nearest tick.
-pub(crate) fn to_tick(beat: f64) -> i64 {
-    (beat * TICKS_PER_BEAT as f64).round() as i64
-}
-
-/// Ticks to beats.
-pub(crate) fn to_beat(tick: i64) -> f64 {
-    tick as f64 / TICKS_PER_BEAT as f64
-}
-
-/// `tick` rounded up to a multiple of `grid`.
-fn ceil_to(tick: i64, grid: i64) -> i64 {
-    tick.div_euclid(grid) * grid + if tick.rem_euclid(grid) > 0 { grid } else { 0 }
-}
+use crate::time::ceil_to_grid as ceil_to;
+pub(crate) use crate::time::{beats_to_ticks as to_tick, ticks_to_beats as to_beat};
 
 /// Appends `note`, dropping the oldest note when `notes` is full.
 fn push_bounded(notes: &mut Vec<TickNote>, note: TickNote) {
@@ -316,17 +305,4 @@ fn push_bounded(notes: &mut Vec<TickNote>, note: TickNote) {
         notes.remove(0);
     }
     notes.push(note);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ceil_to_rounds_up_to_the_grid() {
-        assert_eq!(ceil_to(0, 3), 0);
-        assert_eq!(ceil_to(1, 3), 3);
-        assert_eq!(ceil_to(3, 3), 3);
-        assert_eq!(ceil_to(-1, 3), 0);
-    }
 }
