@@ -23,6 +23,7 @@ mod logging;
 mod outbox;
 mod params;
 mod roll;
+mod route;
 mod scheduler;
 mod takefile;
 mod thru;
@@ -33,6 +34,7 @@ use handle::InferenceHandle;
 use outbox::{Outbox, Source};
 use params::{DescantParams, EditorMemory};
 use roll::{RollEvent, RollFeed, RollReceiver};
+use route::{Pass, RouteSettings, Tell};
 use scheduler::Scheduler;
 use thru::HeldThrough;
 use tracker::{NoteTracker, SoundingNote};
@@ -127,44 +129,6 @@ impl Default for Descant {
             offline_gave_up: false,
             #[cfg(debug_assertions)]
             alloc_probe: false,
-        }
-    }
-}
-
-/// What happens to one incoming event on its way out.
-enum Pass {
-    /// It does not go out.
-    No,
-    /// A note-on that goes out if the block has room; its key is then held through.
-    Start {
-        /// The key pressed.
-        key: u8,
-        /// Its channel.
-        channel: u8,
-    },
-    /// A note-off that ends a key let through: it always goes out.
-    End,
-    /// Anything else that passes (a note-off of a key never let through, other events): goes
-    /// out if the block has room.
-    Other,
-}
-
-impl Pass {
-    /// A note-on: passes when pass-through is on.
-    fn start_if(pass_through: bool, key: u8, channel: u8) -> Pass {
-        if pass_through {
-            Pass::Start { key, channel }
-        } else {
-            Pass::No
-        }
-    }
-
-    /// A note-off: must pass when its key was let through, may pass when pass-through is on.
-    fn end(was_held: bool, pass_through: bool) -> Pass {
-        match (was_held, pass_through) {
-            (true, _) => Pass::End,
-            (false, true) => Pass::Other,
-            (false, false) => Pass::No,
         }
     }
 }
@@ -292,6 +256,195 @@ impl Descant {
             |n, offset| outbox.push_end(Source::DescantOff, note_off(offset, n)),
         );
     }
+
+    /// Discontinuities end everything at the block start, before anything else happens: a seek,
+    /// a start or stop, a loop wrap, `Enabled` or `Mode` changed, a reset.
+    fn handle_discontinuities(&mut self, block: &BlockTime, enabled: bool) {
+        let toggled = enabled != self.was_enabled;
+        let mode: PlayMode = self.params.mode.value().into();
+        let mode_changed = mode != self.mode;
+        self.mode = mode;
+        if block.wrapped && !block.jumped {
+            // Time runs on across a loop wrap (see `clock`); what sounds at the wrap ends there.
+            let outbox = &mut self.outbox;
+            self.tracker
+                .end_all(|n| outbox.push_end(Source::DescantOff, note_off(0, n)));
+        }
+        if block.jumped || toggled || mode_changed || self.release_pending {
+            self.release_all(0);
+            self.epoch = self.epoch.wrapping_add(1);
+            self.release_pending = false;
+        }
+        if block.jumped {
+            self.phrase_heard = false;
+        }
+        if block.jumped || block.meter_changed || mode_changed {
+            self.tell_worker(self.transport_event(block));
+        }
+        if toggled {
+            self.tell_worker(ContextEvent::Reset { epoch: self.epoch });
+            self.was_enabled = enabled;
+        }
+    }
+
+    /// Publishes this block's place in time to the worker and the GUI (wait-free).
+    fn publish_block(&self, block: &BlockTime) {
+        self.shared.block.publish(BlockSnapshot {
+            playhead_beat: block.start_beat,
+            playing: block.running,
+            tempo: f64::from(self.sample_rate) * 60.0 / block.samples_per_beat,
+            loop_range: block.loop_range,
+            bar_start_beat: block.bar_start_beat,
+            meter: block.meter,
+            epoch: self.epoch,
+        });
+    }
+
+    /// The player's events: passed through, told to the worker; a note-on may silence Descant
+    /// (see `route`). Returns the sample at which Descant was silenced, if it was.
+    fn route_events(
+        &mut self,
+        context: &mut impl ProcessContext<Self>,
+        block: &BlockTime,
+        frames: u32,
+    ) -> Option<u32> {
+        let pass_through = self.params.pass_through.value();
+        let chord_channel = self.params.chord_channel.value();
+        let last = frames.saturating_sub(1);
+        let mut silenced_at = None;
+        while let Some(event) = context.next_event() {
+            let r = route::route(
+                &event,
+                RouteSettings {
+                    pass_through,
+                    chord_channel,
+                    mode: self.mode,
+                    channel: self.channel,
+                },
+            );
+            if r.silences && silenced_at.is_none() {
+                silenced_at = Some(event.timing().min(last));
+                self.epoch = self.epoch.wrapping_add(1);
+            }
+            let epoch = self.epoch;
+            match r.tell {
+                Tell::Nothing => {}
+                Tell::PlayerOn {
+                    key,
+                    velocity,
+                    timing,
+                } => {
+                    self.channel = r.channel;
+                    self.phrase_heard = true;
+                    self.tell_worker(ContextEvent::PlayerNoteOn {
+                        key,
+                        velocity,
+                        beat: block.beat_at(timing),
+                        epoch,
+                    });
+                }
+                Tell::PlayerOff { key, timing } => {
+                    self.tell_worker(ContextEvent::PlayerNoteOff {
+                        key,
+                        beat: block.beat_at(timing),
+                        epoch,
+                    });
+                }
+                Tell::ChordOn { key } => self.tell_worker(ContextEvent::ChordNoteOn { key, epoch }),
+                Tell::ChordOff { key } => {
+                    self.tell_worker(ContextEvent::ChordNoteOff { key, epoch })
+                }
+            }
+            // The roll shows the player's notes whether or not they pass through.
+            if let Some(e) = RollEvent::of(&event, |t| block.beat_at(t.min(last)), false) {
+                self.roll.push(e);
+            }
+            match r.pass {
+                Pass::No => {}
+                Pass::Start { key, channel } => {
+                    // Only a note-on that went out needs its note-off to follow it.
+                    if self.outbox.push_start(Source::PassThrough, event) {
+                        self.held_through.press(key, channel);
+                    }
+                }
+                Pass::End {
+                    key,
+                    channel,
+                    pass_through,
+                } => {
+                    if self.held_through.release(key, channel) {
+                        self.outbox.push_end(Source::PassThrough, event);
+                    } else if pass_through {
+                        self.outbox.push_start(Source::PassThrough, event);
+                    }
+                }
+                Pass::Other => {
+                    self.outbox.push_start(Source::PassThrough, event);
+                }
+            }
+        }
+        if self.context_lost {
+            // Events the worker never heard: it forgets the phrase rather than wait on a key it
+            // thinks is still down. Retried every block until the queue has room.
+            self.context_lost = !self
+                .inference
+                .as_mut()
+                .is_some_and(|h| h.send(ContextEvent::Reset { epoch: self.epoch }));
+        }
+        silenced_at
+    }
+
+    /// Descant's notes: the worker's new plan in, then either silence from `silenced_at` or the
+    /// notes due in this block.
+    fn play_notes(
+        &mut self,
+        block: &BlockTime,
+        frames: u32,
+        enabled: bool,
+        silenced_at: Option<u32>,
+    ) {
+        if self.offline && !self.offline_gave_up {
+            self.wait_for_worker();
+        }
+        self.collect_planned_notes();
+        if let Some(at) = silenced_at {
+            let outbox = &mut self.outbox;
+            self.tracker.end_due(
+                at,
+                |beat| block.offset_of(beat),
+                |n, offset| outbox.push_end(Source::DescantOff, note_off(offset, n)),
+            );
+            self.release_all(at);
+        } else if enabled && block.running {
+            self.play_block(block, frames);
+        }
+    }
+
+    /// Sends this block's events in time order, and shows Descant's on the roll.
+    fn flush(&mut self, context: &mut impl ProcessContext<Self>, block: &BlockTime) {
+        for (source, event) in self.outbox.sorted() {
+            // Pass-through events are on the roll already (as the player's).
+            if source != Source::PassThrough {
+                if let Some(r) = RollEvent::of(&event, |t| block.beat_at(t), true) {
+                    self.roll.push(r);
+                }
+            }
+            // A full host queue drops the event; nothing else can be done without waiting.
+            let _ = context.try_send_event(event);
+        }
+    }
+}
+
+/// The host's transport as the clock reads it.
+fn host_time(t: &Transport) -> HostTime {
+    HostTime {
+        playing: t.playing,
+        tempo: t.tempo,
+        pos_beats: t.pos_beats(),
+        bar_start_beats: t.bar_start_pos_beats(),
+        time_sig: t.time_sig_numerator.zip(t.time_sig_denominator),
+        loop_beats: t.loop_range_beats(),
+    }
 }
 
 impl Plugin for Descant {
@@ -409,17 +562,8 @@ impl Plugin for Descant {
             std::hint::black_box(Vec::<u8>::with_capacity(16));
         }
         let frames = buffer.samples() as u32;
-        let t = context.transport();
-        let host = HostTime {
-            playing: t.playing,
-            tempo: t.tempo,
-            pos_beats: t.pos_beats(),
-            bar_start_beats: t.bar_start_pos_beats(),
-            time_sig: t.time_sig_numerator.zip(t.time_sig_denominator),
-            loop_beats: t.loop_range_beats(),
-        };
         let block = self.clock.advance(
-            host,
+            host_time(context.transport()),
             frames,
             self.sample_rate,
             self.params.free_run.value(),
@@ -427,185 +571,12 @@ impl Plugin for Descant {
         );
         self.outbox.clear();
         self.tracker.new_block();
-
-        // Discontinuities end everything at the block start, before anything else happens.
         let enabled = self.params.enabled.value();
-        let toggled = enabled != self.was_enabled;
-        let mode: PlayMode = self.params.mode.value().into();
-        let mode_changed = mode != self.mode;
-        self.mode = mode;
-        if block.wrapped && !block.jumped {
-            // Time runs on across a loop wrap (see `clock`); what sounds at the wrap ends there.
-            let outbox = &mut self.outbox;
-            self.tracker
-                .end_all(|n| outbox.push_end(Source::DescantOff, note_off(0, n)));
-        }
-        if block.jumped || toggled || mode_changed || self.release_pending {
-            self.release_all(0);
-            self.epoch = self.epoch.wrapping_add(1);
-            self.release_pending = false;
-        }
-        if block.jumped {
-            self.phrase_heard = false;
-        }
-        if block.jumped || block.meter_changed || mode_changed {
-            self.tell_worker(self.transport_event(&block));
-        }
-        if toggled {
-            self.tell_worker(ContextEvent::Reset { epoch: self.epoch });
-            self.was_enabled = enabled;
-        }
-        self.shared.block.publish(BlockSnapshot {
-            playhead_beat: block.start_beat,
-            playing: block.running,
-            tempo: f64::from(self.sample_rate) * 60.0 / block.samples_per_beat,
-            loop_range: block.loop_range,
-            bar_start_beat: block.bar_start_beat,
-            meter: block.meter,
-            epoch: self.epoch,
-        });
-
-        // The player's events: passed through, told to the worker; a note-on silences Descant.
-        // Notes on the chord channel are harmony to play over: passed and told, never silencing.
-        let pass_through = self.params.pass_through.value();
-        let chord_channel = self.params.chord_channel.value();
-        let is_chord = |channel: Option<u8>| {
-            chord_channel > 0 && channel.map(i32::from) == Some(chord_channel - 1)
-        };
-        let mut silenced_at = None;
-        while let Some(event) = context.next_event() {
-            let passes = match event {
-                NoteEvent::NoteOn {
-                    channel,
-                    key: Key::Number(key),
-                    velocity,
-                    ..
-                } if velocity > 0.0 && is_chord(channel.number()) => {
-                    self.tell_worker(ContextEvent::ChordNoteOn {
-                        key,
-                        epoch: self.epoch,
-                    });
-                    Pass::start_if(pass_through, key, channel.number().unwrap_or(0) & 15)
-                }
-                NoteEvent::NoteOn {
-                    channel,
-                    key: Key::Number(key),
-                    ..
-                }
-                | NoteEvent::NoteOff {
-                    channel,
-                    key: Key::Number(key),
-                    ..
-                } if is_chord(channel.number()) => {
-                    self.tell_worker(ContextEvent::ChordNoteOff {
-                        key,
-                        epoch: self.epoch,
-                    });
-                    let channel = channel.number().unwrap_or(0) & 15;
-                    Pass::end(self.held_through.release(key, channel), pass_through)
-                }
-                NoteEvent::NoteOn {
-                    timing,
-                    channel,
-                    key: Key::Number(key),
-                    velocity,
-                    ..
-                } if velocity > 0.0 => {
-                    // Only an answer yields to the player; Continue and Loop play along.
-                    if mode == PlayMode::Answer && silenced_at.is_none() {
-                        silenced_at = Some(timing.min(frames.saturating_sub(1)));
-                        self.epoch = self.epoch.wrapping_add(1);
-                    }
-                    let channel = channel.number().unwrap_or(self.channel) & 15;
-                    self.channel = channel;
-                    self.phrase_heard = true;
-                    self.tell_worker(ContextEvent::PlayerNoteOn {
-                        key,
-                        velocity,
-                        beat: block.beat_at(timing),
-                        epoch: self.epoch,
-                    });
-                    Pass::start_if(pass_through, key, channel)
-                }
-                NoteEvent::NoteOn {
-                    timing,
-                    channel,
-                    key: Key::Number(key),
-                    ..
-                }
-                | NoteEvent::NoteOff {
-                    timing,
-                    channel,
-                    key: Key::Number(key),
-                    ..
-                } => {
-                    self.tell_worker(ContextEvent::PlayerNoteOff {
-                        key,
-                        beat: block.beat_at(timing),
-                        epoch: self.epoch,
-                    });
-                    let channel = channel.number().unwrap_or(self.channel) & 15;
-                    Pass::end(self.held_through.release(key, channel), pass_through)
-                }
-                _ if pass_through => Pass::Other,
-                _ => Pass::No,
-            };
-            // The roll shows the player's notes whether or not they pass through.
-            let last = frames.saturating_sub(1);
-            if let Some(r) = RollEvent::of(&event, |t| block.beat_at(t.min(last)), false) {
-                self.roll.push(r);
-            }
-            match passes {
-                Pass::No => {}
-                Pass::Start { key, channel } => {
-                    // Only a note-on that went out needs its note-off to follow it.
-                    if self.outbox.push_start(Source::PassThrough, event) {
-                        self.held_through.press(key, channel);
-                    }
-                }
-                Pass::Other => {
-                    self.outbox.push_start(Source::PassThrough, event);
-                }
-                Pass::End => self.outbox.push_end(Source::PassThrough, event),
-            }
-        }
-        if self.context_lost {
-            // Events the worker never heard: it forgets the phrase rather than wait on a key it
-            // thinks is still down. Retried every block until the queue has room.
-            self.context_lost = !self
-                .inference
-                .as_mut()
-                .is_some_and(|h| h.send(ContextEvent::Reset { epoch: self.epoch }));
-        }
-
-        // Descant's notes.
-        if self.offline && !self.offline_gave_up {
-            self.wait_for_worker();
-        }
-        self.collect_planned_notes();
-        if let Some(at) = silenced_at {
-            let outbox = &mut self.outbox;
-            self.tracker.end_due(
-                at,
-                |beat| block.offset_of(beat),
-                |n, offset| outbox.push_end(Source::DescantOff, note_off(offset, n)),
-            );
-            self.release_all(at);
-        } else if enabled && block.running {
-            self.play_block(&block, frames);
-        }
-
-        for (source, event) in self.outbox.sorted() {
-            // Pass-through events are on the roll already (as the player's).
-            if source != Source::PassThrough {
-                if let Some(r) = RollEvent::of(&event, |t| block.beat_at(t), true) {
-                    self.roll.push(r);
-                }
-            }
-            // A full host queue drops the event; nothing else can be done without waiting.
-            let _ = context.try_send_event(event);
-        }
-
+        self.handle_discontinuities(&block, enabled);
+        self.publish_block(&block);
+        let silenced_at = self.route_events(context, &block, frames);
+        self.play_notes(&block, frames, enabled, silenced_at);
+        self.flush(context, &block);
         if enabled && (self.phrase_heard || !self.tracker.is_empty() || !self.scheduler.is_empty())
         {
             ProcessStatus::KeepAlive
