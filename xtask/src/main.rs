@@ -4,8 +4,9 @@
 //!   is placed beside the bundled CLAP and inside the VST3 bundle.
 //! - `cargo xtask fetch-ort`: takes `libonnxruntime` from the `onnxruntime` wheel on PyPI (pip is
 //!   the only network access) into `target/ort/`.
-//! - `cargo xtask install`: release bundle, copied to `~/.clap` and `~/.vst3`, then a self-check
-//!   that loads the installed CLAP in a real host and plays a phrase through it.
+//! - `cargo xtask install`: release bundle, copied to `~/.clap` and `~/.vst3`, and the `descant`
+//!   program to `~/.local/bin`; then `descant selfcheck` loads the installed CLAP in a real host
+//!   and plays a phrase through it.
 //! - `cargo xtask setup`: what the tests need beyond Rust: Debian packages (Ardour 7 for the VST3
 //!   test, ALSA/JACK headers for the standalone), `pytest`, and ONNX Runtime.
 //! - `cargo xtask test`: `setup`, then a debug bundle into `target/test-plugin/`, then `cargo test --workspace`
@@ -151,18 +152,40 @@ fn install() -> Result<()> {
     let vst3 = home()?.join(".vst3").join(format!("{BUNDLE_NAME}.vst3"));
     copy_dir(&bundled.join(format!("{BUNDLE_NAME}.vst3")), &vst3)?;
     eprintln!("installed {} and {}", clap.display(), vst3.display());
-    run(Command::new("cargo")
-        .args([
-            "run",
-            "--release",
-            "-p",
-            "descant-host-tests",
-            "--bin",
-            "descant-host",
-            "--",
-        ])
+    let program = install_program()?;
+    run(Command::new(&program)
         .args(["selfcheck", "--plugin"])
         .arg(&clap))
+}
+
+/// Builds the `descant` program (release) and copies it to `~/.local/bin`; returns its path.
+fn install_program() -> Result<PathBuf> {
+    run(Command::new("cargo").args([
+        "build",
+        "-j2",
+        "--release",
+        "-p",
+        "descant-cli",
+        "--bin",
+        "descant",
+    ]))?;
+    let bin = home()?.join(".local/bin");
+    std::fs::create_dir_all(&bin)?;
+    let program = bin.join("descant");
+    std::fs::copy("target/release/descant", &program)
+        .with_context(|| format!("copying the descant program to {}", program.display()))?;
+    let on_path =
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == bin));
+    if on_path {
+        eprintln!("installed the descant program: {}", program.display());
+    } else {
+        eprintln!(
+            "installed the descant program: {} (that folder is not on your PATH: add it, or run \
+             the program by its full path)",
+            program.display()
+        );
+    }
+    Ok(program)
 }
 
 /// Debian packages the tests and the standalone build need.
@@ -273,9 +296,9 @@ fn test(extra: &[String]) -> Result<()> {
     run(&mut cargo_test)
 }
 
-/// The speed tables (`descant-bench`, release): the release plugin is bundled first; with the
+/// The speed tables (`descant bench`, release): the release plugin is bundled first; with the
 /// training environment present (`cargo xtask train` makes it) the Python loop and the int8 model
-/// are measured too. Extra arguments go to `descant-bench` (`--minutes 1` for a short run).
+/// are measured too. Extra arguments go to `descant bench` (`--minutes 1` for a short run).
 fn bench(extra: &[String]) -> Result<()> {
     fetch_ort()?;
     nice_plug_xtask::main_with_args(
@@ -309,10 +332,11 @@ fn bench(extra: &[String]) -> Result<()> {
             "run",
             "--release",
             "-p",
-            "descant-host-tests",
+            "descant-cli",
             "--bin",
-            "descant-bench",
+            "descant",
             "--",
+            "bench",
         ])
         .args(&args)
         .args(extra))

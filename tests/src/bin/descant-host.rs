@@ -17,100 +17,15 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, ensure, Context, Result};
-use descant_host_tests::{test_plugin_path, unmatched, Input, Pacer, PluginHost};
+use descant_host_tests::{play_phrase, selfcheck, test_plugin_path, unmatched, Pacer, PluginHost};
 
 const SAMPLE_RATE: f64 = 48_000.0;
 const BLOCK: u32 = 256;
 
-fn phrase_blocks(
-    host: &mut PluginHost,
-    pace: &mut Pacer,
-) -> Result<Vec<descant_host_tests::OutNote>> {
-    let mut out = Vec::new();
-    let eighth = (host.samples_per_beat() / 2.0) as u64;
-    for key in [60u8, 62, 64, 67] {
-        let start = host.sample_pos;
-        out.extend(
-            host.process(
-                BLOCK,
-                &[Input::NoteOn {
-                    offset: 0,
-                    key,
-                    channel: 0,
-                    velocity: 0.8,
-                }],
-            )?
-            .1,
-        );
-        while host.sample_pos + u64::from(BLOCK) < start + eighth {
-            out.extend(host.process(BLOCK, &[])?.1);
-            pace.wait(u64::from(BLOCK), SAMPLE_RATE);
-        }
-        out.extend(
-            host.process(
-                BLOCK,
-                &[Input::NoteOff {
-                    offset: 0,
-                    key,
-                    channel: 0,
-                }],
-            )?
-            .1,
-        );
-    }
-    Ok(out)
-}
-
-fn selfcheck(plugin: PathBuf) -> Result<()> {
-    let mut host = PluginHost::load(&plugin, SAMPLE_RATE, 1024)?;
-    let mut pace = Pacer::new(2.0);
-    println!("loaded {}", plugin.display());
-    let played = phrase_blocks(&mut host, &mut pace)?;
-    ensure!(
-        played.iter().filter(|n| n.on).count() == 4,
-        "the phrase did not pass through"
-    );
-    // Default `Answer after` is 2 beats; listen for 6 beats.
-    let answer = host.run_beats(6.0, BLOCK, &mut pace)?;
-    host.transport.playing = false;
-    let released = host.process(BLOCK, &[])?.1;
-    let ons: Vec<_> = answer.iter().filter(|n| n.on).collect();
-    let spb = host.samples_per_beat();
-    for n in &ons {
-        println!(
-            "  Descant: key {:3} at beat {:7.3} (sample {}), velocity {:.2}",
-            n.key,
-            n.sample as f64 / spb,
-            n.sample,
-            n.velocity
-        );
-    }
-    let mut all = answer.clone();
-    all.extend(released);
-    let (hanging, orphans) = unmatched(&all);
-    ensure!(
-        !ons.is_empty(),
-        "Descant did not answer (is the model loaded? see the log above)"
-    );
-    ensure!(
-        hanging.is_empty(),
-        "notes left hanging after stop: {hanging:?}"
-    );
-    ensure!(
-        orphans.is_empty(),
-        "note-offs without note-ons: {orphans:?}"
-    );
-    println!(
-        "self-check passed: {} answer notes, all released on stop",
-        ons.len()
-    );
-    Ok(())
-}
-
 fn passthrough(plugin: PathBuf) -> Result<()> {
     let mut host = PluginHost::load(&plugin, SAMPLE_RATE, 1024)?;
     let mut pace = Pacer::new(8.0);
-    let played = phrase_blocks(&mut host, &mut pace)?;
+    let played = play_phrase(&mut host, &mut pace)?;
     let ons: Vec<u8> = played.iter().filter(|n| n.on).map(|n| n.key).collect();
     let offs: Vec<u8> = played.iter().filter(|n| !n.on).map(|n| n.key).collect();
     ensure!(
@@ -136,7 +51,7 @@ fn phrases(plugin: PathBuf, count: usize, replace: &[(String, String)]) -> Resul
     let mut pace = Pacer::new(2.0);
     let mut all = Vec::new();
     for i in 1..=count {
-        let played = phrase_blocks(&mut host, &mut pace)?;
+        let played = play_phrase(&mut host, &mut pace)?;
         let passed = played.iter().filter(|n| n.on).count();
         ensure!(passed == 4, "phrase {i} did not pass through: {played:?}");
         let answer = host.run_beats(6.0, BLOCK, &mut pace)?;
@@ -206,7 +121,7 @@ fn scan(plugin: PathBuf) -> Result<()> {
     }
     println!("activation: the worker loaded ONNX Runtime while the host kept processing");
     let mut pace = Pacer::new(4.0);
-    phrase_blocks(&mut host, &mut pace)?;
+    play_phrase(&mut host, &mut pace)?;
     let answer = host.run_beats(6.0, BLOCK, &mut pace)?;
     ensure!(answer.iter().any(|n| n.on), "Descant did not answer");
     // Threads ONNX Runtime starts from the worker inherit its name and live as long as the
@@ -253,7 +168,7 @@ fn main() -> Result<()> {
         }
     }
     match command.as_str() {
-        "selfcheck" => selfcheck(plugin),
+        "selfcheck" => selfcheck(&plugin),
         "passthrough" => passthrough(plugin),
         "phrases" => phrases(plugin, count.max(1), &replace),
         "scan" => scan(plugin),

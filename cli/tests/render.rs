@@ -1,6 +1,6 @@
-//! The `descant render` command: a MIDI file in, what Descant plays with it out, through the built
-//! debug `Descant.clap` in offline render mode. The fixture track is made here with `midly`.
-//! Run by `cargo xtask test`.
+//! The `descant` program: `render` (a MIDI file in, what Descant plays with it out, through the
+//! built debug `Descant.clap` in offline render mode; the fixture track is made here with
+//! `midly`), its help and its exit codes. Run by `cargo xtask test`, which builds the plugin first.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -8,11 +8,12 @@ use std::process::{Command, Output};
 use anyhow::Result;
 use descant_inference::midi_file::{self, BeatNote, Song};
 
-/// A folder of this test run's files.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("descant-render-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temporary folder");
-    dir
+/// A folder of this test's files, removed when it is dropped (also when the test fails).
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("descant-render-")
+        .tempdir()
+        .expect("temporary folder")
 }
 
 /// The track: two 2-bar phrases in C major with 2 bars of rest after each, at 100 BPM, then 132
@@ -53,7 +54,7 @@ fn render(args: &[&str]) -> Output {
         .arg("render")
         .args(args)
         .arg("--plugin")
-        .arg(descant_host_tests::test_plugin_path())
+        .arg(descant_host::test_plugin_path())
         .output()
         .expect("descant runs")
 }
@@ -64,8 +65,9 @@ fn read(path: &Path) -> Song {
 
 #[test]
 fn render_is_deterministic_per_seed_and_answers_in_the_rests() -> Result<()> {
-    let dir = scratch("answer");
-    let track = fixture(&dir);
+    let tmp = scratch();
+    let dir = tmp.path();
+    let track = fixture(dir);
     let outs: Vec<PathBuf> = ["a.mid", "b.mid", "c.mid"]
         .iter()
         .map(|f| dir.join(f))
@@ -107,8 +109,9 @@ fn render_is_deterministic_per_seed_and_answers_in_the_rests() -> Result<()> {
 
 #[test]
 fn render_in_continue_mode_plays_through_the_whole_track() -> Result<()> {
-    let dir = scratch("continue");
-    let track = fixture(&dir);
+    let tmp = scratch();
+    let dir = tmp.path();
+    let track = fixture(dir);
     let out = dir.join("out.mid");
     let o = render(&[
         track.to_str().unwrap(),
@@ -135,14 +138,77 @@ fn render_in_continue_mode_plays_through_the_whole_track() -> Result<()> {
 
 #[test]
 fn render_refuses_a_file_that_is_not_midi_with_a_clear_message() {
-    let dir = scratch("bad");
+    let tmp = scratch();
+    let dir = tmp.path();
     let bad = dir.join("notes.mid");
     std::fs::write(&bad, "these are not notes").unwrap();
     let o = render(&[bad.to_str().unwrap(), dir.join("out.mid").to_str().unwrap()]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("not a valid standard MIDI file"), "{err}");
-    let o = render(&["--bogus"]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("usage: descant render"));
+}
+
+/// Runs `descant` with `args` as given.
+fn descant(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_descant"))
+        .args(args)
+        .output()
+        .expect("descant runs")
+}
+
+#[test]
+fn help_exits_zero_and_names_every_command() {
+    let o = descant(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&o.stdout);
+    for command in ["render", "selfcheck", "bench"] {
+        assert!(help.contains(command), "{help}");
+    }
+    let o = descant(&["render", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&o.stdout);
+    for option in ["--mode", "--seed", "--tail-bars", "--set", "--plugin"] {
+        assert!(help.contains(option), "{help}");
+    }
+    let o = descant(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn bad_arguments_exit_two_and_point_to_the_help() {
+    for args in [
+        &["render", "--bogus"][..],
+        &["render", "only-one.mid"],
+        &["render", "a.mid", "b.mid", "--mode", "sideways"],
+        &["frobnicate"],
+        &[],
+    ] {
+        let o = descant(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("Usage: descant") || err.contains("--help"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_command_exits_one_with_the_reason_and_no_backtrace() {
+    let dir = scratch();
+    let missing = dir.path().join("missing.mid");
+    let o = Command::new(env!("CARGO_BIN_EXE_descant"))
+        .args(["render", missing.to_str().unwrap(), "out.mid"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("descant runs");
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("descant: "), "{err}");
+    assert!(err.contains("missing.mid"), "{err}");
+    assert!(!err.contains("backtrace"), "{err}");
+    let o = descant(&["render", "a.mid", "b.mid", "--set", "no-equals-sign"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("NAME=VALUE"));
 }

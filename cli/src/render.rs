@@ -1,15 +1,12 @@
-//! `descant`: Descant without a DAW.
-//!
-//! `descant render TRACK.mid OUT.mid [--mode answer|continue|loop] [--seed N] [--tail-bars N]
-//! [--set NAME=VALUE]... [--plugin PATH]` plays a MIDI file (the track) to the *built* Descant
-//! `.clap` through the same CLAP host the tests use, block by block, in offline render mode (the
-//! plugin waits for its inference thread, so the result does not depend on the machine), and
-//! writes what Descant played with it as a MIDI file. The same seed gives the same file.
+//! `descant render`: plays a MIDI file (the track) to the *built* Descant `.clap` through the
+//! CLAP host of `descant-host`, block by block, in offline render mode (the plugin waits for its
+//! inference thread, so the result does not depend on the machine), and writes what Descant played
+//! with it as a MIDI file. The same seed gives the same file.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use descant_host_tests::{test_plugin_path, unmatched, Input, OutNote, PluginHost};
+use descant_host::{test_plugin_path, unmatched, Input, OutNote, PluginHost};
 use descant_inference::midi_file::{self, BeatNote, Song};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -18,66 +15,105 @@ const SAMPLE_RATE: f64 = 48_000.0;
 /// Render block size.
 const BLOCK: u32 = 512;
 
-const USAGE: &str = "usage: descant render TRACK.mid OUT.mid [--mode answer|continue|loop] \
-[--seed N] [--tail-bars N] [--set NAME=VALUE]... [--plugin PATH]
+/// How Descant plays with the track.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Mode {
+    /// Call and response: Descant answers each phrase.
+    Answer,
+    /// One line alongside the track.
+    Continue,
+    /// A phrase per loop cycle.
+    Loop,
+}
 
-Plays TRACK.mid to the built Descant plugin (CLAP, offline render) and writes what Descant played
-with it to OUT.mid. NAME is a parameter's name as the plugin shows it (e.g. --set \"Style=Chorale\"
---set \"Humanize=30%\"). The plugin: --plugin, else $DESCANT_CLAP, else ~/.clap/Descant.clap
-(`cargo xtask install` puts it there), else the debug build of `cargo xtask test`.";
+/// `descant render`'s arguments.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "NAME is a parameter's name as the plugin shows it, VALUE its text \
+(e.g. --set \"Style=Chorale\" --set \"Humanize=30%\"). The plugin: --plugin, else $DESCANT_CLAP, \
+else ~/.clap/Descant.clap (`cargo xtask install` puts it there), else the debug build of \
+`cargo xtask test`. A file that is not a standard MIDI file, uses SMPTE time or is over 16 MB \
+is refused with the reason."
+)]
+pub struct RenderArgs {
+    /// The track: a standard MIDI file; every note of every channel is played to Descant, with
+    /// its tempo map and time signature.
+    track: PathBuf,
+    /// Where to write Descant's part (a MIDI file, the track's tempo map kept).
+    out: PathBuf,
+    /// How Descant plays with the track.
+    #[arg(long, value_enum)]
+    mode: Option<Mode>,
+    /// The take's seed (1-9999): the same seed and track give the same file.
+    #[arg(long)]
+    seed: Option<u32>,
+    /// Bars rendered after the track ends.
+    #[arg(long, default_value_t = 4.0, value_name = "BARS")]
+    tail_bars: f64,
+    /// Sets a parameter by its name and text, as the plugin shows them; repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// The `.clap` to render with.
+    #[arg(long, value_name = "PATH")]
+    plugin: Option<PathBuf>,
+}
+
+impl RenderArgs {
+    /// The job these arguments describe.
+    fn job(self) -> Result<Job> {
+        let mut settings = vec![("Pass through".to_owned(), "Off".to_owned())];
+        if let Some(mode) = self.mode {
+            settings.push(("Mode".into(), capitalized(&format!("{mode:?}"))));
+        }
+        if let Some(seed) = self.seed {
+            settings.push(("Seed".into(), seed.to_string()));
+        }
+        for s in &self.set {
+            let (name, text) = s
+                .split_once('=')
+                .with_context(|| format!("--set takes NAME=VALUE, not '{s}'"))?;
+            settings.push((name.trim().to_owned(), text.trim().to_owned()));
+        }
+        if !self.tail_bars.is_finite() || self.tail_bars < 0.0 {
+            bail!("--tail-bars takes a number of bars, 0 or more");
+        }
+        // `--plugin`, else `DESCANT_CLAP`, else the installed plugin, else the tests' debug build.
+        let installed =
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".clap/Descant.clap"));
+        let plugin = self
+            .plugin
+            .or_else(|| std::env::var_os("DESCANT_CLAP").map(PathBuf::from))
+            .or_else(|| installed.filter(|p| p.is_file()))
+            .unwrap_or_else(test_plugin_path);
+        Ok(Job {
+            input: self.track,
+            output: self.out,
+            plugin,
+            settings,
+            tail_bars: self.tail_bars,
+        })
+    }
+}
+
+/// Runs `descant render`.
+pub fn run(args: RenderArgs) -> Result<()> {
+    let job = args.job()?;
+    let (notes, beats) = render(&job)?;
+    println!(
+        "wrote {} notes over {beats} beats to {}",
+        notes,
+        job.output.display()
+    );
+    Ok(())
+}
 
 /// What to render.
-struct Job {
+pub struct Job {
     input: PathBuf,
     output: PathBuf,
     plugin: PathBuf,
     settings: Vec<(String, String)>,
     tail_bars: f64,
-}
-
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Job> {
-    if args.next().as_deref() != Some("render") {
-        bail!("{USAGE}");
-    }
-    let mut paths = Vec::new();
-    let mut settings = vec![("Pass through".to_owned(), "Off".to_owned())];
-    let mut plugin = None;
-    let mut tail_bars = 4.0;
-    while let Some(a) = args.next() {
-        let mut value = || {
-            args.next()
-                .with_context(|| format!("{a} needs a value\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--mode" => settings.push(("Mode".into(), capitalized(&value()?))),
-            "--seed" => settings.push(("Seed".into(), value()?)),
-            "--tail-bars" => tail_bars = value()?.parse().context("--tail-bars: a number")?,
-            "--plugin" => plugin = Some(PathBuf::from(value()?)),
-            "--set" => {
-                let v = value()?;
-                let (name, text) = v.split_once('=').context("--set takes NAME=VALUE")?;
-                settings.push((name.trim().to_owned(), text.trim().to_owned()));
-            }
-            "-h" | "--help" => bail!("{USAGE}"),
-            _ if a.starts_with('-') => bail!("unknown option {a}\n{USAGE}"),
-            _ => paths.push(PathBuf::from(a)),
-        }
-    }
-    let [input, output] = <[PathBuf; 2]>::try_from(paths)
-        .map_err(|_| anyhow::anyhow!("give the track and the output file\n{USAGE}"))?;
-    // `--plugin`, else `DESCANT_CLAP`, else the installed plugin, else the tests' debug build.
-    let installed = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".clap/Descant.clap"));
-    let plugin = plugin
-        .or_else(|| std::env::var_os("DESCANT_CLAP").map(PathBuf::from))
-        .or_else(|| installed.filter(|p| p.is_file()))
-        .unwrap_or_else(test_plugin_path);
-    Ok(Job {
-        input,
-        output,
-        plugin,
-        settings,
-        tail_bars,
-    })
 }
 
 fn capitalized(s: &str) -> String {
@@ -229,15 +265,4 @@ fn model_name() -> String {
     sidecar
         .and_then(|s| descant_inference::contract::ModelContract::parse(&s).ok())
         .map_or_else(|| "unknown".to_owned(), |c| c.name)
-}
-
-fn main() -> Result<()> {
-    let job = parse(std::env::args().skip(1))?;
-    let (notes, beats) = render(&job)?;
-    println!(
-        "wrote {} notes over {beats} beats to {}",
-        notes,
-        job.output.display()
-    );
-    Ok(())
 }

@@ -1,4 +1,4 @@
-//! `descant-bench`: Descant's speed, measured, side by side in one run (`cargo xtask bench` runs
+//! `descant bench`: Descant's speed, measured, side by side in one run (`cargo xtask bench` runs
 //! it in release with the release plugin and the Python numbers). Prints one table per question:
 //!
 //! 1. per-token step latency (median, p99) at several context lengths, fp32 and int8;
@@ -9,11 +9,6 @@
 //! 4. many instances: N inference workers (the plugin's own worker code) in one process at 240 BPM
 //!    sixteenths for a simulated stretch of minutes, counting notes that reached the audio side too
 //!    late to play (deadline misses).
-//!
-//! Options: `--plugin PATH` (a release `.clap`), `--int8 PATH` (int8 model; its sidecar is the
-//! shipped one with the hash replaced), `--python PATH` (the `python.json` of
-//! `training/bench_ort.py`), `--instances N` (16), `--minutes M` (10), `--speed S` (1 = real time,
-//! as in a live host; above 1 the simulated time runs faster than the wall clock, which is harder).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -21,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use descant_host_tests::{Input, Pacer, PluginHost};
+use descant_host::{Input, Pacer, PluginHost};
 use descant_inference::bridge::BlockSnapshot;
 use descant_inference::events::{ContextEvent, GeneratedNote};
 use descant_inference::model::{Model, State};
@@ -39,38 +34,28 @@ const TOKENS: usize = 200;
 /// Throughput runs averaged.
 const RUNS: usize = 5;
 
-struct Args {
+/// `descant bench`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// A release `.clap`, for the audio-thread table (skipped without it).
+    #[arg(long, value_name = "PATH")]
     plugin: Option<PathBuf>,
+    /// The int8 model (its sidecar is the shipped one with the hash replaced).
+    #[arg(long, value_name = "PATH")]
     int8: Option<PathBuf>,
+    /// The `python.json` of `training/bench_ort.py`, for the Python row.
+    #[arg(long, value_name = "PATH")]
     python: Option<PathBuf>,
+    /// Inference workers in the many-instance table.
+    #[arg(long, default_value_t = 16)]
     instances: usize,
+    /// Simulated minutes of the many-instance table.
+    #[arg(long, default_value_t = 10.0)]
     minutes: f64,
+    /// 1 = real time, as in a live host; above 1 the simulated time runs faster than the wall
+    /// clock, which is harder.
+    #[arg(long, default_value_t = 1.0)]
     speed: f64,
-}
-
-fn parse_args() -> Result<Args> {
-    let mut a = Args {
-        plugin: None,
-        int8: None,
-        python: None,
-        instances: 16,
-        minutes: 10.0,
-        speed: 1.0,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--plugin" => a.plugin = Some(value()?.into()),
-            "--int8" => a.int8 = Some(value()?.into()),
-            "--python" => a.python = Some(value()?.into()),
-            "--instances" => a.instances = value()?.parse()?,
-            "--minutes" => a.minutes = value()?.parse()?,
-            "--speed" => a.speed = value()?.parse()?,
-            other => anyhow::bail!("unknown option {other}"),
-        }
-    }
-    Ok(a)
 }
 
 fn ort_library() -> PathBuf {
@@ -480,8 +465,8 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
     Ok(())
 }
 
-fn main() -> Result<()> {
-    let args = parse_args()?;
+/// Runs `descant bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
     runtime::ensure_runtime(&ort_library())?;
     let mut models = vec![("fp32", Model::from_bytes(SHIPPED_MODEL, SHIPPED_SIDECAR)?)];
     if let Some(p) = &args.int8 {

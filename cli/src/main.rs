@@ -1,0 +1,75 @@
+//! `descant`: Descant without a DAW. Renders a MIDI file with the built plugin, checks an
+//! installed plugin, and measures Descant's speed. Each command has `--help`.
+//!
+//! Exit codes: 0 done; 1 the command failed (it says why on stderr, without a backtrace); 2 the
+//! arguments were not understood (with the usage).
+
+mod bench;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Descant without a DAW: render a MIDI file with the built plugin, check an installed plugin,
+/// measure its speed.
+#[derive(Debug, Parser)]
+#[command(
+    name = "descant",
+    version,
+    after_help = "Exit codes: 0 done, 1 the command failed (the reason is on stderr), 2 bad arguments."
+)]
+struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Plays a MIDI file to the built plugin (CLAP, offline render) and writes what Descant
+    /// played with it.
+    Render(render::RenderArgs),
+    /// Loads the plugin in a small CLAP host, plays a phrase and checks that Descant answers and
+    /// releases every note on stop.
+    Selfcheck {
+        /// The `.clap` to check (default: ~/.clap/Descant.clap).
+        #[arg(long, value_name = "PATH")]
+        plugin: Option<PathBuf>,
+    },
+    /// Measures Descant's speed and prints the tables (`cargo xtask bench` runs it in release with
+    /// the release plugin).
+    Bench(bench::BenchArgs),
+}
+
+/// The installed plugin (`cargo xtask install` puts it there).
+fn installed_plugin() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".clap/Descant.clap"))
+        .unwrap_or_else(descant_host::test_plugin_path)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Render(args) => render::run(args),
+        Command::Selfcheck { plugin } => {
+            descant_host::selfcheck(&plugin.unwrap_or_else(installed_plugin))
+        }
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+fn main() -> ExitCode {
+    // Bad arguments: clap prints the usage and exits 2; `--help` and `--version` exit 0.
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("descant: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

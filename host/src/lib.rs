@@ -1,0 +1,30 @@
+//! A small CLAP host for Descant: loads the *built* `.clap` through `clack-host`, drives it with
+//! notes, parameter changes and a transport, block by block, and collects the note events it
+//! sends, with their absolute sample positions. Used by the `descant` program (render,
+//! self-check, bench) and by the tests that load the built plugin.
+//!
+//! Threads: the host calls the plugin's main-thread and audio-thread functions from the calling
+//! thread, one after the other, as a single-threaded host may.
+
+mod events;
+mod host;
+mod pace;
+mod selfcheck;
+
+pub use events::{phrase_script, unmatched, HostTransport, Input, OutNote};
+pub use host::PluginHost;
+pub use pace::Pacer;
+pub use selfcheck::{play_phrase, selfcheck};
+
+use std::path::PathBuf;
+
+/// Where `cargo xtask test` puts the debug `.clap` (with the allocation check) and ONNX Runtime
+/// (`$DESCANT_CLAP` overrides it).
+pub fn test_plugin_path() -> PathBuf {
+    match std::env::var_os("DESCANT_CLAP") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-plugin/Descant.clap")
+        }
+    }
+}
