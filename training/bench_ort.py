@@ -19,6 +19,7 @@ import numpy as np
 import onnxruntime as ort
 
 import descant_tokens as tok
+from sampling import sample
 
 PROMPT = [tok.BOS, tok.METER_BASE, tok.BAR]  # then the phrase the Rust bench uses
 TOKENS = 200
@@ -30,18 +31,6 @@ def prompt():
     return tok.encode(notes, (4, 4))
 
 
-def sample(logits, rng, temperature=1.0, top_p=0.95):
-    logits = logits.astype(np.float64) / temperature
-    logits[[tok.PAD, tok.BOS, tok.EOS]] = -np.inf
-    p = np.exp(logits - logits.max())
-    p /= p.sum()
-    order = np.argsort(-p, kind="stable")
-    cum = np.cumsum(p[order])
-    keep = order[: int(np.searchsorted(cum, top_p)) + 1]
-    q = p[keep] / p[keep].sum()
-    return int(keep[rng.choice(len(keep), p=q)])
-
-
 def generate(sess, control, L, H, D, rng):
     pk = np.zeros((L, 1, H, 0, D), np.float32)
     pv = pk
@@ -50,9 +39,12 @@ def generate(sess, control, L, H, D, rng):
     for i, t in enumerate(seq):
         logits, pk, pv = sess.run(None, {"token": np.array([[t]], np.int64), "position": np.array([i], np.int64),
                                          "control": control, "past_key": pk, "past_value": pv})
+    # Any token but padding and the sequence markers, as the Rust bench's loop.
+    allowed = np.ones(logits.shape[-1], bool)
+    allowed[[tok.PAD, tok.BOS, tok.EOS]] = False
     t0 = time.perf_counter()
     for _ in range(TOKENS):
-        t = sample(logits[0], rng)
+        t = sample(logits[0], allowed, rng)
         logits, pk, pv = sess.run(None, {"token": np.array([[t]], np.int64), "position": np.array([len(seq)], np.int64),
                                          "control": control, "past_key": pk, "past_value": pv})
         seq.append(t)

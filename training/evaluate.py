@@ -34,7 +34,8 @@ import onnxruntime as ort
 import descant_tokens as tok
 import ngram_index
 from extract import STYLES
-from train import CONTROL_SIZE, Corpus, load_tunes
+from corpus import CONTROL_SIZE, Corpus, load_tunes
+from sampling import sample
 
 HERE = pathlib.Path(__file__).resolve().parent
 CONTEXT = 256
@@ -115,17 +116,6 @@ class WittenBell:
 
     def bits(self, seq):
         return sum(-math.log2(self.prob(seq[max(0, i - self.order + 1):i], seq[i])) for i in range(1, len(seq)))
-
-
-def sample(logits, allowed, rng, temperature=1.0, top_p=0.95):
-    idx = np.flatnonzero(allowed)
-    z = logits[idx] / temperature
-    p = np.exp(z - z.max())
-    p /= p.sum()
-    order = np.argsort(-p, kind="stable")
-    keep = order[: int(np.searchsorted(np.cumsum(p[order]), top_p) + 1)]
-    q = p[keep] / p[keep].sum()
-    return int(idx[keep[rng.choice(len(keep), p=q)]])
 
 
 def continue_line(stepper, prompt_notes, meter, start_tick, bars, control, rng):

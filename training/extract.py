@@ -47,9 +47,11 @@ MIN_NOTES = 8
 # Meters the vocabulary lacks whose bars split evenly into one it has.
 HALVED = {(4, 2): (2, 2), (2, 1): (2, 2), (8, 4): (4, 4)}
 
-# Krumhansl-Kessler key profiles (major, minor), tonic first.
-KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# Krumhansl-Kessler key profiles (major, minor), tonic first; one file with the Rust side's
+# (inference/src/key.rs checks its copy against it).
+_PROFILES = json.loads((pathlib.Path(__file__).parent / "golden" / "key_profiles.json").read_text())
+KK_MAJOR = np.array(_PROFILES["major"])
+KK_MINOR = np.array(_PROFILES["minor"])
 
 
 def split_of(tune_id: str) -> str:

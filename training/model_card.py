@@ -13,7 +13,7 @@ import pathlib
 
 from evaluate import INT8_TOLERANCE
 from extract import STYLES
-from train import load_tunes
+from corpus import load_tunes
 
 HERE = pathlib.Path(__file__).resolve().parent
 

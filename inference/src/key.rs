@@ -171,6 +171,20 @@ pub fn detect(notes: &[TickNote]) -> Option<Key> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_profiles_match_the_golden_file_the_python_side_reads() {
+        #[derive(serde::Deserialize)]
+        struct Profiles {
+            major: [f32; 12],
+            minor: [f32; 12],
+        }
+        let golden: Profiles =
+            serde_json::from_str(include_str!("../../training/golden/key_profiles.json"))
+                .expect("golden key profiles");
+        assert_eq!(golden.major, KK_MAJOR);
+        assert_eq!(golden.minor, KK_MINOR);
+    }
+
     fn line(keys: &[u8]) -> Vec<TickNote> {
         keys.iter()
             .enumerate()

@@ -24,6 +24,8 @@ pub mod lookahead;
 pub mod midi_file;
 pub mod model;
 pub mod originality;
+/// The ONNX Runtime release Descant loads and its library's file names (shared with `xtask`).
+pub mod ort_version;
 pub mod runtime;
 pub mod sampler;
 pub mod shaping;

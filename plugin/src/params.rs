@@ -13,9 +13,19 @@ use nice_plug::prelude::*;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
-/// Style choices in parameter order: "Any" (unconditioned), then the shipped model's styles in
-/// its control order. A custom model's styles are addressed by the same indices.
-pub const STYLE_NAMES: [&str; 6] = [
+/// The shipped model's style ids in its control order (its sidecar's `control.styles`, written by
+/// `training/extract.py`); a unit test holds them to the sidecar.
+pub const STYLE_IDS: [&str; 5] = [
+    "folk-european",
+    "folk-chinese",
+    "irish-scottish",
+    "chorale",
+    "renaissance",
+];
+
+/// Style choices in parameter order: "Any" (unconditioned), then a name for each of
+/// [`STYLE_IDS`], in that order. A custom model's styles are addressed by the same indices.
+pub const STYLE_NAMES: [&str; 1 + STYLE_IDS.len()] = [
     "Any",
     "European folk",
     "Chinese folk",
@@ -414,6 +424,15 @@ impl Default for DescantParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_style_choices_follow_the_shipped_sidecar() {
+        let contract =
+            descant_inference::contract::ModelContract::parse(descant_inference::SHIPPED_SIDECAR)
+                .expect("shipped sidecar");
+        assert_eq!(contract.control.styles, STYLE_IDS);
+        assert_eq!(STYLE_NAMES[0], "Any");
+    }
 
     /// Sets the parameter with id `id` to the plain value whose text is `text`, as a host would.
     fn set(params: &DescantParams, id: &str, text: &str) {

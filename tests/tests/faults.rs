@@ -19,6 +19,7 @@ use anyhow::{ensure, Context, Result};
 use descant_host_tests::{
     phrase_script, test_plugin_path, unmatched, Input, OutNote, Pacer, PluginHost,
 };
+use descant_inference::model::MAX_MODEL_BYTES;
 use descant_inference::runtime::ORT_LIBRARY_FILE;
 use sha2::{Digest, Sha256};
 
@@ -26,12 +27,11 @@ use sha2::{Digest, Sha256};
 const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/descant.onnx");
 const SIDECAR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/descant.json");
 
-/// A fresh scratch directory for one case.
-fn scratch(case: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("descant-faults-{}-{case}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+/// A fresh scratch directory for one case, removed when dropped (also when the case fails).
+fn scratch(case: &str) -> Result<tempfile::TempDir> {
+    Ok(tempfile::Builder::new()
+        .prefix(&format!("descant-faults-{case}-"))
+        .tempdir()?)
 }
 
 /// The ONNX Runtime library the test plugin loads.
@@ -127,20 +127,21 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 
 #[test]
 fn a_missing_runtime_is_reported_and_loaded_once_installed() -> Result<()> {
-    let dir = scratch("runtime-missing")?;
+    let tmp = scratch("runtime-missing")?;
+    let dir = tmp.path();
     let lib = dir.join(ORT_LIBRARY_FILE);
     broken_then_repaired(
         &[("DESCANT_ORT_LIB", &lib)],
         &[(&real_runtime(), &lib)],
         &["ONNX Runtime library not loaded", "file not found"],
     )?;
-    std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 
 #[test]
 fn an_old_runtime_version_is_refused_by_name_and_replaced() -> Result<()> {
-    let dir = scratch("runtime-old")?;
+    let tmp = scratch("runtime-old")?;
+    let dir = tmp.path();
     let lib = dir.join(ORT_LIBRARY_FILE);
     let built = Command::new("cc")
         .args(["-shared", "-fPIC", "-o"])
@@ -160,13 +161,13 @@ fn an_old_runtime_version_is_refused_by_name_and_replaced() -> Result<()> {
         &[(&real_runtime(), &lib)],
         &["ONNX Runtime library not loaded", "but got '1.16.3'"],
     )?;
-    std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 
 #[test]
 fn a_runtime_file_of_random_bytes_is_refused_and_replaced() -> Result<()> {
-    let dir = scratch("runtime-noise")?;
+    let tmp = scratch("runtime-noise")?;
+    let dir = tmp.path();
     let lib = dir.join(ORT_LIBRARY_FILE);
     std::fs::write(&lib, noise(64 * 1024, 1))?;
     broken_then_repaired(
@@ -174,13 +175,13 @@ fn a_runtime_file_of_random_bytes_is_refused_and_replaced() -> Result<()> {
         &[(&real_runtime(), &lib)],
         &["ONNX Runtime library not loaded", "failed to load from"],
     )?;
-    std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 
 #[test]
 fn a_missing_model_is_reported_and_loaded_once_placed() -> Result<()> {
-    let dir = scratch("model-missing")?;
+    let tmp = scratch("model-missing")?;
+    let dir = tmp.path();
     let model = dir.join("custom.onnx");
     let sidecar = dir.join("custom.json");
     broken_then_repaired(
@@ -188,13 +189,13 @@ fn a_missing_model_is_reported_and_loaded_once_placed() -> Result<()> {
         &[(Path::new(SIDECAR), &sidecar), (Path::new(MODEL), &model)],
         &["cannot read", "custom.json"],
     )?;
-    std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 
 #[test]
 fn a_truncated_model_is_refused_before_a_session_and_replaced() -> Result<()> {
-    let dir = scratch("model-truncated")?;
+    let tmp = scratch("model-truncated")?;
+    let dir = tmp.path();
     let model = dir.join("custom.onnx");
     let shipped = std::fs::read(MODEL)?;
     std::fs::write(&model, &shipped[..shipped.len() / 3])?;
@@ -204,14 +205,14 @@ fn a_truncated_model_is_refused_before_a_session_and_replaced() -> Result<()> {
         &[(Path::new(MODEL), &model)],
         &["does not match its sidecar"],
     )?;
-    std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 
 #[test]
 fn a_model_of_random_bytes_is_refused_by_onnx_runtime_and_replaced() -> Result<()> {
     // The sidecar vouches for the bytes (its hash matches), so they reach ONNX Runtime's parser.
-    let dir = scratch("model-noise")?;
+    let tmp = scratch("model-noise")?;
+    let dir = tmp.path();
     let model = dir.join("custom.onnx");
     let bytes = noise(256 * 1024, 2);
     std::fs::write(&model, &bytes)?;
@@ -224,13 +225,13 @@ fn a_model_of_random_bytes_is_refused_by_onnx_runtime_and_replaced() -> Result<(
         ],
         &["ONNX Runtime:"],
     )?;
-    std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 
 #[test]
 fn a_model_of_another_contract_version_is_refused_and_replaced() -> Result<()> {
-    let dir = scratch("model-contract")?;
+    let tmp = scratch("model-contract")?;
+    let dir = tmp.path();
     let model = dir.join("custom.onnx");
     let sidecar = dir.join("custom.json");
     std::fs::copy(MODEL, &model)?;
@@ -244,14 +245,14 @@ fn a_model_of_another_contract_version_is_refused_and_replaced() -> Result<()> {
         &[(Path::new(SIDECAR), &sidecar)],
         &["model speaks contract 'descant-step' v2"],
     )?;
-    std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 
 #[test]
 fn a_graph_that_does_not_fit_its_sidecar_is_refused_and_replaced() -> Result<()> {
     // The sidecar claims 8 layers; the graph's cache inputs have 4.
-    let dir = scratch("model-graph")?;
+    let tmp = scratch("model-graph")?;
+    let dir = tmp.path();
     let model = dir.join("custom.onnx");
     let sidecar = dir.join("custom.json");
     std::fs::copy(MODEL, &model)?;
@@ -262,29 +263,29 @@ fn a_graph_that_does_not_fit_its_sidecar_is_refused_and_replaced() -> Result<()>
         &[(Path::new(SIDECAR), &sidecar)],
         &["input 'past_key'", "contract v1 wants"],
     )?;
-    std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 
 #[test]
 fn an_absurdly_large_model_is_refused_unread_and_replaced() -> Result<()> {
     // 600 MiB, sparse: refused from its size before a byte is read.
-    let dir = scratch("model-huge")?;
+    let tmp = scratch("model-huge")?;
+    let dir = tmp.path();
     let model = dir.join("custom.onnx");
     std::fs::File::create(&model)?.set_len(600 * 1024 * 1024)?;
     std::fs::copy(SIDECAR, dir.join("custom.json"))?;
     broken_then_repaired(
         &[("DESCANT_MODEL", &model)],
         &[(Path::new(MODEL), &model)],
-        &["629145600 bytes, more than the 536870912 Descant accepts"],
+        &[&format!("more than the {MAX_MODEL_BYTES} Descant accepts")],
     )?;
-    std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 
 #[test]
 fn a_malformed_sidecar_is_refused_and_replaced() -> Result<()> {
-    let dir = scratch("sidecar-malformed")?;
+    let tmp = scratch("sidecar-malformed")?;
+    let dir = tmp.path();
     let model = dir.join("custom.onnx");
     let sidecar = dir.join("custom.json");
     std::fs::copy(MODEL, &model)?;
@@ -294,7 +295,6 @@ fn a_malformed_sidecar_is_refused_and_replaced() -> Result<()> {
         &[(Path::new(SIDECAR), &sidecar)],
         &["model sidecar is malformed"],
     )?;
-    std::fs::remove_dir_all(dir)?;
     Ok(())
 }
 

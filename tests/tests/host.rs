@@ -17,7 +17,11 @@ fn norm(v: f64, min: f64, max: f64) -> f64 {
     (v - min) / (max - min)
 }
 
-fn param(name: &'static str, normalized: f64) -> Input {
+/// The host setting parameter `name` to `text` (as the plugin shows it) at the start of a block.
+fn set(h: &mut PluginHost, name: &'static str, text: &str) -> Input {
+    let normalized = h
+        .text_to_value(name, text)
+        .unwrap_or_else(|e| panic!("{name} = {text}: {e}"));
     Input::Param {
         offset: 0,
         name,
@@ -29,13 +33,11 @@ fn param(name: &'static str, normalized: f64) -> Input {
 fn host(sample_rate: f64, tempo: f64, max_block: u32) -> Result<PluginHost> {
     let mut h = PluginHost::load(&test_plugin_path(), sample_rate, max_block)?;
     h.transport.tempo = tempo;
-    h.process(
-        1,
-        &[
-            param("Pass through", 0.0),
-            param("Answer after", norm(1.0, 0.5, 8.0)),
-        ],
-    )?;
+    let settings = [
+        set(&mut h, "Pass through", "Off"),
+        set(&mut h, "Answer after", "1 beats"),
+    ];
+    h.process(1, &settings)?;
     Ok(h)
 }
 
@@ -163,79 +165,114 @@ fn process_keeps_the_host_calling_while_an_answer_is_pending() -> Result<()> {
     Ok(())
 }
 
+/// What happens to the host while Descant has notes sounding.
+#[derive(Debug, Clone, Copy)]
+enum Disruption {
+    /// The transport stops.
+    Stop,
+    /// The host seeks far ahead.
+    Seek,
+    /// The host's loop range ends just after the playhead, so the transport wraps.
+    LoopWrap,
+    /// The host deactivates and reactivates the plugin.
+    Reactivate,
+    /// The host resets the plugin.
+    Reset,
+    /// `Enabled` is switched off.
+    Disable,
+    /// `Mode` changes.
+    ModeChange,
+}
+
+/// Makes Descant sound at `rate` Hz in blocks of `frames`, applies `d`, and checks that every
+/// sounding note is released at the start of the next block, that nothing new starts where
+/// Descant should be quiet, and that no note is left unmatched.
+fn disruption_releases_every_generated_note(
+    d: Disruption,
+    (rate, tempo, frames): (f64, f64, u32),
+) -> Result<()> {
+    let mut h = host(rate, tempo, frames)?;
+    let mut pace = Pacer::new(SPEED);
+    let mut sent = until_descant_sounds(&mut h, frames, &mut pace)?;
+    let mut inputs = Vec::new();
+    match d {
+        Disruption::Stop => h.transport.playing = false,
+        Disruption::Seek => h.seek(h.beat + 37.25),
+        Disruption::LoopWrap => {
+            // The loop ends just after the playhead: the block after next starts back at beat 0.
+            h.transport.loop_beats = Some((0.0, h.beat + 0.001));
+            sent.extend(h.process(frames, &[])?.1);
+            assert!(h.beat < 1.0, "the host wrapped");
+        }
+        Disruption::Reactivate => {
+            h.deactivate();
+            h.activate()?;
+        }
+        Disruption::Reset => h.reset()?,
+        Disruption::Disable => inputs.push(set(&mut h, "Enabled", "Off")),
+        Disruption::ModeChange => inputs.push(set(&mut h, "Mode", "Continue")),
+    }
+    let sounding = unmatched(&sent).0;
+    let (_, released) = h.process(frames, &inputs)?;
+    assert_released(&sounding, &released, 0, &format!("{d:?}"));
+    sent.extend(released);
+    match d {
+        Disruption::LoopWrap => {
+            h.transport.loop_beats = None;
+            h.transport.playing = false;
+            sent.extend(h.process(frames, &[])?.1);
+        }
+        Disruption::Reactivate | Disruption::Reset | Disruption::ModeChange => {
+            h.transport.playing = false;
+            sent.extend(h.process(frames, &[])?.1);
+        }
+        Disruption::Stop | Disruption::Seek | Disruption::Disable => {
+            // Stopped, moved past the phrase, or switched off: Descant stays quiet.
+            let after = h.run_beats(4.0, frames, &mut pace)?;
+            assert!(
+                after.iter().all(|n| !n.on),
+                "{d:?}: played after: {after:?}"
+            );
+            sent.extend(after);
+        }
+    }
+    assert_eq!(unmatched(&sent), (vec![], vec![]), "{d:?}");
+    Ok(())
+}
+
 #[test]
 fn stop_releases_every_generated_note() -> Result<()> {
-    let mut h = host(48_000.0, 132.0, 256)?;
-    let mut pace = Pacer::new(SPEED);
-    let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
-    let sounding = unmatched(&sent).0;
-    h.transport.playing = false;
-    let (_, released) = h.process(256, &[])?;
-    assert_released(&sounding, &released, 0, "stop");
-    sent.extend(released);
-    let after = h.run_beats(4.0, 256, &mut pace)?;
-    assert!(
-        after.iter().all(|n| !n.on),
-        "played while stopped: {after:?}"
-    );
-    sent.extend(after);
-    assert_eq!(unmatched(&sent), (vec![], vec![]));
-    Ok(())
+    disruption_releases_every_generated_note(Disruption::Stop, (48_000.0, 132.0, 256))
 }
 
 #[test]
 fn seek_releases_every_generated_note() -> Result<()> {
-    let mut h = host(44_100.0, 110.0, 333)?;
-    let mut pace = Pacer::new(SPEED);
-    let mut sent = until_descant_sounds(&mut h, 333, &mut pace)?;
-    let sounding = unmatched(&sent).0;
-    h.seek(h.beat + 37.25);
-    let (_, released) = h.process(333, &[])?;
-    assert_released(&sounding, &released, 0, "seek");
-    sent.extend(released);
-    let after = h.run_beats(4.0, 333, &mut pace)?;
-    assert!(
-        after.iter().all(|n| !n.on),
-        "the seek voids the phrase: {after:?}"
-    );
-    sent.extend(after);
-    assert_eq!(unmatched(&sent), (vec![], vec![]));
-    Ok(())
+    disruption_releases_every_generated_note(Disruption::Seek, (44_100.0, 110.0, 333))
 }
 
 #[test]
 fn loop_wrap_releases_every_generated_note() -> Result<()> {
-    let mut h = host(48_000.0, 120.0, 128)?;
-    let mut pace = Pacer::new(SPEED);
-    let mut sent = until_descant_sounds(&mut h, 128, &mut pace)?;
-    // Loop ends just after the playhead: the block after next starts back at beat 0.
-    h.transport.loop_beats = Some((0.0, h.beat + 0.001));
-    sent.extend(h.process(128, &[])?.1);
-    assert!(h.beat < 1.0, "the host wrapped");
-    let sounding = unmatched(&sent).0;
-    let (_, released) = h.process(128, &[])?;
-    assert_released(&sounding, &released, 0, "loop wrap");
-    sent.extend(released);
-    h.transport.loop_beats = None;
-    h.transport.playing = false;
-    sent.extend(h.process(128, &[])?.1);
-    assert_eq!(unmatched(&sent), (vec![], vec![]));
-    Ok(())
+    disruption_releases_every_generated_note(Disruption::LoopWrap, (48_000.0, 120.0, 128))
 }
 
 #[test]
 fn deactivate_releases_every_generated_note() -> Result<()> {
-    let mut h = host(48_000.0, 126.0, 256)?;
-    let mut pace = Pacer::new(SPEED);
-    let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
-    let sounding = unmatched(&sent).0;
-    h.deactivate();
-    h.activate()?;
-    let (_, released) = h.process(256, &[])?;
-    assert_released(&sounding, &released, 0, "reactivation");
-    sent.extend(released);
-    assert_eq!(unmatched(&sent), (vec![], vec![]));
-    Ok(())
+    disruption_releases_every_generated_note(Disruption::Reactivate, (48_000.0, 126.0, 256))
+}
+
+#[test]
+fn reset_releases_every_generated_note() -> Result<()> {
+    disruption_releases_every_generated_note(Disruption::Reset, (96_000.0, 90.0, 512))
+}
+
+#[test]
+fn disabling_descant_releases_its_notes() -> Result<()> {
+    disruption_releases_every_generated_note(Disruption::Disable, (48_000.0, 120.0, 256))
+}
+
+#[test]
+fn a_mode_change_releases_every_generated_note() -> Result<()> {
+    disruption_releases_every_generated_note(Disruption::ModeChange, (44_100.0, 140.0, 64))
 }
 
 #[test]
@@ -277,32 +314,14 @@ fn the_player_playing_again_silences_descant() -> Result<()> {
 }
 
 #[test]
-fn disabling_descant_releases_its_notes() -> Result<()> {
-    let mut h = host(48_000.0, 120.0, 256)?;
-    let mut pace = Pacer::new(SPEED);
-    let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
-    let sounding = unmatched(&sent).0;
-    let (_, released) = h.process(256, &[param("Enabled", 0.0)])?;
-    assert_released(&sounding, &released, 0, "switch-off");
-    sent.extend(released);
-    let after = h.run_beats(4.0, 256, &mut pace)?;
-    assert!(after.iter().all(|n| !n.on));
-    sent.extend(after);
-    assert_eq!(unmatched(&sent), (vec![], vec![]));
-    Ok(())
-}
-
-#[test]
 fn free_run_answers_on_its_own_clock_while_the_host_is_stopped() -> Result<()> {
     let mut h = host(48_000.0, 120.0, 512)?;
     h.transport.playing = false;
-    h.process(
-        1,
-        &[
-            param("Free run", 1.0),
-            param("Tempo", norm(150.0, 40.0, 240.0)),
-        ],
-    )?;
+    let settings = [
+        set(&mut h, "Free run", "On"),
+        set(&mut h, "Tempo", "150 BPM"),
+    ];
+    h.process(1, &settings)?;
     let mut pace = Pacer::new(SPEED);
     let own_spb = 48_000.0 * 60.0 / 150.0;
     let start = h.sample_pos;
@@ -494,7 +513,8 @@ fn switching_pass_through_off_mid_note_still_passes_its_note_off() -> Result<()>
         }],
     )?;
     assert!(on.iter().any(|n| n.on && n.key == 55 && n.channel == 2));
-    h.process(256, &[param("Pass through", 0.0)])?;
+    let off_now = set(&mut h, "Pass through", "Off");
+    h.process(256, &[off_now])?;
     let (_, off) = h.process(
         256,
         &[
@@ -533,15 +553,13 @@ fn key_scale_lock_and_register_bound_every_generated_note() -> Result<()> {
     let mut h = host(48_000.0, 120.0, 256)?;
     let mut pace = Pacer::new(SPEED);
     // F# major, fully locked, one octave from C4: a C major phrase cannot pull it out.
-    h.process(
-        1,
-        &[
-            param("Key", 37.0 / 72.0),
-            param("Scale lock", 1.0),
-            param("Lowest note", norm(60.0, 21.0, 108.0)),
-            param("Highest note", norm(72.0, 21.0, 108.0)),
-        ],
-    )?;
+    let settings = [
+        set(&mut h, "Key", "F# major"),
+        set(&mut h, "Scale lock", "100%"),
+        set(&mut h, "Lowest note", "C4"),
+        set(&mut h, "Highest note", "C5"),
+    ];
+    h.process(1, &settings)?;
     let (mut script, last_off) = phrase(&h, &[60, 62, 64, 65, 67, 69, 71, 72]);
     let spb = h.samples_per_beat();
     let sent = h.run_script(
@@ -570,13 +588,11 @@ fn a_register_change_applies_to_the_notes_planned_after_it() -> Result<()> {
     let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
     let spb = h.samples_per_beat();
     let change = h.sample_pos;
-    h.process(
-        256,
-        &[
-            param("Lowest note", norm(84.0, 21.0, 108.0)),
-            param("Highest note", norm(96.0, 21.0, 108.0)),
-        ],
-    )?;
+    let settings = [
+        set(&mut h, "Lowest note", "C6"),
+        set(&mut h, "Highest note", "C7"),
+    ];
+    h.process(256, &settings)?;
     sent.extend(h.run_beats(16.0, 256, &mut pace)?);
     // Notes already planned may still play: up to the look-ahead (2 beats) plus one note.
     let settled = change as f64 + 6.0 * spb;
@@ -599,13 +615,11 @@ fn a_register_change_applies_to_the_notes_planned_after_it() -> Result<()> {
 fn chord_channel_notes_pass_and_do_not_silence_descant() -> Result<()> {
     let mut h = host(48_000.0, 120.0, 256)?;
     let mut pace = Pacer::new(SPEED);
-    h.process(
-        1,
-        &[
-            param("Chord channel", 2.0 / 16.0),
-            param("Pass through", 1.0),
-        ],
-    )?;
+    let settings = [
+        set(&mut h, "Chord channel", "2"),
+        set(&mut h, "Pass through", "On"),
+    ];
+    h.process(1, &settings)?;
     let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
     let sounding = unmatched(&sent).0;
     let chord = [57u8, 60, 64];
@@ -660,13 +674,11 @@ fn chord_channel_notes_pass_and_do_not_silence_descant() -> Result<()> {
 fn take_with_seed(seed: i32, n: usize) -> Result<Vec<(u8, u64)>> {
     let mut h = host(48_000.0, 120.0, 256)?;
     // A two-beat pause leaves the worker ample wall-clock time to start on the same tick.
-    h.process(
-        1,
-        &[
-            param("Seed", norm(f64::from(seed), 1.0, 9999.0)),
-            param("Answer after", norm(2.0, 0.5, 8.0)),
-        ],
-    )?;
+    let settings = [
+        set(&mut h, "Seed", &seed.to_string()),
+        set(&mut h, "Answer after", "2 beats"),
+    ];
+    h.process(1, &settings)?;
     let mut pace = Pacer::new(2.0);
     let (mut script, last_off) = phrase(&h, &[62, 65, 69, 67, 65, 64]);
     let spb = h.samples_per_beat();
@@ -697,7 +709,12 @@ fn the_same_seed_and_playing_give_the_same_take() -> Result<()> {
 /// Descant's note-ons in the 16 beats after a phrase, with `Density` at `notes_per_beat`.
 fn notes_at_density(notes_per_beat: f64) -> Result<usize> {
     let mut h = host(48_000.0, 120.0, 256)?;
-    h.process(1, &[param("Density", norm(notes_per_beat, 0.0, 4.0))])?;
+    let density = set(
+        &mut h,
+        "Density",
+        &format!("{notes_per_beat:.2} notes/beat"),
+    );
+    h.process(1, &[density])?;
     let mut pace = Pacer::new(SPEED);
     let (mut script, last_off) = phrase(&h, &[60, 62, 64, 65, 67, 65, 64, 62]);
     let spb = h.samples_per_beat();
@@ -721,22 +738,22 @@ fn density_changes_how_many_notes_descant_plays() -> Result<()> {
     Ok(())
 }
 
-/// Among Descant's thirds, sixths and sevenths above C in the 16 beats after a C major phrase,
+/// Among Descant's thirds, sixths and sevenths above C in the 32 beats after a C major phrase,
 /// with `Key` C major and `Mood` at `mood`: how many are the minor ones, and how many in all.
 fn minor_degrees_at_mood(mood: f64) -> Result<(usize, usize)> {
     let mut h = host(48_000.0, 120.0, 256)?;
-    h.process(
-        1,
-        &[
-            param("Key", 1.0 / 72.0),
-            param("Mood", norm(mood, -1.0, 1.0)),
-        ],
-    )?;
+    // An answer that runs until the player plays again: 32 beats of it to judge on.
+    let settings = [
+        set(&mut h, "Key", "C major"),
+        set(&mut h, "Mood", &format!("{mood:.2}")),
+        set(&mut h, "Answer length", "Until you play"),
+    ];
+    h.process(1, &settings)?;
     let mut pace = Pacer::new(SPEED);
     let (mut script, last_off) = phrase(&h, &[60, 64, 67, 65, 64, 62, 60, 67]);
     let spb = h.samples_per_beat();
     let sent = h.run_script(
-        ((last_off + 17.0) * spb) as u64,
+        ((last_off + 33.0) * spb) as u64,
         256,
         &mut script,
         &mut pace,
@@ -754,7 +771,10 @@ fn minor_degrees_at_mood(mood: f64) -> Result<(usize, usize)> {
 fn mood_leans_descant_toward_minor_or_major() -> Result<()> {
     let (dark, dark_all) = minor_degrees_at_mood(-1.0)?;
     let (bright, bright_all) = minor_degrees_at_mood(1.0)?;
-    assert!(dark_all >= 3 && bright_all >= 3, "too few notes to judge");
+    assert!(
+        dark_all >= 8 && bright_all >= 8,
+        "too few notes to judge: {dark_all} and {bright_all}"
+    );
     assert!(
         dark * 2 > dark_all && bright * 2 < bright_all,
         "mood -1: {dark} of {dark_all} minor; mood +1: {bright} of {bright_all}"

@@ -8,9 +8,9 @@
 //!   program to `~/.local/bin`; then `descant selfcheck` loads the installed CLAP in a real host
 //!   and plays a phrase through it.
 //! - `cargo xtask setup`: what the tests need beyond Rust: Debian packages (Ardour 7 for the VST3
-//!   test, ALSA/JACK headers for the standalone), `pytest`, and ONNX Runtime.
+//!   test, ALSA/JACK headers for the standalone), `pytest` and `numpy`, and ONNX Runtime.
 //! - `cargo xtask test`: `setup`, then a debug bundle into `target/test-plugin/`, then `cargo test --workspace`
-//!   and the Python tokenizer tests (`python3 -m pytest training`).
+//!   and the Python tests (`python3 -m pytest training`).
 //! - `cargo xtask train [--minutes N]`: the offline training pipeline (never in CI): a venv in
 //!   `training/.venv` with `training/requirements.txt`, corpus extraction (cached), training,
 //!   ONNX export and check, evaluation, sidecar and model card, written to `assets/`.
@@ -21,10 +21,12 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-/// The ONNX Runtime version the `ort` crate in this workspace is built for.
-const ORT_VERSION: &str = "1.31.1";
-/// The library's file name inside the wheel and beside the plugin.
-const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
+/// The ONNX Runtime release and file names, from the engine's one source.
+#[allow(dead_code)] // the macOS and Windows names are the engine's; xtask places the Linux one
+mod ort_version {
+    include!("../../inference/src/ort_version.rs");
+}
+use ort_version::{ORT_LIBRARY_LINUX as ORT_LIBRARY_FILE, ORT_VERSION};
 /// The plugin's bundle name (from bundler.toml).
 const BUNDLE_NAME: &str = "Descant";
 
@@ -205,7 +207,7 @@ const DEBIAN_PACKAGES: [&str; 9] = [
 ];
 
 /// Installs what the tests need beyond the Rust toolchain (Debian packages with apt-get, as root
-/// or through sudo; pytest with pip; ONNX Runtime from its wheel).
+/// or through sudo; pytest and numpy with pip; ONNX Runtime from its wheel).
 fn setup() -> Result<()> {
     let missing: Vec<&str> = DEBIAN_PACKAGES
         .iter()
@@ -236,11 +238,12 @@ fn setup() -> Result<()> {
         run(&mut apt(&["update", "-qq"]))?;
         run(apt(&["install", "-y", "-qq", "--no-install-recommends"]).args(&missing))?;
     }
-    let has_pytest = Command::new("python3")
-        .args(["-c", "import pytest"])
+    // The Python tests: pytest, and numpy for the modules evaluation shares with training.
+    let has_python_deps = Command::new("python3")
+        .args(["-c", "import pytest, numpy"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !has_pytest {
+    if !has_python_deps {
         run(Command::new("python3").args([
             "-m",
             "pip",
@@ -248,6 +251,7 @@ fn setup() -> Result<()> {
             "-q",
             "--disable-pip-version-check",
             "pytest",
+            "numpy",
         ]))?;
     }
     fetch_ort().map(|_| ())
