@@ -374,6 +374,7 @@ fn the_editor_roll_shows_the_notes_it_was_fed() -> Result<()> {
             row > 1.0 && (d2 - 2.0 * row).abs() <= 2.0 && (d3 - 3.0 * row).abs() <= 3.0,
             "the player's rows are not keys 60, 62, 64, 67: {seen}"
         );
+        eprintln!("{seen}");
         return Ok(());
     }
     let log = std::fs::read_to_string(dir.join("standalone.txt")).unwrap_or_default();
