@@ -19,7 +19,8 @@ const LATE_SLACK_SAMPLES: f64 = 1e-6;
 /// Planned notes. Lives in the plugin struct.
 #[derive(Debug, Default)]
 pub struct Scheduler {
-    /// The notes, unordered.
+    /// The notes, sorted by onset (notes with the same onset in arrival order), so the notes due
+    /// in a block are a prefix.
     pending: ArrayVec<GeneratedNote, MAX_PENDING>,
 }
 
@@ -34,9 +35,12 @@ impl Scheduler {
         !self.pending.is_full()
     }
 
-    /// Adds a planned note; false when full.
+    /// Adds a planned note in onset order; false when full. O(n), no allocation.
     pub fn push(&mut self, note: GeneratedNote) -> bool {
-        self.pending.try_push(note).is_ok()
+        let at = self
+            .pending
+            .partition_point(|n| n.onset_beat <= note.onset_beat);
+        self.pending.try_insert(at, note).is_ok()
     }
 
     /// Forgets every planned note.
@@ -46,7 +50,7 @@ impl Scheduler {
 
     /// Hands out the notes due in a block of `frames` samples: `offset_of` maps a beat to a real
     /// sample offset in the block, `play` gets each due note with its offset. Returns how many
-    /// notes were late (dropped).
+    /// notes were late (dropped). O(n) in the notes held, no allocation.
     pub fn take_due(
         &mut self,
         frames: u32,
@@ -57,20 +61,12 @@ impl Scheduler {
         self.pending
             .retain(|n| offset_of(n.onset_beat) >= -0.5 - LATE_SLACK_SAMPLES);
         let late = (before - self.pending.len()) as u32;
-        // Earliest first: a note restarting a key must find the earlier note sounding, never a
-        // later one (that note's off would go out before its on).
-        loop {
-            let due = self
-                .pending
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| offset_of(n.onset_beat) < f64::from(frames) - 0.5)
-                .min_by(|a, b| a.1.onset_beat.total_cmp(&b.1.onset_beat))
-                .map(|(i, _)| i);
-            let Some(i) = due else {
-                break;
-            };
-            let n = self.pending.remove(i);
+        // Earliest first (the order is kept): a note restarting a key must find the earlier note
+        // sounding, never a later one (that note's off would go out before its on).
+        let due = self
+            .pending
+            .partition_point(|n| offset_of(n.onset_beat) < f64::from(frames) - 0.5);
+        for n in self.pending.drain(..due) {
             let at = offset_of(n.onset_beat);
             play(
                 n,
@@ -100,6 +96,17 @@ mod tests {
         assert_eq!(late, 0);
         assert_eq!(got, vec![(0.25, 25), (0.5, 50), (0.75, 75)]);
         assert!(!s.is_empty());
+    }
+
+    #[test]
+    fn notes_with_the_same_onset_come_out_in_arrival_order() {
+        let mut s = Scheduler::default();
+        for (beat, key) in [(0.5, 64), (0.25, 60), (0.5, 67), (0.25, 62), (0.5, 65)] {
+            assert!(s.push(GeneratedNote { key, ..note(beat) }));
+        }
+        let mut got = Vec::new();
+        s.take_due(100, |b| b * 100.0, |n, _| got.push(n.key));
+        assert_eq!(got, vec![60, 62, 64, 67, 65]);
     }
 
     fn note(onset_beat: f64) -> GeneratedNote {

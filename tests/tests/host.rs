@@ -469,8 +469,10 @@ fn without_onnx_runtime_midi_passes_and_the_reason_is_reported() {
 
 #[test]
 fn with_a_corrupt_model_midi_passes_and_the_reason_is_reported() -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("descant-corrupt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("descant-corrupt-")
+        .tempdir()?;
+    let dir = tmp.path();
     let model = dir.join("broken.onnx");
     let shipped = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -496,7 +498,6 @@ fn with_a_corrupt_model_midi_passes_and_the_reason_is_reported() -> Result<()> {
     let log = String::from_utf8_lossy(&missing.stderr);
     assert!(missing.status.success(), "{log}");
     assert!(log.contains("cannot read /nonexistent/m.json"), "{log}");
-    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
 

@@ -20,8 +20,11 @@ fn the_vst3_bundle_instantiates_in_ardour() {
         Path::new(ARDOUR_LIB).join("ardour-vst3-scanner").is_file(),
         "Ardour 7 is not installed: `apt-get install ardour` (`.ci/run` does)"
     );
-    let work = std::env::temp_dir().join(format!("descant-ardour-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
+    let tmp = tempfile::Builder::new()
+        .prefix("descant-ardour-")
+        .tempdir()
+        .unwrap();
+    let work = tmp.path();
     let home = work.join("home");
     let installed = home.join(".vst3/Descant.vst3");
     std::fs::create_dir_all(installed.parent().unwrap()).unwrap();
@@ -120,5 +123,4 @@ print("DESCANT_VST3_OK " .. plugin:name())
         saved.contains("Descant"),
         "the session does not hold the plugin"
     );
-    let _ = std::fs::remove_dir_all(&work);
 }
