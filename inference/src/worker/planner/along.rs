@@ -6,8 +6,6 @@
 //! previous line had planned to (no stretch is planned twice); a re-read happens only at a bar
 //! line.
 
-use std::time::Instant;
-
 use crate::error::ModelError;
 use crate::step::StepModel;
 
@@ -54,14 +52,7 @@ impl<M: StepModel> Planner<M> {
             self.start_line(model, settings, &history, start, sink)?;
             self.along.refresh = false;
         }
-        let Some(cont) = self.continuation.as_ref() else {
-            return Ok(false);
-        };
-        if cont.cursor() >= horizon {
-            return Ok(false);
-        }
-        let t0 = Instant::now();
-        let Some(step) = self.step(model, settings, sink)? else {
+        let Some((step, t0)) = self.step_before(model, settings, horizon, sink)? else {
             return Ok(false);
         };
         match step {

@@ -6,8 +6,6 @@
 //! latest note-off, or before the playhead; no answer note sounds past `Answer length` bars from
 //! the answer's start.
 
-use std::time::Instant;
-
 use crate::error::ModelError;
 use crate::step::StepModel;
 
@@ -54,15 +52,8 @@ impl<M: StepModel> Planner<M> {
             self.answer.end = (settings.answer_bars > 0)
                 .then(|| start + i64::from(settings.answer_bars) * self.meter.bar_ticks());
         }
-        let Some(cont) = self.continuation.as_ref() else {
-            return Ok(false);
-        };
-        if cont.cursor() >= horizon {
-            return Ok(false);
-        }
-        let t0 = Instant::now();
         let end = self.answer.end.unwrap_or(i64::MAX);
-        let Some(step) = self.step(model, settings, sink)? else {
+        let Some((step, t0)) = self.step_before(model, settings, horizon, sink)? else {
             return Ok(false);
         };
         match step {

@@ -113,6 +113,23 @@ impl<M: StepModel> Planner<M> {
         }))
     }
 
+    /// The line's next step if the line exists and is not planned up to `horizon` yet, with when
+    /// the step began (for its cost).
+    pub(super) fn step_before(
+        &mut self,
+        model: &mut M,
+        settings: &WorkerSettings,
+        horizon: i64,
+        sink: &mut impl PlanSink,
+    ) -> Result<Option<(Step, Instant)>, ModelError> {
+        match &self.continuation {
+            Some(cont) if cont.cursor() < horizon => {}
+            _ => return Ok(None),
+        }
+        let t0 = Instant::now();
+        Ok(self.step(model, settings, sink)?.map(|step| (step, t0)))
+    }
+
     /// Gives `note` its feel and sends it; `earliest` bounds a humanized onset (beats). Returns
     /// the note as sent.
     pub(super) fn emit(
