@@ -535,14 +535,19 @@ impl Plugin for Descant {
         // Joins the worker (main thread). Notes still sounding are ended in the next block.
         self.inference = None;
         let s = &self.shared.telemetry;
-        log::info!(
-            "{} notes planned, {} missed their deadline (not played), {} lost to a full \
-             queue; look-ahead {:.2} beats",
+        let (planned, late, lost) = (
             s.generated_notes.load(Ordering::Relaxed),
             s.late_notes.load(Ordering::Relaxed),
             s.queue_full_drops.load(Ordering::Relaxed),
-            s.lookahead_beats.load()
         );
+        // The session's figures, when Descant played at all (a host activates often).
+        if planned + late + lost > 0 {
+            log::info!(
+                "{planned} notes planned, {late} missed their deadline (not played), {lost} lost \
+                 to a full queue; look-ahead {:.2} beats",
+                s.lookahead_beats.load()
+            );
+        }
         self.release_pending = !self.tracker.is_empty();
     }
 
