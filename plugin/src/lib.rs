@@ -8,14 +8,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use descant_inference::bridge::BlockSnapshot;
-use descant_inference::events::ContextEvent;
 use descant_inference::take::{KeptTake, PlayMode};
 use descant_inference::worker::WorkerShared;
-use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::plugin::{ParamValue, PluginState};
 use nice_plug::prelude::*;
 
+mod block;
 mod clock;
 mod editor;
 mod handle;
@@ -29,15 +27,15 @@ mod takefile;
 mod thru;
 mod tracker;
 
-use clock::{BlockTime, Clock, HostTime};
+use block::host_time;
+use clock::Clock;
 use handle::InferenceHandle;
-use outbox::{Outbox, Source};
+use outbox::Outbox;
 use params::{DescantParams, EditorMemory};
-use roll::{RollEvent, RollFeed, RollReceiver};
-use route::{Pass, RouteSettings, Tell};
+use roll::{RollFeed, RollReceiver};
 use scheduler::Scheduler;
 use thru::HeldThrough;
-use tracker::{NoteTracker, SoundingNote};
+use tracker::NoteTracker;
 
 /// Debug builds only: set to make `process()` allocate once per block, to prove the allocation
 /// check is live (the host tests expect an abort).
@@ -130,320 +128,6 @@ impl Default for Descant {
             #[cfg(debug_assertions)]
             alloc_probe: false,
         }
-    }
-}
-
-fn note_on(timing: u32, key: u8, channel: u8, velocity: f32) -> NoteEvent<()> {
-    NoteEvent::NoteOn {
-        timing,
-        voice_id: VoiceID::Wildcard,
-        channel: Channel::Number(channel),
-        key: Key::Number(key),
-        velocity,
-    }
-}
-
-fn note_off(timing: u32, n: SoundingNote) -> NoteEvent<()> {
-    NoteEvent::NoteOff {
-        timing,
-        voice_id: VoiceID::Wildcard,
-        channel: Channel::Number(n.channel),
-        key: Key::Number(n.key),
-        velocity: 0.0,
-    }
-}
-
-impl Descant {
-    /// Ends every sounding note at `offset` and forgets the plan.
-    fn release_all(&mut self, offset: u32) {
-        let outbox = &mut self.outbox;
-        self.tracker
-            .end_all(|n| outbox.push_end(Source::DescantOff, note_off(offset, n)));
-        self.scheduler.clear();
-    }
-
-    /// Sends an event to the worker, if there is one. A full queue loses the event and marks the
-    /// worker's picture of the player as stale (see `context_lost`).
-    fn tell_worker(&mut self, event: ContextEvent) {
-        if let Some(h) = self.inference.as_mut() {
-            if !h.send(event) {
-                self.context_lost = true;
-            }
-        }
-    }
-
-    fn transport_event(&self, block: &BlockTime) -> ContextEvent {
-        ContextEvent::Transport {
-            playing: block.running,
-            jumped: block.jumped,
-            beat: block.start_beat,
-            bar_start_beat: block.bar_start_beat,
-            numerator: block.meter.numerator,
-            denominator: block.meter.denominator,
-            epoch: self.epoch,
-        }
-    }
-
-    /// Offline rendering only: lets the worker catch up with this block (it has read every event
-    /// sent so far and planned its look-ahead) before the block's notes are taken. Waiting is
-    /// allowed here: the host does not render in real time.
-    fn wait_for_worker(&mut self) {
-        let Some(h) = self.inference.as_ref() else {
-            return;
-        };
-        self.offline_block += 1;
-        let caught_up =
-            self.shared
-                .render
-                .wait_for_worker(self.offline_block, || h.wake(), OFFLINE_WAIT);
-        self.offline_gave_up = !caught_up;
-    }
-
-    /// Moves the worker's new notes into the scheduler, dropping stale ones.
-    fn collect_planned_notes(&mut self) {
-        let Some(h) = self.inference.as_mut() else {
-            return;
-        };
-        while self.scheduler.has_room() {
-            match h.receive() {
-                Some(n) if n.epoch == self.epoch => {
-                    self.scheduler.push(n);
-                }
-                Some(_) => {}
-                None => break,
-            }
-        }
-    }
-
-    /// Starts the notes due in this block and ends the ones whose time is up.
-    fn play_block(&mut self, block: &BlockTime, frames: u32) {
-        let outbox = &mut self.outbox;
-        let tracker = &mut self.tracker;
-        let channel = self.channel;
-        let late = self.scheduler.take_due(
-            frames,
-            |beat| block.offset_of(beat),
-            |n, offset| {
-                if tracker.started_at(n.key, channel, offset) {
-                    // The same note twice at one sample (a plan made twice): play it once.
-                    return;
-                }
-                if !outbox.has_room_to_start() {
-                    // A flood of player events used up the block: this note is not played.
-                    return;
-                }
-                if let Some(old) = tracker.take_key(n.key, channel) {
-                    outbox.push_end(Source::DescantOff, note_off(offset, old));
-                }
-                let end = n.onset_beat + n.length_beats;
-                if tracker.start(n.key, channel, end, offset) {
-                    outbox.push_start(
-                        Source::DescantOn,
-                        note_on(offset, n.key, channel, n.velocity),
-                    );
-                }
-            },
-        );
-        if late > 0 {
-            self.shared
-                .telemetry
-                .late_notes
-                .fetch_add(u64::from(late), Ordering::Relaxed);
-        }
-        self.tracker.end_due(
-            frames,
-            |beat| block.offset_of(beat),
-            |n, offset| outbox.push_end(Source::DescantOff, note_off(offset, n)),
-        );
-    }
-
-    /// Discontinuities end everything at the block start, before anything else happens: a seek,
-    /// a start or stop, a loop wrap, `Enabled` or `Mode` changed, a reset.
-    fn handle_discontinuities(&mut self, block: &BlockTime, enabled: bool) {
-        let toggled = enabled != self.was_enabled;
-        let mode: PlayMode = self.params.mode.value().into();
-        let mode_changed = mode != self.mode;
-        self.mode = mode;
-        if block.wrapped && !block.jumped {
-            // Time runs on across a loop wrap (see `clock`); what sounds at the wrap ends there.
-            let outbox = &mut self.outbox;
-            self.tracker
-                .end_all(|n| outbox.push_end(Source::DescantOff, note_off(0, n)));
-        }
-        if block.jumped || toggled || mode_changed || self.release_pending {
-            self.release_all(0);
-            self.epoch = self.epoch.wrapping_add(1);
-            self.release_pending = false;
-        }
-        if block.jumped {
-            self.phrase_heard = false;
-        }
-        if block.jumped || block.meter_changed || mode_changed {
-            self.tell_worker(self.transport_event(block));
-        }
-        if toggled {
-            self.tell_worker(ContextEvent::Reset { epoch: self.epoch });
-            self.was_enabled = enabled;
-        }
-    }
-
-    /// Publishes this block's place in time to the worker and the GUI (wait-free).
-    fn publish_block(&self, block: &BlockTime) {
-        self.shared.block.publish(BlockSnapshot {
-            playhead_beat: block.start_beat,
-            playing: block.running,
-            tempo: f64::from(self.sample_rate) * 60.0 / block.samples_per_beat,
-            loop_range: block.loop_range,
-            bar_start_beat: block.bar_start_beat,
-            meter: block.meter,
-            epoch: self.epoch,
-        });
-    }
-
-    /// The player's events: passed through, told to the worker; a note-on may silence Descant
-    /// (see `route`). Returns the sample at which Descant was silenced, if it was.
-    fn route_events(
-        &mut self,
-        context: &mut impl ProcessContext<Self>,
-        block: &BlockTime,
-        frames: u32,
-    ) -> Option<u32> {
-        let pass_through = self.params.pass_through.value();
-        let chord_channel = self.params.chord_channel.value();
-        let last = frames.saturating_sub(1);
-        let mut silenced_at = None;
-        while let Some(event) = context.next_event() {
-            let r = route::route(
-                &event,
-                RouteSettings {
-                    pass_through,
-                    chord_channel,
-                    mode: self.mode,
-                    channel: self.channel,
-                },
-            );
-            if r.silences && silenced_at.is_none() {
-                silenced_at = Some(event.timing().min(last));
-                self.epoch = self.epoch.wrapping_add(1);
-            }
-            let epoch = self.epoch;
-            match r.tell {
-                Tell::Nothing => {}
-                Tell::PlayerOn {
-                    key,
-                    velocity,
-                    timing,
-                } => {
-                    self.channel = r.channel;
-                    self.phrase_heard = true;
-                    self.tell_worker(ContextEvent::PlayerNoteOn {
-                        key,
-                        velocity,
-                        beat: block.beat_at(timing),
-                        epoch,
-                    });
-                }
-                Tell::PlayerOff { key, timing } => {
-                    self.tell_worker(ContextEvent::PlayerNoteOff {
-                        key,
-                        beat: block.beat_at(timing),
-                        epoch,
-                    });
-                }
-                Tell::ChordOn { key } => self.tell_worker(ContextEvent::ChordNoteOn { key, epoch }),
-                Tell::ChordOff { key } => {
-                    self.tell_worker(ContextEvent::ChordNoteOff { key, epoch })
-                }
-            }
-            // The roll shows the player's notes whether or not they pass through.
-            if let Some(e) = RollEvent::of(&event, |t| block.beat_at(t.min(last)), false) {
-                self.roll.push(e);
-            }
-            match r.pass {
-                Pass::No => {}
-                Pass::Start { key, channel } => {
-                    // Only a note-on that went out needs its note-off to follow it.
-                    if self.outbox.push_start(Source::PassThrough, event) {
-                        self.held_through.press(key, channel);
-                    }
-                }
-                Pass::End {
-                    key,
-                    channel,
-                    pass_through,
-                } => {
-                    if self.held_through.release(key, channel) {
-                        self.outbox.push_end(Source::PassThrough, event);
-                    } else if pass_through {
-                        self.outbox.push_start(Source::PassThrough, event);
-                    }
-                }
-                Pass::Other => {
-                    self.outbox.push_start(Source::PassThrough, event);
-                }
-            }
-        }
-        if self.context_lost {
-            // Events the worker never heard: it forgets the phrase rather than wait on a key it
-            // thinks is still down. Retried every block until the queue has room.
-            self.context_lost = !self
-                .inference
-                .as_mut()
-                .is_some_and(|h| h.send(ContextEvent::Reset { epoch: self.epoch }));
-        }
-        silenced_at
-    }
-
-    /// Descant's notes: the worker's new plan in, then either silence from `silenced_at` or the
-    /// notes due in this block.
-    fn play_notes(
-        &mut self,
-        block: &BlockTime,
-        frames: u32,
-        enabled: bool,
-        silenced_at: Option<u32>,
-    ) {
-        if self.offline && !self.offline_gave_up {
-            self.wait_for_worker();
-        }
-        self.collect_planned_notes();
-        if let Some(at) = silenced_at {
-            let outbox = &mut self.outbox;
-            self.tracker.end_due(
-                at,
-                |beat| block.offset_of(beat),
-                |n, offset| outbox.push_end(Source::DescantOff, note_off(offset, n)),
-            );
-            self.release_all(at);
-        } else if enabled && block.running {
-            self.play_block(block, frames);
-        }
-    }
-
-    /// Sends this block's events in time order, and shows Descant's on the roll.
-    fn flush(&mut self, context: &mut impl ProcessContext<Self>, block: &BlockTime) {
-        for (source, event) in self.outbox.sorted() {
-            // Pass-through events are on the roll already (as the player's).
-            if source != Source::PassThrough {
-                if let Some(r) = RollEvent::of(&event, |t| block.beat_at(t), true) {
-                    self.roll.push(r);
-                }
-            }
-            // A full host queue drops the event; nothing else can be done without waiting.
-            let _ = context.try_send_event(event);
-        }
-    }
-}
-
-/// The host's transport as the clock reads it.
-fn host_time(t: &Transport) -> HostTime {
-    HostTime {
-        playing: t.playing,
-        tempo: t.tempo,
-        pos_beats: t.pos_beats(),
-        bar_start_beats: t.bar_start_pos_beats(),
-        time_sig: t.time_sig_numerator.zip(t.time_sig_denominator),
-        loop_beats: t.loop_range_beats(),
     }
 }
 
