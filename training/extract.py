@@ -5,7 +5,7 @@ and per-tune attributes, into a cache (deterministic; parsing takes minutes, so 
 
 Output: `cache/tunes.jsonl`, one JSON object per line:
     {"id", "source", "style", "split", "meter": [n, d], "notes": [[onset, dur, key], ...],
-     "density", "register", "mode", "tonic"}
+     "density", "register", "mode", "tonic", "voice", "voices", "phrase_ends": [tick, ...]}
 Onsets and durations are in ticks (descant_tokens.TICKS_PER_BEAT per quarter note), bar 0 starting
 at tick 0 (a pickup is shifted to the end of bar 0). The split (train/val/test, 90/5/5) is a hash of
 a *group* id, so held-out tunes have no near-copy in training: the voices of one piece form a group
@@ -16,8 +16,15 @@ is its smallest tune id, so the split only changes where a new tune joins a grou
 Sources and styles (see assets/MODEL_CARD.md for licences):
     Essen (essenFolksong): han* -> folk-chinese, irl -> irish-scottish, the rest -> folk-european
     O'Neill's 1850, Ryan's Mammoth, Aird's Airs, misc folk -> irish-scottish
-    Bach chorales -> chorale (the soprano line)
+    Bach chorales -> chorale (every voice; the soprano alone is the single-line "chorale" style, all
+        four are the voice pairs of the two-voice grammar)
     Palestrina, Trecento, Monteverdi -> renaissance (every voice)
+`voice` is the part's index in its score and `voices` how many parts the score has, so `corpus.py`
+can pair the voices of one piece (they share the piece's time axis: same pickup shift).
+`phrase_ends` are the ticks where a phrase ends inside the line: the end of a note under a fermata
+(the chorales' phrase ends) and the end of a bar that closes with a double, final or repeat bar
+line (section ends in the ABC collections). The end of the line itself is not listed (it is always
+one). The Essen files as music21 ships them keep no phrase marks, so Essen phrases are only these.
 ABC is parsed with ABC 2.1 semantics (accidentals carry through the bar), as the Essen files assume.
 Breve bars (4/2, 2/1) become pairs of 2/2 bars; other meters the vocabulary lacks are skipped, and a
 line is cut at its first change of meter.
@@ -46,6 +53,8 @@ STYLES = ["folk-european", "folk-chinese", "irish-scottish", "chorale", "renaiss
 MIN_NOTES = 8
 # Meters the vocabulary lacks whose bars split evenly into one it has.
 HALVED = {(4, 2): (2, 2), (2, 1): (2, 2), (8, 4): (4, 4)}
+# Bar lines that close a section (music21's names); repeat bar lines count too.
+SECTION_BARLINES = {"double", "final", "light-light", "light-heavy", "heavy-light", "heavy-heavy"}
 
 # Krumhansl-Kessler key profiles (major, minor), tonic first; one file with the Rust side's
 # (inference/src/key.rs checks its copy against it).
@@ -157,6 +166,13 @@ def line_of(part):
             break
     measures = list(part.getElementsByClass("Measure"))
     shift = float(measures[0].paddingLeft) if measures else 0.0
+    ends = set()
+    for m in measures:
+        bl = m.rightBarline
+        if bl is not None and (getattr(bl, "type", "") in SECTION_BARLINES or "Repeat" in type(bl).__name__):
+            end = float(m.offset) + float(m.duration.quarterLength)
+            if cut is None or end <= cut:
+                ends.add(round((end + shift) * tok.TICKS_PER_BEAT))
     notes = []
     for n in part.stripTies().flatten().notes:
         ql = float(n.duration.quarterLength)
@@ -171,12 +187,15 @@ def line_of(part):
         if notes and onset <= notes[-1][0]:
             continue  # keep the line monophonic: first note at each onset
         notes.append((onset, dur, int(key)))
+        if any(type(e).__name__ == "Fermata" for e in n.expressions):
+            ends.add(onset + dur)
     if len(notes) < MIN_NOTES:
         return None
-    return first, notes
+    last = notes[-1][0] + notes[-1][1]
+    return first, notes, sorted(e for e in ends if notes[0][0] < e < last)
 
 
-def record(tune_id, source, style, meter, notes):
+def record(tune_id, source, style, meter, notes, phrase_ends=(), voice=0, voices=1):
     tonic, mode = key_of(notes)
     span_beats = (notes[-1][0] + notes[-1][1] - notes[0][0]) / tok.TICKS_PER_BEAT
     return {
@@ -190,6 +209,9 @@ def record(tune_id, source, style, meter, notes):
         "register": float(np.mean([k for _, _, k in notes])),
         "mode": mode,
         "tonic": tonic,
+        "voice": voice,
+        "voices": voices,
+        "phrase_ends": list(phrase_ends),
     }
 
 
@@ -216,16 +238,14 @@ def extract_file(args):
         for i, score in enumerate(scores):
             number = score.metadata.number if score.metadata and score.metadata.number else i
             parts = list(score.parts) or [score]
-            if style == "chorale":
-                parts = parts[:1]  # the soprano
-            elif style != "renaissance":
+            if style not in ("chorale", "renaissance"):
                 parts = parts[:1]  # the tune
             for v, part in enumerate(parts):
                 line = line_of(part)
                 if line is None:
                     continue
                 tune_id = f"{rel}#{number}" + (f"/{v}" if len(parts) > 1 else "")
-                out.append(record(tune_id, source, style, *line))
+                out.append(record(tune_id, source, style, *line, voice=v, voices=len(parts)))
     except Exception as e:  # a broken file is skipped, not fatal
         print(f"skip {rel}: {type(e).__name__}: {e}", file=sys.stderr)
     return out

@@ -48,10 +48,10 @@ def build(layers=2, heads=4, head_dim=16, max_context=256, seed=7):
     zeros = const("zeros", np.zeros(d_model, np.float32))
     shape_heads = const("shape_heads", np.array([1, 1, heads, head_dim], np.int64))
     shape_model = const("shape_model", np.array([1, 1, d_model], np.int64))
-    shape_logits = const("shape_logits", np.array([1, tok.VOCAB_SIZE], np.int64))
+    shape_logits = const("shape_logits", np.array([1, tok.VOCAB_SIZE_V1], np.int64))
     scale = const("scale", np.array(1.0 / np.sqrt(head_dim), np.float32))
 
-    x_tok = node("Gather", [weight("tok_emb", (tok.VOCAB_SIZE, d_model), 0.5), "token"], "x_tok")
+    x_tok = node("Gather", [weight("tok_emb", (tok.VOCAB_SIZE_V1, d_model), 0.5), "token"], "x_tok")
     x_pos = node("Gather", [weight("pos_emb", (max_context, d_model), 0.1), "position"], "x_pos")
     x_ctl = node("MatMul", ["control", weight("ctl_w", (control_size, d_model), 0.1)], "x_ctl")
     x = node("Add", [node("Add", [x_tok, x_pos], "x_tp"), x_ctl], "x0")
@@ -88,7 +88,7 @@ def build(layers=2, heads=4, head_dim=16, max_context=256, seed=7):
     nodes.append(helper.make_node("Concat", presents_k, ["present_key"], name="present_key", axis=0))
     nodes.append(helper.make_node("Concat", presents_v, ["present_value"], name="present_value", axis=0))
     hf = node("LayerNormalization", [x, ones, zeros], "ln_f", axis=-1)
-    logits3 = node("MatMul", [hf, weight("head", (d_model, tok.VOCAB_SIZE), 0.6)], "logits3")
+    logits3 = node("MatMul", [hf, weight("head", (d_model, tok.VOCAB_SIZE_V1), 0.6)], "logits3")
     nodes.append(helper.make_node("Reshape", [logits3, shape_logits], ["logits"], name="logits"))
 
     kv = [layers, 1, heads, "past", head_dim]
@@ -104,7 +104,7 @@ def build(layers=2, heads=4, head_dim=16, max_context=256, seed=7):
             helper.make_tensor_value_info("past_value", TensorProto.FLOAT, kv),
         ],
         [
-            helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, tok.VOCAB_SIZE]),
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, tok.VOCAB_SIZE_V1]),
             helper.make_tensor_value_info("present_key", TensorProto.FLOAT, kv_out),
             helper.make_tensor_value_info("present_value", TensorProto.FLOAT, kv_out),
         ],
@@ -118,14 +118,14 @@ def build(layers=2, heads=4, head_dim=16, max_context=256, seed=7):
         "contract_version": CONTRACT_VERSION,
         "name": "descant-placeholder",
         "trained": False,
-        "vocab_size": tok.VOCAB_SIZE,
+        "vocab_size": tok.VOCAB_SIZE_V1,
         "ticks_per_beat": tok.TICKS_PER_BEAT,
         "max_context": max_context,
         "layers": layers,
         "heads": heads,
         "head_dim": head_dim,
         "control": {"size": control_size, "styles": STYLES, "attributes": ATTRIBUTES},
-        "vocab": tok.vocab_layout(),
+        "vocab": tok.vocab_layout_v1(),
     }
     return model, sidecar
 

@@ -1,12 +1,17 @@
-"""Trains Descant's melody model on the extracted corpus and exports it to the step contract v1.
+"""Trains Descant's two-voice model on the extracted corpus and exports it to the step contract v2.
 
-    python training/train.py [--minutes 50] [--out assets] [--cache training/cache]
+    python training/train.py [--minutes 45] [--out assets] [--cache training/cache] [--init-onnx M]
 
 Reads `cache/tunes.jsonl.gz` (from extract.py). Each batch takes random windows that start on a bar
-line (encoded as the engine does: BOS METER BAR ...), transposed by a random interval per sequence
-(augmentation per batch, not all keys up front). The control vector is the style one-hot, then
-density, register and mode; each part is dropped to zero at random, so a zero control means
-"unconditioned" (what the engine feeds until steering lands). Keeps the checkpoint with the best
+line, in the two-voice grammar (descant_tokens.encode2: BOS METER BAR [PHRASE] heard OWN own ...),
+transposed by a random interval per sequence (augmentation per batch, not all keys up front). A
+share `--pairs` of the windows are voice pairs (corpus.pick_pair), the rest single lines with
+nothing heard. Phrase marks are in half of the windows, so a model also plays without them.
+The loss weighs Descant's own tokens 1, heard tokens `--heard-weight` (the model learns to expect
+the player, but its capacity goes to its own line) and phrase marks 0.5. The control vector is the
+style one-hot, then density, register, mode and voice; each part is dropped to zero at random, so a
+zero control means "unconditioned". `--init-onnx` starts from an exported model's weights (the v1
+model: its embeddings and output rows are kept, the new tokens start from the pitch rows). Keeps the checkpoint with the best
 validation loss (early stopping), exports `descant.onnx` with the KV-cache step graph, checks it
 against PyTorch with ONNX Runtime (max |Δlogit| is printed and written to the sidecar), and writes
 the sidecar `descant.json`.
@@ -28,12 +33,14 @@ import torch
 import torch.nn.functional as F
 
 import descant_tokens as tok
-from corpus import ATTRIBUTES, CONTROL_SIZE, Corpus, load_tunes  # noqa: F401 (re-exported)
+from corpus import ATTRIBUTES, CONTROL_SIZE, Corpus, load_tunes, pick_pair  # noqa: F401 (re-exported)
 from extract import STYLES
 from model import MelodyModel, StepGraph
 
 # The name the sidecar (and the editor) gives the model; bump it with each shipped retraining.
-MODEL_NAME = "descant-melody-v2"
+MODEL_NAME = "descant-duet-v3"
+# Loss weights of the token roles (descant_tokens.ROLE_*): own, heard, phrase marks.
+PHRASE_WEIGHT = 0.5
 HERE = pathlib.Path(__file__).resolve().parent
 
 
@@ -50,53 +57,69 @@ def bf16_is_native() -> bool:
 AUTOCAST_DTYPE = torch.bfloat16 if bf16_is_native() else torch.float32
 
 
-def batch(corpus, size, max_len, rng, train=True):
+def one_window(corpus, max_len, rng, pairs, heard_weight, train=True, start_bar=None):
+    """(tokens, weights, own mask, control) of one random window."""
+    pair = pick_pair(corpus.pieces, rng) if corpus.pieces and rng.random() < pairs else None
+    own, heard = pair if pair else (rng.choice(corpus.singles), [])
+    keys = [k for line in [own, *heard] for _, _, k in line["notes"]]
+    lo, hi = tok.PITCH_LOW - min(keys), tok.PITCH_HIGH - max(keys)
+    shift = rng.randint(max(-6, lo), min(5, hi)) if train and lo <= hi else 0
+    phrases = train and rng.random() < 0.5
+    seq, roles, voice = corpus.window2(own, heard, max_len, shift, start_bar, rng, phrases)
+    roles = np.array(roles)
+    weights = np.where(roles == tok.ROLE_OWN, 1.0, np.where(roles == tok.ROLE_HEARD, heard_weight, PHRASE_WEIGHT))
+    control = corpus.control(own, shift, 0.2 if train else 0.0, rng, voice)
+    return seq, weights, roles == tok.ROLE_OWN, control
+
+
+def batch(corpus, size, max_len, rng, pairs, heard_weight, train=True):
     tokens = np.zeros((size, max_len + 1), np.int64)
-    mask = np.zeros((size, max_len + 1), bool)
+    weights = np.zeros((size, max_len + 1), np.float32)
+    own = np.zeros((size, max_len + 1), bool)
     controls = np.zeros((size, CONTROL_SIZE), np.float32)
     for i in range(size):
-        t = rng.choice(corpus.tunes)
-        keys = [k for _, _, k in t["notes"]]
-        lo, hi = tok.PITCH_LOW - min(keys), tok.PITCH_HIGH - max(keys)
-        shift = rng.randint(max(-6, lo), min(5, hi)) if train and lo <= hi else 0
-        seq = corpus.window(t, max_len + 1, shift, None, rng)
+        seq, w, o, c = one_window(corpus, max_len + 1, rng, pairs, heard_weight, train)
         tokens[i, : len(seq)] = seq
-        mask[i, : len(seq)] = True
-        controls[i] = corpus.control(t, shift, 0.2 if train else 0.0, rng)
-    return torch.from_numpy(tokens), torch.from_numpy(mask), torch.from_numpy(controls)
+        weights[i, : len(seq)] = w
+        own[i, : len(seq)] = o
+        controls[i] = c
+    return torch.from_numpy(tokens), torch.from_numpy(weights), torch.from_numpy(own), torch.from_numpy(controls)
 
 
-def loss_of(model, tokens, mask, controls):
+def loss_of(model, tokens, weights, controls):
+    """Weighted mean loss over the targets, and the per-target losses (nats)."""
     logits = model(tokens[:, :-1], controls)
     target = tokens[:, 1:]
-    m = mask[:, 1:]
+    w = weights[:, 1:].reshape(-1)
     loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="none")
-    return (loss * m.reshape(-1)).sum() / m.sum(), m.sum()
+    return (loss * w).sum() / w.sum(), loss.detach().view(target.shape)
 
 
 @torch.no_grad()
 def evaluate(model, corpus, max_len, seed=0, n=256):
-    """Mean loss (nats per token) over fixed windows: each tune from its first bar."""
+    """Mean loss (nats) per own token over fixed windows: single lines from their first bar, and
+    as many voice-pair windows (a fixed draw), without phrase marks. Returns (singles, pairs)."""
     model.eval()
     rng = random.Random(seed)
-    total, count = 0.0, 0
-    tunes = corpus.tunes[:n] if len(corpus.tunes) > n else corpus.tunes
-    for i in range(0, len(tunes), 32):
-        chunk = tunes[i : i + 32]
-        toks = np.zeros((len(chunk), max_len + 1), np.int64)
-        mask = np.zeros_like(toks, dtype=bool)
-        ctl = np.zeros((len(chunk), CONTROL_SIZE), np.float32)
-        for j, t in enumerate(chunk):
-            seq = corpus.window(t, max_len + 1, 0, 0, rng)
-            toks[j, : len(seq)] = seq
-            mask[j, : len(seq)] = True
-            ctl[j] = corpus.control(t, 0, 0.0, rng)
-        with torch.autocast("cpu", dtype=AUTOCAST_DTYPE, enabled=AUTOCAST_DTYPE != torch.float32):
-            loss, m = loss_of(model, torch.from_numpy(toks), torch.from_numpy(mask), torch.from_numpy(ctl))
-        total += float(loss) * int(m)
-        count += int(m)
+    out = []
+    for pairs in (0.0, 1.0):
+        total, count = 0.0, 0
+        for i in range(0, n, 32):
+            rows = [one_window(corpus, max_len + 1, rng, pairs, 0.0, False, 0) for _ in range(min(32, n - i))]
+            toks = np.zeros((len(rows), max_len + 1), np.int64)
+            own = np.zeros_like(toks, dtype=bool)
+            ctl = np.stack([r[3] for r in rows])
+            for j, (seq, _, o, _) in enumerate(rows):
+                toks[j, : len(seq)] = seq
+                own[j, : len(seq)] = o
+            with torch.autocast("cpu", dtype=AUTOCAST_DTYPE, enabled=AUTOCAST_DTYPE != torch.float32):
+                _, per = loss_of(model, torch.from_numpy(toks), torch.from_numpy(own.astype(np.float32)), torch.from_numpy(ctl))
+            m = torch.from_numpy(own[:, 1:])
+            total += float(per[m].sum())
+            count += int(m.sum())
+        out.append(total / max(count, 1))
     model.train()
-    return total / count
+    return tuple(out)
 
 
 def export(model, out: pathlib.Path, config, extra_sidecar):
@@ -117,7 +140,7 @@ def export(model, out: pathlib.Path, config, extra_sidecar):
     data = onnx_path.read_bytes()
     max_delta = verify(model, onnx_path, config)
     sidecar = {
-        "contract": "descant-step", "contract_version": 1, "name": MODEL_NAME, "trained": True,
+        "contract": "descant-step", "contract_version": 2, "name": MODEL_NAME, "trained": True,
         "vocab_size": tok.VOCAB_SIZE, "ticks_per_beat": tok.TICKS_PER_BEAT,
         "max_context": config["max_context"], "layers": L, "heads": H, "head_dim": D,
         "control": {"size": CONTROL_SIZE, "styles": STYLES, "attributes": ATTRIBUTES},
@@ -157,11 +180,52 @@ def verify(model, onnx_path, config, n=40):
     return worst
 
 
+def init_from_onnx(model, path: pathlib.Path):
+    """Copies an exported model's weights into `model` (same d, layers and context; the vocabulary
+    and control may have grown). Rows of tokens the old model lacks start from the pitch rows
+    (HEARD) or stay as initialised (OWN, PHRASE); a new control column starts at zero."""
+    import onnx
+    from onnx import numpy_helper
+
+    g = onnx.load(str(path)).graph
+    named = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    # The exporter names the Linear weights by number, in graph order: control, then per block
+    # qkv, proj, mlp.0, mlp.2, then the head; all stored transposed.
+    matmuls = [named[n] for n in sorted((n for n in named if n.startswith("onnx::MatMul_")),
+                                         key=lambda n: int(n.rsplit("_", 1)[1]))]
+    sd = model.state_dict()
+    with torch.no_grad():
+        for name, arr in named.items():
+            if name.startswith("m.") and name[2:] in sd and name[2:] not in ("tok.weight",):
+                sd[name[2:]].copy_(torch.from_numpy(arr))
+        old_vocab = named["m.tok.weight"].shape[0]
+        tok_w, head_w = sd["tok.weight"], sd["head.weight"]
+        tok_w[:old_vocab] = torch.from_numpy(named["m.tok.weight"])
+        ctl = torch.from_numpy(matmuls[0]).T  # [d, old control]
+        sd["ctl.weight"].zero_()
+        sd["ctl.weight"][:, : ctl.shape[1]] = ctl
+        for b in range(len(model.blocks)):
+            for j, lin in enumerate(("qkv", "proj", "mlp.0", "mlp.2")):
+                sd[f"blocks.{b}.{lin}.weight"].copy_(torch.from_numpy(matmuls[1 + 4 * b + j]).T)
+        head_w.zero_()
+        head_w[:old_vocab] = torch.from_numpy(matmuls[-1]).T
+        n_keys = tok.PITCH_HIGH - tok.PITCH_LOW + 1
+        if old_vocab <= tok.HEARD_BASE:
+            tok_w[tok.HEARD_BASE : tok.HEARD_BASE + n_keys] = tok_w[tok.PITCH_BASE : tok.PITCH_BASE + n_keys]
+            head_w[tok.HEARD_BASE : tok.HEARD_BASE + n_keys] = head_w[tok.PITCH_BASE : tok.PITCH_BASE + n_keys]
+            tok_w[tok.OWN :] = 0.02 * torch.randn_like(tok_w[tok.OWN :])
+    model.load_state_dict(sd)
+    return old_vocab
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", default=str(HERE / "cache"))
     ap.add_argument("--out", default=str(HERE.parent / "assets"))
-    ap.add_argument("--minutes", type=float, default=50.0, help="training time budget")
+    ap.add_argument("--minutes", type=float, default=45.0, help="training time budget")
+    ap.add_argument("--pairs", type=float, default=0.5, help="share of windows that are voice pairs")
+    ap.add_argument("--heard-weight", type=float, default=0.25, help="loss weight of heard tokens")
+    ap.add_argument("--init-onnx", default="", help="start from this exported model's weights")
     ap.add_argument("--d", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
@@ -193,8 +257,18 @@ def main():
             previous = ck["training"]
         elif sidecar.is_file():
             previous = json.loads(sidecar.read_text()).get("training", previous)
+    if args.init_onnx:
+        old = init_from_onnx(model, pathlib.Path(args.init_onnx))
+        # What the starting model went through counts: its sidecar says.
+        init_sidecar = pathlib.Path(args.init_onnx).with_suffix(".json")
+        init_meta = json.loads(init_sidecar.read_text()) if init_sidecar.is_file() else {}
+        before = init_meta.get("training", {})
+        previous = {"steps": before.get("steps", 0), "tokens_seen": before.get("tokens_seen", 0),
+                    "minutes": before.get("minutes", 0.0),
+                    "init": f"{init_meta.get('name', pathlib.Path(args.init_onnx).name)} (vocab {old})"}
     params = sum(p.numel() for p in model.parameters())
-    print(f"{len(train)} train / {len(val)} val lines; model {params / 1e6:.2f} M parameters; "
+    print(f"{len(train_c.singles)} single lines and {len(train_c.pieces)} pieces with voice pairs in train, "
+          f"{len(val_c.singles)} / {len(val_c.pieces)} in val; model {params / 1e6:.2f} M parameters; "
           f"{'bf16 autocast' if AUTOCAST_DTYPE == torch.bfloat16 else 'fp32'}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05, betas=(0.9, 0.98))
     rng = random.Random(args.seed)
@@ -207,38 +281,44 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
-        tokens, mask, controls = batch(train_c, args.batch, args.context, rng)
+        tokens, weights, own, controls = batch(train_c, args.batch, args.context, rng, args.pairs, args.heard_weight)
         with torch.autocast("cpu", dtype=AUTOCAST_DTYPE, enabled=AUTOCAST_DTYPE != torch.float32):
-            loss, m = loss_of(model, tokens, mask, controls)
+            loss, _ = loss_of(model, tokens, weights, controls)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        seen += int(m)
+        seen += int((weights > 0).sum())
         if step % 100 == 0 or time.time() - t0 >= budget:
-            v = evaluate(model, val_c, args.context)
+            v_single, v_pair = evaluate(model, val_c, args.context)
+            v = (v_single + v_pair) / 2
             el = time.time() - t0
-            history.append((step, el, float(loss.detach()), v))
-            print(f"step {step} {el:.0f}s train {float(loss):.3f} val {v:.3f} nats/token "
-                  f"({v / math.log(2):.3f} bits) {seen / el:.0f} tok/s", flush=True)
+            history.append((step, el, float(loss.detach()), v_single, v_pair))
+            print(f"step {step} {el:.0f}s train {float(loss):.3f} val own-token bits: single lines "
+                  f"{v_single / math.log(2):.3f}, voice pairs {v_pair / math.log(2):.3f}; {seen / el:.0f} tok/s", flush=True)
             if v < best:
-                best = v
+                best, best_parts = v, (v_single, v_pair)
                 best_state = {k: x.detach().clone() for k, x in model.state_dict().items()}
+                # A checkpoint at every improvement: a stopped session loses little.
+                torch.save({"config": config, "state": best_state, "norms": norms, "step": step}, cache / "model.partial.pt")
     model.load_state_dict(best_state)
     train_minutes = (time.time() - t0) / 60
     total = {"steps": previous["steps"] + step, "tokens_seen": previous["tokens_seen"] + seen,
-             "minutes": round(previous["minutes"] + train_minutes, 1)}
+             "minutes": round(previous["minutes"] + train_minutes, 1),
+             **({"started_from": previous["init"]} if "init" in previous else {})}
     torch.save({"config": config, "state": best_state, "norms": norms, "training": total}, cache / "model.pt")
     out = pathlib.Path(args.out)
     delta = export(model, out, config, {
         "attribute_norms": norms,
         "training": {**total,
                      "precision": "bf16 autocast" if AUTOCAST_DTYPE == torch.bfloat16 else "fp32",
-                     "best_val_bits_per_token": round(best / math.log(2), 4), "seed": args.seed},
+                     "best_val_bits_per_own_token": {"single_lines": round(best_parts[0] / math.log(2), 4),
+                                                     "voice_pairs": round(best_parts[1] / math.log(2), 4)},
+                     "pairs": args.pairs, "heard_weight": args.heard_weight, "seed": args.seed},
     })
     print(f"exported {out / 'descant.onnx'}; ONNX vs PyTorch max |dlogit| = {delta:.2e}; "
-          f"best val {best / math.log(2):.3f} bits/token; {total['minutes']} min in all", flush=True)
+          f"best val {best / math.log(2):.3f} bits/own token; {total['minutes']} min in all", flush=True)
 
 
 if __name__ == "__main__":
