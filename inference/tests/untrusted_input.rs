@@ -4,7 +4,7 @@
 //! its documented bounds.
 
 use descant_inference::midi_file::{self, BeatNote};
-use descant_inference::tokenizer::{self, Meter, VOCAB_SIZE};
+use descant_inference::tokenizer::{self, Meter, VOCAB_SIZE_V2};
 use proptest::prelude::*;
 
 /// A small valid file, the seed that mutations start from.
@@ -71,7 +71,7 @@ proptest! {
 
     /// Any token sequence decodes to notes inside the vocabulary's ranges.
     #[test]
-    fn any_tokens_decode_to_notes_in_range(tokens in proptest::collection::vec(0u32..VOCAB_SIZE as u32 + 8, 0..512)) {
+    fn any_tokens_decode_to_notes_in_range(tokens in proptest::collection::vec(0u32..VOCAB_SIZE_V2 as u32 + 8, 0..512)) {
         let (notes, meter) = tokenizer::decode(&tokens);
         prop_assert!(tokenizer::METERS.iter().any(|&(n, d)| Meter::new(n, d) == Some(meter)));
         for n in &notes {
