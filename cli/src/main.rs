@@ -5,6 +5,7 @@
 //! arguments were not understood (with the usage).
 
 mod bench;
+mod duet;
 mod render;
 
 use std::path::PathBuf;
@@ -43,6 +44,9 @@ enum Command {
     /// Measures Descant's speed and prints the tables (`cargo xtask bench` runs it in release with
     /// the release plugin).
     Bench(bench::BenchArgs),
+    /// Measures how Descant sounds beside twelve well-known melodies (consonance, parallels,
+    /// motion, notes in key), each heard once and played again, against a random note of the key.
+    Duet(duet::DuetArgs),
 }
 
 /// The installed plugin (`cargo xtask install` puts it there).
@@ -59,6 +63,7 @@ fn run(cli: Cli) -> Result<()> {
             descant_host::selfcheck(&plugin.unwrap_or_else(installed_plugin))
         }
         Command::Bench(args) => bench::run(args),
+        Command::Duet(args) => duet::run(args),
     }
 }
 
