@@ -1,9 +1,11 @@
-//! The step-model contract v1: the sidecar JSON that describes a `.onnx` file, and its checks.
-//! Called on the inference worker when a model loads (and in tests); allocates.
+//! The step-model contract, versions 1 and 2: the sidecar JSON that describes a `.onnx` file, and
+//! its checks. Called on the inference worker when a model loads (and in tests); allocates.
 //!
 //! Guarantees: a [`ModelContract`] returned by [`ModelContract::parse`] names contract
-//! `descant-step` version 1, has the vocabulary of [`crate::tokenizer`], sane sizes, and (with
-//! [`ModelContract::check_bytes`]) the sha256 of the model bytes it was loaded with.
+//! `descant-step` version 1 or 2, has that version's vocabulary of [`crate::tokenizer`] (v1: the
+//! single-line grammar; v2: the two-voice grammar, which appends heard notes, `OWN` and phrase
+//! marks), sane sizes, and (with [`ModelContract::check_bytes`]) the sha256 of the model bytes it
+//! was loaded with. The graph's inputs and outputs are the same in both versions.
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -13,8 +15,10 @@ use crate::tokenizer;
 
 /// Name of the only contract this engine speaks.
 pub const CONTRACT_NAME: &str = "descant-step";
-/// Version of that contract.
-pub const CONTRACT_VERSION: u32 = 1;
+/// The newest version of that contract (the two-voice grammar).
+pub const CONTRACT_VERSION: u32 = 2;
+/// The oldest version Descant still plays (the single-line grammar of Descant 0.2's models).
+pub const OLDEST_CONTRACT_VERSION: u32 = 1;
 /// Largest context a model may declare (bounds the KV cache).
 pub const MAX_CONTEXT_LIMIT: usize = 4096;
 
@@ -72,6 +76,18 @@ pub struct VocabLayout {
     pub dur_base: u32,
     /// Number of duration tokens.
     pub max_dur_ticks: i64,
+    /// v2: first heard-pitch token.
+    #[serde(default)]
+    pub heard_base: Option<u32>,
+    /// v2: the token that ends a bar's heard notes.
+    #[serde(default)]
+    pub own: Option<u32>,
+    /// v2: first phrase mark.
+    #[serde(default)]
+    pub phrase_base: Option<u32>,
+    /// v2: number of phrase marks.
+    #[serde(default)]
+    pub phrase_bars: Option<u32>,
 }
 
 /// The sidecar JSON next to a model (`descant.json` beside `descant.onnx`).
@@ -79,7 +95,7 @@ pub struct VocabLayout {
 pub struct ModelContract {
     /// Must be [`CONTRACT_NAME`].
     pub contract: String,
-    /// Must be [`CONTRACT_VERSION`].
+    /// [`OLDEST_CONTRACT_VERSION`]..=[`CONTRACT_VERSION`].
     pub contract_version: u32,
     /// Human-readable model name, shown in the GUI.
     pub name: String,
@@ -119,12 +135,15 @@ impl ModelContract {
 
     fn check(&self) -> Result<(), ModelError> {
         let bad = |what: String| Err(ModelError::Contract(what));
-        if self.contract != CONTRACT_NAME || self.contract_version != CONTRACT_VERSION {
+        let known = OLDEST_CONTRACT_VERSION..=CONTRACT_VERSION;
+        if self.contract != CONTRACT_NAME || !known.contains(&self.contract_version) {
             return bad(format!(
-                "model speaks contract '{}' v{}, Descant needs '{CONTRACT_NAME}' v{CONTRACT_VERSION}",
+                "model speaks contract '{}' v{}, Descant needs '{CONTRACT_NAME}' \
+                 v{OLDEST_CONTRACT_VERSION} to v{CONTRACT_VERSION}",
                 self.contract, self.contract_version
             ));
         }
+        let two_voice = self.two_voice();
         let expected = VocabLayout {
             pad: tokenizer::PAD,
             bos: tokenizer::BOS,
@@ -139,9 +158,21 @@ impl ModelContract {
             pitch_high: tokenizer::PITCH_HIGH,
             dur_base: tokenizer::DUR_BASE,
             max_dur_ticks: tokenizer::MAX_DUR_TICKS,
+            heard_base: two_voice.then_some(tokenizer::HEARD_BASE),
+            own: two_voice.then_some(tokenizer::OWN),
+            phrase_base: two_voice.then_some(tokenizer::PHRASE_BASE),
+            phrase_bars: two_voice.then_some(tokenizer::PHRASE_BARS),
         };
-        if self.vocab != expected || self.vocab_size != tokenizer::VOCAB_SIZE {
-            return bad("the model's vocabulary differs from Descant's token grammar v1".into());
+        let size = if two_voice {
+            tokenizer::VOCAB_SIZE_V2
+        } else {
+            tokenizer::VOCAB_SIZE_V1
+        };
+        if self.vocab != expected || self.vocab_size != size {
+            return bad(format!(
+                "the model's vocabulary differs from Descant's token grammar v{}",
+                self.contract_version
+            ));
         }
         if self.ticks_per_beat != tokenizer::TICKS_PER_BEAT {
             return bad(format!(
@@ -172,6 +203,12 @@ impl ModelContract {
         Ok(())
     }
 
+    /// Whether the model speaks the two-voice grammar (contract v2): it is told what Descant hears,
+    /// bar by bar, before its own notes. A v1 model continues one merged line.
+    pub fn two_voice(&self) -> bool {
+        self.contract_version >= 2
+    }
+
     /// Checks that `model_bytes` are the bytes the sidecar describes.
     pub fn check_bytes(&self, model_bytes: &[u8]) -> Result<(), ModelError> {
         let digest = Sha256::digest(model_bytes);
@@ -192,11 +229,30 @@ mod tests {
     use super::*;
 
     const SHIPPED: &str = include_str!("../../assets/descant.json");
+    /// Descant 0.2's model (contract v1), kept as a fixture: v1 models must still load and play.
+    const V1: &str = include_str!("../../tests/fixtures/descant-melody-v2.json");
 
     #[test]
     fn shipped_sidecar_passes() {
         let c = ModelContract::parse(SHIPPED).unwrap();
-        assert_eq!(c.vocab_size, tokenizer::VOCAB_SIZE);
+        assert_eq!(c.vocab_size, tokenizer::VOCAB_SIZE_V2);
+        assert!(c.two_voice());
+    }
+
+    #[test]
+    fn a_v1_sidecar_still_passes() {
+        let c = ModelContract::parse(V1).unwrap();
+        assert_eq!(c.vocab_size, tokenizer::VOCAB_SIZE_V1);
+        assert!(!c.two_voice());
+        c.check_bytes(include_bytes!("../../tests/fixtures/descant-melody-v2.onnx"))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_v1_sidecar_with_the_v2_vocabulary_is_refused() {
+        let json = SHIPPED.replace("\"contract_version\": 2", "\"contract_version\": 1");
+        let err = ModelContract::parse(&json).unwrap_err().to_string();
+        assert!(err.contains("grammar v1"), "{err}");
     }
 
     #[test]
@@ -209,9 +265,9 @@ mod tests {
 
     #[test]
     fn wrong_contract_version_is_refused_with_a_reason() {
-        let json = SHIPPED.replace("\"contract_version\": 1", "\"contract_version\": 2");
+        let json = SHIPPED.replace("\"contract_version\": 2", "\"contract_version\": 3");
         let err = ModelContract::parse(&json).unwrap_err().to_string();
-        assert!(err.contains("v2"), "{err}");
+        assert!(err.contains("v3"), "{err}");
     }
 
     #[test]

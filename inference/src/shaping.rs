@@ -154,7 +154,7 @@ pub fn shape_durations(logits: &[f32], out: &mut [f32], density: Option<f32>) {
 mod tests {
     use super::*;
     use crate::key::{Key, Mode};
-    use crate::tokenizer::VOCAB_SIZE;
+    use crate::tokenizer::VOCAB_SIZE_V2 as VOCAB_SIZE;
 
     fn flat() -> Vec<f32> {
         vec![0.0; VOCAB_SIZE]
