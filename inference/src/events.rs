@@ -38,6 +38,8 @@ pub enum ContextEvent {
     ChordNoteOn {
         /// MIDI key.
         key: u8,
+        /// Position in quarter-note beats.
+        beat: f64,
         /// Plan epoch.
         epoch: u32,
     },
@@ -45,6 +47,8 @@ pub enum ContextEvent {
     ChordNoteOff {
         /// MIDI key.
         key: u8,
+        /// Position in quarter-note beats.
+        beat: f64,
         /// Plan epoch.
         epoch: u32,
     },
@@ -99,6 +103,22 @@ pub struct GeneratedNote {
     pub length_beats: f64,
     /// The plan epoch it was generated in.
     pub epoch: u32,
+}
+
+/// Inference worker → audio thread: what the worker decided.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Plan {
+    /// A note to play.
+    Note(GeneratedNote),
+    /// Forget the planned notes of `epoch` that start at or after `from_beat` (and have not
+    /// started): a last-moment correction re-plans them, because a player note arrived that they
+    /// would clash with.
+    Retract {
+        /// First onset forgotten, in beats.
+        from_beat: f64,
+        /// The plan epoch the retraction belongs to.
+        epoch: u32,
+    },
 }
 
 /// An `f64` in an `AtomicU64`: wait-free single-value publication (relaxed ordering is enough

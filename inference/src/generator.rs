@@ -7,6 +7,11 @@
 //! each call is fed from the next token on, without re-encoding the history. When the model's
 //! context fills up it re-encodes a window of recent bars that starts on a bar line, so bar
 //! structure survives the slide.
+//!
+//! With a two-voice model (contract v2) every bar the line enters is first told what Descant will
+//! hear in it (the [`Guide`]'s `heard` notes: what the player played, is holding, or is expected to
+//! play there), then the model writes its own notes for the bar. A v1 model gets the v1 grammar,
+//! as before.
 
 use crate::error::ModelError;
 use crate::key::{Key, PitchClassSet};
@@ -14,9 +19,9 @@ use crate::model::Model;
 use crate::originality::NgramIndex;
 use crate::sampler::{Sampler, SamplingSettings};
 use crate::shaping::{self, PitchContext, REPEAT_RUN};
-use crate::steering::Steering;
+use crate::steering::{Steering, Voice};
 use crate::step::{StepModel, StepState};
-use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR};
+use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR, PHRASE_BARS};
 /// Most bars a prompt window looks back.
 const MAX_WINDOW_BARS: i64 = 16;
 /// Most tokens sampled in one [`Continuation::next`] call before it gives up (a model that never
@@ -37,6 +42,32 @@ pub struct Guide<'a> {
     pub chord: PitchClassSet,
     /// The training set's distinctive n-grams, when the originality guard is on.
     pub originality: Option<&'a NgramIndex>,
+    /// What Descant hears or expects to hear (absolute ticks, several at once allowed): a
+    /// two-voice model is told a bar's notes from here when the line enters the bar.
+    pub heard: &'a [TickNote],
+    /// Absolute tick where the phrase ends, if the planner knows (an answer's end): a two-voice
+    /// model is told how many bars are left.
+    pub phrase_end: Option<i64>,
+}
+
+/// The keys a note starting at `onset` may take in `register` under the `Voice` control: above the
+/// highest heard note sounding then, or below the lowest; the whole register when nothing sounds,
+/// the voice is "either", or the bound would leave no key.
+fn voice_bounds(guide: &Guide, onset: i64, (lo, hi): (u8, u8)) -> (u8, u8) {
+    if guide.steering.voice == Voice::Either {
+        return (lo, hi);
+    }
+    let sounding = guide
+        .heard
+        .iter()
+        .filter(|n| n.onset <= onset && onset < n.onset + n.duration)
+        .map(|n| n.key);
+    let bounds = match guide.steering.voice {
+        Voice::Above => sounding.max().map(|top| (lo.max(top.saturating_add(1)), hi)),
+        Voice::Below => sounding.min().map(|bottom| (lo, hi.min(bottom.saturating_sub(1)))),
+        Voice::Either => None,
+    };
+    bounds.filter(|(a, b)| a <= b).unwrap_or((lo, hi))
 }
 
 /// Most resamples of one note when the originality guard fires (then the note stands).
@@ -93,6 +124,14 @@ pub struct Continuation<M: StepModel = Model> {
     interventions: u64,
     /// Whether a bar line is held back until the next note (see [`Continuation::play_first_bar`]).
     hold_bar: bool,
+    /// Whether the model speaks the two-voice grammar (contract v2).
+    two_voice: bool,
+    /// Two-voice: the heard notes the model was told of (absolute ticks), for re-encoding.
+    heard: Vec<TickNote>,
+    /// Two-voice: where the phrase ends (absolute tick), as last told.
+    phrase_end: Option<i64>,
+    /// Scratch for one bar's heard tokens.
+    bar_tokens: Vec<u32>,
 }
 
 impl<M: StepModel> std::fmt::Debug for Continuation<M> {
@@ -107,11 +146,16 @@ impl<M: StepModel> std::fmt::Debug for Continuation<M> {
 }
 
 impl<M: StepModel> Continuation<M> {
-    /// Prefills the model with `history` (absolute ticks, bars on `anchor`) and gets ready to
-    /// generate notes from `start_tick` on.
+    /// Prefills the model with `history` (Descant's line or, for a v1 model, the one merged line;
+    /// absolute ticks, bars on `anchor`) and gets ready to generate notes from `start_tick` on. A
+    /// two-voice model is also told `heard` (what sounds beside the line) up to the end of the bar
+    /// `start_tick` is in, and bars to `phrase_end`.
+    #[allow(clippy::too_many_arguments)] // each is one fact about where the line starts
     pub fn start(
         model: &mut M,
         history: &[TickNote],
+        heard: &[TickNote],
+        phrase_end: Option<i64>,
         meter: Meter,
         anchor: i64,
         start_tick: i64,
@@ -140,7 +184,18 @@ impl<M: StepModel> Continuation<M> {
             intervals: Vec::with_capacity(32),
             interventions: 0,
             hold_bar: false,
+            two_voice: model.contract().two_voice(),
+            heard: Vec::new(),
+            phrase_end,
+            bar_tokens: Vec::with_capacity(64),
         };
+        if c.two_voice {
+            c.heard = heard
+                .iter()
+                .copied()
+                .filter(|n| n.onset < bar_start + bar_len && n.onset + n.duration > 0)
+                .collect();
+        }
         c.set_control(control);
         c.prefill(model)?;
         Ok(c)
@@ -155,6 +210,11 @@ impl<M: StepModel> Continuation<M> {
     /// (a line that starts with an empty bar sounds like Descant missed its cue).
     pub fn play_first_bar(&mut self) {
         self.hold_bar = true;
+    }
+
+    /// Whether the model hears what sounds beside the line (contract v2).
+    pub fn two_voice(&self) -> bool {
+        self.two_voice
     }
 
     /// The tick up to which the line is decided: nothing new can start before it.
@@ -172,10 +232,22 @@ impl<M: StepModel> Continuation<M> {
                 .filter(|n| n.onset >= from && n.onset < self.bar_start + bar_len)
                 .count()
         };
+        let heard_in = |from: i64| {
+            self.heard
+                .iter()
+                .filter(|n| n.onset + n.duration > from && n.onset < self.bar_start + bar_len)
+                .count()
+        };
+        let per_bar = if self.two_voice { 2 } else { 1 };
         let mut first = self.bar_start;
         while first - bar_len >= self.bar_start - MAX_WINDOW_BARS * bar_len {
             let bars = (self.bar_start - (first - bar_len)) / bar_len + 1;
-            if 2 + bars as usize + 3 * notes_in(first - bar_len) > budget {
+            let heard = if self.two_voice {
+                heard_in(first - bar_len)
+            } else {
+                0
+            };
+            if 3 + per_bar * bars as usize + 3 * (notes_in(first - bar_len) + heard) > budget {
                 break;
             }
             first -= bar_len;
@@ -190,7 +262,29 @@ impl<M: StepModel> Continuation<M> {
             })
             .collect();
         let n_bars = (self.bar_start - first) / bar_len + 1;
-        let tokens = tokenizer::encode(&window, self.meter, Some(n_bars));
+        let tokens = if self.two_voice {
+            // A heard note sounding across the window's first bar line enters with what is left.
+            let heard: Vec<TickNote> = self
+                .heard
+                .iter()
+                .filter(|n| n.onset + n.duration > first && n.onset < self.bar_start + bar_len)
+                .map(|n| TickNote {
+                    onset: n.onset.max(first) - first,
+                    duration: n.onset + n.duration - n.onset.max(first),
+                    key: n.key,
+                })
+                .collect();
+            let ends = self.phrase_end.map(|e| [e - first]);
+            tokenizer::encode_two_voice(
+                &window,
+                &heard,
+                self.meter,
+                Some(n_bars),
+                ends.as_ref().map(|e| &e[..]),
+            )
+        } else {
+            tokenizer::encode(&window, self.meter, Some(n_bars))
+        };
         self.state = model.new_state();
         for t in tokens {
             model.step(&mut self.state, t, &self.control)?;
@@ -198,6 +292,48 @@ impl<M: StepModel> Continuation<M> {
         // Forget notes that can never be in a window again.
         let horizon = self.bar_start - MAX_WINDOW_BARS * bar_len;
         self.context.retain(|n| n.onset >= horizon);
+        self.heard.retain(|n| n.onset + n.duration > horizon);
+        Ok(())
+    }
+
+    /// Two-voice: tells the model what it will hear in the bar it just entered (the BAR token is
+    /// already fed): the phrase mark, the guide's heard notes in the bar, then `OWN`. Re-encodes
+    /// the window instead when the context could not hold them.
+    fn enter_bar(&mut self, model: &mut M, guide: &Guide) -> Result<(), ModelError> {
+        let bar_len = self.meter.bar_ticks();
+        let (start, end) = (self.bar_start, self.bar_start + bar_len);
+        self.phrase_end = guide.phrase_end;
+        let phrase = self
+            .phrase_end
+            .filter(|&e| e > start)
+            .map(|e| ((e - 1 - start).div_euclid(bar_len)) as u32)
+            .filter(|&k| k < PHRASE_BARS);
+        // A bar's notes are the heard notes that start in it (a note sounding on from an earlier
+        // bar was told there, as in training); the guide's view of this bar replaces any older one.
+        self.heard.retain(|n| n.onset < start);
+        self.heard.extend(
+            guide
+                .heard
+                .iter()
+                .filter(|n| n.onset >= start && n.onset < end && n.duration > 0),
+        );
+        let mut bar_notes: Vec<TickNote> = self
+            .heard
+            .iter()
+            .copied()
+            .filter(|n| n.onset >= start)
+            .collect();
+        bar_notes.sort_by_key(|n| (n.onset, n.duration, n.key));
+        self.bar_tokens.clear();
+        tokenizer::push_bar_two_voice(&mut self.bar_tokens, &bar_notes, start, bar_len, phrase);
+        // The BAR is in already.
+        if self.state.position() + self.bar_tokens.len() + 3 > model.contract().max_context {
+            return self.prefill(model);
+        }
+        for i in 1..self.bar_tokens.len() {
+            let t = self.bar_tokens[i];
+            model.step(&mut self.state, t, &self.control)?;
+        }
         Ok(())
     }
 
@@ -219,12 +355,16 @@ impl<M: StepModel> Continuation<M> {
                 self.prefill(model)?;
             }
             let (expect, bar_start, next_free) = (self.expect, self.bar_start, self.next_free);
+            let (plo, phi) = match expect {
+                Expect::Pitch { onset } => voice_bounds(guide, onset, (lo, hi)),
+                _ => (lo, hi),
+            };
             // A held bar line is let through when no onset is left in the bar.
             let bar_ok = !self.hold_bar || next_free >= bar_start + bar_len;
             let allowed = |t: u32| match (expect, kind(t)) {
                 (Expect::PosOrBar, TokenKind::Bar) => bar_ok,
                 (Expect::PosOrBar, TokenKind::Pos(p)) => p < bar_len && bar_start + p >= next_free,
-                (Expect::Pitch { .. }, TokenKind::Pitch(k)) => (lo..=hi).contains(&k),
+                (Expect::Pitch { .. }, TokenKind::Pitch(k)) => (plo..=phi).contains(&k),
                 (Expect::Dur { .. }, TokenKind::Dur(_)) => true,
                 _ => false,
             };
@@ -297,6 +437,9 @@ impl<M: StepModel> Continuation<M> {
                     // A bar line (the only other token the mask lets through).
                     self.expect = Expect::PosOrBar;
                     self.bar_start += bar_len;
+                    if self.two_voice {
+                        self.enter_bar(model, guide)?;
+                    }
                     return Ok(Generated::BarLine(self.bar_start));
                 }
             }

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 
 use descant_inference::bridge::BlockSnapshot;
-use descant_inference::events::ContextEvent;
+use descant_inference::events::{ContextEvent, Plan};
 use descant_inference::take::PlayMode;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
@@ -90,8 +90,11 @@ impl Descant {
         };
         while self.scheduler.has_room() {
             match h.receive() {
-                Some(n) if n.epoch == self.epoch => {
+                Some(Plan::Note(n)) if n.epoch == self.epoch => {
                     self.scheduler.push(n);
+                }
+                Some(Plan::Retract { from_beat, epoch }) if epoch == self.epoch => {
+                    self.scheduler.retract_from(from_beat);
                 }
                 Some(_) => {}
                 None => break,
@@ -234,9 +237,17 @@ impl Descant {
                         epoch,
                     });
                 }
-                Tell::ChordOn { key } => self.tell_worker(ContextEvent::ChordNoteOn { key, epoch }),
-                Tell::ChordOff { key } => {
-                    self.tell_worker(ContextEvent::ChordNoteOff { key, epoch })
+                Tell::ChordOn { key, timing } => self.tell_worker(ContextEvent::ChordNoteOn {
+                    key,
+                    beat: block.beat_at(timing),
+                    epoch,
+                }),
+                Tell::ChordOff { key, timing } => {
+                    self.tell_worker(ContextEvent::ChordNoteOff {
+                        key,
+                        beat: block.beat_at(timing),
+                        epoch,
+                    })
                 }
             }
             // The roll shows the player's notes whether or not they pass through.

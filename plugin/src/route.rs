@@ -44,15 +44,19 @@ pub enum Tell {
         /// Sample offset in the block.
         timing: u32,
     },
-    /// A chord-channel key went down.
+    /// A chord-channel key went down at `timing`.
     ChordOn {
         /// MIDI key.
         key: u8,
+        /// Sample offset in the block.
+        timing: u32,
     },
-    /// A chord-channel key was released.
+    /// A chord-channel key was released at `timing`.
     ChordOff {
         /// MIDI key.
         key: u8,
+        /// Sample offset in the block.
+        timing: u32,
     },
 }
 
@@ -120,25 +124,28 @@ pub fn route<S>(event: &NoteEvent<S>, s: RouteSettings) -> Route {
     };
     match *event {
         NoteEvent::NoteOn {
+            timing,
             channel,
             key: Key::Number(key),
             velocity,
             ..
         } if velocity > 0.0 && is_chord(channel.number()) => quiet(
-            Tell::ChordOn { key },
+            Tell::ChordOn { key, timing },
             start(key, channel.number().unwrap_or(0) & 15),
         ),
         NoteEvent::NoteOn {
+            timing,
             channel,
             key: Key::Number(key),
             ..
         }
         | NoteEvent::NoteOff {
+            timing,
             channel,
             key: Key::Number(key),
             ..
         } if is_chord(channel.number()) => quiet(
-            Tell::ChordOff { key },
+            Tell::ChordOff { key, timing },
             end(key, channel.number().unwrap_or(0) & 15),
         ),
         NoteEvent::NoteOn {
@@ -265,10 +272,13 @@ mod tests {
     fn chord_channel_notes_are_harmony_that_never_silences() {
         let s = settings(PlayMode::Answer, true, 2);
         let r = route(&on(1, 64, 0.9), s);
-        assert_eq!(r.tell, Tell::ChordOn { key: 64 });
+        assert!(matches!(r.tell, Tell::ChordOn { key: 64, .. }));
         assert!(!r.silences);
         assert_eq!(r.channel, 0, "a chord does not move Descant's channel");
-        assert_eq!(route(&off(1, 64), s).tell, Tell::ChordOff { key: 64 });
+        assert!(matches!(
+            route(&off(1, 64), s).tell,
+            Tell::ChordOff { key: 64, .. }
+        ));
         // Another channel is the player.
         assert!(route(&on(0, 64, 0.9), s).silences);
     }

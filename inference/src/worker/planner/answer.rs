@@ -43,14 +43,15 @@ impl<M: StepModel> Planner<M> {
                 // Not due yet: the player may still go on.
                 return Ok(false);
             }
+            let end = (settings.answer_bars > 0)
+                .then(|| start + i64::from(settings.answer_bars) * self.meter.bar_ticks());
             let phrase = std::mem::take(&mut self.phrase);
-            let started = self.start_line(model, settings, &phrase, start, sink);
+            let started = self.start_line(model, settings, &phrase, end, start, sink);
             self.phrase = phrase;
             started?;
             self.answer.pending = false;
             self.last_end_beat = f64::MIN;
-            self.answer.end = (settings.answer_bars > 0)
-                .then(|| start + i64::from(settings.answer_bars) * self.meter.bar_ticks());
+            self.answer.end = end;
         }
         let end = self.answer.end.unwrap_or(i64::MAX);
         let Some((step, t0)) = self.step_before(model, settings, horizon, sink)? else {

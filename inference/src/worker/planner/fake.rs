@@ -1,7 +1,8 @@
 //! Test-only: a deterministic fake step model and a rig that drives a [`Planner`] with hand-made
 //! events, so every mode is tested without a thread, ONNX Runtime or the wall clock.
 //!
-//! The fake speaks the shipped model's contract (vocabulary, control size, context). Its logits
+//! The fake speaks the shipped model's contract (vocabulary, control size, context), or the v1
+//! fixture's (Descant 0.2's single-line model) with [`FakeModel::v1`]. It logs every token fed. Its logits
 //! depend on the position and the previous token through a fixed hash, with a lean towards
 //! sixteenth-grid onsets, short notes and the middle of the keyboard, so lines look like lines and
 //! a different history gives a different line.
@@ -28,6 +29,8 @@ pub(crate) struct FakeModel {
     contract: ModelContract,
     /// Tokens fed so far, over all states (a test can see that prefills happened).
     pub(crate) steps: u64,
+    /// Every token fed, in order, over all states.
+    pub(crate) fed: Vec<u32>,
 }
 
 /// The fake's state: the position, the previous token and the logits.
@@ -51,8 +54,23 @@ impl StepState for FakeState {
 
 impl FakeModel {
     pub(crate) fn new() -> FakeModel {
-        let contract = ModelContract::parse(crate::SHIPPED_SIDECAR).expect("shipped sidecar");
-        FakeModel { contract, steps: 0 }
+        FakeModel::with_sidecar(crate::SHIPPED_SIDECAR)
+    }
+
+    /// The fake with the contract of Descant 0.2's single-line model (contract v1).
+    pub(crate) fn v1() -> FakeModel {
+        FakeModel::with_sidecar(include_str!(
+            "../../../../tests/fixtures/descant-melody-v2.json"
+        ))
+    }
+
+    fn with_sidecar(json: &str) -> FakeModel {
+        let contract = ModelContract::parse(json).expect("a valid sidecar");
+        FakeModel {
+            contract,
+            steps: 0,
+            fed: Vec::new(),
+        }
     }
 }
 
@@ -96,6 +114,7 @@ impl StepModel for FakeModel {
             return Err(ModelError::Contract(format!("token {token} out of range")));
         }
         self.steps += 1;
+        self.fed.push(token);
         state.position += 1;
         state.logits.clear();
         state.logits.extend((0..c.vocab_size as u32).map(|t| {
@@ -122,11 +141,20 @@ pub(crate) struct Recorder {
     pub(crate) key: Option<Key>,
     /// The latest kept-take length reported.
     pub(crate) kept_take_beats: Option<f64>,
+    /// Retractions received, `(from beat, epoch)`.
+    pub(crate) retractions: Vec<(f64, u32)>,
 }
 
 impl PlanSink for Recorder {
     fn note(&mut self, note: GeneratedNote, _work: Duration) {
         self.notes.push(note);
+    }
+
+    fn retract_from(&mut self, from_beat: f64, epoch: u32) {
+        // As the audio thread does: the withdrawn notes are not played.
+        self.notes
+            .retain(|n| n.epoch != epoch || n.onset_beat < from_beat - 1e-9);
+        self.retractions.push((from_beat, epoch));
     }
 
     fn line_started(&mut self, _cost: Duration) {
@@ -169,8 +197,12 @@ pub(crate) struct Rig {
 
 impl Rig {
     pub(crate) fn new() -> Rig {
+        Rig::with_model(FakeModel::new())
+    }
+
+    /// A rig on a given fake (e.g. [`FakeModel::v1`]).
+    pub(crate) fn with_model(model: FakeModel) -> Rig {
         let kept_take = Arc::new(RwLock::new(None));
-        let model = FakeModel::new();
         let mut planner = Planner::new(kept_take.clone());
         planner.use_model(&model, None);
         Rig {

@@ -1,5 +1,6 @@
 //! What the three modes share: starting a line (seeded from where it starts), stepping it under
-//! the live controls, giving a note its feel and sending it. Worker thread (or tests); allocates.
+//! the live controls, telling a two-voice model what it hears, giving a note its feel and sending
+//! it. Worker thread (or tests); allocates.
 //!
 //! Guarantees: a line starting at tick `t` of a take seeded `s` is the same whatever lines were
 //! started or cut short before it (its seed comes from `s` and `t` alone); a note that would start
@@ -18,7 +19,12 @@ use crate::take::PlayMode;
 use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 use super::super::config::WorkerSettings;
-use super::{to_beat, PlanSink, Planner};
+use super::memory::BarGrid;
+use super::{to_beat, PlanSink, Planner, MAX_SENT};
+
+/// How far past the playhead the track memory is asked what to expect, in bars (beyond any
+/// look-ahead: a line enters a bar at most one look-ahead, two seconds, before it sounds).
+const EXPECT_BARS: i64 = 4;
 
 /// Player notes the automatic density looks at.
 const DENSITY_NOTES: usize = 16;
@@ -32,12 +38,56 @@ pub(super) enum Step {
 }
 
 impl<M: StepModel> Planner<M> {
-    /// Starts a line at `start` over `history`, with the take's seed for that start.
+    /// Rebuilds what a two-voice model is told it hears (`self.heard`): in Continue and Loop the
+    /// player's notes, the keys held now (as sounding up to the playhead, at least a beat) and
+    /// what the track memory expects from the playhead on; in every mode the chord channel's
+    /// held keys. In Answer mode the player's phrase is the line's own past, not something heard.
+    pub(super) fn refresh_heard(&mut self, settings: &WorkerSettings) {
+        self.heard.clear();
+        let now = self.now;
+        let sounding = |onset: i64, key: usize| TickNote {
+            onset,
+            duration: (now - onset).max(TICKS_PER_BEAT),
+            key: key as u8,
+        };
+        let with_player = settings.mode != PlayMode::Answer;
+        if with_player {
+            self.heard.extend_from_slice(&self.phrase);
+        }
+        for k in 0..128usize {
+            if let Some(onset) = self.held[k].filter(|_| with_player) {
+                self.heard.push(sounding(onset, k));
+            }
+            if let Some(onset) = self.chord_held[k] {
+                self.heard.push(sounding(onset, k));
+            }
+        }
+        if with_player {
+            let grid = BarGrid {
+                anchor: self.anchor,
+                bar_len: self.meter.bar_ticks(),
+            };
+            let cycle = (settings.mode == PlayMode::Loop && self.looping.cycle.is_some())
+                .then(|| self.looping.len());
+            self.memory.expect(
+                now,
+                now + EXPECT_BARS * grid.bar_len,
+                grid,
+                cycle,
+                &mut self.heard,
+            );
+        }
+    }
+
+    /// Starts a line at `start` over `history` (its own past), with the take's seed for that
+    /// start; a two-voice model also hears [`Planner::refresh_heard`]'s notes and, with
+    /// `phrase_end`, how many bars the phrase has left.
     pub(super) fn start_line(
         &mut self,
         model: &mut M,
         settings: &WorkerSettings,
         history: &[TickNote],
+        phrase_end: Option<i64>,
         start: i64,
         sink: &mut impl PlanSink,
     ) -> Result<(), ModelError> {
@@ -52,9 +102,13 @@ impl<M: StepModel> Planner<M> {
             player_density(&self.phrase),
             &mut self.control,
         );
+        self.refresh_heard(settings);
+        self.phrase_end = phrase_end;
         let mut line = Continuation::start(
             model,
             history,
+            &self.heard,
+            phrase_end,
             self.meter,
             self.anchor,
             start,
@@ -89,8 +143,11 @@ impl<M: StepModel> Planner<M> {
         // In Continue mode the player plays along: the keys held now are harmony too.
         let with_player = settings.mode == PlayMode::Continue;
         let chord = (0..128usize)
-            .filter(|&k| self.chord_held[k] || (with_player && self.held[k].is_some()))
+            .filter(|&k| self.chord_held[k].is_some() || (with_player && self.held[k].is_some()))
             .fold(0u16, |set, k| set | 1 << (k % 12));
+        if self.continuation.as_ref().is_some_and(|c| c.two_voice()) {
+            self.refresh_heard(settings);
+        }
         let guide = Guide {
             steering: settings.steering,
             control: &self.control,
@@ -100,6 +157,8 @@ impl<M: StepModel> Planner<M> {
                 .ngrams
                 .as_ref()
                 .filter(|_| settings.steering.originality_guard),
+            heard: &self.heard,
+            phrase_end: self.phrase_end,
         };
         let Some(cont) = self.continuation.as_mut() else {
             return Ok(None);
@@ -173,6 +232,10 @@ impl<M: StepModel> Planner<M> {
             return;
         }
         self.last_end_beat = note.onset_beat + note.length_beats;
+        if self.sent.len() == MAX_SENT {
+            self.sent.remove(0);
+        }
+        self.sent.push(note);
         sink.note(note, work);
     }
 }

@@ -47,6 +47,11 @@ pub(super) struct LoopState {
 }
 
 impl LoopState {
+    /// The cycle length in ticks (meaningful while a cycle is planned).
+    pub(super) fn len(&self) -> i64 {
+        self.len
+    }
+
     /// Forgets the cycle, the recording and the switches; keeps the take.
     pub(super) fn forget_all_but_the_take(&mut self) {
         let take = self.take.take();
@@ -271,8 +276,16 @@ impl<M: StepModel> Planner<M> {
                 key: n.key,
             })
             .collect();
-        let history = merge_monophonic(&self.phrase, &previous);
-        self.start_line(model, settings, &history, cursor, sink)
+        // A two-voice model hears the player (and the previous cycle's material, from the track
+        // memory) beside its own previous take; a v1 model gets one merged line.
+        let history = if model.contract().two_voice() {
+            previous
+        } else {
+            merge_monophonic(&self.phrase, &previous)
+        };
+        // A cycle of two bars or more is a phrase that ends where the cycle does.
+        let phrase_end = (len >= 2 * self.meter.bar_ticks()).then_some(start + len);
+        self.start_line(model, settings, &history, phrase_end, cursor, sink)
     }
 }
 

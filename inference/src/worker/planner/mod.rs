@@ -10,7 +10,8 @@
 //! Descant's line is monophonic, also when a stretch is planned twice.
 //!
 //! One file per mode: [`answer`] (call and response), [`along`] (Continue), [`looping`] (Loop);
-//! [`line`] has what they share (starting a line, stepping it, giving a note its feel).
+//! [`line`] has what they share (starting a line, stepping it, giving a note its feel, telling a
+//! two-voice model what it hears); [`memory`] keeps what was heard by where it sounded.
 
 mod along;
 mod answer;
@@ -18,6 +19,7 @@ mod answer;
 mod fake;
 mod line;
 mod looping;
+mod memory;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +39,7 @@ use crate::tokenizer::TickNote;
 
 use super::config::WorkerSettings;
 use along::AlongState;
+use memory::TrackMemory;
 use answer::AnswerState;
 use looping::LoopState;
 
@@ -46,6 +49,8 @@ pub const START_GRID_TICKS: i64 = 3;
 const MAX_PHRASE_NOTES: usize = 256;
 /// Player notes the automatic key looks at.
 const KEY_NOTES: usize = 64;
+/// Notes sent that a correction may still withdraw.
+const MAX_SENT: usize = 64;
 
 /// When a plan is made: the playhead, how far ahead to plan and the host's loop range. Given by
 /// the worker thread from the audio thread's latest block; made by hand in tests.
@@ -64,6 +69,9 @@ pub struct PlanTime {
 pub trait PlanSink {
     /// A note to play (never overlapping the previous one), with the time spent planning it.
     fn note(&mut self, note: GeneratedNote, work: Duration);
+    /// The notes of `epoch` sent before, starting at or after `from_beat`, are withdrawn (a
+    /// last-moment correction re-plans them).
+    fn retract_from(&mut self, from_beat: f64, epoch: u32);
     /// A line started; `cost` is how long starting it took (prefilling the model).
     fn line_started(&mut self, cost: Duration);
     /// Per-token model time of the latest note, in microseconds.
@@ -83,8 +91,8 @@ pub struct Planner<M: StepModel = Model> {
     epoch: u32,
     /// Player keys held down: onset tick per key.
     held: [Option<i64>; 128],
-    /// Keys held on the chord channel.
-    chord_held: [bool; 128],
+    /// Keys held on the chord channel: onset tick per key.
+    chord_held: [Option<i64>; 128],
     /// The key detected from the player's phrase (updated on every note-off).
     detected_key: Option<Key>,
     /// The player's recent notes (absolute ticks), oldest first.
@@ -93,6 +101,14 @@ pub struct Planner<M: StepModel = Model> {
     own: Vec<TickNote>,
     /// Tick of the player's latest note-off.
     last_off_tick: i64,
+    /// Everything heard (player and chord channel), by where it sounded: survives loop wraps.
+    memory: TrackMemory,
+    /// What a two-voice model is told it hears: rebuilt before every step (reused buffer).
+    heard: Vec<TickNote>,
+    /// The playhead of the plan being made.
+    now: i64,
+    /// Where the current line's phrase ends (an answer's end, a loop cycle's), if known.
+    phrase_end: Option<i64>,
     /// Meter of the host's bars.
     meter: Meter,
     /// Absolute tick of a bar line.
@@ -112,6 +128,11 @@ pub struct Planner<M: StepModel = Model> {
     /// End in beats of the latest note sent (nothing starts before it; humanize never moves a
     /// note onto it).
     last_end_beat: f64,
+    /// The latest notes sent, oldest first (what a last-moment correction may withdraw).
+    sent: Vec<GeneratedNote>,
+    /// Player notes that began since the last plan, `(onset tick, key)`: checked against the
+    /// notes already sent (Continue mode's last-moment correction).
+    arrived: Vec<(i64, u8)>,
     /// Answer mode's memory.
     answer: AnswerState,
     /// Continue mode's memory.
@@ -129,11 +150,15 @@ impl<M: StepModel> Planner<M> {
         Planner {
             epoch: 0,
             held: [None; 128],
-            chord_held: [false; 128],
+            chord_held: [None; 128],
             detected_key: None,
             phrase: Vec::with_capacity(MAX_PHRASE_NOTES),
             own: Vec::with_capacity(MAX_PHRASE_NOTES),
             last_off_tick: 0,
+            memory: TrackMemory::default(),
+            heard: Vec::with_capacity(MAX_PHRASE_NOTES),
+            now: 0,
+            phrase_end: None,
             meter: Meter::FOUR_FOUR,
             anchor: 0,
             control: Vec::new(),
@@ -143,6 +168,8 @@ impl<M: StepModel> Planner<M> {
             mode: PlayMode::Answer,
             feel_rng: fastrand::Rng::with_seed(0),
             last_end_beat: f64::MIN,
+            sent: Vec::with_capacity(MAX_SENT),
+            arrived: Vec::with_capacity(16),
             answer: AnswerState::default(),
             along: AlongState::default(),
             looping: LoopState::default(),
@@ -183,22 +210,25 @@ impl<M: StepModel> Planner<M> {
             self.drop_line();
             self.along.resume_from = i64::MIN;
             self.last_end_beat = f64::MIN;
+            self.sent.clear();
         }
         match event {
             ContextEvent::PlayerNoteOn { key, beat, .. } => {
                 self.held[usize::from(key & 127)] = Some(to_tick(beat));
+                if self.arrived.len() < self.arrived.capacity() {
+                    self.arrived.push((to_tick(beat), key & 127));
+                }
             }
             ContextEvent::PlayerNoteOff { key, beat, .. } => {
                 let off = to_tick(beat);
                 if let Some(onset) = self.held[usize::from(key & 127)].take() {
-                    push_bounded(
-                        &mut self.phrase,
-                        TickNote {
-                            onset,
-                            duration: (off - onset).max(1),
-                            key,
-                        },
-                    );
+                    let note = TickNote {
+                        onset,
+                        duration: (off - onset).max(1),
+                        key,
+                    };
+                    push_bounded(&mut self.phrase, note);
+                    self.memory.record(note);
                     self.last_off_tick = off;
                     self.answer.pending = true;
                     self.along.refresh = true;
@@ -206,9 +236,17 @@ impl<M: StepModel> Planner<M> {
                     self.detected_key = key::detect(&self.phrase[from..]).or(self.detected_key);
                 }
             }
-            ContextEvent::ChordNoteOn { key, .. } => self.chord_held[usize::from(key & 127)] = true,
-            ContextEvent::ChordNoteOff { key, .. } => {
-                self.chord_held[usize::from(key & 127)] = false
+            ContextEvent::ChordNoteOn { key, beat, .. } => {
+                self.chord_held[usize::from(key & 127)] = Some(to_tick(beat));
+            }
+            ContextEvent::ChordNoteOff { key, beat, .. } => {
+                if let Some(onset) = self.chord_held[usize::from(key & 127)].take() {
+                    self.memory.record(TickNote {
+                        onset,
+                        duration: (to_tick(beat) - onset).max(1),
+                        key,
+                    });
+                }
             }
             ContextEvent::Transport {
                 playing,
@@ -226,10 +264,15 @@ impl<M: StepModel> Planner<M> {
                 self.meter = meter;
                 self.anchor = to_tick(bar_start_beat);
                 if jumped || !playing {
+                    // What was heard stays in the track memory: a new pass over the same bars.
+                    self.memory.new_pass();
                     self.forget_history();
                 }
             }
-            ContextEvent::Reset { .. } => self.forget_history(),
+            ContextEvent::Reset { .. } => {
+                self.memory.clear();
+                self.forget_history();
+            }
         }
     }
 
@@ -264,6 +307,10 @@ impl<M: StepModel> Planner<M> {
         let PlanTime {
             playhead, horizon, ..
         } = time;
+        self.now = playhead;
+        if settings.mode != PlayMode::Continue {
+            self.arrived.clear();
+        }
         match settings.mode {
             PlayMode::Answer => self.plan_answer(model, settings, playhead, horizon, sink),
             PlayMode::Continue => self.plan_along(model, settings, playhead, horizon, sink),
@@ -276,10 +323,11 @@ impl<M: StepModel> Planner<M> {
     /// Forgets what was heard (keys, phrase, key) and the line.
     fn forget_history(&mut self) {
         self.held = [None; 128];
-        self.chord_held = [false; 128];
+        self.chord_held = [None; 128];
         self.phrase.clear();
         self.own.clear();
         self.detected_key = None;
+        self.arrived.clear();
         self.drop_line();
         self.answer.pending = false;
     }
