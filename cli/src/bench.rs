@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use descant_host::{Input, Pacer, PluginHost};
 use descant_inference::bridge::BlockSnapshot;
-use descant_inference::events::{ContextEvent, GeneratedNote};
+use descant_inference::events::{ContextEvent, GeneratedNote, Plan};
 use descant_inference::model::{Model, State};
 use descant_inference::runtime;
 use descant_inference::sampler::{Sampler, SamplingSettings};
@@ -315,7 +315,7 @@ fn audio_cost(plugin: &Path) -> Result<()> {
 struct Instance {
     worker: InferenceWorker,
     events: rtrb::Producer<ContextEvent>,
-    notes: rtrb::Consumer<GeneratedNote>,
+    notes: rtrb::Consumer<Plan>,
     shared: Arc<WorkerShared>,
     played: u64,
     late: u64,
@@ -418,8 +418,13 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
                 tempo: TEMPO,
                 ..BlockSnapshot::default()
             });
-            while let Ok(note) = inst.notes.pop() {
-                queue.push(note);
+            while let Ok(plan) = inst.notes.pop() {
+                match plan {
+                    Plan::Note(note) => queue.push(note),
+                    Plan::Retract { from_beat, .. } => {
+                        queue.retain(|n| n.onset_beat < from_beat - 1e-9)
+                    }
+                }
             }
             // As the plugin's scheduler: a note whose onset has passed when it arrives is late.
             queue.retain(|note| {

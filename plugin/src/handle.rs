@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use descant_inference::events::{ContextEvent, GeneratedNote};
+use descant_inference::events::{ContextEvent, Plan};
 use descant_inference::runtime;
 use descant_inference::sampler::SamplingSettings;
 use descant_inference::worker::{
@@ -31,7 +31,7 @@ pub struct InferenceHandle {
     /// Audio → worker. Pushed by the audio thread only.
     events: rtrb::Producer<ContextEvent>,
     /// Worker → audio. Popped by the audio thread only.
-    notes: rtrb::Consumer<GeneratedNote>,
+    notes: rtrb::Consumer<Plan>,
     /// Wakes the worker from its idle sleep: used only when rendering offline, where the audio
     /// thread may make system calls and wait.
     waker: Option<std::thread::Thread>,
@@ -104,8 +104,8 @@ impl InferenceHandle {
         }
     }
 
-    /// Takes the next planned note, if any. Wait-free.
-    pub fn receive(&mut self) -> Option<GeneratedNote> {
+    /// Takes the worker's next decision (a note, a retraction), if any. Wait-free.
+    pub fn receive(&mut self) -> Option<Plan> {
         self.notes.pop().ok()
     }
 }

@@ -43,6 +43,12 @@ impl Scheduler {
         self.pending.try_insert(at, note).is_ok()
     }
 
+    /// Forgets the planned notes that start at or after `beat` (a last-moment correction).
+    /// O(n), no allocation.
+    pub fn retract_from(&mut self, beat: f64) {
+        self.pending.retain(|n| n.onset_beat < beat - 1e-9);
+    }
+
     /// Forgets every planned note.
     pub fn clear(&mut self) {
         self.pending.clear();

@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::error::ModelError;
-use crate::events::{ContextEvent, GeneratedNote};
+use crate::events::{ContextEvent, GeneratedNote, Plan};
 use crate::key::Key;
 use crate::lookahead::Lookahead;
 use crate::model::Model;
@@ -59,7 +59,7 @@ impl InferenceWorker {
         config: WorkerConfig,
         settings: SettingsFn,
         events: rtrb::Consumer<ContextEvent>,
-        notes: rtrb::Producer<GeneratedNote>,
+        notes: rtrb::Producer<Plan>,
         shared: Arc<WorkerShared>,
     ) -> std::io::Result<InferenceWorker> {
         shared.running.store(true, Ordering::Release);
@@ -109,7 +109,7 @@ struct Worker {
     /// Audio → worker: the player's notes and the transport.
     events: rtrb::Consumer<ContextEvent>,
     /// Worker → audio: planned notes.
-    notes: rtrb::Producer<GeneratedNote>,
+    notes: rtrb::Producer<Plan>,
     /// Atomics shared with the audio thread, and the status and plan the GUI shows.
     shared: Arc<WorkerShared>,
     /// The loaded model; `None` before loading or after a failure.
@@ -139,8 +139,8 @@ struct Worker {
 /// The worker's [`PlanSink`]: notes to the audio thread's queue and the GUI's plan view, figures
 /// to the shared atomics, costs to the look-ahead.
 struct Outlet<'a> {
-    /// Worker → audio: planned notes.
-    notes: &'a mut rtrb::Producer<GeneratedNote>,
+    /// Worker → audio: planned notes and retractions.
+    notes: &'a mut rtrb::Producer<Plan>,
     /// Where figures are published.
     shared: &'a WorkerShared,
     /// Tuned by each note's margin and cost.
@@ -153,7 +153,7 @@ impl PlanSink for Outlet<'_> {
         let tempo = block.tempo.clamp(1.0, 1000.0);
         let margin = (note.onset_beat - block.playhead_beat) * 60.0 / tempo;
         self.lookahead.on_note(margin, work.as_secs_f64());
-        if self.notes.push(note).is_ok() {
+        if self.notes.push(Plan::Note(note)).is_ok() {
             self.shared
                 .telemetry
                 .generated_notes
@@ -169,6 +169,16 @@ impl PlanSink for Outlet<'_> {
                 .queue_full_drops
                 .fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    fn retract_from(&mut self, from_beat: f64, epoch: u32) {
+        // A retraction that does not fit is lost: the notes it names then play (the clash is
+        // heard, nothing hangs).
+        let _ = self.notes.push(Plan::Retract { from_beat, epoch });
+        self.shared
+            .planned
+            .lock()
+            .retain(|n| n.onset_beat < from_beat - 1e-9);
     }
 
     fn line_started(&mut self, cost: Duration) {
@@ -206,7 +216,7 @@ impl Worker {
         config: WorkerConfig,
         settings: SettingsFn,
         events: rtrb::Consumer<ContextEvent>,
-        notes: rtrb::Producer<GeneratedNote>,
+        notes: rtrb::Producer<Plan>,
         shared: Arc<WorkerShared>,
     ) -> Worker {
         let planner = Planner::new(config.kept_take.clone());

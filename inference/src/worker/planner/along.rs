@@ -2,16 +2,25 @@
 //! played, the line re-reads the context (the player's notes and its own). Worker thread (or
 //! tests); allocates.
 //!
-//! Guarantees: a line starts only on a bar line after the playhead, never before where the
-//! previous line had planned to (no stretch is planned twice); a re-read happens only at a bar
-//! line.
+//! Guarantees: a line starts on a bar line after the playhead, never before where the previous
+//! line had planned to (no stretch is planned twice), except after a last-moment correction,
+//! which starts it where the withdrawn notes began; a re-read happens only at a bar line.
+//!
+//! Last-moment correction: when a player note arrives before a note Descant has already planned
+//! and sent, and that note would start on a beat within two beats while the player's key is
+//! still down, a clash (a second, a seventh or a tritone against it) withdraws that note and the
+//! rest of the line after it, and the line is planned again from there, hearing the new note.
 
 use crate::error::ModelError;
 use crate::step::StepModel;
+use crate::tokenizer::TickNote;
 
 use super::super::config::WorkerSettings;
 use super::line::{merge_monophonic, note_timer, Step};
-use super::{ceil_to, push_bounded, PlanSink, Planner};
+use super::{ceil_to, push_bounded, to_tick, PlanSink, Planner};
+
+/// Interval classes a correction will not let stand on a beat: seconds, sevenths, the tritone.
+const DISSONANT: [i32; 5] = [1, 2, 6, 10, 11];
 
 /// Continue mode's memory.
 #[derive(Debug)]
@@ -20,6 +29,8 @@ pub(super) struct AlongState {
     pub(super) refresh: bool,
     /// No restarted line starts before this tick (the old line's cursor).
     pub(super) resume_from: i64,
+    /// A correction withdrew the line from this tick: the next line starts exactly here.
+    pub(super) restart_at: Option<i64>,
 }
 
 impl Default for AlongState {
@@ -27,11 +38,61 @@ impl Default for AlongState {
         AlongState {
             refresh: false,
             resume_from: i64::MIN,
+            restart_at: None,
         }
     }
 }
 
 impl<M: StepModel> Planner<M> {
+    /// The line's own past: Descant's notes for a two-voice model (the player's are heard beside
+    /// them); one merged line for a v1 model, which knows only one voice.
+    fn along_history(&self, model: &M) -> Vec<TickNote> {
+        if model.contract().two_voice() {
+            self.own.clone()
+        } else {
+            merge_monophonic(&self.phrase, &self.own)
+        }
+    }
+
+    /// The last-moment correction (see the module doc); returns whether notes were withdrawn.
+    fn correct(&mut self, sink: &mut impl PlanSink) -> bool {
+        let beat = self.meter.beat_ticks();
+        let mut first: Option<f64> = None;
+        for &(onset, key) in &self.arrived {
+            if self.held[usize::from(key)].is_none() {
+                continue; // already released: nothing sounds against the planned note
+            }
+            let clash = self.sent.iter().find(|n| {
+                let t = to_tick(n.onset_beat);
+                let interval = (i32::from(n.key) - i32::from(key)).rem_euclid(12);
+                t > onset
+                    && t > self.now
+                    && t <= onset + 2 * beat
+                    && (t - self.anchor).rem_euclid(beat) == 0
+                    && DISSONANT.contains(&interval)
+            });
+            if let Some(n) = clash {
+                first = Some(first.map_or(n.onset_beat, |f: f64| f.min(n.onset_beat)));
+            }
+        }
+        self.arrived.clear();
+        let Some(from) = first else {
+            return false;
+        };
+        sink.retract_from(from, self.epoch);
+        self.sent.retain(|n| n.onset_beat < from - 1e-9);
+        self.last_end_beat = self
+            .sent
+            .last()
+            .map_or(f64::MIN, |n| n.onset_beat + n.length_beats);
+        let tick = to_tick(from);
+        self.own.retain(|n| n.onset < tick);
+        self.continuation = None;
+        self.along.restart_at = Some(tick);
+        self.along.resume_from = i64::MIN;
+        true
+    }
+
     /// Continue mode: one note (or bar line) more of the line, starting one at the next bar line.
     pub(super) fn plan_along(
         &mut self,
@@ -41,15 +102,18 @@ impl<M: StepModel> Planner<M> {
         horizon: i64,
         sink: &mut impl PlanSink,
     ) -> Result<bool, ModelError> {
+        self.correct(sink);
         if self.continuation.is_none() {
             let bar = self.meter.bar_ticks();
             let from = (playhead + 1).max(self.along.resume_from);
-            let start = self.anchor + ceil_to(from - self.anchor, bar);
+            let restart = self.along.restart_at.take().filter(|&t| t > playhead);
+            let start = restart.unwrap_or_else(|| self.anchor + ceil_to(from - self.anchor, bar));
             if start >= horizon {
+                self.along.restart_at = restart;
                 return Ok(false);
             }
-            let history = merge_monophonic(&self.phrase, &self.own);
-            self.start_line(model, settings, &history, start, sink)?;
+            let history = self.along_history(model);
+            self.start_line(model, settings, &history, None, start, sink)?;
             self.along.refresh = false;
         }
         let Some((step, t0)) = self.step_before(model, settings, horizon, sink)? else {
@@ -62,8 +126,8 @@ impl<M: StepModel> Planner<M> {
                 self.emit(n, settings, f64::MIN, t0.elapsed(), sink);
             }
             Step::Bar(t) if self.along.refresh => {
-                let history = merge_monophonic(&self.phrase, &self.own);
-                self.start_line(model, settings, &history, t, sink)?;
+                let history = self.along_history(model);
+                self.start_line(model, settings, &history, None, t, sink)?;
                 self.along.refresh = false;
             }
             Step::Bar(_) => {}
@@ -74,8 +138,12 @@ impl<M: StepModel> Planner<M> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fake::{beats, note_off, note_on, plan_until, transport, Recorder, Rig};
+    use super::super::fake::{
+        beats, note_off, note_on, plan_until, transport, FakeModel, Recorder, Rig,
+    };
     use crate::take::PlayMode;
+    use crate::step::StepModel;
+    use crate::tokenizer::{kind, TokenKind, OWN};
 
     fn along_settings() -> super::WorkerSettings {
         super::WorkerSettings {
@@ -121,7 +189,8 @@ mod tests {
         // line starts again over the new context.
         rig.planner.hear(note_on(60, 9.0, 0));
         rig.planner.hear(note_off(60, 10.0, 0));
-        plan_until(&mut rig, &settings, beats(10.0), beats(24.0), &mut out);
+        // (far enough ahead that the line surely crosses a bar line after beat 10)
+        plan_until(&mut rig, &settings, beats(10.0), beats(40.0), &mut out);
         assert_eq!(out.lines_started, 2);
         out.assert_monophonic();
     }
@@ -152,5 +221,129 @@ mod tests {
         assert!(resumed[0].onset_beat >= cursor - 1e-9, "{resumed:?}");
         assert!(resumed[0].onset_beat >= 8.0 - 1e-9, "{resumed:?}");
         out.assert_monophonic();
+    }
+
+    /// Plans a Continue line to beat 8, then the player presses a key a semitone above a planned
+    /// on-beat note, one beat before it (and holds it). Returns the rig, the recorder and that
+    /// note's onset.
+    fn clash_setup(interval: i32) -> (Rig, Recorder, f64) {
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        let settings = along_settings();
+        let mut out = Recorder::default();
+        plan_until(&mut rig, &settings, beats(0.5), beats(8.0), &mut out);
+        let target = *out
+            .notes
+            .iter()
+            .find(|n| n.onset_beat >= 3.0 && n.onset_beat.fract() == 0.0)
+            .expect("an on-beat note after beat 3");
+        let key = (i32::from(target.key) + interval) as u8;
+        rig.planner
+            .hear(note_on(key, target.onset_beat - 1.0, 0));
+        (rig, out, target.onset_beat)
+    }
+
+    #[test]
+    fn a_planned_note_that_would_clash_is_withdrawn_and_the_line_replanned_from_it() {
+        let (mut rig, mut out, at) = clash_setup(1);
+        let settings = along_settings();
+        plan_until(&mut rig, &settings, beats(at - 1.0), beats(at + 6.0), &mut out);
+        assert_eq!(out.retractions, [(at, 0)]);
+        assert!(
+            out.notes.iter().any(|n| n.onset_beat >= at - 1e-9),
+            "the line goes on from the withdrawn note: {:?}",
+            out.notes
+        );
+        out.assert_monophonic();
+    }
+
+    #[test]
+    fn a_consonant_or_released_player_note_changes_nothing() {
+        let (mut rig, mut out, at) = clash_setup(4);
+        let settings = along_settings();
+        plan_until(&mut rig, &settings, beats(at - 1.0), beats(at + 6.0), &mut out);
+        assert!(out.retractions.is_empty());
+        let (mut rig, mut out, at) = clash_setup(1);
+        let key = out
+            .notes
+            .iter()
+            .find(|n| n.onset_beat == at)
+            .map(|n| n.key + 1)
+            .unwrap();
+        rig.planner.hear(note_off(key, at - 0.5, 0));
+        plan_until(&mut rig, &settings, beats(at - 0.5), beats(at + 6.0), &mut out);
+        assert!(out.retractions.is_empty(), "released before the planned note");
+    }
+
+    #[test]
+    fn a_two_voice_model_is_told_what_the_player_plays_bar_by_bar() {
+        let mut rig = Rig::new();
+        assert!(rig.model.contract().two_voice(), "the shipped model hears");
+        rig.planner.hear(transport((4, 4), true, 0));
+        let settings = along_settings();
+        let mut out = Recorder::default();
+        for (i, key) in [60u8, 64, 67, 72].into_iter().enumerate() {
+            rig.planner.hear(note_on(key, i as f64, 0));
+            rig.planner.hear(note_off(key, i as f64 + 1.0, 0));
+        }
+        plan_until(&mut rig, &settings, beats(4.0), beats(12.0), &mut out);
+        let heard: Vec<u8> = rig
+            .model
+            .fed
+            .iter()
+            .filter_map(|&t| match kind(t) {
+                TokenKind::Heard(k) => Some(k),
+                _ => None,
+            })
+            .collect();
+        for key in [60u8, 64, 67, 72] {
+            assert!(heard.contains(&key), "{key} told: {heard:?}");
+        }
+        let bars = rig.model.fed.iter().filter(|&&t| t == crate::tokenizer::BAR).count();
+        let owns = rig.model.fed.iter().filter(|&&t| t == OWN).count();
+        assert_eq!(bars, owns, "every bar closes its heard notes");
+        out.assert_monophonic();
+    }
+
+    #[test]
+    fn a_v1_model_still_gets_one_merged_line_and_no_new_tokens() {
+        let mut rig = Rig::with_model(FakeModel::v1());
+        rig.planner.hear(transport((4, 4), true, 0));
+        rig.planner.hear(note_on(60, 0.0, 0));
+        rig.planner.hear(note_off(60, 1.0, 0));
+        let mut out = Recorder::default();
+        plan_until(&mut rig, &along_settings(), beats(1.0), beats(12.0), &mut out);
+        assert!(!out.notes.is_empty());
+        assert!(rig
+            .model
+            .fed
+            .iter()
+            .all(|&t| (t as usize) < crate::tokenizer::VOCAB_SIZE_V1));
+    }
+
+    #[test]
+    fn after_a_loop_back_the_bar_is_told_before_the_player_plays_it_again() {
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        let settings = along_settings();
+        let mut out = Recorder::default();
+        // Bar 1 (beats 4-8) holds a phrase; the host then loops back to beat 0.
+        for (i, key) in [62u8, 65, 69, 74].into_iter().enumerate() {
+            rig.planner.hear(note_on(key, 4.0 + i as f64, 0));
+            rig.planner.hear(note_off(key, 5.0 + i as f64, 0));
+        }
+        rig.planner.hear(transport((4, 4), true, 1));
+        rig.model.fed.clear();
+        plan_until(&mut rig, &settings, beats(0.5), beats(7.0), &mut out);
+        let heard: Vec<u8> = rig
+            .model
+            .fed
+            .iter()
+            .filter_map(|&t| match kind(t) {
+                TokenKind::Heard(k) => Some(k),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(heard, [62, 65, 69, 74], "bar 1 expected from the track memory");
     }
 }
