@@ -2,10 +2,18 @@
 `cache/eval.json` and prints the tables that go into assets/MODEL_CARD.md.
 
     python training/evaluate.py [--cache training/cache] [--model assets/descant.onnx]
+                                [--previous tests/fixtures/descant-melody-v2.onnx]
 
-- Held-out bits per token (test split, every tune from its first bar, up to the context length) for
-  the model (fp32 and int8 dynamic quantisation) and for an interpolated Witten-Bell 5-gram over the
-  same tokens of the training split; per style.
+- Held-out bits per own-note token (test split, every tune from its first bar, as many bars as fit
+  the context in the two-voice grammar) for the model (fp32 and int8 dynamic quantisation), the
+  previous single-line model (`--previous`, contract v1) on the same notes, and an interpolated
+  Witten-Bell 5-gram over the same tokens of the training split; per style.
+- Voice pairs (a two-voice model): held-out pieces, one voice given another (the chorales' alto
+  given the soprano; renaissance voices given a neighbour): bits per own-note token with and
+  without the heard voice, and lines generated from bar 2 for 8 bars, measured against the heard
+  voice with `duet.py` (on-beat consonance with and without the 4th, parallel fifths and octaves,
+  motion, crossings, notes in key) beside the real voice, the previous model's continuation of the
+  same voice (it cannot hear) and a random note of the key at the same moments.
 - Continuations: the first two bars of held-out tunes as prompt, eight bars generated as the
   plugin does (grammar mask, monophonic line, keys 36-96, temperature 1, top-p 0.95): in-key rate
   and share of onsets on the sixteenth/triplet grid, against the real continuations; share of
@@ -32,6 +40,7 @@ import numpy as np
 import onnxruntime as ort
 
 import descant_tokens as tok
+import duet
 import ngram_index
 from extract import STYLES
 from corpus import CONTROL_SIZE, Corpus, load_tunes
@@ -54,9 +63,16 @@ class Stepper:
         self.sess = ort.InferenceSession(str(path), opts)
         shape = self.sess.get_inputs()[3].shape
         self.L, self.H, self.D = shape[0], shape[2], shape[4]
+        side = pathlib.Path(path).with_suffix(".json")
+        meta = json.loads(side.read_text()) if side.is_file() else {}
+        # A v1 model speaks the single-line grammar and has the smaller control vector.
+        self.two_voice = meta.get("contract_version", 2) >= 2
+        self.control_size = self.sess.get_inputs()[2].shape[1]
+        self.vocab = self.sess.get_outputs()[0].shape[1]
 
     def run(self, tokens, control):
         """Logits after each token (list of arrays)."""
+        control = control[: self.control_size]
         pk = np.zeros((self.L, 1, self.H, 0, self.D), np.float32)
         pv = pk
         out = []
@@ -69,6 +85,7 @@ class Stepper:
         return out
 
     def step(self, t, control):
+        control = control[: self.control_size]
         logits, self.pk, self.pv = self.sess.run(None, {
             "token": np.array([[t]], np.int64), "position": np.array([self.pos], np.int64),
             "control": control[None].astype(np.float32), "past_key": self.pk, "past_value": self.pv})
@@ -77,14 +94,40 @@ class Stepper:
 
 
 def bits_per_token(stepper, seqs):
+    """Mean bits over the scored targets: `seqs` holds (tokens, control) or (tokens, control,
+    scored) where scored[i] says whether tokens[i] counts (Descant's own tokens)."""
     total, n = 0.0, 0
-    for seq, control in seqs:
+    for item in seqs:
+        seq, control = item[0], item[1]
+        scored = item[2] if len(item) > 2 else [True] * len(seq)
         logits = stepper.run(seq[:-1], control)
-        for lg, target in zip(logits, seq[1:]):
+        for lg, target, keep in zip(logits, seq[1:], scored[1:]):
+            if not keep:
+                continue
             lg = lg - lg.max()
             total -= (lg[target] - math.log(np.exp(lg).sum())) / math.log(2)
             n += 1
-    return float(total / n)
+    return float(total / max(n, 1))
+
+
+def bars_that_fit(own, heard, meter, context=CONTEXT):
+    """How many bars from bar 0 fit `context` tokens in the two-voice grammar (at least 1)."""
+    bar_len = tok.bar_ticks(meter)
+    last = max([o // bar_len for o, _, _ in own + heard] + [0])
+    for bars in range(last + 1, 0, -1):
+        end = bars * bar_len
+        seq, _ = tok.encode2([n for n in own if n[0] < end], [n for n in heard if n[0] < end], meter)
+        if len(seq) <= context:
+            return bars
+    return 1
+
+
+def own_sequences(own, heard, meter, bars):
+    """The same notes for both grammars: (v2 tokens, own mask) and v1 tokens of `own`."""
+    end = bars * tok.bar_ticks(meter)
+    mine = [n for n in own if n[0] < end]
+    seq2, roles = tok.encode2(mine, [n for n in heard if n[0] < end], meter)
+    return (seq2, [r == tok.ROLE_OWN for r in roles]), tok.encode(mine, meter)
 
 
 class WittenBell:
@@ -118,20 +161,27 @@ class WittenBell:
         return sum(-math.log2(self.prob(seq[max(0, i - self.order + 1):i], seq[i])) for i in range(1, len(seq)))
 
 
-def continue_line(stepper, prompt_notes, meter, start_tick, bars, control, rng):
-    """Generates notes from `start_tick` for `bars` bars, as the plugin's generator does."""
+def continue_line(stepper, prompt_notes, meter, start_tick, bars, control, rng, heard=()):
+    """Generates notes from `start_tick` for `bars` bars, as the plugin's generator does: a
+    two-voice model is told the `heard` notes of each bar when it enters it (and of the prompt's
+    bars); a v1 model gets the single-line grammar and hears nothing."""
     bar_len = tok.bar_ticks(meter)
     start_bar = start_tick // bar_len
-    tokens = tok.encode([n for n in prompt_notes if n[0] < start_tick], meter, start_bar + 1)
+    heard = sorted(heard)
+    if stepper.two_voice:
+        told = [n for n in heard if n[0] < (start_bar + 1) * bar_len]
+        tokens, _ = tok.encode2([n for n in prompt_notes if n[0] < start_tick], told, meter, start_bar + 1)
+    else:
+        tokens = tok.encode([n for n in prompt_notes if n[0] < start_tick], meter, start_bar + 1)
     logits = stepper.run(tokens, control)[-1]
     bar_start, next_free, expect, onset, key = start_bar * bar_len, start_tick, "pos", 0, 0
     end = (start_bar + bars) * bar_len
     notes = []
-    kinds = np.arange(tok.VOCAB_SIZE)
+    kinds = np.arange(stepper.vocab)
     is_pos = (kinds >= tok.POS_BASE) & (kinds < tok.PITCH_BASE)
     is_pitch = (kinds >= tok.PITCH_BASE + 36 - tok.PITCH_LOW) & (kinds <= tok.PITCH_BASE + 96 - tok.PITCH_LOW)
-    is_dur = kinds >= tok.DUR_BASE
-    while bar_start < end and stepper.pos < CONTEXT - 1:
+    is_dur = (kinds >= tok.DUR_BASE) & (kinds < tok.VOCAB_SIZE_V1)
+    while bar_start < end and stepper.pos < CONTEXT - 40:
         if expect == "pos":
             pos = kinds - tok.POS_BASE
             allowed = is_pos & (pos < bar_len) & (bar_start + pos >= next_free)
@@ -142,6 +192,12 @@ def continue_line(stepper, prompt_notes, meter, start_tick, bars, control, rng):
         logits = stepper.step(t, control)
         if t == tok.BAR:
             bar_start += bar_len
+            if stepper.two_voice:
+                for n in [n for n in heard if bar_start <= n[0] < bar_start + bar_len]:
+                    stepper.step(tok.POS_BASE + n[0] - bar_start, control)
+                    stepper.step(tok.HEARD_BASE + tok.fold_pitch(n[2]) - tok.PITCH_LOW, control)
+                    stepper.step(tok.DUR_BASE + min(max(n[1], 1), tok.MAX_DUR_TICKS) - 1, control)
+                logits = stepper.step(tok.OWN, control)
         elif expect == "pos":
             onset, expect = bar_start + t - tok.POS_BASE, "pitch"
         elif expect == "pitch":
@@ -150,7 +206,7 @@ def continue_line(stepper, prompt_notes, meter, start_tick, bars, control, rng):
             dur = t - tok.DUR_BASE + 1
             notes.append((onset, dur, key))
             next_free, expect = onset + dur, "pos"
-    return notes
+    return [n for n in notes if n[0] < end]
 
 
 def in_key(notes, tonic, mode):
@@ -244,11 +300,82 @@ def ship_int8(model: pathlib.Path, int8: pathlib.Path, per_style: dict) -> bool:
     return True
 
 
+def corpus_singles(tunes):
+    """The lines a model sings alone (the chorales' soprano, every other line)."""
+    return [t for t in tunes if t["style"] != "chorale" or t.get("voice", 0) == 0]
+
+
+# Generated bars per voice pair, from bar 2.
+PAIR_BARS = 8
+
+
+def voice_pairs(model, previous, test, corpus, n, rng, prng):
+    """The voice-pair table (see the module doc), per style: chorales (alto given soprano) and
+    renaissance (a voice given the next one up)."""
+    from corpus import pieces_of
+
+    out = {}
+    for style in ("chorale", "renaissance"):
+        pieces = [p for p in pieces_of([t for t in test if t["style"] == style]) if len(p) >= 2]
+        prng.shuffle(pieces)
+        rows = {k: {} for k in ("real", "model", "previous", "model_deaf")}
+        bits = {"model_hearing": [], "model_deaf": [], "previous": []}
+        used = 0
+        for voices in pieces[: n // 2]:
+            voices = sorted(voices, key=lambda v: v.get("voice", 0))
+            heard_t, own_t = voices[0], voices[1]  # soprano heard, alto sung (or the top two voices)
+            meter = tuple(own_t["meter"])
+            bar_len = tok.bar_ticks(meter)
+            own = [tuple(x) for x in own_t["notes"]]
+            heard = [tuple(x) for x in heard_t["notes"]]
+            if own[-1][0] < (2 + PAIR_BARS) * bar_len:
+                continue
+            used += 1
+            tonic, mode = own_t["tonic"], own_t["mode"]
+            scale = (tonic, "minor" if mode == "minor" else "major")
+            above = float(np.sign(np.mean([k for *_, k in own]) - np.mean([k for *_, k in heard])))
+            control = corpus.control(own_t, 0, 0.0, prng, above)
+            # Bits per own token, the same notes with and without the heard voice.
+            bars = bars_that_fit(own, heard, meter)
+            (with_heard, mask), v1 = own_sequences(own, heard, meter, bars)
+            (alone, mask_alone), _ = own_sequences(own, [], meter, bars)
+            bits["model_hearing"].append((with_heard, control, mask))
+            bits["model_deaf"].append((alone, control, mask_alone))
+            bits["previous"].append((v1, control))
+            # Lines from bar 2, beside the real voice.
+            start, end = 2 * bar_len, (2 + PAIR_BARS) * bar_len
+            to_beats = lambda ns: [(o / 12, d / 12, k) for o, d, k in ns]  # noqa: E731
+            span = (start / 12, end / 12)
+            lines = {
+                "real": [x for x in own if start <= x[0] < end],
+                "model": continue_line(model, own, meter, start, PAIR_BARS, control, rng, heard),
+                "model_deaf": continue_line(model, own, meter, start, PAIR_BARS, control, rng, ()),
+            }
+            if previous is not None:
+                lines["previous"] = continue_line(previous, own, meter, start, PAIR_BARS, control, rng)
+            beat = 1.5 if meter[1] == 8 else (2.0 if meter == (2, 2) else 1.0)
+            for label, line in lines.items():
+                duet.add(rows[label], duet.measure(to_beats(heard), to_beats(line), scale, beat, span))
+        table = {"pairs": used}
+        for label, total in rows.items():
+            if total:
+                table[label] = duet.shares(total)
+        for label, seqs in bits.items():
+            stepper = previous if label == "previous" else model
+            if seqs and stepper is not None:
+                table[f"bits_per_own_token_{label}"] = bits_per_token(stepper, seqs)
+        out[style] = table
+        print("voice pairs", style, json.dumps(table), flush=True)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", default=str(HERE / "cache"))
     ap.add_argument("--model", default=str(HERE.parent / "assets" / "descant.onnx"))
     ap.add_argument("--tunes", type=int, default=150, help="held-out tunes per measurement")
+    ap.add_argument("--previous", default=str(HERE.parent / "tests" / "fixtures" / "descant-melody-v2.onnx"),
+                    help="the previous (single-line) model, measured on the same notes")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     prng = random.Random(0)
@@ -259,33 +386,44 @@ def main():
     corpus = Corpus(train, Corpus.norms_of(train))
     report = {}
 
-    # Bits per token.
+    # Bits per own-note token, single lines: the same notes for every model.
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     int8_path = cache / "descant.int8.onnx"
     quantize_dynamic(args.model, str(int8_path), weight_type=QuantType.QInt8)
     fp32, int8 = Stepper(args.model), Stepper(int8_path)
+    previous = Stepper(args.previous) if args.previous and pathlib.Path(args.previous).is_file() else None
     t0 = time.time()
     ngram = WittenBell([corpus.window(t, CONTEXT, 0, 0, prng) for t in train])
     report["ngram_train_seconds"] = round(time.time() - t0, 1)
     per_style = {}
     for style in STYLES:
-        held = [t for t in test if t["style"] == style]
+        held = [t for t in corpus_singles(test) if t["style"] == style]
         prng.shuffle(held)
         held = held[: args.tunes // 2]
         if not held:
             continue
-        seqs = [(corpus.window(t, CONTEXT, 0, 0, prng), corpus.control(t, 0, 1.0, prng)) for t in held]
-        n_tokens = sum(len(s) - 1 for s, _ in seqs)
-        per_style[style] = {
-            "tunes": len(held), "tokens": n_tokens,
-            "model_fp32": bits_per_token(fp32, seqs),
-            "model_int8": bits_per_token(int8, seqs),
-            "ngram5": sum(ngram.bits(s) for s, _ in seqs) / n_tokens,
-        }
-        print(style, {k: round(v, 3) if isinstance(v, float) else v for k, v in per_style[style].items()}, flush=True)
+        v2, v1 = [], []
+        for t in held:
+            notes, meter = [tuple(n) for n in t["notes"]], tuple(t["meter"])
+            (seq2, own), seq1 = own_sequences(notes, [], meter, bars_that_fit(notes, [], meter))
+            control = corpus.control(t, 0, 1.0, prng)
+            v2.append((seq2, control, own))
+            v1.append((seq1, control))
+        n_tokens = sum(len(s) - 1 for s, _ in v1)
+        row = {"tunes": len(held), "own_tokens": n_tokens}
+        for label, stepper in (("model_fp32", fp32), ("model_int8", int8), ("previous", previous)):
+            if stepper is not None:
+                row[label] = bits_per_token(stepper, v2 if stepper.two_voice else v1)
+        row["ngram5"] = sum(ngram.bits(s) for s, _ in v1) / n_tokens
+        per_style[style] = row
+        print(style, {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
     report["bits_per_token"] = per_style
     report["int8_shipped"] = ship_int8(pathlib.Path(args.model), int8_path, per_style)
+
+    # Voice pairs: a held-out voice given another.
+    if fp32.two_voice:
+        report["voice_pairs"] = voice_pairs(fp32, previous, test, corpus, args.tunes, rng, prng)
 
     # Continuations.
     train_grams = set()
@@ -379,7 +517,9 @@ def main():
 
     # Latency.
     lat = {}
-    for label, stepper in (("fp32", fp32), ("int8", int8)):
+    for label, stepper in (("fp32", fp32), ("int8", int8), ("previous", previous)):
+        if stepper is None:
+            continue
         for n in (32, 255):
             med, p99 = latency(stepper, n)
             lat[f"{label}_ctx{n}"] = {"median_ms": round(med, 3), "p99_ms": round(p99, 3)}

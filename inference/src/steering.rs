@@ -25,6 +25,29 @@ pub enum KeySetting {
     Fixed(Key),
 }
 
+/// Where Descant's line lies relative to what it hears (the `Voice` control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Voice {
+    /// Wherever the line goes (the model chooses; the voices may cross).
+    #[default]
+    Either,
+    /// Above the highest note heard: a descant.
+    Above,
+    /// Below the lowest note heard: an under-voice.
+    Below,
+}
+
+impl Voice {
+    /// The model's `voice` control value: +1 above, -1 below, 0 either.
+    pub fn control(self) -> f32 {
+        match self {
+            Voice::Either => 0.0,
+            Voice::Above => 1.0,
+            Voice::Below => -1.0,
+        }
+    }
+}
+
 /// Everything the musician steers with, as plain values (the plugin maps its parameters here).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Steering {
@@ -53,6 +76,9 @@ pub struct Steering {
     pub repetition_guard: bool,
     /// Whether a note that would copy a distinctive training melody is resampled.
     pub originality_guard: bool,
+    /// Where the line lies relative to what Descant hears (a two-voice model's control; and a
+    /// note never crosses what sounds at its onset, where the register leaves room).
+    pub voice: Voice,
 }
 
 impl Default for Steering {
@@ -70,6 +96,7 @@ impl Default for Steering {
             chord_bias: true,
             repetition_guard: true,
             originality_guard: true,
+            voice: Voice::Either,
         }
     }
 }
@@ -129,6 +156,7 @@ pub fn control_vector(
                 z((centre - norms.register_mean) / norms.register_std)
             }
             "mode" => z(steering.mood).clamp(-1.0, 1.0),
+            "voice" => steering.voice.control(),
             _ => 0.0,
         };
     }

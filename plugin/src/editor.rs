@@ -498,6 +498,7 @@ impl NiceEguiApp for DescantEditor {
                 slider(ui, &setter, &p.key);
                 slider(ui, &setter, &p.scale_lock);
                 slider(ui, &setter, &p.chord_channel);
+                slider(ui, &setter, &p.voice);
                 ui.label(key_line(&self.shared));
                 ui.label(originality_line(&self.shared));
             });

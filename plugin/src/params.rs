@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use descant_inference::key::{Key, KEY_COUNT};
-use descant_inference::steering::{KeySetting, Steering};
+use descant_inference::steering::{KeySetting, Steering, Voice};
 use descant_inference::take::{KeptTake, PlayMode};
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
@@ -46,6 +46,30 @@ pub enum ModeChoice {
     /// A phrase per loop cycle, with Keep and Regenerate.
     #[id = "loop"]
     Loop,
+}
+
+/// Where Descant's line lies relative to what it hears (the `Voice` parameter); see [`Voice`].
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoiceChoice {
+    /// The model chooses; the voices may cross.
+    #[id = "either"]
+    Either,
+    /// Above what it hears: a descant.
+    #[id = "above"]
+    Above,
+    /// Below what it hears.
+    #[id = "below"]
+    Below,
+}
+
+impl From<VoiceChoice> for Voice {
+    fn from(v: VoiceChoice) -> Voice {
+        match v {
+            VoiceChoice::Either => Voice::Either,
+            VoiceChoice::Above => Voice::Above,
+            VoiceChoice::Below => Voice::Below,
+        }
+    }
 }
 
 impl From<ModeChoice> for PlayMode {
@@ -207,6 +231,10 @@ pub struct DescantParams {
     #[id = "chord_ch"]
     pub chord_channel: IntParam,
 
+    /// Where Descant's line lies relative to what it hears. Read by the worker per note.
+    #[id = "voice"]
+    pub voice: EnumParam<VoiceChoice>,
+
     /// Whether a key played three times running is discouraged. Read by the worker per note.
     #[id = "rep_guard"]
     pub repetition_guard: BoolParam,
@@ -245,6 +273,7 @@ impl DescantParams {
             chord_bias: self.chord_channel.value() > 0,
             repetition_guard: self.repetition_guard.value(),
             originality_guard: self.originality_guard.value(),
+            voice: self.voice.value().into(),
         }
     }
 }
@@ -414,6 +443,7 @@ impl Default for DescantParams {
                 IntParam::new("Chord channel", 0, IntRange::Linear { min: 0, max: 16 }),
                 &CHANNEL_NAMES,
             ),
+            voice: EnumParam::new("Voice", VoiceChoice::Either),
             repetition_guard: BoolParam::new("Repetition guard", true),
             originality_guard: BoolParam::new("Originality guard", true),
             seed: IntParam::new("Seed", 1, IntRange::Linear { min: 1, max: 9999 }),
