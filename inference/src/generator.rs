@@ -48,7 +48,13 @@ pub struct Guide<'a> {
     /// Absolute tick where the phrase ends, if the planner knows (an answer's end): a two-voice
     /// model is told how many bars are left.
     pub phrase_end: Option<i64>,
+    /// The player is playing: in a bar with no heard note known, a two-voice model writes what it
+    /// expects them to play (its own prediction of the heard voice) before its own notes.
+    pub expect_heard: bool,
 }
+
+/// Most heard notes a model may expect in one bar.
+const MAX_EXPECTED_NOTES: usize = 12;
 
 /// The keys a note starting at `onset` may take in `register` under the `Voice` control: above the
 /// highest heard note sounding then, or below the lowest; the whole register when nothing sounds,
@@ -326,14 +332,71 @@ impl<M: StepModel> Continuation<M> {
         bar_notes.sort_by_key(|n| (n.onset, n.duration, n.key));
         self.bar_tokens.clear();
         tokenizer::push_bar_two_voice(&mut self.bar_tokens, &bar_notes, start, bar_len, phrase);
+        let expect = guide.expect_heard && bar_notes.is_empty();
+        if expect {
+            // Leave the OWN out: the model writes the heard notes it expects, then closes them.
+            self.bar_tokens.pop();
+        }
         // The BAR is in already.
-        if self.state.position() + self.bar_tokens.len() + 3 > model.contract().max_context {
+        let room = if expect { 4 + 3 * MAX_EXPECTED_NOTES } else { 3 };
+        if self.state.position() + self.bar_tokens.len() + room > model.contract().max_context {
+            // The re-encoded window closes the bar's heard notes (none known): no expectation.
             return self.prefill(model);
         }
         for i in 1..self.bar_tokens.len() {
             let t = self.bar_tokens[i];
             model.step(&mut self.state, t, &self.control)?;
         }
+        if expect {
+            self.expect_heard(model)?;
+        }
+        Ok(())
+    }
+
+    /// Two-voice: lets the model write the heard notes it expects in the current bar (onsets in
+    /// order, keys, lengths) until it closes them with `OWN` or writes [`MAX_EXPECTED_NOTES`];
+    /// they are kept as told notes. Deterministic per seed (the line's sampler).
+    fn expect_heard(&mut self, model: &mut M) -> Result<(), ModelError> {
+        let bar_len = self.meter.bar_ticks();
+        let settings = SamplingSettings::default();
+        let mut from = 0i64;
+        for _ in 0..MAX_EXPECTED_NOTES {
+            let allowed = |t: u32| match kind(t) {
+                TokenKind::Own => true,
+                TokenKind::Pos(p) => p >= from && p < bar_len,
+                _ => false,
+            };
+            let Some(pos) = self.sampler.sample(self.state.logits(), settings, allowed) else {
+                break;
+            };
+            model.step(&mut self.state, pos, &self.control)?;
+            let TokenKind::Pos(p) = kind(pos) else {
+                return Ok(()); // OWN: the model expects nothing more
+            };
+            let key = self
+                .sampler
+                .sample(self.state.logits(), settings, |t| {
+                    matches!(kind(t), TokenKind::Heard(_))
+                })
+                .unwrap_or(tokenizer::heard_token(60));
+            model.step(&mut self.state, key, &self.control)?;
+            let dur = self
+                .sampler
+                .sample(self.state.logits(), settings, |t| {
+                    matches!(kind(t), TokenKind::Dur(_))
+                })
+                .unwrap_or(tokenizer::dur_token(12));
+            model.step(&mut self.state, dur, &self.control)?;
+            if let (TokenKind::Heard(k), TokenKind::Dur(d)) = (kind(key), kind(dur)) {
+                self.heard.push(TickNote {
+                    onset: self.bar_start + p,
+                    duration: d,
+                    key: k,
+                });
+            }
+            from = p;
+        }
+        model.step(&mut self.state, tokenizer::OWN, &self.control)?;
         Ok(())
     }
 

@@ -12,7 +12,7 @@ use descant_inference::events::{ContextEvent, Plan};
 use descant_inference::runtime;
 use descant_inference::sampler::SamplingSettings;
 use descant_inference::worker::{
-    InferenceWorker, ModelSource, SettingsFn, WorkerConfig, WorkerSettings, WorkerShared,
+    Hearing, InferenceWorker, ModelSource, SettingsFn, WorkerConfig, WorkerSettings, WorkerShared,
 };
 use descant_inference::{SHIPPED_MODEL, SHIPPED_NGRAMS, SHIPPED_SIDECAR};
 
@@ -67,6 +67,8 @@ impl InferenceHandle {
             model,
             kept_take: params.kept_take.clone(),
         };
+        // Read once here, never on the audio thread: a measurement switch (see `Hearing`).
+        let hearing = Hearing::from_env_value(std::env::var("DESCANT_HEARING").ok().as_deref());
         let settings: SettingsFn = Box::new(move || WorkerSettings {
             enabled: params.enabled.value(),
             sampling: SamplingSettings {
@@ -82,6 +84,7 @@ impl InferenceHandle {
             keep: params.keep.value(),
             regenerate: params.regenerate.value(),
             humanize: params.humanize.value(),
+            hearing,
         });
         let worker = InferenceWorker::spawn(config, settings, worker_events, worker_notes, shared)?;
         Ok(InferenceHandle {

@@ -11,6 +11,48 @@ use crate::sampler::SamplingSettings;
 use crate::steering::Steering;
 use crate::take::{KeptTake, PlayMode};
 
+/// Which of the ways of knowing the harmony ahead of the playhead are on (all are, normally).
+/// `DESCANT_HEARING` switches them for measurement: a comma-separated list of the ones to keep,
+/// out of `memory`, `expect` and `correct` (`none` keeps none); see [`Hearing::from_env_value`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hearing {
+    /// The track memory: what sounded at this place in an earlier pass, a cycle ago, or after
+    /// the same notes earlier on.
+    pub memory: bool,
+    /// The model's own expectation of the player in a bar nothing is known of (two-voice models).
+    pub expect: bool,
+    /// Continue mode's last-moment correction.
+    pub correct: bool,
+}
+
+impl Default for Hearing {
+    fn default() -> Self {
+        Hearing {
+            memory: true,
+            expect: true,
+            correct: true,
+        }
+    }
+}
+
+impl Hearing {
+    /// The switches a `DESCANT_HEARING` value names (unknown words are ignored; an unset or
+    /// empty variable keeps everything on).
+    pub fn from_env_value(value: Option<&str>) -> Hearing {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None => Hearing::default(),
+            Some(v) => {
+                let on = |name: &str| v.split(',').any(|w| w.trim().eq_ignore_ascii_case(name));
+                Hearing {
+                    memory: on("memory"),
+                    expect: on("expect"),
+                    correct: on("correct"),
+                }
+            }
+        }
+    }
+}
+
 /// Live settings the worker reads before planning each note.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WorkerSettings {
@@ -37,6 +79,8 @@ pub struct WorkerSettings {
     pub regenerate: bool,
     /// Timing and velocity variation, 0..=1 (0 keeps notes on the grid).
     pub humanize: f32,
+    /// Which ways of knowing the harmony ahead are on.
+    pub hearing: Hearing,
 }
 
 impl Default for WorkerSettings {
@@ -53,6 +97,7 @@ impl Default for WorkerSettings {
             keep: false,
             regenerate: false,
             humanize: 0.0,
+            hearing: Hearing::default(),
         }
     }
 }
@@ -87,3 +132,18 @@ pub struct WorkerConfig {
 
 /// A reader of the live settings, called on the worker thread.
 pub type SettingsFn = Box<dyn Fn() -> WorkerSettings + Send>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hearing_switches_come_from_a_list_of_what_stays_on() {
+        assert_eq!(Hearing::from_env_value(None), Hearing::default());
+        assert_eq!(Hearing::from_env_value(Some(" ")), Hearing::default());
+        let none = Hearing::from_env_value(Some("none"));
+        assert!(!none.memory && !none.expect && !none.correct);
+        let some = Hearing::from_env_value(Some("memory, Correct"));
+        assert!(some.memory && !some.expect && some.correct);
+    }
+}

@@ -18,7 +18,7 @@ mod planner;
 pub mod shared;
 pub mod thread;
 
-pub use config::{ModelSource, SettingsFn, WorkerConfig, WorkerSettings};
+pub use config::{Hearing, ModelSource, SettingsFn, WorkerConfig, WorkerSettings};
 #[cfg(debug_assertions)]
 pub use load::FAULT_ENV;
 pub use load::{load_model, load_ngrams};

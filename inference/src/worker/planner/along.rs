@@ -102,7 +102,11 @@ impl<M: StepModel> Planner<M> {
         horizon: i64,
         sink: &mut impl PlanSink,
     ) -> Result<bool, ModelError> {
-        self.correct(sink);
+        if settings.hearing.correct {
+            self.correct(sink);
+        } else {
+            self.arrived.clear();
+        }
         if self.continuation.is_none() {
             let bar = self.meter.bar_ticks();
             let from = (playhead + 1).max(self.along.resume_from);
@@ -345,5 +349,35 @@ mod tests {
             })
             .collect();
         assert_eq!(heard, [62, 65, 69, 74], "bar 1 expected from the track memory");
+    }
+
+    #[test]
+    fn with_the_player_playing_a_two_voice_model_expects_them_in_a_bar_nothing_is_known_of() {
+        let heard_tokens = |expect: bool| {
+            let mut rig = Rig::new();
+            rig.planner.hear(transport((4, 4), true, 0));
+            for (i, key) in [60u8, 62, 64, 65].into_iter().enumerate() {
+                rig.planner.hear(note_on(key, i as f64, 0));
+                rig.planner.hear(note_off(key, i as f64 + 1.0, 0));
+            }
+            let settings = super::WorkerSettings {
+                hearing: super::super::super::config::Hearing {
+                    expect,
+                    ..Default::default()
+                },
+                ..along_settings()
+            };
+            let mut out = Recorder::default();
+            plan_until(&mut rig, &settings, beats(4.5), beats(16.0), &mut out);
+            out.assert_monophonic();
+            rig.model
+                .fed
+                .iter()
+                .filter(|&&t| matches!(kind(t), TokenKind::Heard(_)))
+                .count()
+        };
+        let (told, with_expectation) = (heard_tokens(false), heard_tokens(true));
+        assert_eq!(told, 4, "only the four notes played are told");
+        assert!(with_expectation > told, "{with_expectation} heard tokens");
     }
 }

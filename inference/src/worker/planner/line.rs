@@ -62,7 +62,7 @@ impl<M: StepModel> Planner<M> {
                 self.heard.push(sounding(onset, k));
             }
         }
-        if with_player {
+        if with_player && settings.hearing.memory {
             let grid = BarGrid {
                 anchor: self.anchor,
                 bar_len: self.meter.bar_ticks(),
@@ -159,6 +159,7 @@ impl<M: StepModel> Planner<M> {
                 .filter(|_| settings.steering.originality_guard),
             heard: &self.heard,
             phrase_end: self.phrase_end,
+            expect_heard: with_player && settings.hearing.expect && self.player_active(),
         };
         let Some(cont) = self.continuation.as_mut() else {
             return Ok(None);
@@ -237,6 +238,14 @@ impl<M: StepModel> Planner<M> {
         }
         self.sent.push(note);
         sink.note(note, work);
+    }
+}
+
+impl<M: StepModel> Planner<M> {
+    /// Whether the player is playing now: a key is down, or one was released within the last bar.
+    fn player_active(&self) -> bool {
+        self.held.iter().any(Option::is_some)
+            || self.now - self.last_off_tick <= self.meter.bar_ticks()
     }
 }
 
