@@ -1,6 +1,7 @@
 """Trains Descant's two-voice model on the extracted corpus and exports it to the step contract v2.
 
-    python training/train.py [--minutes 45] [--out assets] [--cache training/cache] [--init-onnx M]
+    python training/train.py [--minutes 50] [--out assets] [--cache training/cache]
+                             [--init-onnx M | --from-scratch]
 
 Reads `cache/tunes.jsonl.gz` (from extract.py). Each batch takes random windows that start on a bar
 line, in the two-voice grammar (descant_tokens.encode2: BOS METER BAR [PHRASE] heard OWN own ...),
@@ -10,8 +11,10 @@ nothing heard. Phrase marks are in half of the windows, so a model also plays wi
 The loss weighs Descant's own tokens 1, heard tokens `--heard-weight` (the model learns to expect
 the player, but its capacity goes to its own line) and phrase marks 0.5. The control vector is the
 style one-hot, then density, register, mode and voice; each part is dropped to zero at random, so a
-zero control means "unconditioned". `--init-onnx` starts from an exported model's weights (the v1
-model: its embeddings and output rows are kept, the new tokens start from the pitch rows). Keeps the checkpoint with the best
+zero control means "unconditioned". It starts from an exported model's weights (`--init-onnx`, by
+default Descant 0.2's single-line model in tests/fixtures/: its embeddings and output rows are
+kept, the new tokens start from the pitch rows) at learning rate 1e-3, or from random weights
+(`--from-scratch`) at 2e-3. Keeps the checkpoint with the best
 validation loss (early stopping), exports `descant.onnx` with the KV-cache step graph, checks it
 against PyTorch with ONNX Runtime (max |Δlogit| is printed and written to the sidecar), and writes
 the sidecar `descant.json`.
@@ -222,19 +225,25 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", default=str(HERE / "cache"))
     ap.add_argument("--out", default=str(HERE.parent / "assets"))
-    ap.add_argument("--minutes", type=float, default=45.0, help="training time budget")
+    ap.add_argument("--minutes", type=float, default=50.0, help="training time budget")
     ap.add_argument("--pairs", type=float, default=0.5, help="share of windows that are voice pairs")
     ap.add_argument("--heard-weight", type=float, default=0.25, help="loss weight of heard tokens")
-    ap.add_argument("--init-onnx", default="", help="start from this exported model's weights")
+    ap.add_argument("--init-onnx", default=str(HERE.parent / "tests" / "fixtures" / "descant-melody-v2.onnx"),
+                    help="start from this exported model's weights")
+    ap.add_argument("--from-scratch", action="store_true", help="start from random weights")
     ap.add_argument("--d", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--context", type=int, default=256)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=None, help="peak learning rate (1e-3 from a model, 2e-3 from scratch)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--resume", action="store_true", help="continue from cache/model.pt (same sizes)")
     args = ap.parse_args()
+    if args.from_scratch or args.resume:
+        args.init_onnx = ""
+    if args.lr is None:
+        args.lr = 1e-3 if args.init_onnx else 2e-3
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     cache = pathlib.Path(args.cache)

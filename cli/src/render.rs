@@ -6,14 +6,11 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use descant_host::{test_plugin_path, unmatched, Input, OutNote, PluginHost};
+use descant_host::render::{paired, render_offline, Track, TrackNote};
+use descant_host::test_plugin_path;
 use descant_inference::midi_file::{self, BeatNote, Song};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Render sample rate.
-const SAMPLE_RATE: f64 = 48_000.0;
-/// Render block size.
-const BLOCK: u32 = 512;
 
 /// How Descant plays with the track.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -131,60 +128,6 @@ pub fn capitalized(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The track's notes as host inputs `(beat, input)`, note-offs first at the same beat.
-fn track_events(song: &Song) -> Vec<(f64, Input)> {
-    let mut events = Vec::with_capacity(song.notes.len() * 2);
-    for n in &song.notes {
-        events.push((
-            n.beat + n.length,
-            Input::NoteOff {
-                offset: 0,
-                key: n.key,
-                channel: n.channel,
-            },
-        ));
-        events.push((
-            n.beat,
-            Input::NoteOn {
-                offset: 0,
-                key: n.key,
-                channel: n.channel,
-                velocity: f64::from(n.velocity),
-            },
-        ));
-    }
-    events.sort_by(|a, b| {
-        a.0.total_cmp(&b.0)
-            .then(matches!(a.1, Input::NoteOn { .. }).cmp(&matches!(b.1, Input::NoteOn { .. })))
-    });
-    events
-}
-
-/// Pairs Descant's note-ons and note-offs into notes (in beats).
-fn notes_of(sent: &[OutNote]) -> Vec<BeatNote> {
-    let mut notes = Vec::new();
-    let mut open: Vec<OutNote> = Vec::new();
-    for n in sent {
-        if n.on {
-            open.push(*n);
-        } else if let Some(i) = open
-            .iter()
-            .position(|o| o.key == n.key && o.channel == n.channel)
-        {
-            let on = open.remove(i);
-            notes.push(BeatNote {
-                beat: on.beat,
-                length: (n.beat - on.beat).max(0.0),
-                key: on.key,
-                channel: on.channel,
-                velocity: on.velocity as f32,
-            });
-        }
-    }
-    notes.sort_by(|a, b| a.beat.total_cmp(&b.beat));
-    notes
-}
-
 fn render(job: &Job) -> Result<(usize, f64)> {
     let bytes = std::fs::read(&job.input)
         .with_context(|| format!("cannot read {}", job.input.display()))?;
@@ -210,65 +153,53 @@ fn render(job: &Job) -> Result<(usize, f64)> {
 }
 
 /// Plays `song` to the plugin at `plugin` (offline render) with parameter `settings` (name,
-/// text), `tail_bars` bars past its end; returns what Descant played and the last beat rendered.
+/// text), `tail_bars` bars past its end, with a progress bar; returns what Descant played and the
+/// last beat rendered.
 pub fn render_song(
     plugin: &std::path::Path,
     song: &Song,
     settings: &[(String, String)],
     tail_bars: f64,
 ) -> Result<(Vec<BeatNote>, f64)> {
-    let mut host = PluginHost::load(plugin, SAMPLE_RATE, BLOCK)?;
-    host.set_offline()?;
-    let mut inputs = Vec::new();
-    for (name, text) in settings {
-        let normalized = host
-            .text_to_value(name, text)
-            .with_context(|| format!("parameter '{name}' has no value '{text}'"))?;
-        let name: &'static str = Box::leak(name.clone().into_boxed_str());
-        inputs.push(Input::Param {
-            offset: 0,
-            name,
-            normalized,
-        });
-    }
-    host.transport.playing = true;
-    host.transport.time_sig = (u16::from(song.meter.0), u16::from(song.meter.1));
-    host.transport.tempo = song.tempo_at(0.0);
+    let notes: Vec<TrackNote> = song
+        .notes
+        .iter()
+        .map(|n| TrackNote {
+            beat: n.beat,
+            length: n.length,
+            key: n.key,
+            channel: n.channel,
+            velocity: f64::from(n.velocity),
+        })
+        .collect();
+    let track = Track {
+        notes: &notes,
+        tempos: &song.tempos,
+        meter: song.meter,
+        end_beat: song.end_beat,
+    };
     let bar_beats = f64::from(song.meter.0) * 4.0 / f64::from(song.meter.1);
-    let end_beat = (song.end_beat / bar_beats).ceil() * bar_beats + tail_bars * bar_beats;
-    let mut events = track_events(&song);
-    events.reverse();
-    let progress = ProgressBar::new(end_beat.ceil() as u64);
+    let total = (song.end_beat / bar_beats).ceil() * bar_beats + tail_bars * bar_beats;
+    let progress = ProgressBar::new(total.ceil() as u64);
     progress.set_style(
         ProgressStyle::with_template("rendering {bar:40} {pos}/{len} beats ({eta} left)")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut sent = Vec::new();
-    while host.beat < end_beat {
-        host.transport.tempo = song.tempo_at(host.beat);
-        let spb = host.samples_per_beat();
-        let block_end = host.beat + f64::from(BLOCK) / spb;
-        while events.last().is_some_and(|(beat, _)| *beat < block_end) {
-            let Some((beat, input)) = events.pop() else {
-                break;
-            };
-            let offset = ((beat - host.beat) * spb)
-                .floor()
-                .clamp(0.0, f64::from(BLOCK - 1));
-            inputs.push(input.with_offset(offset as u32));
-        }
-        sent.extend(host.process(BLOCK, &inputs)?.1);
-        inputs.clear();
-        progress.set_position(host.beat as u64);
-    }
-    host.transport.playing = false;
-    sent.extend(host.process(BLOCK, &[])?.1);
+    let (sent, end_beat) = render_offline(plugin, &track, settings, tail_bars, |beat| {
+        progress.set_position(beat as u64)
+    })?;
     progress.finish_and_clear();
-    let (hanging, orphans) = unmatched(&sent);
-    if !hanging.is_empty() || !orphans.is_empty() {
-        bail!("the plugin left notes unmatched: {hanging:?} {orphans:?}");
-    }
-    Ok((notes_of(&sent), end_beat))
+    let notes = paired(&sent)
+        .into_iter()
+        .map(|(beat, length, key, channel, velocity)| BeatNote {
+            beat,
+            length,
+            key,
+            channel,
+            velocity: velocity as f32,
+        })
+        .collect();
+    Ok((notes, end_beat))
 }
 
 /// The name of the model the plugin plays: `DESCANT_MODEL`'s sidecar, else the shipped one.

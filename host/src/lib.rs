@@ -10,6 +10,7 @@ pub mod duet;
 mod events;
 mod host;
 pub mod melodies;
+pub mod render;
 mod pace;
 mod selfcheck;
 
