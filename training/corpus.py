@@ -27,6 +27,16 @@ ATTRIBUTES = ["density", "register", "mode", "voice"]
 CONTROL_SIZE = len(STYLES) + len(ATTRIBUTES)
 # A part doubles another when at least this share of its notes start together on the same key.
 DOUBLING = 0.5
+# Loss weight of phrase marks (the heard tokens' weight is a training option).
+PHRASE_WEIGHT = 0.5
+
+
+def loss_weights(roles, heard_weight):
+    """The loss weight of each token by its role: Descant's own 1, heard `heard_weight` (the
+    model learns to expect the player; 0 masks them out), phrase marks PHRASE_WEIGHT."""
+    roles = np.asarray(roles)
+    return np.where(roles == tok.ROLE_OWN, 1.0,
+                    np.where(roles == tok.ROLE_HEARD, heard_weight, PHRASE_WEIGHT)).astype(np.float32)
 
 
 def load_tunes(cache: pathlib.Path):

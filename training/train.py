@@ -36,14 +36,13 @@ import torch
 import torch.nn.functional as F
 
 import descant_tokens as tok
-from corpus import ATTRIBUTES, CONTROL_SIZE, Corpus, load_tunes, pick_pair  # noqa: F401 (re-exported)
+from corpus import ATTRIBUTES, CONTROL_SIZE, Corpus, load_tunes, loss_weights, pick_pair  # noqa: F401 (re-exported)
 from extract import STYLES
 from model import MelodyModel, StepGraph
 
 # The name the sidecar (and the editor) gives the model; bump it with each shipped retraining.
 MODEL_NAME = "descant-duet-v3"
-# Loss weights of the token roles (descant_tokens.ROLE_*): own, heard, phrase marks.
-PHRASE_WEIGHT = 0.5
+
 HERE = pathlib.Path(__file__).resolve().parent
 
 
@@ -69,10 +68,9 @@ def one_window(corpus, max_len, rng, pairs, heard_weight, train=True, start_bar=
     shift = rng.randint(max(-6, lo), min(5, hi)) if train and lo <= hi else 0
     phrases = train and rng.random() < 0.5
     seq, roles, voice = corpus.window2(own, heard, max_len, shift, start_bar, rng, phrases)
-    roles = np.array(roles)
-    weights = np.where(roles == tok.ROLE_OWN, 1.0, np.where(roles == tok.ROLE_HEARD, heard_weight, PHRASE_WEIGHT))
+    weights = loss_weights(roles, heard_weight)
     control = corpus.control(own, shift, 0.2 if train else 0.0, rng, voice)
-    return seq, weights, roles == tok.ROLE_OWN, control
+    return seq, weights, np.asarray(roles) == tok.ROLE_OWN, control
 
 
 def batch(corpus, size, max_len, rng, pairs, heard_weight, train=True):
