@@ -23,7 +23,7 @@ SOURCES = {
     "ryansMammoth": "Ryan's Mammoth Collection (1883) — public-domain source",
     "airdsAirs": "Aird's Selection of Scotch, English, Irish and Foreign Airs — public-domain source",
     "miscFolk": "music21 misc. folk (ABC) — public-domain tunes",
-    "bach": "J. S. Bach chorales (MusicXML, soprano lines) — public-domain music; encodings from music21",
+    "bach": "J. S. Bach chorales (MusicXML, every voice) — public-domain music; encodings from music21",
     "palestrina": "Palestrina (Humdrum) — encodings marked 'rights reserved'",
     "trecento": "Trecento (MusicXML) — encodings from music21",
     "monteverdi": "Monteverdi madrigals (MusicXML) — encodings from music21",
@@ -46,14 +46,19 @@ def main():
     lines = [
         f"# Model card: {side['name']}",
         "",
-        "Descant's melody model: a decoder-only transformer over the token grammar v1",
-        "(`docs/MODEL.md`), conditioned on a style mixture and attribute targets through its control",
-        "vector, exported as the KV-cache step graph of contract v1.",
+        "Descant's two-voice melody model: a decoder-only transformer over the two-voice token grammar",
+        "(v2, `docs/MODEL.md`): each bar first says what Descant hears (the player's and the track's",
+        "notes), then Descant's own notes. It is conditioned on a style mixture and attribute targets",
+        "(density, register, mode, voice above or below) through its control vector, and exported as the",
+        "KV-cache step graph of contract v2.",
         "",
         "## Data",
         "",
-        "Monophonic lines from the corpus shipped inside the `music21` package (10.5.1); nothing is",
-        "downloaded. ABC is read with ABC 2.1 semantics. Split 90 % train, 5 % validation, 5 % test by a",
+        "Melodic lines from the corpus shipped inside the `music21` package (10.5.1); nothing is",
+        "downloaded. ABC is read with ABC 2.1 semantics. Single lines: every folk tune, every",
+        "renaissance voice and the chorales' soprano, with nothing heard. Voice pairs: within each",
+        "chorale and renaissance piece, one voice is Descant's and one, several or all of the others",
+        "are heard (a part that doubles the sung voice is never heard against it). Split 90 % train, 5 % validation, 5 % test by a",
         "hash of each line's *group*: the voices of one piece, and lines whose first 16 notes have the",
         "same intervals and rhythm in any key (variants of one folk tune), always share a split, so no",
         "held-out line has a near-copy in training.",
@@ -82,10 +87,16 @@ def main():
            f"{INT8_TOLERANCE} of fp32 (table below); load it with `DESCANT_MODEL=path/to/descant.int8.onnx` |"]
           if (assets / "descant.int8.onnx").is_file() else []),
         f"| export check | ONNX Runtime vs PyTorch on a fixed sequence: max abs logit difference {side['export_max_abs_logit_delta']:.1e} |",
-        f"| training | {tr['steps']} steps, {tr['tokens_seen'] / 1e6:.1f} M tokens seen, {tr['minutes']} min on 2 CPU cores ({tr.get('precision', 'fp32')}), seed {tr['seed']}; best validation {tr['best_val_bits_per_token']} bits/token |",
+        f"| training | {tr['steps']} steps, {tr['tokens_seen'] / 1e6:.1f} M tokens seen, {tr['minutes']} min in all on 2 CPU cores ({tr.get('precision', 'fp32')}), seed {tr['seed']}"
+        + (f"; started from {tr['started_from']}" if tr.get("started_from") else "")
+        + (f"; best validation bits per own token: single lines {tr['best_val_bits_per_own_token']['single_lines']}, voice pairs {tr['best_val_bits_per_own_token']['voice_pairs']}"
+           if "best_val_bits_per_own_token" in tr else f"; best validation {tr.get('best_val_bits_per_token')} bits/token") + " |",
         "",
         "Each batch takes random windows that start on a bar line, transposed by a random interval",
-        "(augmentation per batch). Each part of the control vector is dropped to zero with probability",
+        f"(augmentation per batch); {tr.get('pairs', 0):.0%} of them are voice pairs. The loss weighs Descant's own",
+        f"tokens 1, heard tokens {tr.get('heard_weight', 0)} (the model learns to expect the player, its capacity goes",
+        "to its own line) and phrase marks 0.5; phrase marks (fermatas, section bar lines, line ends)",
+        "are in half the windows. Each part of the control vector is dropped to zero with probability",
         "0.2, so an all-zero control means \"unconditioned\". Residual dropout 0.1 (none on the attention",
         "weights, which would force PyTorch's slow unfused CPU attention); the checkpoint with the best",
         "validation loss is kept.",
@@ -100,14 +111,36 @@ def main():
         "",
         "## Evaluation (test split)",
         "",
-        "Bits per token, every test tune from its first bar up to the context length; the baseline is",
-        "an interpolated Witten-Bell 5-gram over the same tokens of the training split.",
+        "Bits per own-note token on single lines, every test tune from its first bar, as many bars as",
+        "fit the context; the previous model (Descant 0.2's single-line `descant-melody-v2`) and an",
+        "interpolated Witten-Bell 5-gram over the training split score the same notes.",
         "",
-        "| style | tunes | tokens | model fp32 | model int8 | 5-gram |",
-        "|---|---|---|---|---|---|",
+        "| style | tunes | own tokens | model fp32 | model int8 | previous model | 5-gram |",
+        "|---|---|---|---|---|---|---|",
     ]
     for style, r in ev["bits_per_token"].items():
-        lines.append(f"| {style} | {r['tunes']} | {r['tokens']} | {r['model_fp32']:.3f} | {r['model_int8']:.3f} | {r['ngram5']:.3f} |")
+        prev = f"{r['previous']:.3f}" if "previous" in r else "—"
+        lines.append(f"| {style} | {r['tunes']} | {r.get('own_tokens', r.get('tokens'))} | {r['model_fp32']:.3f} | {r['model_int8']:.3f} | {prev} | {r['ngram5']:.3f} |")
+    for style, v in ev.get("voice_pairs", {}).items():
+        given = "the alto given the soprano" if style == "chorale" else "a voice given the one above it"
+        lines += [
+            "",
+            f"Voice pairs, {style} ({v['pairs']} held-out pieces, {given}; eight bars generated from bar 2,",
+            "measured against the heard voice with the duet measures of `docs/MODEL.md`; a random note",
+            "of the key at the same moments as the reference for chance):",
+            "",
+            "| | consonant on the beat | strict (4th dissonant) | random note: consonant / strict | parallel 5ths+8ves per 100 beats | parallel / similar / contrary / oblique | crossings per 100 beats | in key |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for label, name in (("real", "the real voice"), ("model", "this model, hearing"),
+                            ("model_deaf", "this model, hearing nothing"), ("previous", "previous model (cannot hear)")):
+            r = v.get(label)
+            if r:
+                lines.append(f"| {name} | {r['consonant']:.1f} % | {r['strict']:.1f} % | {r['random_consonant']:.1f} / {r['random_strict']:.1f} % | "
+                             f"{r['parallel_perfect_per_100_beats']:.1f} | {r['parallel']:.0f} / {r['similar']:.0f} / {r['contrary']:.0f} / {r['oblique']:.0f} % | "
+                             f"{r['crossings_per_100_beats']:.1f} | {r['in_key']:.1f} % |")
+        bits = [f"{k.replace('bits_per_own_token_', '').replace('_', ' ')} {x:.3f}" for k, x in v.items() if k.startswith("bits_per_own_token_")]
+        lines += ["", "Bits per own-note token on these pieces: " + ", ".join(bits) + "."]
     c = ev["continuations"]
     s = ev["style_control"]
     lines += [
@@ -151,7 +184,7 @@ def main():
          if c.get("distinctive_8gram_copy_rate") is not None else "- The copy rate of its output was not measured."),
         "- Requested styles that the classifier confuses (see the confusion above) lean towards European folk, the",
         "  largest style in the data.",
-        "- Monophonic lines only; one meter per line (a tune is cut at its first meter change).",
+        "- Descant's own line is monophonic; one meter per line (a piece is cut at its first meter change).",
         "- Meters outside the vocabulary (5/8, 7/8, …) are not in the data.",
         "- Styles are provenance labels; the renaissance voices and the chorale sopranos are vocal lines.",
         "- Style control is learned from provenance labels only; how far a requested style is audible is",

@@ -502,6 +502,24 @@ fn with_a_corrupt_model_midi_passes_and_the_reason_is_reported() -> Result<()> {
 }
 
 #[test]
+fn descant_0_2s_single_line_model_still_loads_and_answers() {
+    // Contract v1 (the model Descant 0.2 shipped, kept as a fixture): it loads beside the
+    // two-voice contract and plays as before.
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/descant-melody-v2.onnx"
+    );
+    let out = host_binary(&["phrases", "2"], &[("DESCANT_MODEL", model)]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{log}{said}");
+    assert!(log.contains("model 'descant-melody-v2' ready"), "{log}");
+    for line in said.lines().filter(|l| l.starts_with("phrase")) {
+        assert!(!line.ends_with("descant 0"), "Descant did not answer: {said}");
+    }
+}
+
+#[test]
 fn switching_pass_through_off_mid_note_still_passes_its_note_off() -> Result<()> {
     let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 256)?;
     let (_, on) = h.process(
