@@ -80,7 +80,10 @@ fn row(name: &str, s: &DuetStats) -> String {
 
 /// Runs `descant duet`.
 pub fn run(args: DuetArgs) -> Result<()> {
-    let plugin = args.plugin.clone().unwrap_or_else(crate::render::default_plugin);
+    let plugin = args
+        .plugin
+        .clone()
+        .unwrap_or_else(crate::render::default_plugin);
     let mut settings = vec![
         ("Pass through".to_owned(), "Off".to_owned()),
         ("Mode".to_owned(), crate::render::capitalized(&args.mode)),
@@ -97,15 +100,7 @@ pub fn run(args: DuetArgs) -> Result<()> {
     }
     let header = format!(
         "{:<30} {:>5} {:>5} {:>4} | {:>11} | {:>4} | {:>19} | {:>5} | {:>4}",
-        "pass",
-        "cons%",
-        "strct",
-        "n",
-        "random key",
-        "//58",
-        "par sim con obl %",
-        "inkey",
-        "n/pl"
+        "pass", "cons%", "strct", "n", "random key", "//58", "par sim con obl %", "inkey", "n/pl"
     );
     println!("{header}");
     let (mut once, mut again) = (DuetStats::default(), DuetStats::default());

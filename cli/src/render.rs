@@ -11,7 +11,6 @@ use descant_host::test_plugin_path;
 use descant_inference::midi_file::{self, BeatNote, Song};
 use indicatif::{ProgressBar, ProgressStyle};
 
-
 /// How Descant plays with the track.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Mode {

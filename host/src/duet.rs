@@ -220,7 +220,9 @@ pub fn measure(
         s.strict += u32::from(STRICT.contains(&ic));
         let pcs: Vec<u8> = scale.pitch_classes().collect();
         let share = |set: &[u8]| {
-            pcs.iter().filter(|&&pc| set.contains(&class(pc, p % 12))).count() as f64
+            pcs.iter()
+                .filter(|&&pc| set.contains(&class(pc, p % 12)))
+                .count() as f64
                 / pcs.len() as f64
         };
         s.random_consonant += share(&CONSONANT);
@@ -281,7 +283,10 @@ mod tests {
         let descant = [n(0.0, 1.0, 60), n(1.0, 1.0, 62), n(2.0, 1.0, 64)];
         let s = measure(&player, &descant, Scale::major(0), 1.0, (0.0, 3.0));
         assert_eq!((s.on_beat, s.consonant, s.strict), (3, 3, 3));
-        assert_eq!((s.duet_beats, s.moves, s.parallel, s.parallel_perfect), (3, 2, 2, 0));
+        assert_eq!(
+            (s.duet_beats, s.moves, s.parallel, s.parallel_perfect),
+            (3, 2, 2, 0)
+        );
         assert_eq!(s.in_key, 3);
     }
 
@@ -356,14 +361,40 @@ mod tests {
             let name = case["name"].as_str().unwrap();
             let count = |k: &str| e[k].as_u64().unwrap() as u32;
             let got = [
-                s.on_beat, s.consonant, s.strict, s.duet_beats, s.moves, s.parallel, s.similar,
-                s.contrary, s.oblique, s.parallel_perfect, s.crossings, s.notes, s.in_key,
-                s.on_grid, s.repeats, s.player_notes,
+                s.on_beat,
+                s.consonant,
+                s.strict,
+                s.duet_beats,
+                s.moves,
+                s.parallel,
+                s.similar,
+                s.contrary,
+                s.oblique,
+                s.parallel_perfect,
+                s.crossings,
+                s.notes,
+                s.in_key,
+                s.on_grid,
+                s.repeats,
+                s.player_notes,
             ];
             let want = [
-                "on_beat", "consonant", "strict", "duet_beats", "moves", "parallel", "similar",
-                "contrary", "oblique", "parallel_perfect", "crossings", "notes", "in_key",
-                "on_grid", "repeats", "player_notes",
+                "on_beat",
+                "consonant",
+                "strict",
+                "duet_beats",
+                "moves",
+                "parallel",
+                "similar",
+                "contrary",
+                "oblique",
+                "parallel_perfect",
+                "crossings",
+                "notes",
+                "in_key",
+                "on_grid",
+                "repeats",
+                "player_notes",
             ]
             .map(count);
             assert_eq!(got, want, "{name}");

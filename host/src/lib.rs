@@ -10,8 +10,8 @@ pub mod duet;
 mod events;
 mod host;
 pub mod melodies;
-pub mod render;
 mod pace;
+pub mod render;
 mod selfcheck;
 
 pub use events::{phrase_script, unmatched, HostTransport, Input, OutNote};

@@ -76,9 +76,8 @@ impl Track<'_> {
             ));
         }
         events.sort_by(|a, b| {
-            a.0.total_cmp(&b.0).then(
-                matches!(a.1, Input::NoteOn { .. }).cmp(&matches!(b.1, Input::NoteOn { .. })),
-            )
+            a.0.total_cmp(&b.0)
+                .then(matches!(a.1, Input::NoteOn { .. }).cmp(&matches!(b.1, Input::NoteOn { .. })))
         });
         events
     }

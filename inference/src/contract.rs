@@ -244,8 +244,10 @@ mod tests {
         let c = ModelContract::parse(V1).unwrap();
         assert_eq!(c.vocab_size, tokenizer::VOCAB_SIZE_V1);
         assert!(!c.two_voice());
-        c.check_bytes(include_bytes!("../../tests/fixtures/descant-melody-v2.onnx"))
-            .unwrap();
+        c.check_bytes(include_bytes!(
+            "../../tests/fixtures/descant-melody-v2.onnx"
+        ))
+        .unwrap();
     }
 
     #[test]

@@ -53,6 +53,41 @@ pub struct Guide<'a> {
     pub expect_heard: bool,
 }
 
+/// Where and over what a line starts (see [`Continuation::start`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LineStart<'a> {
+    /// The line's own past (Descant's line or, for a v1 model, the one merged line); absolute
+    /// ticks.
+    pub history: &'a [TickNote],
+    /// What sounds beside the line (a two-voice model is told it up to the end of the first bar).
+    pub heard: &'a [TickNote],
+    /// Where the phrase ends, if known (absolute tick).
+    pub phrase_end: Option<i64>,
+    /// The meter of the bars.
+    pub meter: Meter,
+    /// Absolute tick of a bar line.
+    pub anchor: i64,
+    /// The first tick a note may start on.
+    pub tick: i64,
+    /// The sampler's seed.
+    pub seed: u64,
+}
+
+impl<'a> LineStart<'a> {
+    /// A line over `history` alone (nothing heard, no phrase end) from `tick`, bars on `anchor`.
+    pub fn over(history: &'a [TickNote], meter: Meter, anchor: i64, tick: i64, seed: u64) -> Self {
+        LineStart {
+            history,
+            heard: &[],
+            phrase_end: None,
+            meter,
+            anchor,
+            tick,
+            seed,
+        }
+    }
+}
+
 /// Most heard notes a model may expect in one bar.
 const MAX_EXPECTED_NOTES: usize = 12;
 
@@ -69,8 +104,12 @@ fn voice_bounds(guide: &Guide, onset: i64, (lo, hi): (u8, u8)) -> (u8, u8) {
         .filter(|n| n.onset <= onset && onset < n.onset + n.duration)
         .map(|n| n.key);
     let bounds = match guide.steering.voice {
-        Voice::Above => sounding.max().map(|top| (lo.max(top.saturating_add(1)), hi)),
-        Voice::Below => sounding.min().map(|bottom| (lo, hi.min(bottom.saturating_sub(1)))),
+        Voice::Above => sounding
+            .max()
+            .map(|top| (lo.max(top.saturating_add(1)), hi)),
+        Voice::Below => sounding
+            .min()
+            .map(|bottom| (lo, hi.min(bottom.saturating_sub(1)))),
         Voice::Either => None,
     };
     bounds.filter(|(a, b)| a <= b).unwrap_or((lo, hi))
@@ -152,22 +191,23 @@ impl<M: StepModel> std::fmt::Debug for Continuation<M> {
 }
 
 impl<M: StepModel> Continuation<M> {
-    /// Prefills the model with `history` (Descant's line or, for a v1 model, the one merged line;
-    /// absolute ticks, bars on `anchor`) and gets ready to generate notes from `start_tick` on. A
-    /// two-voice model is also told `heard` (what sounds beside the line) up to the end of the bar
-    /// `start_tick` is in, and bars to `phrase_end`.
-    #[allow(clippy::too_many_arguments)] // each is one fact about where the line starts
+    /// Prefills the model with `at.history` and gets ready to generate notes from `at.tick` on. A
+    /// two-voice model is also told `at.heard` (what sounds beside the line) up to the end of the
+    /// bar `at.tick` is in, and the bars to `at.phrase_end`.
     pub fn start(
         model: &mut M,
-        history: &[TickNote],
-        heard: &[TickNote],
-        phrase_end: Option<i64>,
-        meter: Meter,
-        anchor: i64,
-        start_tick: i64,
-        seed: u64,
+        at: LineStart,
         control: &[f32],
     ) -> Result<Continuation<M>, ModelError> {
+        let LineStart {
+            history,
+            heard,
+            phrase_end,
+            meter,
+            anchor,
+            tick: start_tick,
+            seed,
+        } = at;
         let bar_len = meter.bar_ticks();
         let bar_start = anchor + (start_tick - anchor).div_euclid(bar_len) * bar_len;
         let context: Vec<TickNote> = history
@@ -338,7 +378,11 @@ impl<M: StepModel> Continuation<M> {
             self.bar_tokens.pop();
         }
         // The BAR is in already.
-        let room = if expect { 4 + 3 * MAX_EXPECTED_NOTES } else { 3 };
+        let room = if expect {
+            4 + 3 * MAX_EXPECTED_NOTES
+        } else {
+            3
+        };
         if self.state.position() + self.bar_tokens.len() + room > model.contract().max_context {
             // The re-encoded window closes the bar's heard notes (none known): no expectation.
             return self.prefill(model);

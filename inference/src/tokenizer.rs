@@ -239,7 +239,8 @@ pub fn encode_two_voice(
         .collect();
     end_bars.sort_unstable();
     end_bars.dedup();
-    let mut tokens = Vec::with_capacity(2 + 3 * total_bars as usize + 3 * (mine.len() + theirs.len()));
+    let mut tokens =
+        Vec::with_capacity(2 + 3 * total_bars as usize + 3 * (mine.len() + theirs.len()));
     tokens.extend([BOS, meter.token()]);
     let (mut i, mut j) = (0, 0);
     for bar in 0..total_bars {
@@ -412,7 +413,10 @@ mod tests {
         assert_eq!(kind(PITCH_BASE), TokenKind::Pitch(PITCH_LOW));
         assert_eq!(kind(DUR_BASE - 1), TokenKind::Pitch(PITCH_HIGH));
         assert_eq!(kind(DUR_BASE), TokenKind::Dur(1));
-        assert_eq!(kind(VOCAB_SIZE_V1 as u32 - 1), TokenKind::Dur(MAX_DUR_TICKS));
+        assert_eq!(
+            kind(VOCAB_SIZE_V1 as u32 - 1),
+            TokenKind::Dur(MAX_DUR_TICKS)
+        );
         assert_eq!(kind(HEARD_BASE), TokenKind::Heard(PITCH_LOW));
         assert_eq!(kind(OWN - 1), TokenKind::Heard(PITCH_HIGH));
         assert_eq!(kind(OWN), TokenKind::Own);
@@ -456,7 +460,10 @@ mod tests {
         let g: GoldenV2 =
             serde_json::from_str(include_str!("../../training/golden/tokenizer_v2.json"))
                 .expect("golden v2 parses");
-        assert_eq!((g.vocab_size, g.vocab_size_v1, g.own), (VOCAB_SIZE_V2, VOCAB_SIZE_V1, OWN));
+        assert_eq!(
+            (g.vocab_size, g.vocab_size_v1, g.own),
+            (VOCAB_SIZE_V2, VOCAB_SIZE_V1, OWN)
+        );
         for case in g.cases {
             let meter = Meter::new(case.meter.0, case.meter.1).unwrap();
             let tokens = encode_two_voice(

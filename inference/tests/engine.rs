@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use descant_inference::bridge::BlockSnapshot;
-use descant_inference::events::{ContextEvent, GeneratedNote};
-use descant_inference::generator::{Continuation, Generated, Guide};
+use descant_inference::events::{ContextEvent, Plan};
+use descant_inference::generator::{Continuation, Generated, Guide, LineStart};
 use descant_inference::key::{Key, PitchClassSet};
 use descant_inference::model::Model;
 use descant_inference::sampler::SamplingSettings;
@@ -88,17 +88,13 @@ fn a_continuation_plays_a_monophonic_line_on_the_grid_after_the_start() {
         key: None,
         chord: PitchClassSet(0),
         originality: None,
+        heard: &[],
+        phrase_end: None,
+        expect_heard: false,
     };
-    let mut c = Continuation::start(
-        &mut model,
-        &phrase(),
-        Meter::FOUR_FOUR,
-        0,
-        start,
-        11,
-        &control,
-    )
-    .unwrap();
+    let history = phrase();
+    let at = LineStart::over(&history, Meter::FOUR_FOUR, 0, start, 11);
+    let mut c = Continuation::start(&mut model, at, &control).unwrap();
     let mut notes = Vec::new();
     let mut bars = 0;
     // Long enough to slide the context window several times (max_context 256).
@@ -210,7 +206,7 @@ fn shipped_worker_config() -> WorkerConfig {
 fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
     let _ = shipped_model();
     let (mut ev_tx, ev_rx) = rtrb::RingBuffer::<ContextEvent>::new(256);
-    let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<GeneratedNote>::new(256);
+    let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<Plan>::new(256);
     let shared = Arc::new(WorkerShared::default());
     let config = shipped_worker_config();
     let settings = Box::new(|| WorkerSettings {
@@ -250,8 +246,10 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut got = Vec::new();
     while got.len() < 4 && Instant::now() < deadline {
-        while let Ok(n) = notes_rx.pop() {
-            got.push((n, playhead));
+        while let Ok(plan) = notes_rx.pop() {
+            if let Plan::Note(n) = plan {
+                got.push((n, playhead));
+            }
         }
         std::thread::sleep(Duration::from_millis(5));
         playhead += 0.05;
@@ -356,7 +354,7 @@ fn a_full_note_queue_drops_and_counts_and_the_worker_keeps_listening() {
     let _ = shipped_model();
     // Room for two notes, and nobody takes them: the audio thread has stalled.
     let (mut ev_tx, ev_rx) = rtrb::RingBuffer::<ContextEvent>::new(64);
-    let (notes_tx, notes_rx) = rtrb::RingBuffer::<GeneratedNote>::new(2);
+    let (notes_tx, notes_rx) = rtrb::RingBuffer::<Plan>::new(2);
     let shared = Arc::new(WorkerShared::default());
     let config = shipped_worker_config();
     let settings = Box::new(|| WorkerSettings {
@@ -413,7 +411,7 @@ fn a_loop_grid_that_moves_under_a_finished_cycle_does_not_stop_the_model() {
     // line has ended, so the playhead is still in "the same" cycle on the new grid, with no line.
     let _ = shipped_model();
     let (mut ev_tx, ev_rx) = rtrb::RingBuffer::<ContextEvent>::new(64);
-    let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<GeneratedNote>::new(256);
+    let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<Plan>::new(256);
     let shared = Arc::new(WorkerShared::default());
     let settings = Box::new(|| WorkerSettings {
         mode: descant_inference::take::PlayMode::Loop,

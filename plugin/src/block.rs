@@ -242,13 +242,11 @@ impl Descant {
                     beat: block.beat_at(timing),
                     epoch,
                 }),
-                Tell::ChordOff { key, timing } => {
-                    self.tell_worker(ContextEvent::ChordNoteOff {
-                        key,
-                        beat: block.beat_at(timing),
-                        epoch,
-                    })
-                }
+                Tell::ChordOff { key, timing } => self.tell_worker(ContextEvent::ChordNoteOff {
+                    key,
+                    beat: block.beat_at(timing),
+                    epoch,
+                }),
             }
             // The roll shows the player's notes whether or not they pass through.
             if let Some(e) = RollEvent::of(&event, |t| block.beat_at(t.min(last)), false) {

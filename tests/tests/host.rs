@@ -515,7 +515,10 @@ fn descant_0_2s_single_line_model_still_loads_and_answers() {
     assert!(out.status.success(), "{log}{said}");
     assert!(log.contains("model 'descant-melody-v2' ready"), "{log}");
     for line in said.lines().filter(|l| l.starts_with("phrase")) {
-        assert!(!line.ends_with("descant 0"), "Descant did not answer: {said}");
+        assert!(
+            !line.ends_with("descant 0"),
+            "Descant did not answer: {said}"
+        );
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use descant_inference::generator::{Continuation, Generated, Guide};
+use descant_inference::generator::{Continuation, Generated, Guide, LineStart};
 use descant_inference::key::{Key, PitchClassSet};
 use descant_inference::model::Model;
 use descant_inference::originality::NgramIndex;
@@ -50,7 +50,9 @@ pub fn control_for(model: &Model, s: &Steering) -> Vec<f32> {
 /// Starts a continuation of [`phrase`] at beat 5 under `s`.
 pub fn start(model: &mut Model, s: &Steering, seed: u64) -> Continuation {
     let control = control_for(model, s);
-    Continuation::start(model, &phrase(), Meter::FOUR_FOUR, 0, 60, seed, &control).unwrap()
+    let history = phrase();
+    let at = LineStart::over(&history, Meter::FOUR_FOUR, 0, 60, seed);
+    Continuation::start(model, at, &control).unwrap()
 }
 
 /// Generates `n` notes under `s` with `key` known and no chord held.
@@ -81,6 +83,9 @@ pub fn take_guarded(
         key: None,
         chord: PitchClassSet(0),
         originality: Some(index),
+        heard: &[],
+        phrase_end: None,
+        expect_heard: false,
     };
     let mut out = Vec::new();
     while out.len() < n {
@@ -108,6 +113,9 @@ pub fn take_with_chord(
         key,
         chord,
         originality: None,
+        heard: &[],
+        phrase_end: None,
+        expect_heard: false,
     };
     let mut out = Vec::new();
     while out.len() < n {

@@ -145,8 +145,8 @@ mod tests {
     use super::super::fake::{
         beats, note_off, note_on, plan_until, transport, FakeModel, Recorder, Rig,
     };
-    use crate::take::PlayMode;
     use crate::step::StepModel;
+    use crate::take::PlayMode;
     use crate::tokenizer::{kind, TokenKind, OWN};
 
     fn along_settings() -> super::WorkerSettings {
@@ -242,8 +242,7 @@ mod tests {
             .find(|n| n.onset_beat >= 3.0 && n.onset_beat.fract() == 0.0)
             .expect("an on-beat note after beat 3");
         let key = (i32::from(target.key) + interval) as u8;
-        rig.planner
-            .hear(note_on(key, target.onset_beat - 1.0, 0));
+        rig.planner.hear(note_on(key, target.onset_beat - 1.0, 0));
         (rig, out, target.onset_beat)
     }
 
@@ -251,7 +250,13 @@ mod tests {
     fn a_planned_note_that_would_clash_is_withdrawn_and_the_line_replanned_from_it() {
         let (mut rig, mut out, at) = clash_setup(1);
         let settings = along_settings();
-        plan_until(&mut rig, &settings, beats(at - 1.0), beats(at + 6.0), &mut out);
+        plan_until(
+            &mut rig,
+            &settings,
+            beats(at - 1.0),
+            beats(at + 6.0),
+            &mut out,
+        );
         assert_eq!(out.retractions, [(at, 0)]);
         assert!(
             out.notes.iter().any(|n| n.onset_beat >= at - 1e-9),
@@ -265,7 +270,13 @@ mod tests {
     fn a_consonant_or_released_player_note_changes_nothing() {
         let (mut rig, mut out, at) = clash_setup(4);
         let settings = along_settings();
-        plan_until(&mut rig, &settings, beats(at - 1.0), beats(at + 6.0), &mut out);
+        plan_until(
+            &mut rig,
+            &settings,
+            beats(at - 1.0),
+            beats(at + 6.0),
+            &mut out,
+        );
         assert!(out.retractions.is_empty());
         let (mut rig, mut out, at) = clash_setup(1);
         let key = out
@@ -275,8 +286,17 @@ mod tests {
             .map(|n| n.key + 1)
             .unwrap();
         rig.planner.hear(note_off(key, at - 0.5, 0));
-        plan_until(&mut rig, &settings, beats(at - 0.5), beats(at + 6.0), &mut out);
-        assert!(out.retractions.is_empty(), "released before the planned note");
+        plan_until(
+            &mut rig,
+            &settings,
+            beats(at - 0.5),
+            beats(at + 6.0),
+            &mut out,
+        );
+        assert!(
+            out.retractions.is_empty(),
+            "released before the planned note"
+        );
     }
 
     #[test]
@@ -303,7 +323,12 @@ mod tests {
         for key in [60u8, 64, 67, 72] {
             assert!(heard.contains(&key), "{key} told: {heard:?}");
         }
-        let bars = rig.model.fed.iter().filter(|&&t| t == crate::tokenizer::BAR).count();
+        let bars = rig
+            .model
+            .fed
+            .iter()
+            .filter(|&&t| t == crate::tokenizer::BAR)
+            .count();
         let owns = rig.model.fed.iter().filter(|&&t| t == OWN).count();
         assert_eq!(bars, owns, "every bar closes its heard notes");
         out.assert_monophonic();
@@ -316,7 +341,13 @@ mod tests {
         rig.planner.hear(note_on(60, 0.0, 0));
         rig.planner.hear(note_off(60, 1.0, 0));
         let mut out = Recorder::default();
-        plan_until(&mut rig, &along_settings(), beats(1.0), beats(12.0), &mut out);
+        plan_until(
+            &mut rig,
+            &along_settings(),
+            beats(1.0),
+            beats(12.0),
+            &mut out,
+        );
         assert!(!out.notes.is_empty());
         assert!(rig
             .model
@@ -348,7 +379,11 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(heard, [62, 65, 69, 74], "bar 1 expected from the track memory");
+        assert_eq!(
+            heard,
+            [62, 65, 69, 74],
+            "bar 1 expected from the track memory"
+        );
     }
 
     #[test]

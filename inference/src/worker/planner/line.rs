@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::error::ModelError;
 use crate::events::GeneratedNote;
 use crate::feel;
-use crate::generator::{Continuation, Generated, Guide};
+use crate::generator::{Continuation, Generated, Guide, LineStart};
 use crate::key::PitchClassSet;
 use crate::steering::{self, KeySetting};
 use crate::step::StepModel;
@@ -104,17 +104,16 @@ impl<M: StepModel> Planner<M> {
         );
         self.refresh_heard(settings);
         self.phrase_end = phrase_end;
-        let mut line = Continuation::start(
-            model,
+        let at = LineStart {
             history,
-            &self.heard,
+            heard: &self.heard,
             phrase_end,
-            self.meter,
-            self.anchor,
-            start,
+            meter: self.meter,
+            anchor: self.anchor,
+            tick: start,
             seed,
-            &self.control,
-        )?;
+        };
+        let mut line = Continuation::start(model, at, &self.control)?;
         line.play_first_bar();
         self.continuation = Some(line);
         sink.line_started(started.elapsed());

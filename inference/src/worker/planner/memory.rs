@@ -102,7 +102,14 @@ impl TrackMemory {
     }
 
     /// Notes of the latest earlier pass that heard anything in the bar at `bar`; whether any.
-    fn by_position(&self, bar: i64, bar_len: i64, lo: i64, hi: i64, out: &mut Vec<TickNote>) -> bool {
+    fn by_position(
+        &self,
+        bar: i64,
+        bar_len: i64,
+        lo: i64,
+        hi: i64,
+        out: &mut Vec<TickNote>,
+    ) -> bool {
         let in_bar = |n: &TickNote| n.onset >= bar && n.onset < bar + bar_len;
         let Some(pass) = self
             .notes
@@ -192,11 +199,13 @@ mod tests {
 
     /// A four-bar tune of quarter notes starting at `at`.
     fn tune(at: i64) -> Vec<TickNote> {
-        [60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 71, 67, 62, 60]
-            .iter()
-            .enumerate()
-            .map(|(i, &k)| n(at + 12 * i as i64, k))
-            .collect()
+        [
+            60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 71, 67, 62, 60,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| n(at + 12 * i as i64, k))
+        .collect()
     }
 
     #[test]

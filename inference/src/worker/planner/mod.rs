@@ -39,9 +39,9 @@ use crate::tokenizer::TickNote;
 
 use super::config::WorkerSettings;
 use along::AlongState;
-use memory::TrackMemory;
 use answer::AnswerState;
 use looping::LoopState;
+use memory::TrackMemory;
 
 /// Grid an answer starts on: a sixteenth note, in ticks.
 pub const START_GRID_TICKS: i64 = 3;
