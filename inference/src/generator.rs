@@ -51,6 +51,9 @@ pub struct Guide<'a> {
     /// The player is playing: in a bar with no heard note known, a two-voice model writes what it
     /// expects them to play (its own prediction of the heard voice) before its own notes.
     pub expect_heard: bool,
+    /// Weigh down keys that clash with what sounds at a note's onset (see
+    /// [`crate::shaping`]).
+    pub harmony_guard: bool,
 }
 
 /// Where and over what a line starts (see [`Continuation::start`]).
@@ -444,6 +447,23 @@ impl<M: StepModel> Continuation<M> {
         Ok(())
     }
 
+    /// Pitch classes heard or expected sounding at `onset`: what the model was told (a two-voice
+    /// model: known, remembered and its own expectation) and the guide's view; empty when the
+    /// harmony guard is off.
+    fn sounding_at(&self, guide: &Guide, onset: i64) -> PitchClassSet {
+        if !guide.harmony_guard {
+            return PitchClassSet(0);
+        }
+        let at = |n: &&TickNote| n.onset <= onset && onset < n.onset + n.duration;
+        PitchClassSet(
+            self.heard
+                .iter()
+                .chain(guide.heard)
+                .filter(at)
+                .fold(0u16, |set, n| set | 1 << (n.key % 12)),
+        )
+    }
+
     /// Generates tokens until a note is finished or a bar line is crossed.
     pub fn next(
         &mut self,
@@ -483,6 +503,7 @@ impl<M: StepModel> Continuation<M> {
                         chord: guide.chord,
                         strong_beat: (onset - self.anchor).rem_euclid(beat_ticks) == 0,
                         recent_keys: &self.recent,
+                        sounding: self.sounding_at(guide, onset),
                     };
                     shaping::shape_pitches(logits, &mut self.shaped, &guide.steering, ctx);
                     &self.shaped
@@ -505,6 +526,7 @@ impl<M: StepModel> Continuation<M> {
                     chord: guide.chord,
                     strong_beat: (onset - self.anchor).rem_euclid(beat_ticks) == 0,
                     recent_keys: &self.recent,
+                    sounding: self.sounding_at(guide, onset),
                 };
                 shaping::shape_pitches(self.state.logits(), &mut self.shaped, &unlocked, ctx);
                 token = self.sampler.sample(&self.shaped, settings, allowed);

@@ -9,7 +9,10 @@
 //! - at scale lock 1, no out-of-scale key is left with a finite logit; below 1 an out-of-scale
 //!   key's weight is multiplied by `1 - scale_lock`;
 //! - with a key known, `mood` < 0 favours the minor third, sixth and seventh over the major ones
-//!   (and > 0 the reverse) by up to a factor of `e^MOOD_WEIGHT`.
+//!   (and > 0 the reverse) by up to a factor of `e^MOOD_WEIGHT`;
+//! - a key a second, seventh or tritone from a heard pitch class sounding at the onset is weighed
+//!   down by `e^-CLASH_PENALTY_STRONG` on a beat (`e^-CLASH_PENALTY_WEAK` off it): the harmony
+//!   guard, which never forbids a key.
 
 use crate::key::{Key, PitchClassSet};
 use crate::steering::Steering;
@@ -19,6 +22,12 @@ use crate::tokenizer::{self, TICKS_PER_BEAT};
 pub const CHORD_BONUS_STRONG: f32 = 1.5;
 /// Logit bonus of a chord tone elsewhere.
 pub const CHORD_BONUS_WEAK: f32 = 0.4;
+/// Logit penalty of a key that clashes with what sounds, on a beat (a factor of about 1/20).
+pub const CLASH_PENALTY_STRONG: f32 = 3.0;
+/// Logit penalty of a key that clashes with what sounds, off the beat.
+pub const CLASH_PENALTY_WEAK: f32 = 0.75;
+/// Interval classes the harmony guard weighs down: seconds, sevenths, the tritone.
+const CLASHES: [u8; 5] = [1, 2, 6, 10, 11];
 /// Logit penalty of a key the line has just played three times running.
 pub const REPEAT_PENALTY: f32 = 3.0;
 /// Notes the repetition guard looks back.
@@ -39,6 +48,9 @@ pub struct PitchContext<'a> {
     pub strong_beat: bool,
     /// Descant's latest keys, oldest first.
     pub recent_keys: &'a [u8],
+    /// Pitch classes heard (or expected) sounding at the note's onset (empty: none, or the
+    /// harmony guard is off).
+    pub sounding: PitchClassSet,
 }
 
 fn log_add_exp(a: f32, b: f32) -> f32 {
@@ -129,6 +141,15 @@ pub fn shape_pitches(logits: &[f32], out: &mut [f32], steering: &Steering, ctx: 
         if steering.repetition_guard && run && Some(key) == last {
             *l -= REPEAT_PENALTY;
         }
+        let clashes = (0..12u8)
+            .any(|pc| ctx.sounding.contains_key(pc) && CLASHES.contains(&((key + 12 - pc) % 12)));
+        if clashes {
+            *l -= if ctx.strong_beat {
+                CLASH_PENALTY_STRONG
+            } else {
+                CLASH_PENALTY_WEAK
+            };
+        }
     }
 }
 
@@ -166,7 +187,34 @@ mod tests {
             chord: PitchClassSet(0),
             strong_beat: true,
             recent_keys: &[],
+            sounding: PitchClassSet(0),
         }
+    }
+
+    #[test]
+    fn the_harmony_guard_weighs_down_what_clashes_with_what_sounds() {
+        let s = Steering::default();
+        let mut out = flat();
+        // A sounding E: F and D# (seconds), A# (tritone) go down on the beat; G and C do not.
+        let ctx = PitchContext {
+            sounding: PitchClassSet(1 << 4),
+            ..no_context()
+        };
+        shape_pitches(&flat(), &mut out, &s, ctx);
+        let l = |key: u8| out[tokenizer::pitch_token(key) as usize];
+        assert_eq!(l(65), -CLASH_PENALTY_STRONG);
+        assert_eq!(l(63), -CLASH_PENALTY_STRONG);
+        assert_eq!(l(70), -CLASH_PENALTY_STRONG);
+        assert_eq!((l(67), l(60), l(64)), (0.0, 0.0, 0.0));
+        let off_beat = PitchContext {
+            strong_beat: false,
+            ..ctx
+        };
+        shape_pitches(&flat(), &mut out, &s, off_beat);
+        assert_eq!(
+            out[tokenizer::pitch_token(65) as usize],
+            -CLASH_PENALTY_WEAK
+        );
     }
 
     fn prob(out: &[f32], key: u8) -> f32 {

@@ -18,12 +18,18 @@ const AGAIN_STRICT: f64 = 70.0;
 /// Floors for a melody heard once.
 const ONCE_CONSONANT: f64 = 85.0;
 const ONCE_STRICT: f64 = 65.0;
-/// At most twice the chorales' own rate of parallel fifths and octaves per 100 beats (alto
-/// against soprano, the test split: see the model card).
+/// The chorales' own figures, alto against soprano in all 412 chorales, with the same measures
+/// (`training/duet.py` on the extracted corpus): parallel fifths and octaves per 100 beats where
+/// both sound, and the shares of parallel and contrary motion.
+const CHORALE_PARALLEL_PERFECT_PER_100: f64 = 1.7;
+const CHORALE_PARALLEL: f64 = 17.9;
+const CHORALE_CONTRARY: f64 = 17.6;
+/// At most twice the chorales' rate of parallel fifths and octaves.
 const MAX_PARALLEL_PERFECT_PER_100: f64 = 2.0 * CHORALE_PARALLEL_PERFECT_PER_100;
-const CHORALE_PARALLEL_PERFECT_PER_100: f64 = 1.0;
-/// At least half the chorales' share of contrary motion (18.5 %, alto against soprano).
-const MIN_CONTRARY: f64 = 18.5 / 2.0;
+/// A line of its own, not a shadow: parallel motion at most twice the chorales' share, contrary
+/// motion at least half theirs.
+const MAX_PARALLEL: f64 = 2.0 * CHORALE_PARALLEL;
+const MIN_CONTRARY: f64 = CHORALE_CONTRARY / 2.0;
 
 /// Every melody played twice, measured on each pass: (heard once, played again).
 fn duet_of_all(settings: &[(String, String)]) -> Result<(DuetStats, DuetStats)> {
@@ -104,6 +110,11 @@ fn continue_sings_with_a_melody_heard_once_and_played_again() -> Result<()> {
             pct(s.parallel_perfect, s.duet_beats) <= MAX_PARALLEL_PERFECT_PER_100,
             "{label}: parallel fifths and octaves {:.1} per 100 beats",
             pct(s.parallel_perfect, s.duet_beats)
+        );
+        assert!(
+            pct(s.parallel, s.moves) <= MAX_PARALLEL,
+            "{label}: parallel motion {:.1} %",
+            pct(s.parallel, s.moves)
         );
         assert!(
             pct(s.contrary, s.moves) >= MIN_CONTRARY,

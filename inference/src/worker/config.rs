@@ -13,7 +13,8 @@ use crate::take::{KeptTake, PlayMode};
 
 /// Which of the ways of knowing the harmony ahead of the playhead are on (all are, normally).
 /// `DESCANT_HEARING` switches them for measurement: a comma-separated list of the ones to keep,
-/// out of `memory`, `expect` and `correct` (`none` keeps none); see [`Hearing::from_env_value`].
+/// out of `memory`, `expect`, `correct` and `guard` (`none` keeps none); see
+/// [`Hearing::from_env_value`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hearing {
     /// The track memory: what sounded at this place in an earlier pass, a cycle ago, or after
@@ -23,6 +24,9 @@ pub struct Hearing {
     pub expect: bool,
     /// Continue mode's last-moment correction.
     pub correct: bool,
+    /// The harmony guard: keys that clash with what is heard or expected at a note's onset are
+    /// weighed down.
+    pub guard: bool,
 }
 
 impl Default for Hearing {
@@ -31,6 +35,7 @@ impl Default for Hearing {
             memory: true,
             expect: true,
             correct: true,
+            guard: true,
         }
     }
 }
@@ -47,6 +52,7 @@ impl Hearing {
                     memory: on("memory"),
                     expect: on("expect"),
                     correct: on("correct"),
+                    guard: on("guard"),
                 }
             }
         }
@@ -142,8 +148,8 @@ mod tests {
         assert_eq!(Hearing::from_env_value(None), Hearing::default());
         assert_eq!(Hearing::from_env_value(Some(" ")), Hearing::default());
         let none = Hearing::from_env_value(Some("none"));
-        assert!(!none.memory && !none.expect && !none.correct);
+        assert!(!none.memory && !none.expect && !none.correct && !none.guard);
         let some = Hearing::from_env_value(Some("memory, Correct"));
-        assert!(some.memory && !some.expect && some.correct);
+        assert!(some.memory && !some.expect && some.correct && !some.guard);
     }
 }

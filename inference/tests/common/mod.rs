@@ -86,6 +86,7 @@ pub fn take_guarded(
         heard: &[],
         phrase_end: None,
         expect_heard: false,
+        harmony_guard: false,
     };
     let mut out = Vec::new();
     while out.len() < n {
@@ -116,6 +117,7 @@ pub fn take_with_chord(
         heard: &[],
         phrase_end: None,
         expect_heard: false,
+        harmony_guard: false,
     };
     let mut out = Vec::new();
     while out.len() < n {

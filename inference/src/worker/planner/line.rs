@@ -144,9 +144,7 @@ impl<M: StepModel> Planner<M> {
         let chord = (0..128usize)
             .filter(|&k| self.chord_held[k].is_some() || (with_player && self.held[k].is_some()))
             .fold(0u16, |set, k| set | 1 << (k % 12));
-        if self.continuation.as_ref().is_some_and(|c| c.two_voice()) {
-            self.refresh_heard(settings);
-        }
+        self.refresh_heard(settings);
         let guide = Guide {
             steering: settings.steering,
             control: &self.control,
@@ -159,6 +157,7 @@ impl<M: StepModel> Planner<M> {
             heard: &self.heard,
             phrase_end: self.phrase_end,
             expect_heard: with_player && settings.hearing.expect && self.player_active(),
+            harmony_guard: settings.hearing.guard,
         };
         let Some(cont) = self.continuation.as_mut() else {
             return Ok(None);
