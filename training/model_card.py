@@ -184,6 +184,12 @@ def main():
          if c.get("distinctive_8gram_copy_rate") is not None else "- The copy rate of its output was not measured."),
         "- Requested styles that the classifier confuses (see the confusion above) lean towards European folk, the",
         "  largest style in the data.",
+        *([f"- Against the previous single-line model, bits per own token are more than 2 % worse in: "
+            + ", ".join(f"{st} (+{100 * (r['model_fp32'] / r['previous'] - 1):.1f} %)" for st, r in ev["bits_per_token"].items()
+                        if "previous" in r and r["model_fp32"] > 1.02 * r["previous"])
+            + "; the token-weighted mean over all styles is "
+            + f"{100 * (sum(r['own_tokens'] * r['model_fp32'] for r in ev['bits_per_token'].values()) / sum(r['own_tokens'] * r['previous'] for r in ev['bits_per_token'].values()) - 1):+.1f} %."]
+          if any("previous" in r and r["model_fp32"] > 1.02 * r["previous"] for r in ev["bits_per_token"].values()) else []),
         "- Descant's own line is monophonic; one meter per line (a piece is cut at its first meter change).",
         "- Meters outside the vocabulary (5/8, 7/8, …) are not in the data.",
         "- Styles are provenance labels; the renaissance voices and the chorale sopranos are vocal lines.",
