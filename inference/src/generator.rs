@@ -74,6 +74,9 @@ pub struct LineStart<'a> {
     pub tick: i64,
     /// The sampler's seed.
     pub seed: u64,
+    /// The player is playing: if nothing is known of the first bar's heard notes, a two-voice
+    /// model writes what it expects there (see [`Guide::expect_heard`]).
+    pub expect_heard: bool,
 }
 
 impl<'a> LineStart<'a> {
@@ -87,6 +90,7 @@ impl<'a> LineStart<'a> {
             anchor,
             tick,
             seed,
+            expect_heard: false,
         }
     }
 }
@@ -180,6 +184,9 @@ pub struct Continuation<M: StepModel = Model> {
     phrase_end: Option<i64>,
     /// Scratch for one bar's heard tokens.
     bar_tokens: Vec<u32>,
+    /// Whether the latest guide asked for the model's expectation of the player (used when the
+    /// window is re-encoded).
+    expect_next: bool,
 }
 
 impl<M: StepModel> std::fmt::Debug for Continuation<M> {
@@ -210,6 +217,7 @@ impl<M: StepModel> Continuation<M> {
             anchor,
             tick: start_tick,
             seed,
+            expect_heard,
         } = at;
         let bar_len = meter.bar_ticks();
         let bar_start = anchor + (start_tick - anchor).div_euclid(bar_len) * bar_len;
@@ -237,6 +245,7 @@ impl<M: StepModel> Continuation<M> {
             heard: Vec::new(),
             phrase_end,
             bar_tokens: Vec::with_capacity(64),
+            expect_next: expect_heard,
         };
         if c.two_voice {
             c.heard = heard
@@ -334,9 +343,23 @@ impl<M: StepModel> Continuation<M> {
         } else {
             tokenizer::encode(&window, self.meter, Some(n_bars))
         };
+        // Nothing known of the last bar's heard notes, none of its own yet, the player playing:
+        // the model writes the heard notes it expects before closing them.
+        let expect = self.two_voice
+            && self.expect_next
+            && tokens.last() == Some(&tokenizer::OWN)
+            && !self.heard.iter().any(|n| n.onset >= self.bar_start);
+        let fed = if expect {
+            &tokens[..tokens.len() - 1]
+        } else {
+            &tokens[..]
+        };
         self.state = model.new_state();
-        for t in tokens {
+        for &t in fed {
             model.step(&mut self.state, t, &self.control)?;
+        }
+        if expect {
+            self.expect_heard(model)?;
         }
         // Forget notes that can never be in a window again.
         let horizon = self.bar_start - MAX_WINDOW_BARS * bar_len;
@@ -464,6 +487,37 @@ impl<M: StepModel> Continuation<M> {
         )
     }
 
+    /// The highest heard or expected key sounding at `onset`.
+    fn top_heard_at(&self, guide: &Guide, onset: i64) -> Option<u8> {
+        self.heard
+            .iter()
+            .chain(guide.heard)
+            .filter(|n| n.onset <= onset && onset < n.onset + n.duration)
+            .map(|n| n.key)
+            .max()
+    }
+
+    /// Pitch classes a note at `onset` should avoid so as not to move in parallel fifths or
+    /// octaves with the (highest) heard voice: when the line's previous note made a fifth or an
+    /// octave with it and the heard voice has moved since, the same interval above the new heard
+    /// note. Empty when the harmony guard is off.
+    fn parallels_at(&self, guide: &Guide, onset: i64) -> PitchClassSet {
+        let Some(prev) = self.context.last().filter(|_| guide.harmony_guard) else {
+            return PitchClassSet(0);
+        };
+        let (Some(h0), Some(h1)) = (
+            self.top_heard_at(guide, prev.onset),
+            self.top_heard_at(guide, onset),
+        ) else {
+            return PitchClassSet(0);
+        };
+        let interval = (i32::from(prev.key) - i32::from(h0)).rem_euclid(12);
+        if h0 == h1 || !(interval == 0 || interval == 7) {
+            return PitchClassSet(0);
+        }
+        PitchClassSet(1 << ((i32::from(h1) + interval).rem_euclid(12)))
+    }
+
     /// Generates tokens until a note is finished or a bar line is crossed.
     pub fn next(
         &mut self,
@@ -472,6 +526,7 @@ impl<M: StepModel> Continuation<M> {
         guide: &Guide,
     ) -> Result<Generated, ModelError> {
         self.set_control(guide.control);
+        self.expect_next = guide.expect_heard;
         let bar_len = self.meter.bar_ticks();
         let beat_ticks = self.meter.beat_ticks();
         let (lo, hi) = guide.steering.register();
@@ -504,6 +559,7 @@ impl<M: StepModel> Continuation<M> {
                         strong_beat: (onset - self.anchor).rem_euclid(beat_ticks) == 0,
                         recent_keys: &self.recent,
                         sounding: self.sounding_at(guide, onset),
+                        parallel: self.parallels_at(guide, onset),
                     };
                     shaping::shape_pitches(logits, &mut self.shaped, &guide.steering, ctx);
                     &self.shaped
@@ -527,6 +583,7 @@ impl<M: StepModel> Continuation<M> {
                     strong_beat: (onset - self.anchor).rem_euclid(beat_ticks) == 0,
                     recent_keys: &self.recent,
                     sounding: self.sounding_at(guide, onset),
+                    parallel: self.parallels_at(guide, onset),
                 };
                 shaping::shape_pitches(self.state.logits(), &mut self.shaped, &unlocked, ctx);
                 token = self.sampler.sample(&self.shaped, settings, allowed);

@@ -12,7 +12,9 @@
 //!   (and > 0 the reverse) by up to a factor of `e^MOOD_WEIGHT`;
 //! - a key a second, seventh or tritone from a heard pitch class sounding at the onset is weighed
 //!   down by `e^-CLASH_PENALTY_STRONG` on a beat (`e^-CLASH_PENALTY_WEAK` off it): the harmony
-//!   guard, which never forbids a key.
+//!   guard, which never forbids a key; a key that would move into a fifth or an octave with a
+//!   moving heard voice, from a fifth or an octave with it, is weighed down by
+//!   `e^-PARALLEL_PENALTY`.
 
 use crate::key::{Key, PitchClassSet};
 use crate::steering::Steering;
@@ -26,6 +28,8 @@ pub const CHORD_BONUS_WEAK: f32 = 0.4;
 pub const CLASH_PENALTY_STRONG: f32 = 3.0;
 /// Logit penalty of a key that clashes with what sounds, off the beat.
 pub const CLASH_PENALTY_WEAK: f32 = 0.75;
+/// Logit penalty of a key that makes parallel fifths or octaves with the heard voice.
+pub const PARALLEL_PENALTY: f32 = 2.0;
 /// Interval classes the harmony guard weighs down: seconds, sevenths, the tritone.
 const CLASHES: [u8; 5] = [1, 2, 6, 10, 11];
 /// Logit penalty of a key the line has just played three times running.
@@ -51,6 +55,8 @@ pub struct PitchContext<'a> {
     /// Pitch classes heard (or expected) sounding at the note's onset (empty: none, or the
     /// harmony guard is off).
     pub sounding: PitchClassSet,
+    /// Pitch classes that would make parallel fifths or octaves with the heard voice.
+    pub parallel: PitchClassSet,
 }
 
 fn log_add_exp(a: f32, b: f32) -> f32 {
@@ -150,6 +156,9 @@ pub fn shape_pitches(logits: &[f32], out: &mut [f32], steering: &Steering, ctx: 
                 CLASH_PENALTY_WEAK
             };
         }
+        if ctx.parallel.contains_key(key) {
+            *l -= PARALLEL_PENALTY;
+        }
     }
 }
 
@@ -188,6 +197,7 @@ mod tests {
             strong_beat: true,
             recent_keys: &[],
             sounding: PitchClassSet(0),
+            parallel: PitchClassSet(0),
         }
     }
 

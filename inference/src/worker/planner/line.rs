@@ -112,6 +112,7 @@ impl<M: StepModel> Planner<M> {
             anchor: self.anchor,
             tick: start,
             seed,
+            expect_heard: self.expecting(settings),
         };
         let mut line = Continuation::start(model, at, &self.control)?;
         line.play_first_bar();
@@ -156,7 +157,7 @@ impl<M: StepModel> Planner<M> {
                 .filter(|_| settings.steering.originality_guard),
             heard: &self.heard,
             phrase_end: self.phrase_end,
-            expect_heard: with_player && settings.hearing.expect && self.player_active(),
+            expect_heard: self.expecting(settings),
             harmony_guard: settings.hearing.guard,
         };
         let Some(cont) = self.continuation.as_mut() else {
@@ -240,6 +241,12 @@ impl<M: StepModel> Planner<M> {
 }
 
 impl<M: StepModel> Planner<M> {
+    /// Whether a two-voice model should expect the player where nothing is known (Continue and
+    /// Loop, the switch on, the player playing).
+    fn expecting(&self, settings: &WorkerSettings) -> bool {
+        settings.mode != PlayMode::Answer && settings.hearing.expect && self.player_active()
+    }
+
     /// Whether the player is playing now: a key is down, or one was released within the last bar.
     fn player_active(&self) -> bool {
         self.held.iter().any(Option::is_some)
