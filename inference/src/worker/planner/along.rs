@@ -219,7 +219,8 @@ mod tests {
         };
         rig.plan(&answer, beats(1.0), beats(8.0), &mut out);
         let before = out.notes.len();
-        plan_until(&mut rig, &settings, beats(1.0), beats(16.0), &mut out);
+        // (two bars past the old cursor's next bar line at most: the new line has room to play)
+        plan_until(&mut rig, &settings, beats(1.0), beats(24.0), &mut out);
         let resumed = &out.notes[before..];
         assert!(!resumed.is_empty());
         assert!(resumed[0].onset_beat >= cursor - 1e-9, "{resumed:?}");
