@@ -282,7 +282,7 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
 fn a_graph_that_does_not_match_its_sidecar_is_refused() {
     let _ = shipped_model();
     // The hash still matches the bytes, but the sidecar promises a control size the graph lacks.
-    let sidecar = SHIPPED_SIDECAR.replace("\"size\": 8", "\"size\": 9");
+    let sidecar = SHIPPED_SIDECAR.replace("\"size\": 9", "\"size\": 10");
     assert_ne!(sidecar, SHIPPED_SIDECAR);
     let err = Model::from_bytes(SHIPPED_MODEL, &sidecar).err().unwrap();
     assert!(matches!(err, ModelError::Contract(_)), "{err}");

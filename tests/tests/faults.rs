@@ -238,12 +238,12 @@ fn a_model_of_another_contract_version_is_refused_and_replaced() -> Result<()> {
     let shipped = std::fs::read(MODEL)?;
     std::fs::write(
         &sidecar,
-        sidecar_for(&shipped, |j| j["contract_version"] = 2.into())?,
+        sidecar_for(&shipped, |j| j["contract_version"] = 3.into())?,
     )?;
     broken_then_repaired(
         &[("DESCANT_MODEL", &model)],
         &[(Path::new(SIDECAR), &sidecar)],
-        &["model speaks contract 'descant-step' v2"],
+        &["model speaks contract 'descant-step' v3"],
     )?;
     Ok(())
 }

@@ -395,7 +395,8 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
             "Style B",
             "Temperature",
             "Tempo",
-            "Top-p"
+            "Top-p",
+            "Voice"
         ]
     );
     assert!(h.value_to_text("Tempo", 0.4)?.ends_with(" BPM"));
@@ -412,6 +413,7 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
     assert_eq!(h.value_to_text("Chord channel", 0.0)?, "Off");
     assert_eq!(h.value_to_text("Answer length", 0.0)?, "Until you play");
     assert_eq!(h.value_to_text("Mode", 0.5)?, "Continue");
+    assert_eq!(h.value_to_text("Voice", 0.5)?, "Above");
     for name in &names {
         for v in [0.0, 0.013, 0.1, 0.25, 1.0 / 3.0, 0.5, 0.77, 0.999, 1.0] {
             let text = h.value_to_text(name, v)?;
