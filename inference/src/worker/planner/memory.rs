@@ -10,7 +10,9 @@
 //! Three ways to know a bar before it sounds, tried in this order for every bar:
 //! 1. **By position**: the playhead jumped back (the host loops, the user replays a section) and
 //!    an earlier pass heard notes in this bar: they are expected again.
-//! 2. **By cycle**: in Loop mode, what sounded one cycle earlier.
+//! 2. **By cycle**: in Loop mode, what sounded one cycle earlier, once the cycle before the
+//!    playhead repeated the one before it note for note (material that does not repeat with the
+//!    cycle is not expected to).
 //! 3. **By repetition**: the latest notes heard (at least [`MATCH_NOTES`]: keys, rhythm and place
 //!    in the bar) were heard before, whole bars earlier: what followed them then is expected now
 //!    (a tune played again, a repeated riff).
@@ -87,6 +89,7 @@ impl TrackMemory {
             return;
         }
         let repeat = self.repetition(grid);
+        let cycle = cycle.filter(|&c| c > 0 && self.periodic(c, from));
         let mut bar = grid.bar_start(from);
         while bar < to {
             let (lo, hi) = (bar.max(from), (bar + grid.bar_len).min(to));
@@ -99,6 +102,22 @@ impl TrackMemory {
             }
             bar += grid.bar_len;
         }
+    }
+
+    /// Whether the current pass's notes of the `period` ticks before `now` repeat, note for note,
+    /// those of the `period` before them (and there are some).
+    fn periodic(&self, period: i64, now: i64) -> bool {
+        let current = || {
+            self.notes
+                .iter()
+                .filter(|(p, _)| *p == self.pass)
+                .map(|(_, n)| n)
+        };
+        let mut recent = current()
+            .filter(|n| n.onset >= now - period && n.onset < now)
+            .peekable();
+        recent.peek().is_some()
+            && recent.all(|n| current().any(|m| m.onset == n.onset - period && m.key == n.key))
     }
 
     /// Notes of the latest earlier pass that heard anything in the bar at `bar`; whether any.
@@ -263,14 +282,27 @@ mod tests {
     }
 
     #[test]
-    fn loop_mode_expects_the_previous_cycle() {
+    fn loop_mode_expects_the_previous_cycle_once_the_material_repeats_with_it() {
+        // A one-bar riff, heard in bars 0 and 1; the cycle is one bar.
+        let riff: Vec<TickNote> = tune(0)[..4].to_vec();
         let mut m = TrackMemory::default();
-        for note in &tune(0)[..8] {
+        for note in &riff {
             m.record(*note);
         }
         let mut out = Vec::new();
-        m.expect(2 * BAR, 4 * BAR, GRID, Some(2 * BAR), &mut out);
-        let expected: Vec<TickNote> = tune(0)[..8]
+        m.expect(BAR, 2 * BAR, GRID, Some(BAR), &mut out);
+        assert!(
+            out.is_empty(),
+            "one cycle heard is no repetition yet: {out:?}"
+        );
+        for note in &riff {
+            m.record(TickNote {
+                onset: note.onset + BAR,
+                ..*note
+            });
+        }
+        m.expect(2 * BAR, 3 * BAR, GRID, Some(BAR), &mut out);
+        let expected: Vec<TickNote> = riff
             .iter()
             .map(|x| TickNote {
                 onset: x.onset + 2 * BAR,
@@ -278,6 +310,14 @@ mod tests {
             })
             .collect();
         assert_eq!(out, expected);
+        // A tune that does not repeat with the cycle is not expected to.
+        let mut m = TrackMemory::default();
+        for note in &tune(0)[..8] {
+            m.record(*note);
+        }
+        let mut none = Vec::new();
+        m.expect(2 * BAR, 3 * BAR, GRID, Some(BAR), &mut none);
+        assert!(none.is_empty(), "{none:?}");
     }
 
     #[test]
