@@ -8,14 +8,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use descant_host::duet::{measure, DuetStats, Note};
-use descant_host::melodies::MELODIES;
-use descant_inference::midi_file::{self, BeatNote, Song};
-
-use crate::render::render_song;
-
-/// Tempo of the measurement, BPM.
-const TEMPO: f64 = 100.0;
+use descant_host::duet::{DuetStats, Note};
+use descant_host::melodies::{MELODIES, TEMPO};
+use descant_inference::midi_file::{self, BeatNote};
 
 /// `descant duet`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -105,27 +100,8 @@ pub fn run(args: DuetArgs) -> Result<()> {
     println!("{header}");
     let (mut once, mut again) = (DuetStats::default(), DuetStats::default());
     for m in MELODIES {
-        let (track, second) = m.played_twice(args.rest_bars);
-        let (_, len) = m.notes();
-        let song = Song {
-            notes: beat_notes(&track),
-            tempos: vec![(0.0, TEMPO)],
-            meter: m.meter,
-            end_beat: second + len,
-        };
-        let (played, _) = render_song(&plugin, &song, &settings, 2.0)
-            .with_context(|| format!("rendering {}", m.name))?;
-        let descant: Vec<Note> = played
-            .iter()
-            .map(|n| Note {
-                beat: n.beat,
-                length: n.length,
-                key: n.key,
-            })
-            .collect();
-        let beat = if m.meter.1 == 8 { 1.5 } else { 1.0 };
-        let first = measure(&track, &descant, m.scale, beat, (0.0, second));
-        let repeat = measure(&track, &descant, m.scale, beat, (second, second + len));
+        let d = m.duet(&plugin, &settings, args.rest_bars)?;
+        let (first, repeat) = (d.once, d.again);
         println!("{}", row(&format!("{} (once)", m.name), &first));
         println!("{}", row(&format!("{} (again)", m.name), &repeat));
         once.add(&first);
@@ -133,13 +109,14 @@ pub fn run(args: DuetArgs) -> Result<()> {
         if let Some(dir) = &args.out {
             let stem = m.name.to_lowercase().replace([' ', ',', '\''], "-");
             let text = format!("{} played twice for descant duet", m.name);
+            let tempos = [(0.0, TEMPO)];
             std::fs::write(
                 dir.join(format!("{stem}.track.mid")),
-                midi_file::write(&song.notes, &song.tempos, m.meter, m.name, &text),
+                midi_file::write(&beat_notes(&d.track), &tempos, m.meter, m.name, &text),
             )?;
             std::fs::write(
                 dir.join(format!("{stem}.descant.mid")),
-                midi_file::write(&played, &song.tempos, m.meter, "Descant", &text),
+                midi_file::write(&beat_notes(&d.descant), &tempos, m.meter, "Descant", &text),
             )?;
         }
     }

@@ -6,7 +6,28 @@
 //! Notation: `KEY/BEATS` per note (`F#4/1.5`, `Bb4/0.5`), `r/BEATS` for a rest, `|` bar lines
 //! (ignored, for the reader). A pickup is written as a rest that fills the bar before it.
 
-use crate::duet::{Note, Scale};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::duet::{measure, DuetStats, Note, Scale};
+use crate::render::{paired, render_offline, Track, TrackNote};
+
+/// Tempo of the measurement, BPM.
+pub const TEMPO: f64 = 100.0;
+
+/// One melody played twice to the plugin, and what Descant played with it.
+#[derive(Debug, Clone)]
+pub struct Duet {
+    /// The track: the melody, the rest, the melody again.
+    pub track: Vec<Note>,
+    /// What Descant played.
+    pub descant: Vec<Note>,
+    /// The first pass measured (a melody heard once).
+    pub once: DuetStats,
+    /// The second pass measured (the material repeats).
+    pub again: DuetStats,
+}
 
 /// One melody.
 #[derive(Debug, Clone, Copy)]
@@ -161,6 +182,49 @@ impl Melody {
             ..*n
         }));
         (notes, again)
+    }
+}
+
+impl Melody {
+    /// Plays the melody twice (`rest_bars` of rest between) to the plugin at `plugin` in offline
+    /// render at [`TEMPO`] with parameter `settings`, and measures each pass.
+    pub fn duet(
+        &self,
+        plugin: &Path,
+        settings: &[(String, String)],
+        rest_bars: u32,
+    ) -> Result<Duet> {
+        let (track, second) = self.played_twice(rest_bars);
+        let (_, len) = self.notes();
+        let notes: Vec<TrackNote> = track
+            .iter()
+            .map(|n| TrackNote {
+                beat: n.beat,
+                length: n.length,
+                key: n.key,
+                channel: 0,
+                velocity: 0.8,
+            })
+            .collect();
+        let t = Track {
+            notes: &notes,
+            tempos: &[(0.0, TEMPO)],
+            meter: self.meter,
+            end_beat: second + len,
+        };
+        let (sent, _) = render_offline(plugin, &t, settings, 1.0, |_| {})
+            .with_context(|| format!("rendering {}", self.name))?;
+        let descant: Vec<Note> = paired(&sent)
+            .into_iter()
+            .map(|(beat, length, key, _, _)| Note { beat, length, key })
+            .collect();
+        let beat = if self.meter.1 == 8 { 1.5 } else { 1.0 };
+        Ok(Duet {
+            once: measure(&track, &descant, self.scale, beat, (0.0, second)),
+            again: measure(&track, &descant, self.scale, beat, (second, second + len)),
+            track,
+            descant,
+        })
     }
 }
 

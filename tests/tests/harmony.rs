@@ -9,13 +9,9 @@
 //! shipped model does not reach.
 
 use anyhow::Result;
-use descant_host::duet::{measure, DuetStats, Note};
+use descant_host::duet::DuetStats;
 use descant_host::melodies::MELODIES;
-use descant_host::render::{paired, render_offline, Track, TrackNote};
 use descant_host_tests::test_plugin_path;
-
-/// Tempo of the renders, BPM.
-const TEMPO: f64 = 100.0;
 /// Floors for the material played again (the track memory knows it): consonant, strict (%).
 const AGAIN_CONSONANT: f64 = 88.0;
 const AGAIN_STRICT: f64 = 66.0;
@@ -41,37 +37,9 @@ const MIN_CONTRARY: f64 = CHORALE_CONTRARY / 2.0;
 fn duet_of_all(settings: &[(String, String)]) -> Result<(DuetStats, DuetStats)> {
     let (mut once, mut again) = (DuetStats::default(), DuetStats::default());
     for m in MELODIES {
-        let (track, second) = m.played_twice(4);
-        let (_, len) = m.notes();
-        let notes: Vec<TrackNote> = track
-            .iter()
-            .map(|n| TrackNote {
-                beat: n.beat,
-                length: n.length,
-                key: n.key,
-                channel: 0,
-                velocity: 0.8,
-            })
-            .collect();
-        let t = Track {
-            notes: &notes,
-            tempos: &[(0.0, TEMPO)],
-            meter: m.meter,
-            end_beat: second + len,
-        };
-        let (sent, _) = render_offline(&test_plugin_path(), &t, settings, 1.0, |_| {})?;
-        let descant: Vec<Note> = paired(&sent)
-            .into_iter()
-            .map(|(beat, length, key, _, _)| Note { beat, length, key })
-            .collect();
-        once.add(&measure(&track, &descant, m.scale, 1.0, (0.0, second)));
-        again.add(&measure(
-            &track,
-            &descant,
-            m.scale,
-            1.0,
-            (second, second + len),
-        ));
+        let d = m.duet(&test_plugin_path(), settings, 4)?;
+        once.add(&d.once);
+        again.add(&d.again);
     }
     Ok((once, again))
 }

@@ -228,6 +228,16 @@ mod tests {
         out.assert_monophonic();
     }
 
+    /// The keys of the heard-note tokens among `fed`, in order.
+    fn heard_keys(fed: &[u32]) -> Vec<u8> {
+        fed.iter()
+            .filter_map(|&t| match kind(t) {
+                TokenKind::Heard(k) => Some(k),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Plans a Continue line to beat 8, then the player presses a key a semitone above a planned
     /// on-beat note, one beat before it (and holds it). Returns the rig, the recorder and that
     /// note's onset.
@@ -312,15 +322,7 @@ mod tests {
             rig.planner.hear(note_off(key, i as f64 + 1.0, 0));
         }
         plan_until(&mut rig, &settings, beats(4.0), beats(12.0), &mut out);
-        let heard: Vec<u8> = rig
-            .model
-            .fed
-            .iter()
-            .filter_map(|&t| match kind(t) {
-                TokenKind::Heard(k) => Some(k),
-                _ => None,
-            })
-            .collect();
+        let heard = heard_keys(&rig.model.fed);
         for key in [60u8, 64, 67, 72] {
             assert!(heard.contains(&key), "{key} told: {heard:?}");
         }
@@ -371,15 +373,7 @@ mod tests {
         rig.planner.hear(transport((4, 4), true, 1));
         rig.model.fed.clear();
         plan_until(&mut rig, &settings, beats(0.5), beats(7.0), &mut out);
-        let heard: Vec<u8> = rig
-            .model
-            .fed
-            .iter()
-            .filter_map(|&t| match kind(t) {
-                TokenKind::Heard(k) => Some(k),
-                _ => None,
-            })
-            .collect();
+        let heard = heard_keys(&rig.model.fed);
         assert_eq!(
             heard,
             [62, 65, 69, 74],
@@ -406,11 +400,7 @@ mod tests {
             let mut out = Recorder::default();
             plan_until(&mut rig, &settings, beats(4.5), beats(16.0), &mut out);
             out.assert_monophonic();
-            rig.model
-                .fed
-                .iter()
-                .filter(|&&t| matches!(kind(t), TokenKind::Heard(_)))
-                .count()
+            heard_keys(&rig.model.fed).len()
         };
         let (told, with_expectation) = (heard_tokens(false), heard_tokens(true));
         assert_eq!(told, 4, "only the four notes played are told");
