@@ -195,31 +195,10 @@ def decode2(tokens):
 
 
 def decode(tokens):
-    """Notes (onset_tick, duration_ticks, key) and the last meter from a token sequence.
+    """Notes (onset_tick, duration_ticks, key) and the last meter from a token sequence (v1, or
+    Descant's own notes of a v2 one).
 
     Malformed runs (a PITCH without POS, a DUR without PITCH) are skipped, as the Rust side does.
     """
-    meter = METERS[0]
-    bar = -1
-    bar_start = 0
-    pos = None
-    key = None
-    notes = []
-    for t in tokens:
-        if t == BAR:
-            if bar >= 0:
-                bar_start += bar_ticks(meter)
-            bar += 1
-            pos = key = None
-        elif METER_BASE <= t < POS_BASE:
-            meter = METERS[t - METER_BASE]
-        elif POS_BASE <= t < PITCH_BASE:
-            pos = t - POS_BASE
-            key = None
-        elif PITCH_BASE <= t < DUR_BASE:
-            key = t - PITCH_BASE + PITCH_LOW if pos is not None else None
-        elif DUR_BASE <= t < VOCAB_SIZE_V1:
-            if pos is not None and key is not None and bar >= 0:
-                notes.append((bar_start + pos, t - DUR_BASE + 1, key))
-            pos = key = None
-    return notes, meter
+    own, _, meter = decode2(tokens)
+    return own, meter
