@@ -19,9 +19,14 @@ use crate::model::Model;
 use crate::originality::NgramIndex;
 use crate::sampler::{Sampler, SamplingSettings};
 use crate::shaping::{self, PitchContext, REPEAT_RUN};
-use crate::steering::{Steering, Voice};
+use crate::steering::Steering;
 use crate::step::{StepModel, StepState};
-use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR, PHRASE_BARS};
+use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR};
+
+mod hearing;
+
+use hearing::voice_bounds;
+
 /// Most bars a prompt window looks back.
 const MAX_WINDOW_BARS: i64 = 16;
 /// Most tokens sampled in one [`Continuation::next`] call before it gives up (a model that never
@@ -93,33 +98,6 @@ impl<'a> LineStart<'a> {
             expect_heard: false,
         }
     }
-}
-
-/// Most heard notes a model may expect in one bar.
-const MAX_EXPECTED_NOTES: usize = 12;
-
-/// The keys a note starting at `onset` may take in `register` under the `Voice` control: above the
-/// highest heard note sounding then, or below the lowest; the whole register when nothing sounds,
-/// the voice is "either", or the bound would leave no key.
-fn voice_bounds(guide: &Guide, onset: i64, (lo, hi): (u8, u8)) -> (u8, u8) {
-    if guide.steering.voice == Voice::Either {
-        return (lo, hi);
-    }
-    let sounding = guide
-        .heard
-        .iter()
-        .filter(|n| n.onset <= onset && onset < n.onset + n.duration)
-        .map(|n| n.key);
-    let bounds = match guide.steering.voice {
-        Voice::Above => sounding
-            .max()
-            .map(|top| (lo.max(top.saturating_add(1)), hi)),
-        Voice::Below => sounding
-            .min()
-            .map(|bottom| (lo, hi.min(bottom.saturating_sub(1)))),
-        Voice::Either => None,
-    };
-    bounds.filter(|(a, b)| a <= b).unwrap_or((lo, hi))
 }
 
 /// Most resamples of one note when the originality guard fires (then the note stands).
@@ -366,156 +344,6 @@ impl<M: StepModel> Continuation<M> {
         self.context.retain(|n| n.onset >= horizon);
         self.heard.retain(|n| n.onset + n.duration > horizon);
         Ok(())
-    }
-
-    /// Two-voice: tells the model what it will hear in the bar it just entered (the BAR token is
-    /// already fed): the phrase mark, the guide's heard notes in the bar, then `OWN`. Re-encodes
-    /// the window instead when the context could not hold them.
-    fn enter_bar(&mut self, model: &mut M, guide: &Guide) -> Result<(), ModelError> {
-        let bar_len = self.meter.bar_ticks();
-        let (start, end) = (self.bar_start, self.bar_start + bar_len);
-        self.phrase_end = guide.phrase_end;
-        let phrase = self
-            .phrase_end
-            .filter(|&e| e > start)
-            .map(|e| ((e - 1 - start).div_euclid(bar_len)) as u32)
-            .filter(|&k| k < PHRASE_BARS);
-        // A bar's notes are the heard notes that start in it (a note sounding on from an earlier
-        // bar was told there, as in training); the guide's view of this bar replaces any older one.
-        self.heard.retain(|n| n.onset < start);
-        self.heard.extend(
-            guide
-                .heard
-                .iter()
-                .filter(|n| n.onset >= start && n.onset < end && n.duration > 0),
-        );
-        let mut bar_notes: Vec<TickNote> = self
-            .heard
-            .iter()
-            .copied()
-            .filter(|n| n.onset >= start)
-            .collect();
-        bar_notes.sort_by_key(|n| (n.onset, n.duration, n.key));
-        self.bar_tokens.clear();
-        tokenizer::push_bar_two_voice(&mut self.bar_tokens, &bar_notes, start, bar_len, phrase);
-        let expect = guide.expect_heard && bar_notes.is_empty();
-        if expect {
-            // Leave the OWN out: the model writes the heard notes it expects, then closes them.
-            self.bar_tokens.pop();
-        }
-        // The BAR is in already.
-        let room = if expect {
-            4 + 3 * MAX_EXPECTED_NOTES
-        } else {
-            3
-        };
-        if self.state.position() + self.bar_tokens.len() + room > model.contract().max_context {
-            // The re-encoded window closes the bar's heard notes (none known): no expectation.
-            return self.prefill(model);
-        }
-        for i in 1..self.bar_tokens.len() {
-            let t = self.bar_tokens[i];
-            model.step(&mut self.state, t, &self.control)?;
-        }
-        if expect {
-            self.expect_heard(model)?;
-        }
-        Ok(())
-    }
-
-    /// Two-voice: lets the model write the heard notes it expects in the current bar (onsets in
-    /// order, keys, lengths) until it closes them with `OWN` or writes [`MAX_EXPECTED_NOTES`];
-    /// they are kept as told notes. Deterministic per seed (the line's sampler).
-    fn expect_heard(&mut self, model: &mut M) -> Result<(), ModelError> {
-        let bar_len = self.meter.bar_ticks();
-        let settings = SamplingSettings::default();
-        let mut from = 0i64;
-        for _ in 0..MAX_EXPECTED_NOTES {
-            let allowed = |t: u32| match kind(t) {
-                TokenKind::Own => true,
-                TokenKind::Pos(p) => p >= from && p < bar_len,
-                _ => false,
-            };
-            let Some(pos) = self.sampler.sample(self.state.logits(), settings, allowed) else {
-                break;
-            };
-            model.step(&mut self.state, pos, &self.control)?;
-            let TokenKind::Pos(p) = kind(pos) else {
-                return Ok(()); // OWN: the model expects nothing more
-            };
-            let key = self
-                .sampler
-                .sample(self.state.logits(), settings, |t| {
-                    matches!(kind(t), TokenKind::Heard(_))
-                })
-                .unwrap_or(tokenizer::heard_token(60));
-            model.step(&mut self.state, key, &self.control)?;
-            let dur = self
-                .sampler
-                .sample(self.state.logits(), settings, |t| {
-                    matches!(kind(t), TokenKind::Dur(_))
-                })
-                .unwrap_or(tokenizer::dur_token(12));
-            model.step(&mut self.state, dur, &self.control)?;
-            if let (TokenKind::Heard(k), TokenKind::Dur(d)) = (kind(key), kind(dur)) {
-                self.heard.push(TickNote {
-                    onset: self.bar_start + p,
-                    duration: d,
-                    key: k,
-                });
-            }
-            from = p;
-        }
-        model.step(&mut self.state, tokenizer::OWN, &self.control)?;
-        Ok(())
-    }
-
-    /// Pitch classes heard or expected sounding at `onset`: what the model was told (a two-voice
-    /// model: known, remembered and its own expectation) and the guide's view; empty when the
-    /// harmony guard is off.
-    fn sounding_at(&self, guide: &Guide, onset: i64) -> PitchClassSet {
-        if !guide.harmony_guard {
-            return PitchClassSet(0);
-        }
-        let at = |n: &&TickNote| n.onset <= onset && onset < n.onset + n.duration;
-        PitchClassSet(
-            self.heard
-                .iter()
-                .chain(guide.heard)
-                .filter(at)
-                .fold(0u16, |set, n| set | 1 << (n.key % 12)),
-        )
-    }
-
-    /// The highest heard or expected key sounding at `onset`.
-    fn top_heard_at(&self, guide: &Guide, onset: i64) -> Option<u8> {
-        self.heard
-            .iter()
-            .chain(guide.heard)
-            .filter(|n| n.onset <= onset && onset < n.onset + n.duration)
-            .map(|n| n.key)
-            .max()
-    }
-
-    /// Pitch classes a note at `onset` should avoid so as not to move in parallel fifths or
-    /// octaves with the (highest) heard voice: when the line's previous note made a fifth or an
-    /// octave with it and the heard voice has moved since, the same interval above the new heard
-    /// note. Empty when the harmony guard is off.
-    fn parallels_at(&self, guide: &Guide, onset: i64) -> PitchClassSet {
-        let Some(prev) = self.context.last().filter(|_| guide.harmony_guard) else {
-            return PitchClassSet(0);
-        };
-        let (Some(h0), Some(h1)) = (
-            self.top_heard_at(guide, prev.onset),
-            self.top_heard_at(guide, onset),
-        ) else {
-            return PitchClassSet(0);
-        };
-        let interval = (i32::from(prev.key) - i32::from(h0)).rem_euclid(12);
-        if h0 == h1 || !(interval == 0 || interval == 7) {
-            return PitchClassSet(0);
-        }
-        PitchClassSet(1 << ((i32::from(h1) + interval).rem_euclid(12)))
     }
 
     /// Generates tokens until a note is finished or a bar line is crossed.
