@@ -38,7 +38,8 @@ pub(super) enum Step {
 }
 
 impl<M: StepModel> Planner<M> {
-    /// Rebuilds what a two-voice model is told it hears (`self.heard`): in Continue and Loop the
+    /// Rebuilds what Descant hears (`self.heard`: what a two-voice model is told, and what the
+    /// harmony guard reads for any model; before every note): in Continue and Loop the
     /// player's notes, the keys held now (as sounding up to the playhead, at least a beat) and
     /// what the track memory expects from the playhead on; in every mode the chord channel's
     /// held keys. In Answer mode the player's phrase is the line's own past, not something heard.
