@@ -6,6 +6,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::onset::Alternates;
+
 /// Audio thread → inference worker: what the player and the transport did.
 ///
 /// `epoch` is the audio thread's plan counter at the time of the event: it increments whenever
@@ -69,6 +71,18 @@ pub enum ContextEvent {
         /// Plan epoch.
         epoch: u32,
     },
+    /// At the onset of one of Descant's notes the audio thread played an alternate instead of the
+    /// planned key (see [`crate::onset`]): Descant's line is what it played.
+    Chose {
+        /// The note's onset in beats, as planned.
+        beat: f64,
+        /// The key the worker planned.
+        planned: u8,
+        /// The key played.
+        played: u8,
+        /// Plan epoch.
+        epoch: u32,
+    },
     /// Forget everything (deactivate/reset/disable).
     Reset {
         /// Plan epoch.
@@ -85,6 +99,7 @@ impl ContextEvent {
             | ContextEvent::ChordNoteOn { epoch, .. }
             | ContextEvent::ChordNoteOff { epoch, .. }
             | ContextEvent::Transport { epoch, .. }
+            | ContextEvent::Chose { epoch, .. }
             | ContextEvent::Reset { epoch } => epoch,
         }
     }
@@ -103,6 +118,9 @@ pub struct GeneratedNote {
     pub length_beats: f64,
     /// The plan epoch it was generated in.
     pub epoch: u32,
+    /// Other keys the model also found likely here (on-beat notes only): the audio thread may
+    /// play one of them instead if the planned key clashes with what sounds at the onset.
+    pub alternates: Alternates,
 }
 
 /// Inference worker → audio thread: what the worker decided.

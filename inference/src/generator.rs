@@ -16,6 +16,7 @@
 use crate::error::ModelError;
 use crate::key::{Key, PitchClassSet};
 use crate::model::Model;
+use crate::onset::Alternates;
 use crate::originality::NgramIndex;
 use crate::sampler::{Sampler, SamplingSettings};
 use crate::shaping::{self, PitchContext, REPEAT_RUN};
@@ -59,6 +60,9 @@ pub struct Guide<'a> {
     /// Weigh down keys that clash with what sounds at a note's onset (see
     /// [`crate::shaping`]).
     pub harmony_guard: bool,
+    /// Give each on-beat note [`Alternates`] for the audio thread's onset choice (see
+    /// [`crate::onset`]).
+    pub alternates: bool,
 }
 
 /// Where and over what a line starts (see [`Continuation::start`]).
@@ -165,6 +169,9 @@ pub struct Continuation<M: StepModel = Model> {
     /// Whether the latest guide asked for the model's expectation of the player (used when the
     /// window is re-encoded).
     expect_next: bool,
+    /// The latest note's alternates, with the onset and key they belong to (see
+    /// [`Continuation::alternates_of`]).
+    alternates: (i64, u8, Alternates),
 }
 
 impl<M: StepModel> std::fmt::Debug for Continuation<M> {
@@ -224,6 +231,7 @@ impl<M: StepModel> Continuation<M> {
             phrase_end,
             bar_tokens: Vec::with_capacity(64),
             expect_next: expect_heard,
+            alternates: (i64::MIN, 0, Alternates::default()),
         };
         if c.two_voice {
             c.heard = heard
@@ -421,6 +429,15 @@ impl<M: StepModel> Continuation<M> {
                 token = Some(self.keep_original(index, t, settings, &allowed));
             }
             let token = token.unwrap_or(BAR);
+            if let (Expect::Pitch { onset }, TokenKind::Pitch(key)) = (expect, kind(token)) {
+                let on_beat = (onset - self.anchor).rem_euclid(beat_ticks) == 0;
+                let alternates = if guide.alternates && on_beat {
+                    self.alternates_for(guide, key, &allowed)
+                } else {
+                    Alternates::default()
+                };
+                self.alternates = (onset, key, alternates);
+            }
             model.step(&mut self.state, token, &self.control)?;
             match (self.expect, kind(token)) {
                 (Expect::PosOrBar, TokenKind::Pos(p)) => {
@@ -461,6 +478,17 @@ impl<M: StepModel> Continuation<M> {
         Err(ModelError::Contract(
             "the model did not complete a note within its token budget".into(),
         ))
+    }
+
+    /// The alternates of `note` if it is the latest note generated (empty otherwise, and for notes
+    /// off the beat or generated without [`Guide::alternates`]).
+    pub fn alternates_of(&self, note: TickNote) -> Alternates {
+        let (onset, key, alternates) = self.alternates;
+        if onset == note.onset && key == note.key {
+            alternates
+        } else {
+            Alternates::default()
+        }
     }
 
     /// Notes the originality guard has resampled in this continuation.

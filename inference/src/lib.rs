@@ -2,9 +2,9 @@
 //! and its contract, the sampler, the beat-time generator and the inference worker thread.
 //!
 //! Threads: everything here runs on the inference worker (or in tests and tools) except what the
-//! audio thread also uses: the `Copy` events of [`events`] (the SPSC queues), the block snapshot,
-//! telemetry and render handshake of [`bridge`], and the pure time arithmetic of [`time`]; none of
-//! them allocates or blocks.
+//! audio thread also uses: the `Copy` events of [`events`] (the SPSC queues), the onset choice of
+//! [`onset`], the block snapshot, telemetry and render handshake of [`bridge`], and the pure time
+//! arithmetic of [`time`]; none of them allocates or blocks.
 //!
 //! ```
 //! use descant_inference::tokenizer::{decode, encode, Meter, TickNote};
@@ -23,6 +23,7 @@ pub mod key;
 pub mod lookahead;
 pub mod midi_file;
 pub mod model;
+pub mod onset;
 pub mod originality;
 /// The ONNX Runtime release Descant loads and its library's file names (shared with `xtask`).
 pub mod ort_version;

@@ -92,6 +92,7 @@ fn a_continuation_plays_a_monophonic_line_on_the_grid_after_the_start() {
         phrase_end: None,
         expect_heard: false,
         harmony_guard: false,
+        alternates: false,
     };
     let history = phrase();
     let at = LineStart::over(&history, Meter::FOUR_FOUR, 0, start, 11);

@@ -4,8 +4,10 @@
 
 use std::sync::atomic::Ordering;
 
+use arrayvec::ArrayVec;
 use descant_inference::bridge::BlockSnapshot;
-use descant_inference::events::{ContextEvent, Plan};
+use descant_inference::events::{ContextEvent, GeneratedNote, Plan};
+use descant_inference::onset::{self, Meeting};
 use descant_inference::take::PlayMode;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
@@ -16,6 +18,10 @@ use crate::roll::RollEvent;
 use crate::route::{self, Pass, RouteSettings, Tell};
 use crate::tracker::SoundingNote;
 use crate::{Descant, OFFLINE_WAIT};
+
+/// Onset choices told to the worker per block (more are played but not told: the worker's line
+/// keeps their planned keys; a block never holds that many of Descant's notes in practice).
+const MAX_CHOICES_TOLD: usize = 16;
 
 fn note_on(timing: u32, key: u8, channel: u8, velocity: f32) -> NoteEvent<()> {
     NoteEvent::NoteOn {
@@ -102,15 +108,23 @@ impl Descant {
         }
     }
 
-    /// Starts the notes due in this block and ends the ones whose time is up.
+    /// Starts the notes due in this block and ends the ones whose time is up. Each note's key is
+    /// chosen at its onset against what sounds there (see `descant_inference::onset`); the worker
+    /// is told of every alternate played.
     fn play_block(&mut self, block: &BlockTime, frames: u32) {
         let outbox = &mut self.outbox;
         let tracker = &mut self.tracker;
+        let heard = &mut self.heard;
         let channel = self.channel;
+        let epoch = self.epoch;
+        let mut chosen = ArrayVec::<ContextEvent, MAX_CHOICES_TOLD>::new();
         let late = self.scheduler.take_due(
             frames,
             |beat| block.offset_of(beat),
-            |n, offset| {
+            |planned, offset| {
+                let sounding = heard.sounding_at(offset);
+                let key = onset::choose(planned.key, &planned.alternates, sounding, heard.last);
+                let n = GeneratedNote { key, ..planned };
                 if tracker.started_at(n.key, channel, offset) {
                     // The same note twice at one sample (a plan made twice): play it once.
                     return;
@@ -128,9 +142,19 @@ impl Descant {
                         Source::DescantOn,
                         note_on(offset, n.key, channel, n.velocity),
                     );
+                    heard.last = Meeting::of(key, sounding).or(heard.last);
+                    if key != planned.key {
+                        let _ = chosen.try_push(ContextEvent::Chose {
+                            beat: n.onset_beat,
+                            planned: planned.key,
+                            played: key,
+                            epoch,
+                        });
+                    }
                 }
             },
         );
+
         if late > 0 {
             self.shared
                 .telemetry
@@ -142,6 +166,9 @@ impl Descant {
             |beat| block.offset_of(beat),
             |n, offset| outbox.push_end(Source::DescantOff, note_off(offset, n)),
         );
+        for event in chosen {
+            self.tell_worker(event);
+        }
     }
 
     /// Discontinuities end everything at the block start, before anything else happens: a seek,
@@ -164,6 +191,7 @@ impl Descant {
         }
         if block.jumped {
             self.phrase_heard = false;
+            self.heard.last = None;
         }
         if block.jumped || block.meter_changed || mode_changed {
             self.tell_worker(self.transport_event(block));
@@ -221,6 +249,7 @@ impl Descant {
                     velocity,
                     timing,
                 } => {
+                    self.heard.press(timing, key);
                     self.channel = r.channel;
                     self.phrase_heard = true;
                     self.tell_worker(ContextEvent::PlayerNoteOn {
@@ -231,22 +260,29 @@ impl Descant {
                     });
                 }
                 Tell::PlayerOff { key, timing } => {
+                    self.heard.release(timing, key);
                     self.tell_worker(ContextEvent::PlayerNoteOff {
                         key,
                         beat: block.beat_at(timing),
                         epoch,
                     });
                 }
-                Tell::ChordOn { key, timing } => self.tell_worker(ContextEvent::ChordNoteOn {
-                    key,
-                    beat: block.beat_at(timing),
-                    epoch,
-                }),
-                Tell::ChordOff { key, timing } => self.tell_worker(ContextEvent::ChordNoteOff {
-                    key,
-                    beat: block.beat_at(timing),
-                    epoch,
-                }),
+                Tell::ChordOn { key, timing } => {
+                    self.heard.press(timing, key);
+                    self.tell_worker(ContextEvent::ChordNoteOn {
+                        key,
+                        beat: block.beat_at(timing),
+                        epoch,
+                    });
+                }
+                Tell::ChordOff { key, timing } => {
+                    self.heard.release(timing, key);
+                    self.tell_worker(ContextEvent::ChordNoteOff {
+                        key,
+                        beat: block.beat_at(timing),
+                        epoch,
+                    });
+                }
             }
             // The roll shows the player's notes whether or not they pass through.
             if let Some(e) = RollEvent::of(&event, |t| block.beat_at(t.min(last)), false) {

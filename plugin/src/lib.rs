@@ -17,6 +17,7 @@ mod block;
 mod clock;
 mod editor;
 mod handle;
+mod heard;
 mod logging;
 mod outbox;
 mod params;
@@ -30,6 +31,7 @@ mod tracker;
 use block::host_time;
 use clock::Clock;
 use handle::InferenceHandle;
+use heard::Heard;
 use outbox::Outbox;
 use params::{DescantParams, EditorMemory};
 use roll::{RollFeed, RollReceiver};
@@ -68,6 +70,9 @@ pub struct Descant {
     outbox: Outbox,
     /// The player's keys passed through and still down (their note-offs always pass).
     held_through: HeldThrough,
+    /// The player's and the chord channel's keys down, sample by sample: what Descant's on-beat
+    /// notes are chosen against at their onset.
+    heard: Heard,
     /// Plan epoch: bumped whenever planned notes become invalid; see `ContextEvent`.
     epoch: u32,
     /// Whether the player has played since time last started: an answer may be pending, so keep
@@ -113,6 +118,7 @@ impl Default for Descant {
             scheduler: Scheduler::default(),
             outbox: Outbox::default(),
             held_through: HeldThrough::default(),
+            heard: Heard::default(),
             epoch: 0,
             phrase_heard: false,
             was_enabled: true,
@@ -233,11 +239,13 @@ impl Plugin for Descant {
             );
         }
         self.release_pending = !self.tracker.is_empty();
+        self.heard.clear();
     }
 
     fn reset(&mut self) {
         self.clock.reset();
         self.release_pending = !self.tracker.is_empty();
+        self.heard.clear();
     }
 
     fn process(
@@ -266,6 +274,7 @@ impl Plugin for Descant {
         let silenced_at = self.route_events(context, &block, frames);
         self.play_notes(&block, frames, enabled, silenced_at);
         self.flush(context, &block);
+        self.heard.end_block();
         if enabled && (self.phrase_heard || !self.tracker.is_empty() || !self.scheduler.is_empty())
         {
             ProcessStatus::KeepAlive

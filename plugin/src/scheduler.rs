@@ -122,6 +122,7 @@ mod tests {
             onset_beat,
             length_beats: 0.25,
             epoch: 0,
+            alternates: Default::default(),
         }
     }
 

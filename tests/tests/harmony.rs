@@ -2,24 +2,25 @@
 //! melodies of `descant_host::melodies`, each played twice (the tune, four bars of rest, the tune
 //! again) to the built debug `Descant.clap` in offline render, Continue mode, default settings.
 //! The figures are the duet measures of `docs/MODEL.md`. Measured with the shipped model
-//! (`descant-duet-v3`, seed 1, this project's machine): played again 93.2 % consonant, 70.7 %
-//! strict; heard once 75.9 % and 59.9 %; a random note of the key 69.7 % and 56.6 %. The floors
-//! sit a few points below, because ONNX Runtime's arithmetic (and so a sampled line) may differ
-//! on another CPU; the heard-once floors are below issue 13's targets (85 % / 65 %), which the
-//! shipped model does not reach.
+//! (`descant-duet-v3`, seed 1, this project's machine), with the onset choice: played again
+//! 100 % consonant, 100 % strict; heard once 100 % and 99.5 %; a random note of the key 69.9 % and
+//! 56.7 % (without the onset choice: 93.2 / 70.7 and 75.9 / 59.9). The floors are issue 13's
+//! targets (90 % / 70 % played again, 85 % / 65 % heard once), well below what is measured,
+//! because ONNX Runtime's arithmetic (and so a sampled line) may differ on another CPU.
 
 use anyhow::Result;
 use descant_host::duet::DuetStats;
 use descant_host::melodies::MELODIES;
 use descant_host_tests::test_plugin_path;
 /// Floors for the material played again (the track memory knows it): consonant, strict (%).
-const AGAIN_CONSONANT: f64 = 88.0;
-const AGAIN_STRICT: f64 = 66.0;
+const AGAIN_CONSONANT: f64 = 90.0;
+const AGAIN_STRICT: f64 = 70.0;
 /// Floors for a melody heard once.
-const ONCE_CONSONANT: f64 = 72.0;
-const ONCE_STRICT: f64 = 56.0;
-/// Floor for Descant's notes in the melody's key (%).
-const IN_KEY: f64 = 90.0;
+const ONCE_CONSONANT: f64 = 85.0;
+const ONCE_STRICT: f64 = 65.0;
+/// Floor for Descant's notes in the melody's key (%): measured 95.5 heard once, 97.2 played
+/// again; issue 13 asks for 95 over all.
+const IN_KEY: f64 = 92.0;
 /// The chorales' own figures, alto against soprano in all 412 chorales, with the same measures
 /// (`training/duet.py` on the extracted corpus): parallel fifths and octaves per 100 beats where
 /// both sound, and the shares of parallel and contrary motion.

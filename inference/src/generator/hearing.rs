@@ -1,6 +1,7 @@
 //! What a two-voice model hears: telling it a bar's heard notes when the line enters the bar, its
 //! own expectation of the player where nothing is known, and what the harmony guard and the
-//! `Voice` control read from the heard notes at a note's onset. Part of [`super::Continuation`];
+//! `Voice` control read from the heard notes at a note's onset, and an on-beat note's alternates
+//! for the audio thread's onset choice. Part of [`super::Continuation`];
 //! runs on the inference worker; allocates only while the heard notes grow.
 //!
 //! Guarantees: a bar is told its heard notes (those that start in it, in onset order) before the
@@ -9,6 +10,7 @@
 
 use crate::error::ModelError;
 use crate::key::PitchClassSet;
+use crate::onset::{Alternates, MAX_ALTERNATES};
 use crate::sampler::SamplingSettings;
 use crate::steering::Voice;
 use crate::step::{StepModel, StepState};
@@ -18,6 +20,12 @@ use super::{Continuation, Guide};
 
 /// Most heard notes a model may expect in one bar.
 pub(super) const MAX_EXPECTED_NOTES: usize = 12;
+/// How far from the sampled key an alternate may lie, in semitones (a fourth: the line's shape
+/// survives the onset choice).
+const ALTERNATE_REACH: u8 = 5;
+/// How much less likely than the likeliest key an alternate may be, in logits (`e^6`, about 400
+/// times).
+const ALTERNATE_SPAN: f32 = 6.0;
 
 /// The keys a note starting at `onset` may take in `register` under the `Voice` control: above the
 /// highest heard note sounding then, or below the lowest; the whole register when nothing sounds,
@@ -192,5 +200,41 @@ impl<M: StepModel> Continuation<M> {
             return PitchClassSet(0);
         }
         PitchClassSet(1 << ((i32::from(h1) + interval).rem_euclid(12)))
+    }
+
+    /// Up to [`MAX_ALTERNATES`] other keys for a note the model just gave `key`: within a fourth
+    /// of it, allowed where the note starts (register, voice), in the key when one is known and
+    /// no less likely than `e^-ALTERNATE_SPAN` of the likeliest key, best first (by the shaped
+    /// logits the pitch was sampled from).
+    pub(super) fn alternates_for(
+        &self,
+        guide: &Guide,
+        key: u8,
+        allowed: &impl Fn(u32) -> bool,
+    ) -> Alternates {
+        let logit = |k: u8| self.shaped[tokenizer::pitch_token(k) as usize];
+        let best = (tokenizer::PITCH_LOW..=tokenizer::PITCH_HIGH)
+            .map(logit)
+            .fold(f32::NEG_INFINITY, f32::max);
+        let mut found: [(f32, u8); MAX_ALTERNATES] = [(f32::NEG_INFINITY, 0); MAX_ALTERNATES];
+        let lo = key
+            .saturating_sub(ALTERNATE_REACH)
+            .max(tokenizer::PITCH_LOW);
+        let hi = key
+            .saturating_add(ALTERNATE_REACH)
+            .min(tokenizer::PITCH_HIGH);
+        for k in lo..=hi {
+            let l = logit(k);
+            let fits = k != key
+                && l.is_finite()
+                && l >= best - ALTERNATE_SPAN
+                && allowed(tokenizer::pitch_token(k))
+                && guide.key.is_none_or(|s| s.scale().contains_key(k));
+            if fits && l > found[MAX_ALTERNATES - 1].0 {
+                found[MAX_ALTERNATES - 1] = (l, k);
+                found.sort_by(|a, b| b.0.total_cmp(&a.0));
+            }
+        }
+        Alternates(found.map(|(_, k)| k))
     }
 }

@@ -13,7 +13,7 @@ use crate::take::{KeptTake, PlayMode};
 
 /// Which of the ways of knowing the harmony ahead of the playhead are on (all are, normally).
 /// `DESCANT_HEARING` switches them for measurement: a comma-separated list of the ones to keep,
-/// out of `memory`, `expect`, `correct` and `guard` (`none` keeps none); see
+/// out of `memory`, `expect`, `correct`, `guard` and `choose` (`none` keeps none); see
 /// [`Hearing::from_env_value`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hearing {
@@ -27,6 +27,9 @@ pub struct Hearing {
     /// The harmony guard: keys that clash with what is heard or expected at a note's onset are
     /// weighed down.
     pub guard: bool,
+    /// On-beat notes carry alternates for the audio thread's onset choice (see
+    /// [`crate::onset`]).
+    pub choose: bool,
 }
 
 impl Default for Hearing {
@@ -36,6 +39,7 @@ impl Default for Hearing {
             expect: true,
             correct: true,
             guard: true,
+            choose: true,
         }
     }
 }
@@ -53,6 +57,7 @@ impl Hearing {
                     expect: on("expect"),
                     correct: on("correct"),
                     guard: on("guard"),
+                    choose: on("choose"),
                 }
             }
         }

@@ -87,6 +87,7 @@ pub fn take_guarded(
         phrase_end: None,
         expect_heard: false,
         harmony_guard: false,
+        alternates: false,
     };
     let mut out = Vec::new();
     while out.len() < n {
@@ -118,6 +119,7 @@ pub fn take_with_chord(
         phrase_end: None,
         expect_heard: false,
         harmony_guard: false,
+        alternates: false,
     };
     let mut out = Vec::new();
     while out.len() < n {

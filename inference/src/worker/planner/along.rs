@@ -145,6 +145,7 @@ mod tests {
     use super::super::fake::{
         beats, note_off, note_on, plan_until, transport, FakeModel, Recorder, Rig,
     };
+    use crate::events::ContextEvent;
     use crate::step::StepModel;
     use crate::take::PlayMode;
     use crate::tokenizer::{kind, TokenKind, OWN};
@@ -405,5 +406,75 @@ mod tests {
         let (told, with_expectation) = (heard_tokens(false), heard_tokens(true));
         assert_eq!(told, 4, "only the four notes played are told");
         assert!(with_expectation > told, "{with_expectation} heard tokens");
+    }
+
+    #[test]
+    fn on_beat_notes_carry_alternates_near_them_and_other_notes_none() {
+        let notes = |choose: bool| {
+            let mut rig = Rig::new();
+            rig.planner.hear(transport((4, 4), true, 0));
+            let settings = super::WorkerSettings {
+                hearing: super::super::super::config::Hearing {
+                    choose,
+                    ..Default::default()
+                },
+                ..along_settings()
+            };
+            let mut out = Recorder::default();
+            plan_until(&mut rig, &settings, beats(0.5), beats(24.0), &mut out);
+            out.notes
+        };
+        let with = notes(true);
+        let on_beat = |n: &&crate::events::GeneratedNote| n.onset_beat.fract() == 0.0;
+        assert!(with
+            .iter()
+            .filter(on_beat)
+            .any(|n| !n.alternates.is_empty()));
+        for n in &with {
+            if !on_beat(&n) {
+                assert!(n.alternates.is_empty(), "{n:?}");
+            }
+            for k in n.alternates.keys() {
+                assert!(k != n.key && k.abs_diff(n.key) <= 5, "{n:?}");
+            }
+        }
+        assert!(notes(false).iter().all(|n| n.alternates.is_empty()));
+    }
+
+    #[test]
+    fn a_key_chosen_at_the_onset_becomes_the_lines_own_note() {
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        let settings = along_settings();
+        let mut out = Recorder::default();
+        plan_until(&mut rig, &settings, beats(0.5), beats(8.0), &mut out);
+        let n = *out.notes.iter().find(|n| n.onset_beat >= 4.0).unwrap();
+        rig.planner.hear(ContextEvent::Chose {
+            beat: n.onset_beat,
+            planned: n.key,
+            played: n.key + 3,
+            epoch: 0,
+        });
+        let tick = super::to_tick(n.onset_beat);
+        let own = rig.planner.own.iter().find(|o| o.onset == tick).unwrap();
+        assert_eq!(own.key, n.key + 3);
+        let sent = rig
+            .planner
+            .sent
+            .iter()
+            .find(|s| s.onset_beat == n.onset_beat);
+        assert_eq!(sent.unwrap().key, n.key + 3);
+        assert!(
+            rig.planner.along.refresh,
+            "the line re-reads at its next bar line"
+        );
+        // ... where the model is told the key played.
+        rig.model.fed.clear();
+        plan_until(&mut rig, &settings, beats(6.0), beats(16.0), &mut out);
+        assert!(out.lines_started >= 2);
+        assert!(rig
+            .model
+            .fed
+            .contains(&crate::tokenizer::pitch_token(n.key + 3)));
     }
 }

@@ -13,6 +13,7 @@ use crate::events::GeneratedNote;
 use crate::feel;
 use crate::generator::{Continuation, Generated, Guide, LineStart};
 use crate::key::PitchClassSet;
+use crate::onset::Alternates;
 use crate::steering::{self, KeySetting};
 use crate::step::StepModel;
 use crate::take::PlayMode;
@@ -20,7 +21,7 @@ use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 use super::super::config::WorkerSettings;
 use super::memory::BarGrid;
-use super::{to_beat, PlanSink, Planner, MAX_SENT};
+use super::{to_beat, to_tick, PlanSink, Planner, MAX_SENT};
 
 /// How far past the playhead the track memory is asked what to expect, in bars (beyond any
 /// look-ahead: a line enters a bar at most one look-ahead, two seconds, before it sounds).
@@ -160,6 +161,7 @@ impl<M: StepModel> Planner<M> {
             phrase_end: self.phrase_end,
             expect_heard: self.expecting(settings),
             harmony_guard: settings.hearing.guard,
+            alternates: settings.hearing.choose,
         };
         let Some(cont) = self.continuation.as_mut() else {
             return Ok(None);
@@ -220,9 +222,33 @@ impl<M: StepModel> Planner<M> {
             onset_beat: felt.onset_beat,
             length_beats: felt.length_beats,
             epoch: self.epoch,
+            alternates: self
+                .continuation
+                .as_ref()
+                .map_or_else(Alternates::default, |c| c.alternates_of(note)),
         };
         self.send(sent, work, sink);
         sent
+    }
+
+    /// The audio thread played `played` for the note planned as `planned` at `beat` (the onset
+    /// choice): Descant's line is what it played. A Continue line re-reads it at the next bar
+    /// line; a loop's recording or take keeps it.
+    pub(super) fn adopt_choice(&mut self, beat: f64, planned: u8, played: u8) {
+        let tick = to_tick(beat);
+        let near = self.meter.beat_ticks() / 2;
+        // (Humanize may have moved the onset as sent off the line's grid tick.)
+        let mut own = self.own.iter_mut().rev().filter(|n| n.key == planned);
+        if let Some(n) = own.find(|n| (n.onset - tick).abs() <= near) {
+            n.key = played;
+        }
+        let mut sent = self.sent.iter_mut().rev().filter(|n| n.key == planned);
+        if let Some(n) = sent.find(|n| (n.onset_beat - beat).abs() < 1e-6) {
+            n.key = played;
+            n.alternates = Alternates::default();
+        }
+        self.looping.amend(beat, planned, played);
+        self.along.refresh = true;
     }
 
     /// Sends a planned note. A note that would start before the previous one ends (a stretch

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use crate::error::ModelError;
 use crate::events::GeneratedNote;
+use crate::onset::Alternates;
 use crate::step::StepModel;
 use crate::take::{KeptTake, TakeNote};
 use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
@@ -38,6 +39,9 @@ pub(super) struct LoopState {
     whole: bool,
     /// The latest whole take: what repeats while `Keep` is on.
     pub(super) take: Option<KeptTake>,
+    /// Absolute tick where the cycle that became `take` started (the onset choice may amend the
+    /// take's last notes after the cycle was planned).
+    take_start: i64,
     /// Absolute tick up to which this cycle is planned.
     cursor: i64,
     /// The `Regenerate` switch as last seen (any change asks for a new take).
@@ -59,6 +63,23 @@ impl LoopState {
             take,
             ..LoopState::default()
         };
+    }
+
+    /// The audio thread played `played` for the note planned as `planned` at `beat` (the onset
+    /// choice): the recording, or the take it just became, keeps what was played.
+    pub(super) fn amend(&mut self, beat: f64, planned: u8, played: u8) {
+        let amend = |notes: &mut [TakeNote], start: i64| {
+            let at = |n: &&mut TakeNote| (to_beat(start) + n.onset - beat).abs() < 1e-6;
+            if let Some(n) = notes.iter_mut().filter(|n| n.key == planned).find(at) {
+                n.key = played;
+            }
+        };
+        if self.cycle.is_some() && !self.replaying {
+            amend(&mut self.recording, self.start);
+        }
+        if let Some(take) = self.take.as_mut() {
+            amend(&mut take.notes, self.take_start);
+        }
     }
 }
 
@@ -191,6 +212,8 @@ impl<M: StepModel> Planner<M> {
                     onset_beat: to_beat(start) + n.onset,
                     length_beats: n.length,
                     epoch: self.epoch,
+                    // A kept take repeats exactly: no onset choice.
+                    alternates: Alternates::default(),
                 };
                 self.send(note, t0.elapsed(), sink);
             }
@@ -211,6 +234,7 @@ impl<M: StepModel> Planner<M> {
             };
             if take.validate().is_ok() {
                 lp.take = Some(take);
+                lp.take_start = lp.start;
             }
         }
         lp.whole = false;
@@ -292,7 +316,7 @@ impl<M: StepModel> Planner<M> {
 #[cfg(test)]
 mod tests {
     use super::super::fake::{beats, transport, Recorder, Rig};
-    use crate::events::GeneratedNote;
+    use crate::events::{ContextEvent, GeneratedNote};
     use crate::take::PlayMode;
 
     fn loop_settings(keep: bool) -> super::WorkerSettings {
@@ -362,6 +386,41 @@ mod tests {
         assert_eq!(stored.cycle_beats, 4.0);
         assert_eq!(stored.notes.len(), first.len());
         assert_eq!(out.kept_take_beats, Some(4.0));
+    }
+
+    #[test]
+    fn a_key_chosen_at_the_onset_is_what_the_kept_take_repeats() {
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        let mut out = Recorder::default();
+        let chose = |n: &GeneratedNote| ContextEvent::Chose {
+            beat: n.onset_beat,
+            planned: n.key,
+            played: n.key + 2,
+            epoch: 0,
+        };
+        // One choice while cycle 0 is still recorded, one after it became the take.
+        walk(&mut rig, &loop_settings(false), None, (0.0, 1.0), &mut out);
+        let early = out.notes[0];
+        rig.planner.hear(chose(&early));
+        walk(&mut rig, &loop_settings(true), None, (1.0, 3.75), &mut out);
+        let late = *out.notes.iter().rfind(|n| n.onset_beat < 4.0).unwrap();
+        assert!(late.onset_beat > early.onset_beat, "{late:?}");
+        assert!(
+            rig.planner.looping.take.is_some(),
+            "cycle 0 became the take"
+        );
+        rig.planner.hear(chose(&late));
+        walk(&mut rig, &loop_settings(true), None, (3.75, 12.0), &mut out);
+        // (Cycle 1's start was replayed before the late choice was heard; cycle 2 is all after.)
+        let replay = in_cycle(&out.notes, 8.0, 4.0);
+        let mut first = in_cycle(&out.notes, 0.0, 4.0);
+        for n in first.iter_mut() {
+            if n.1 == early.onset_beat || n.1 == late.onset_beat {
+                n.0 += 2;
+            }
+        }
+        assert_eq!(replay, first, "the take repeats the keys played");
     }
 
     #[test]

@@ -269,6 +269,12 @@ impl<M: StepModel> Planner<M> {
                     self.forget_history();
                 }
             }
+            ContextEvent::Chose {
+                beat,
+                planned,
+                played,
+                ..
+            } => self.adopt_choice(beat, planned, played),
             ContextEvent::Reset { .. } => {
                 self.memory.clear();
                 self.forget_history();
