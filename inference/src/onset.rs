@@ -12,9 +12,10 @@
 //!
 //! Guarantees: [`choose`] returns the planned key when nothing sounds, when it has no alternates,
 //! or when no alternate fits strictly better; otherwise the first alternate (in the model's order)
-//! of the best fit. Fit ranks, best first: every interval to the sounding keys a unison, third,
-//! fifth, sixth or octave, without moving into parallel fifths or octaves with the nearest
-//! sounding key; then nothing worse than a fourth (or such a parallel); then anything else.
+//! of the best fit. Fit ranks, best first: every interval to the sounding keys a third, fifth or
+//! sixth (or a unison or octave the model planned), without moving into parallel fifths or octaves
+//! with the nearest sounding key; then an alternate that doubles a sounding key at the unison or
+//! octave; then nothing worse than a fourth (or such a parallel); then anything else.
 
 /// Most alternates one note carries.
 pub const MAX_ALTERNATES: usize = 3;
@@ -101,7 +102,12 @@ pub enum Fit {
     Clash,
     /// A fourth at worst, or a parallel fifth or octave with the nearest sounding key.
     Fair,
-    /// Unisons, thirds, fifths, sixths and octaves only, and no parallels.
+    /// A unison or an octave with some sounding key, the rest strict: consonant, but the line
+    /// doubles what it hears. The planned key keeps its place here; an alternate ranks below a
+    /// strict one.
+    Doubling,
+    /// Thirds, fifths and sixths (unisons and octaves too, if the planned key makes them), and no
+    /// parallels.
     Strict,
 }
 
@@ -114,7 +120,8 @@ pub fn fit(key: u8, sounding: KeySet, last: Option<Meeting>) -> Fit {
     let mut worst = Fit::Strict;
     for s in sounding.keys() {
         match interval_class(key, s) {
-            0 | 3 | 4 | 7 | 8 | 9 => {}
+            3 | 4 | 7 | 8 | 9 => {}
+            0 => worst = worst.min(Fit::Doubling),
             5 => worst = worst.min(Fit::Fair),
             _ => return Fit::Clash,
         }
@@ -137,7 +144,8 @@ pub fn choose(planned: u8, alternates: &Alternates, sounding: KeySet, last: Opti
     if sounding.is_empty() || alternates.is_empty() {
         return planned;
     }
-    let mut best = (fit(planned, sounding, last), planned);
+    let promote = |f: Fit| if f == Fit::Doubling { Fit::Strict } else { f };
+    let mut best = (promote(fit(planned, sounding, last)), planned);
     for key in alternates.keys() {
         let f = fit(key, sounding, last);
         if f > best.0 {
@@ -182,6 +190,14 @@ mod tests {
     }
 
     #[test]
+    fn an_alternate_that_doubles_the_melody_ranks_below_one_that_does_not() {
+        // D clashes with C; C (an octave) is the model's first alternate, E (a third) its second.
+        assert_eq!(choose(62, &Alternates([48, 64, 0]), set(&[60]), None), 64);
+        // A planned octave stands: it is the model's own choice, and consonant.
+        assert_eq!(choose(48, &Alternates([52, 0, 0]), set(&[60]), None), 48);
+    }
+
+    #[test]
     fn every_sounding_key_counts() {
         // E fits C but clashes with F; A fits both (a sixth above C, a third above F).
         assert_eq!(
@@ -202,7 +218,7 @@ mod tests {
         // Contrary motion into an octave is no parallel.
         assert_eq!(
             fit(60, set(&[72]), Some(Meeting { own: 64, heard: 64 })),
-            Fit::Strict
+            Fit::Doubling
         );
     }
 

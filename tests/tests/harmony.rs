@@ -3,8 +3,8 @@
 //! again) to the built debug `Descant.clap` in offline render, Continue mode, default settings.
 //! The figures are the duet measures of `docs/MODEL.md`. Measured with the shipped model
 //! (`descant-duet-v3`, seed 1, this project's machine), with the onset choice: played again
-//! 100 % consonant, 100 % strict; heard once 100 % and 99.5 %; a random note of the key 69.9 % and
-//! 56.7 % (without the onset choice: 93.2 / 70.7 and 75.9 / 59.9). The floors are issue 13's
+//! 100 % consonant, 100 % strict; heard once 100 % and 99.2 %; a random note of the key 69.8 % and
+//! 56.6 % (without the onset choice: 93.2 / 70.7 and 75.9 / 59.9). The floors are issue 13's
 //! targets (90 % / 70 % played again, 85 % / 65 % heard once), well below what is measured,
 //! because ONNX Runtime's arithmetic (and so a sampled line) may differ on another CPU.
 
