@@ -152,6 +152,9 @@ pub struct Telemetry {
     pub late_notes: AtomicU64,
     /// Notes the worker generated. Written by worker.
     pub generated_notes: AtomicU64,
+    /// Notes played with an alternate key chosen at their onset (see [`crate::onset`]). Written
+    /// by audio.
+    pub onset_choices: AtomicU64,
     /// Notes dropped because the note queue was full. Written by worker.
     pub queue_full_drops: AtomicU64,
     /// Notes the originality guard resampled (they would have copied a training melody).
@@ -178,6 +181,7 @@ impl Default for Telemetry {
         Telemetry {
             late_notes: AtomicU64::new(0),
             generated_notes: AtomicU64::new(0),
+            onset_choices: AtomicU64::new(0),
             queue_full_drops: AtomicU64::new(0),
             originality_interventions: AtomicU64::new(0),
             originality_available: AtomicBool::new(false),

@@ -166,6 +166,12 @@ impl Descant {
             |beat| block.offset_of(beat),
             |n, offset| outbox.push_end(Source::DescantOff, note_off(offset, n)),
         );
+        if !chosen.is_empty() {
+            self.shared
+                .telemetry
+                .onset_choices
+                .fetch_add(chosen.len() as u64, Ordering::Relaxed);
+        }
         for event in chosen {
             self.tell_worker(event);
         }

@@ -225,16 +225,18 @@ impl Plugin for Descant {
         // Joins the worker (main thread). Notes still sounding are ended in the next block.
         self.inference = None;
         let s = &self.shared.telemetry;
-        let (planned, late, lost) = (
+        let (planned, late, lost, chosen) = (
             s.generated_notes.load(Ordering::Relaxed),
             s.late_notes.load(Ordering::Relaxed),
             s.queue_full_drops.load(Ordering::Relaxed),
+            s.onset_choices.load(Ordering::Relaxed),
         );
         // The session's figures, when Descant played at all (a host activates often).
         if planned + late + lost > 0 {
             log::info!(
                 "{planned} notes planned, {late} missed their deadline (not played), {lost} lost \
-                 to a full queue; look-ahead {:.2} beats",
+                 to a full queue, {chosen} played with a key chosen at the onset; look-ahead \
+                 {:.2} beats",
                 s.lookahead_beats.load()
             );
         }
