@@ -4,7 +4,8 @@
 //!
 //! Guarantees: a line starts on a bar line after the playhead, never before where the previous
 //! line had planned to (no stretch is planned twice), except after a last-moment correction,
-//! which starts it where the withdrawn notes began; a re-read happens only at a bar line.
+//! which starts it where the withdrawn notes began; a re-read happens only at a bar line; while
+//! the player plays, every bar the line enters gets a note of Descant's.
 //!
 //! Last-moment correction: when a player note arrives before a note Descant has already planned
 //! and sent, and that note would start on a beat within two beats while the player's key is
@@ -134,7 +135,15 @@ impl<M: StepModel> Planner<M> {
                 self.start_line(model, settings, &history, None, t, sink)?;
                 self.along.refresh = false;
             }
-            Step::Bar(_) => {}
+            Step::Bar(_) => {
+                // Beside a player who is playing, the line plays in every bar: a whole bar of
+                // silence from Descant then sounds like a dropped cue, not a breath.
+                if self.player_active() {
+                    if let Some(c) = self.continuation.as_mut() {
+                        c.play_first_bar();
+                    }
+                }
+            }
         }
         Ok(true)
     }

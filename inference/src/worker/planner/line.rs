@@ -275,7 +275,7 @@ impl<M: StepModel> Planner<M> {
     }
 
     /// Whether the player is playing now: a key is down, or one was released within the last bar.
-    fn player_active(&self) -> bool {
+    pub(super) fn player_active(&self) -> bool {
         self.held.iter().any(Option::is_some)
             || self.now - self.last_off_tick <= self.meter.bar_ticks()
     }
