@@ -104,6 +104,15 @@ impl<'a> LineStart<'a> {
     }
 }
 
+/// The log-probability of `token` under the softmax of `logits`.
+fn log_prob_of(logits: &[f32], token: u32) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = logits.iter().map(|&l| (l - max).exp()).sum();
+    logits
+        .get(token as usize)
+        .map_or(f32::NEG_INFINITY, |&l| l - max - sum.ln())
+}
+
 /// Most resamples of one note when the originality guard fires (then the note stands).
 pub const MAX_ORIGINALITY_RESAMPLES: usize = 4;
 
@@ -158,6 +167,8 @@ pub struct Continuation<M: StepModel = Model> {
     interventions: u64,
     /// Whether a bar line is held back until the next note (see [`Continuation::play_first_bar`]).
     hold_bar: bool,
+    /// The first note must start by this absolute tick (see [`Continuation::play_first_by`]).
+    first_by: Option<i64>,
     /// Whether the model speaks the two-voice grammar (contract v2).
     two_voice: bool,
     /// Two-voice: the heard notes the model was told of (absolute ticks), for re-encoding.
@@ -172,6 +183,9 @@ pub struct Continuation<M: StepModel = Model> {
     /// The latest note's alternates, with the onset and key they belong to (see
     /// [`Continuation::alternates_of`]).
     alternates: (i64, u8, Alternates),
+    /// Sum of the model's log-probabilities of the tokens sampled, and how many (the critic's
+    /// likelihood; see [`Continuation::mean_log_prob`]).
+    log_prob: (f64, u32),
 }
 
 impl<M: StepModel> std::fmt::Debug for Continuation<M> {
@@ -226,12 +240,14 @@ impl<M: StepModel> Continuation<M> {
             intervals: Vec::with_capacity(32),
             interventions: 0,
             hold_bar: false,
+            first_by: None,
             two_voice: model.contract().two_voice(),
             heard: Vec::new(),
             phrase_end,
             bar_tokens: Vec::with_capacity(64),
             expect_next: expect_heard,
             alternates: (i64::MIN, 0, Alternates::default()),
+            log_prob: (0.0, 0),
         };
         if c.two_voice {
             c.heard = heard
@@ -254,6 +270,13 @@ impl<M: StepModel> Continuation<M> {
     /// (a line that starts with an empty bar sounds like Descant missed its cue).
     pub fn play_first_bar(&mut self) {
         self.hold_bar = true;
+    }
+
+    /// Makes the line's first note start no later than `tick` (an answer starts where its call
+    /// did in the bar, not somewhere in that bar); implies [`Continuation::play_first_bar`].
+    pub fn play_first_by(&mut self, tick: i64) {
+        self.hold_bar = true;
+        self.first_by = Some(tick);
     }
 
     /// Whether the model hears what sounds beside the line (contract v2).
@@ -379,9 +402,12 @@ impl<M: StepModel> Continuation<M> {
             };
             // A held bar line is let through when no onset is left in the bar.
             let bar_ok = !self.hold_bar || next_free >= bar_start + bar_len;
+            let first_by = self.first_by.unwrap_or(i64::MAX);
             let allowed = |t: u32| match (expect, kind(t)) {
                 (Expect::PosOrBar, TokenKind::Bar) => bar_ok,
-                (Expect::PosOrBar, TokenKind::Pos(p)) => p < bar_len && bar_start + p >= next_free,
+                (Expect::PosOrBar, TokenKind::Pos(p)) => {
+                    p < bar_len && bar_start + p >= next_free && bar_start + p <= first_by
+                }
                 (Expect::Pitch { .. }, TokenKind::Pitch(k)) => (plo..=phi).contains(&k),
                 (Expect::Dur { .. }, TokenKind::Dur(_)) => true,
                 _ => false,
@@ -429,6 +455,8 @@ impl<M: StepModel> Continuation<M> {
                 token = Some(self.keep_original(index, t, settings, &allowed));
             }
             let token = token.unwrap_or(BAR);
+            self.log_prob.0 += f64::from(log_prob_of(self.state.logits(), token));
+            self.log_prob.1 += 1;
             if let (Expect::Pitch { onset }, TokenKind::Pitch(key)) = (expect, kind(token)) {
                 let on_beat = (onset - self.anchor).rem_euclid(beat_ticks) == 0;
                 let alternates = if guide.alternates && on_beat {
@@ -457,6 +485,7 @@ impl<M: StepModel> Continuation<M> {
                     };
                     self.next_free = onset + duration;
                     self.hold_bar = false;
+                    self.first_by = None;
                     self.context.push(note);
                     if self.recent.len() == REPEAT_RUN {
                         self.recent.remove(0);
@@ -465,7 +494,9 @@ impl<M: StepModel> Continuation<M> {
                     return Ok(Generated::Note(note));
                 }
                 _ => {
-                    // A bar line (the only other token the mask lets through).
+                    // A bar line (the only other token the mask lets through). A first-note
+                    // deadline still open here has passed: it is void.
+                    self.first_by = None;
                     self.expect = Expect::PosOrBar;
                     self.bar_start += bar_len;
                     if self.two_voice {
@@ -488,6 +519,15 @@ impl<M: StepModel> Continuation<M> {
             alternates
         } else {
             Alternates::default()
+        }
+    }
+
+    /// The model's mean log-probability per token of what this continuation sampled (the raw
+    /// distribution, before shaping); `-inf` before any token.
+    pub fn mean_log_prob(&self) -> f32 {
+        match self.log_prob {
+            (_, 0) => f32::NEG_INFINITY,
+            (sum, n) => (sum / f64::from(n)) as f32,
         }
     }
 

@@ -15,6 +15,7 @@
 
 pub mod bridge;
 pub mod contract;
+pub mod critic;
 pub mod error;
 pub mod events;
 pub mod feel;

@@ -453,6 +453,12 @@ impl NiceEguiApp for DescantEditor {
                     ModeChoice::Answer => {
                         slider(ui, &setter, &p.answer_after);
                         slider(ui, &setter, &p.answer_bars);
+                        slider(ui, &setter, &p.ending);
+                        slider(ui, &setter, &p.echo);
+                        if let Some((scores, n)) = *self.shared.answer.lock() {
+                            ui.label(format!("Last answer, best of {n}: {}", scores.line()))
+                                .on_hover_text("The critic's scores of the answer Descant played");
+                        }
                     }
                     ModeChoice::Continue => {}
                     ModeChoice::Loop => {

@@ -16,7 +16,7 @@ use descant_inference::worker::{
 };
 use descant_inference::{SHIPPED_MODEL, SHIPPED_NGRAMS, SHIPPED_SIDECAR};
 
-use crate::params::DescantParams;
+use crate::params::{answer_length, DescantParams};
 
 /// Environment variable naming a `.onnx` model (with its `.json` sidecar) to use instead of the
 /// one compiled in.
@@ -79,7 +79,9 @@ impl InferenceHandle {
             steering: params.steering(),
             seed: params.seed.value() as u64,
             mode: params.mode.value().into(),
-            answer_bars: params.answer_bars.value().max(0) as u32,
+            answer_length: answer_length(params.answer_bars.value()),
+            ending: params.ending.value().into(),
+            echo: params.echo.value(),
             loop_bars: params.loop_bars.value().max(1) as u32,
             keep: params.keep.value(),
             regenerate: params.regenerate.value(),

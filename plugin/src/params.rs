@@ -6,9 +6,11 @@
 
 use std::sync::Arc;
 
+use descant_inference::critic::Ending;
 use descant_inference::key::{Key, KEY_COUNT};
 use descant_inference::steering::{KeySetting, Steering, Voice};
 use descant_inference::take::{KeptTake, PlayMode};
+use descant_inference::worker::AnswerLength;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -60,6 +62,42 @@ pub enum VoiceChoice {
     /// Below what it hears.
     #[id = "below"]
     Below,
+}
+
+/// How an answer ends (the `Ending` parameter); see [`Ending`].
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndingChoice {
+    /// On the tonic, on a strong beat of the last bar.
+    #[id = "home"]
+    Home,
+    /// On the dominant: a half cadence, a question.
+    #[id = "open"]
+    Open,
+    /// Anywhere.
+    #[id = "free"]
+    Free,
+}
+
+impl From<EndingChoice> for Ending {
+    fn from(e: EndingChoice) -> Ending {
+        match e {
+            EndingChoice::Home => Ending::Home,
+            EndingChoice::Open => Ending::Open,
+            EndingChoice::Free => Ending::Free,
+        }
+    }
+}
+
+/// `Answer length`'s value for "Match the call" (0 is "Until you play", 1.. a number of bars).
+pub const MATCH_THE_CALL: i32 = -1;
+
+/// The worker's reading of an `Answer length` value.
+pub fn answer_length(value: i32) -> AnswerLength {
+    match value {
+        v if v < 0 => AnswerLength::MatchTheCall,
+        0 => AnswerLength::UntilYouPlay,
+        v => AnswerLength::Bars(v as u32),
+    }
 }
 
 impl From<VoiceChoice> for Voice {
@@ -138,9 +176,19 @@ pub struct DescantParams {
     #[id = "mode"]
     pub mode: EnumParam<ModeChoice>,
 
-    /// Answer mode: most bars an answer lasts; 0 = until the player plays. Read by the worker.
+    /// Answer mode: how long an answer lasts: "Match the call" ([`MATCH_THE_CALL`]), a number of
+    /// bars, or 0 = until the player plays. Read by the worker.
     #[id = "answer_len"]
     pub answer_bars: IntParam,
+
+    /// Answer mode: how an answer ends (Home, Open, Free). Read by the worker's critic.
+    #[id = "ending"]
+    pub ending: EnumParam<EndingChoice>,
+
+    /// Answer mode: Echo (+100 %) ↔ Contrast (−100 %), how much an answer keeps the call's rhythm.
+    /// Read by the worker's critic.
+    #[id = "echo"]
+    pub echo: FloatParam,
 
     /// Loop mode without a host loop: the cycle in bars. Read by the worker.
     #[id = "loop_len"]
@@ -350,22 +398,42 @@ impl Default for DescantParams {
             editor_memory: RwLock::new(EditorMemory::default()),
             kept_take: Arc::new(RwLock::new(None)),
             mode: EnumParam::new("Mode", ModeChoice::Answer),
-            answer_bars: IntParam::new("Answer length", 4, IntRange::Linear { min: 0, max: 16 })
-                .with_value_to_string(Arc::new(|v| {
-                    if v <= 0 {
-                        "Until you play".to_string()
-                    } else {
-                        format!("{v} bars")
-                    }
-                }))
-                .with_string_to_value(Arc::new(|s| {
-                    let s = s.trim();
-                    if s.eq_ignore_ascii_case("until you play") {
-                        Some(0)
-                    } else {
-                        s.trim_end_matches("bars").trim().parse().ok()
-                    }
-                })),
+            answer_bars: IntParam::new(
+                "Answer length",
+                MATCH_THE_CALL,
+                IntRange::Linear {
+                    min: MATCH_THE_CALL,
+                    max: 16,
+                },
+            )
+            .with_value_to_string(Arc::new(|v| match v {
+                v if v < 0 => "Match the call".to_string(),
+                0 => "Until you play".to_string(),
+                v => format!("{v} bars"),
+            }))
+            .with_string_to_value(Arc::new(|s| {
+                let s = s.trim();
+                if s.eq_ignore_ascii_case("match the call") {
+                    Some(MATCH_THE_CALL)
+                } else if s.eq_ignore_ascii_case("until you play") {
+                    Some(0)
+                } else {
+                    s.trim_end_matches("bars").trim().parse().ok()
+                }
+            })),
+            ending: EnumParam::new("Ending", EndingChoice::Home),
+            echo: FloatParam::new(
+                "Echo",
+                0.5,
+                FloatRange::Linear {
+                    min: -1.0,
+                    max: 1.0,
+                },
+            )
+            .with_step_size(0.01)
+            .with_unit("%")
+            .with_value_to_string(formatters::v2s_f32_percentage(0))
+            .with_string_to_value(formatters::s2v_f32_percentage()),
             loop_bars: IntParam::new("Loop length", 2, IntRange::Linear { min: 1, max: 16 })
                 .with_unit(" bars"),
             keep: BoolParam::new("Keep", false),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use crate::critic::Ending;
 use crate::sampler::SamplingSettings;
 use crate::steering::Steering;
 use crate::take::{KeptTake, PlayMode};
@@ -64,6 +65,18 @@ impl Hearing {
     }
 }
 
+/// How long an answer lasts (the `Answer length` parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerLength {
+    /// As many bars as the call, rounded, at least one, capped (see
+    /// [`MATCH_CAP_BARS`](super::planner::MATCH_CAP_BARS)).
+    MatchTheCall,
+    /// This many bars.
+    Bars(u32),
+    /// One streamed line until the player plays again.
+    UntilYouPlay,
+}
+
 /// Live settings the worker reads before planning each note.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WorkerSettings {
@@ -80,8 +93,13 @@ pub struct WorkerSettings {
     pub seed: u64,
     /// How Descant plays with the track.
     pub mode: PlayMode,
-    /// Answer mode: most bars an answer lasts; 0 = until the player plays again.
-    pub answer_bars: u32,
+    /// Answer mode: how long an answer lasts.
+    pub answer_length: AnswerLength,
+    /// Answer mode: how an answer ends (the critic's ending score).
+    pub ending: Ending,
+    /// Answer mode: Echo (+1) ↔ Contrast (−1), how much the answer keeps the call's rhythm (a
+    /// critic weight).
+    pub echo: f32,
     /// Loop mode without a host loop: the cycle length in bars.
     pub loop_bars: u32,
     /// Loop mode: repeat the current take exactly.
@@ -103,7 +121,9 @@ impl Default for WorkerSettings {
             steering: Steering::default(),
             seed: 1,
             mode: PlayMode::Answer,
-            answer_bars: 0,
+            answer_length: AnswerLength::MatchTheCall,
+            ending: Ending::Home,
+            echo: 0.5,
             loop_bars: 2,
             keep: false,
             regenerate: false,

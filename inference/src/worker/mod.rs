@@ -18,10 +18,10 @@ mod planner;
 pub mod shared;
 pub mod thread;
 
-pub use config::{Hearing, ModelSource, SettingsFn, WorkerConfig, WorkerSettings};
+pub use config::{AnswerLength, Hearing, ModelSource, SettingsFn, WorkerConfig, WorkerSettings};
 #[cfg(debug_assertions)]
 pub use load::FAULT_ENV;
 pub use load::{load_model, load_ngrams};
-pub use planner::{PlanSink, PlanTime, Planner, START_GRID_TICKS};
+pub use planner::{PlanSink, PlanTime, Planner, MATCH_CAP_BARS, START_GRID_TICKS};
 pub use shared::{ModelStatus, WorkerShared};
 pub use thread::{InferenceWorker, MAX_PANICS, OFFLINE_LOOKAHEAD_BEATS, PANIC_WINDOW};

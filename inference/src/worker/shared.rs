@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use parking_lot::Mutex;
 
 use crate::bridge::{BlockCell, RenderSync, Telemetry};
+use crate::critic::Scores;
 use crate::events::GeneratedNote;
 
 /// Planned notes the GUI can see at once.
@@ -49,6 +50,9 @@ pub struct WorkerShared {
     /// Descant's latest planned notes, oldest first, for the editor's piano roll. Written by the
     /// worker, read by the GUI; never touched by the audio thread.
     pub planned: Mutex<VecDeque<GeneratedNote>>,
+    /// The latest answer the critic chose: the winner's scores and how many candidates it was
+    /// chosen from. Written by the worker, read by the GUI; never touched by the audio thread.
+    pub answer: Mutex<Option<(Scores, u32)>>,
     /// Bumped to ask the worker to load its model again. Written by the GUI (or the main
     /// thread), read by the worker.
     pub(super) reload_request: AtomicU32,
@@ -72,6 +76,7 @@ impl Default for WorkerShared {
             render: RenderSync::default(),
             status: Mutex::new(ModelStatus::Loading),
             planned: Mutex::new(VecDeque::with_capacity(PLAN_VIEW_NOTES)),
+            answer: Mutex::new(None),
             reload_request: AtomicU32::new(0),
             running: AtomicBool::new(true),
         }

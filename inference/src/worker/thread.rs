@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::critic::Scores;
 use crate::error::ModelError;
 use crate::events::{ContextEvent, GeneratedNote, Plan};
 use crate::key::Key;
@@ -208,6 +209,10 @@ impl PlanSink for Outlet<'_> {
 
     fn kept_take_beats(&mut self, beats: f64) {
         self.shared.telemetry.kept_take_beats.store(beats);
+    }
+
+    fn answer_chosen(&mut self, scores: Scores, candidates: u32) {
+        *self.shared.answer.lock() = Some((scores, candidates));
     }
 }
 

@@ -1,29 +1,124 @@
-//! Answer mode (call and response): after the player's phrase and `Answer after` beats of silence,
-//! Descant answers from the next sixteenth note for up to `Answer length` bars. Worker thread (or
-//! tests); allocates.
+//! Answer mode (call and response): after the player's phrase (the call) and `Answer after` beats
+//! of silence, Descant answers with a phrase of its own. Worker thread (or tests); allocates.
+//!
+//! An answer of known length is chosen, not streamed: as soon as the player falls silent the
+//! planner writes whole candidate answers, one per call, and the [`critic`](crate::critic)
+//! scores each against the call; the best is played. At least [`MIN_CANDIDATES`] are written,
+//! and more (up to [`MAX_CANDIDATES`]) while the answer's first note is more than a beat away;
+//! the work is thrown away if the player plays on (a new epoch). Offline the playhead moves by
+//! blocks, so the count, and the answer, are the same for the same seed.
 //!
 //! Guarantees: no answer starts while a player key is down, before `Answer after` beats after the
-//! latest note-off, or before the playhead; no answer note sounds past `Answer length` bars from
-//! the answer's start.
+//! latest note-off, or before the playhead. It starts at the call's place in the bar: a call that
+//! began on a bar line is answered from a bar line, a pickup with a pickup of the same length.
+//! With `Answer length` "Match the call" it lasts as many bars as the call (rounded, at least
+//! one, at most [`MATCH_CAP_BARS`]); with a number of bars, that many. No answer note starts at
+//! or after its end; its last note is held to the end of its bar (never clipped), a cadence. With
+//! `Answer length` "Until you play" the answer is one streamed line, as in Descant 0.2.
 
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crate::critic::{self, Brief, Ending, Scores};
 use crate::error::ModelError;
+use crate::key;
+use crate::onset::Alternates;
+use crate::steering::KeySetting;
 use crate::step::StepModel;
+use crate::tokenizer::TickNote;
 
-use super::super::config::WorkerSettings;
+use super::super::config::{AnswerLength, WorkerSettings};
 use super::line::{note_timer, Step};
 use super::{ceil_to, to_tick, PlanSink, Planner, START_GRID_TICKS};
+
+/// Candidates an answer is chosen from, at least (even when time is short).
+pub const MIN_CANDIDATES: u32 = 3;
+/// Candidates an answer is chosen from, at most.
+pub const MAX_CANDIDATES: u32 = 8;
+/// Longest answer "Match the call" gives, in bars.
+pub const MATCH_CAP_BARS: i64 = 8;
+/// Most notes one candidate may hold (a model that never reaches the end cannot stall).
+const MAX_CANDIDATE_NOTES: usize = 256;
 
 /// Answer mode's memory.
 #[derive(Debug, Default)]
 pub(super) struct AnswerState {
     /// The player finished a phrase that has not been answered yet. Set on a player note-off.
     pub(super) pending: bool,
-    /// The tick where the current answer ends (`Answer length`), if limited.
+    /// The tick where the current answer ends, if limited.
     pub(super) end: Option<i64>,
+    /// The answer being chosen, if any.
+    pub(super) choosing: Option<Choosing>,
+    /// The chosen answer's notes not yet sent, in order, with their alternates.
+    pub(super) chosen: VecDeque<(TickNote, Alternates)>,
+}
+
+/// An answer being chosen: where it goes and the best candidate so far.
+#[derive(Debug)]
+pub(super) struct Choosing {
+    /// First tick of the answer.
+    start: i64,
+    /// Tick where it ends.
+    end: i64,
+    /// Candidates written so far.
+    tried: u32,
+    /// The best so far: its notes and scores.
+    best: Option<(Vec<(TickNote, Alternates)>, Scores)>,
+}
+
+impl AnswerState {
+    /// Forgets the answer being chosen or played (the player played on, time jumped).
+    pub(super) fn drop_answer(&mut self) {
+        self.end = None;
+        self.choosing = None;
+        self.chosen.clear();
+    }
+}
+
+/// The call: the trailing notes of `phrase` with no silence of `wait` ticks or more between them.
+fn call_of(phrase: &[TickNote], wait: i64) -> &[TickNote] {
+    let mut from = phrase.len();
+    while from > 0 {
+        from -= 1;
+        if from > 0 {
+            let prev = &phrase[from - 1];
+            if phrase[from].onset - (prev.onset + prev.duration) >= wait {
+                break;
+            }
+        }
+    }
+    &phrase[from..]
 }
 
 impl<M: StepModel> Planner<M> {
-    /// Answer mode: one note (or bar line) more of the answer, starting one when it is due.
+    /// Where the answer to `call` goes, from the earliest tick it may start on: `(start,
+    /// downbeat)`, its first tick and the bar line its bars count from (see the module's
+    /// guarantees).
+    fn answer_span(&self, call: &[TickNote], earliest: i64) -> (i64, i64) {
+        let bar = self.meter.bar_ticks();
+        let first = call.first().map_or(earliest, |n| n.onset);
+        let place = (first - self.anchor).rem_euclid(bar);
+        let pickup = if place == 0 { 0 } else { bar - place };
+        let downbeat = self.anchor + ceil_to(earliest + pickup - self.anchor, bar);
+        (downbeat - pickup, downbeat)
+    }
+
+    /// How many bars the answer lasts, `None` for "until you play".
+    fn answer_bars(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<i64> {
+        let bar = self.meter.bar_ticks();
+        match settings.answer_length {
+            AnswerLength::UntilYouPlay => None,
+            AnswerLength::Bars(n) => Some(i64::from(n.max(1))),
+            AnswerLength::MatchTheCall => {
+                let first = call.first().map_or(self.last_off_tick, |n| n.onset);
+                let len = (self.last_off_tick - first).max(1);
+                Some(((len + bar / 2) / bar).clamp(1, MATCH_CAP_BARS))
+            }
+        }
+    }
+
+    /// Answer mode: one step more: a note of the chosen answer sent, a candidate written, or a
+    /// note (or bar line) of a streamed answer.
     pub(super) fn plan_answer(
         &mut self,
         model: &mut M,
@@ -32,103 +127,366 @@ impl<M: StepModel> Planner<M> {
         horizon: i64,
         sink: &mut impl PlanSink,
     ) -> Result<bool, ModelError> {
-        if self.continuation.is_none() {
-            if !self.answer.pending || self.held.iter().any(Option::is_some) {
+        if let Some(&(n, alternates)) = self.answer.chosen.front() {
+            if n.onset >= horizon {
                 return Ok(false);
             }
-            let wait = to_tick(settings.answer_after_beats.max(0.0));
-            let start = ceil_to(self.last_off_tick + wait, START_GRID_TICKS)
-                .max(ceil_to(playhead + 1, START_GRID_TICKS));
-            if start >= horizon {
-                // Not due yet: the player may still go on.
-                return Ok(false);
-            }
-            let end = (settings.answer_bars > 0)
-                .then(|| start + i64::from(settings.answer_bars) * self.meter.bar_ticks());
-            let phrase = std::mem::take(&mut self.phrase);
-            let started = self.start_line(model, settings, &phrase, end, start, sink);
-            self.phrase = phrase;
-            started?;
-            self.answer.pending = false;
-            self.last_end_beat = f64::MIN;
-            self.answer.end = end;
+            self.answer.chosen.pop_front();
+            self.emit_with(n, alternates, settings, f64::MIN, Duration::ZERO, sink);
+            return Ok(true);
         }
-        let end = self.answer.end.unwrap_or(i64::MAX);
+        if self.continuation.is_some() {
+            return self.stream_answer(model, settings, horizon, sink);
+        }
+        if !self.answer.pending || self.held.iter().any(Option::is_some) {
+            return Ok(false);
+        }
+        let wait = to_tick(settings.answer_after_beats.max(0.0));
+        let earliest = ceil_to(self.last_off_tick + wait, START_GRID_TICKS)
+            .max(ceil_to(playhead + 1, START_GRID_TICKS));
+        let call = call_of(&self.phrase, wait.max(1)).to_vec();
+        let (start, downbeat) = self.answer_span(&call, earliest);
+        let Some(bars) = self.answer_bars(settings, &call) else {
+            if start >= horizon {
+                return Ok(false); // not due yet: the player may still go on
+            }
+            self.begin_answer(model, settings, start, None, sink)?;
+            return self.stream_answer(model, settings, horizon, sink);
+        };
+        let end = downbeat + bars * self.meter.bar_ticks();
+        if self
+            .answer
+            .choosing
+            .as_ref()
+            .is_none_or(|c| c.start != start || c.end != end)
+        {
+            self.answer.choosing = Some(Choosing {
+                start,
+                end,
+                tried: 0,
+                best: None,
+            });
+        }
+        let tried = self.answer.choosing.as_ref().map_or(0, |c| c.tried);
+        let time_left = start - playhead > self.meter.beat_ticks();
+        if tried < MIN_CANDIDATES || (tried < MAX_CANDIDATES && time_left) {
+            let (candidate, likelihood) =
+                self.write_candidate(model, settings, (start, end), tried, &call, sink)?;
+            let scores = self.judge(settings, &call, &candidate, likelihood, end);
+            if let Some(c) = self.answer.choosing.as_mut() {
+                c.tried += 1;
+                if c.best.as_ref().is_none_or(|(_, s)| scores.total > s.total) {
+                    c.best = Some((candidate, scores));
+                }
+            }
+            return Ok(true);
+        }
+        // Chosen: play the best.
+        let Some(c) = self.answer.choosing.take() else {
+            return Ok(false);
+        };
+        if let Some((notes, scores)) = c.best {
+            sink.answer_chosen(scores, c.tried);
+            self.answer.chosen = notes.into();
+        }
+        self.answer.pending = false;
+        self.answer.end = Some(end);
+        self.last_end_beat = f64::MIN;
+        Ok(true)
+    }
+
+    /// Starts a line for an answer at `start` over the player's phrase, told its end.
+    fn begin_answer(
+        &mut self,
+        model: &mut M,
+        settings: &WorkerSettings,
+        start: i64,
+        end: Option<i64>,
+        sink: &mut impl PlanSink,
+    ) -> Result<(), ModelError> {
+        let phrase = std::mem::take(&mut self.phrase);
+        let started = self.start_line(model, settings, &phrase, end, start, sink);
+        self.phrase = phrase;
+        started?;
+        self.answer.pending = false;
+        self.last_end_beat = f64::MIN;
+        self.answer.end = end;
+        Ok(())
+    }
+
+    /// An answer with no end ("until you play"): one note (or bar line) more of its line.
+    fn stream_answer(
+        &mut self,
+        model: &mut M,
+        settings: &WorkerSettings,
+        horizon: i64,
+        sink: &mut impl PlanSink,
+    ) -> Result<bool, ModelError> {
         let Some((step, t0)) = self.step_before(model, settings, horizon, sink)? else {
             return Ok(false);
         };
-        match step {
-            Step::Note(n) if n.onset >= end => self.drop_line(),
-            Step::Bar(t) if t >= end => self.drop_line(),
-            Step::Note(mut n) => {
-                n.duration = n.duration.min(end - n.onset);
-                note_timer(t0, sink);
-                self.emit(n, settings, f64::MIN, t0.elapsed(), sink);
-            }
-            Step::Bar(_) => {}
+        if let Step::Note(n) = step {
+            note_timer(t0, sink);
+            self.emit(n, settings, f64::MIN, t0.elapsed(), sink);
         }
         Ok(true)
+    }
+
+    /// Writes candidate `index` of the answer `start..end` whole: the notes that start before
+    /// `end`, the last held to the end of its bar (and past `end` if it already was), and the
+    /// model's mean log-probability per token of them.
+    fn write_candidate(
+        &mut self,
+        model: &mut M,
+        settings: &WorkerSettings,
+        (start, end): (i64, i64),
+        index: u32,
+        call: &[TickNote],
+        sink: &mut impl PlanSink,
+    ) -> Result<(Vec<(TickNote, Alternates)>, f32), ModelError> {
+        self.candidate = u64::from(index);
+        let phrase = std::mem::take(&mut self.phrase);
+        let started = self.start_line(model, settings, &phrase, Some(end), start, sink);
+        self.phrase = phrase;
+        self.candidate = 0;
+        started?;
+        if let Some(c) = self.continuation.as_mut() {
+            c.play_first_by(start);
+        }
+        let cadence = self.cadence_class(settings, call);
+        let bar = self.meter.bar_ticks();
+        // The cadence's beat: the last strong beat of the last bar.
+        let last_strong = (end - bar..end)
+            .rev()
+            .find(|&t| critic::strong_beat(self.meter, self.anchor, t))
+            .unwrap_or(end - bar);
+        let mut notes: Vec<(TickNote, Alternates)> = Vec::new();
+        let mut cadenced = false;
+        while notes.len() < MAX_CANDIDATE_NOTES {
+            match self.step(model, settings, sink)? {
+                Some(Step::Note(n)) if n.onset < end => {
+                    if let Some(pc) = cadence.filter(|_| n.onset >= last_strong) {
+                        self.cadence(&mut notes, n.key, pc, (last_strong, end), settings);
+                        cadenced = true;
+                        break;
+                    }
+                    let alternates = self
+                        .continuation
+                        .as_ref()
+                        .map_or_else(Alternates::default, |c| c.alternates_of(n));
+                    notes.push((n, alternates));
+                }
+                Some(Step::Bar(t)) if t < end => {}
+                _ => break,
+            }
+        }
+        if let (Some(pc), false, Some(&(last, _))) = (cadence, cadenced, notes.last()) {
+            // The line stopped before its cadence's beat: the cadence follows its last note.
+            self.cadence(&mut notes, last.key, pc, (last_strong, end), settings);
+        }
+        let likelihood = self
+            .continuation
+            .take()
+            .map_or(f32::NEG_INFINITY, |c| c.mean_log_prob());
+        if let Some((last, _)) = notes.last_mut() {
+            let bar_end = self.anchor + ceil_to(last.onset + 1 - self.anchor, bar);
+            last.duration = last.duration.max(bar_end.min(end) - last.onset);
+        }
+        Ok((notes, likelihood))
+    }
+
+    /// The pitch class an answer to `call` must end on: the tonic (Home) or the dominant (Open)
+    /// of the key set, or with the key on Auto of the call's home (see [`key::home_of`]); none
+    /// when the ending is free or nothing is known.
+    fn cadence_class(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<u8> {
+        let tonic = match settings.steering.key {
+            KeySetting::Fixed(k) => k.tonic,
+            // Too short a call to weigh: its first note, where calls most often start.
+            KeySetting::Auto => key::home_of(call)
+                .or(self.detected_key.map(|k| k.tonic))
+                .or(call.first().map(|n| n.key % 12))?,
+        };
+        match settings.ending {
+            Ending::Home => Some(tonic),
+            Ending::Open => Some((tonic + 7) % 12),
+            Ending::Free => None,
+        }
+    }
+
+    /// Ends a candidate with its cadence: a note of pitch class `pc` at `at` (the last bar's
+    /// last strong beat) held to `end`, the key of that class nearest `near` (the model's own
+    /// next key) inside the register. Notes from `at` on are dropped; the note before is cut at
+    /// `at`, or held up to it across a gap of a beat or less.
+    fn cadence(
+        &self,
+        notes: &mut Vec<(TickNote, Alternates)>,
+        near: u8,
+        pc: u8,
+        (at, end): (i64, i64),
+        settings: &WorkerSettings,
+    ) {
+        let (lo, hi) = settings.steering.register();
+        let key = (near.saturating_sub(6)..=near.saturating_add(6))
+            .filter(|&k| k % 12 == pc)
+            .min_by_key(|&k| (k < lo || k > hi, k.abs_diff(near)))
+            .unwrap_or(near);
+        notes.retain(|(n, _)| n.onset < at);
+        if let Some((prev, _)) = notes.last_mut() {
+            let gap = at - (prev.onset + prev.duration);
+            if gap < 0 || gap <= self.meter.beat_ticks() {
+                prev.duration = at - prev.onset;
+            }
+        }
+        // No alternates: the onset choice must not move the cadence off its note.
+        notes.push((
+            TickNote {
+                onset: at,
+                duration: end - at,
+                key,
+            },
+            Alternates::default(),
+        ));
+    }
+
+    /// The critic's scores of a candidate (see [`critic::score`]).
+    fn judge(
+        &self,
+        settings: &WorkerSettings,
+        call: &[TickNote],
+        candidate: &[(TickNote, Alternates)],
+        likelihood: f32,
+        end: i64,
+    ) -> Scores {
+        let notes: Vec<TickNote> = candidate.iter().map(|(n, _)| *n).collect();
+        let key = match settings.steering.key {
+            KeySetting::Fixed(k) => Some(k),
+            KeySetting::Auto => self.detected_key,
+        };
+        let brief = Brief {
+            call,
+            key,
+            meter: self.meter,
+            anchor: self.anchor,
+            end,
+            ending: settings.ending,
+            echo: settings.echo,
+            density_target: settings.steering.density,
+        };
+        critic::score(&notes, likelihood, &brief)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::fake::{beats, note_off, note_on, plan_until, Recorder, Rig};
+    use super::{AnswerLength, MIN_CANDIDATES};
+    use crate::critic::Ending;
+    use crate::key::{Key, Mode};
+    use crate::steering::KeySetting;
     use crate::take::PlayMode;
 
-    fn answer_settings(bars: u32) -> super::WorkerSettings {
+    fn answer_settings(length: AnswerLength) -> super::WorkerSettings {
         super::WorkerSettings {
             mode: PlayMode::Answer,
-            answer_bars: bars,
+            answer_length: length,
             answer_after_beats: 2.0,
             ..Default::default()
         }
     }
 
-    /// A four-note call in beats 0..4, released at beat 4.
-    fn call(rig: &mut Rig) {
+    /// A four-note call in beats `from..from + 4`, released at its end.
+    fn call_at(rig: &mut Rig, from: f64) {
         for (i, key) in [60u8, 62, 64, 65].into_iter().enumerate() {
-            rig.planner.hear(note_on(key, i as f64, 0));
-            rig.planner.hear(note_off(key, i as f64 + 1.0, 0));
+            rig.planner.hear(note_on(key, from + i as f64, 0));
+            rig.planner.hear(note_off(key, from + i as f64 + 1.0, 0));
         }
     }
 
+    fn call(rig: &mut Rig) {
+        call_at(rig, 0.0);
+    }
+
     #[test]
-    fn an_answer_starts_after_the_silence_and_stays_within_its_bars() {
+    fn an_answer_starts_on_the_bar_line_after_the_silence_and_lasts_as_long_as_the_call() {
         let mut rig = Rig::new();
-        let settings = answer_settings(2);
+        let settings = answer_settings(AnswerLength::MatchTheCall);
         call(&mut rig);
         let mut out = Recorder::default();
-        // The playhead at beat 4 (the call just ended), planning 2 beats ahead: not due yet.
-        assert!(!rig.plan(&settings, beats(4.0), beats(6.0), &mut out));
-        assert!(out.notes.is_empty());
-        plan_until(&mut rig, &settings, beats(4.5), beats(20.0), &mut out);
+        plan_until(&mut rig, &settings, beats(4.5), beats(24.0), &mut out);
         let first = out.notes.first().expect("the call is answered");
-        // `Answer after` 2 beats after the note-off at beat 4: no earlier than beat 6.
-        assert!(first.onset_beat >= 6.0 - 1e-9, "{first:?}");
+        // The call began on a bar line; 2 beats of silence after beat 4: the bar line at 8.
+        assert!(first.onset_beat >= 8.0 - 1e-9, "{first:?}");
+        assert!(first.onset_beat < 12.0, "{first:?}");
+        // A one-bar call, a one-bar answer: every note starts in 8..12.
         for n in &out.notes {
-            assert!(
-                n.onset_beat + n.length_beats <= 6.0 + 8.0 + 1e-9,
-                "a note sounds past the 2-bar answer: {n:?}"
-            );
+            assert!(n.onset_beat < 12.0 - 1e-9, "{n:?}");
         }
+        // Its last note is held to the end of its bar: a cadence, never clipped.
+        let last = out.notes.last().unwrap();
+        assert!(
+            last.onset_beat + last.length_beats >= 12.0 - 1e-9,
+            "{last:?}"
+        );
         out.assert_monophonic();
-        assert!(out.lines_started == 1);
+        let (_, tried) = out.answers.first().copied().expect("the critic chose");
+        assert!(tried >= MIN_CANDIDATES);
+    }
+
+    #[test]
+    fn a_pickup_is_answered_with_a_pickup() {
+        let mut rig = Rig::new();
+        let settings = answer_settings(AnswerLength::Bars(1));
+        // The call starts on beat 4 of bar 0 (beat 3) and ends at beat 7.
+        call_at(&mut rig, 3.0);
+        let mut out = Recorder::default();
+        plan_until(&mut rig, &settings, beats(7.5), beats(30.0), &mut out);
+        let first = out.notes.first().expect("answered");
+        // Earliest at beat 9: the answer's bar is the one from beat 12, its pickup at beat 11.
+        assert!(
+            (11.0..12.0).contains(&first.onset_beat),
+            "the first note is the pickup: {first:?}"
+        );
+        assert!(out.notes.iter().all(|n| n.onset_beat < 16.0 - 1e-9));
+    }
+
+    #[test]
+    fn home_ends_on_the_tonic_more_often_than_free() {
+        let c_major = KeySetting::Fixed(Key {
+            tonic: 0,
+            mode: Mode::Major,
+        });
+        let homes = |ending: Ending| {
+            (1..=12)
+                .filter(|&seed| {
+                    let mut rig = Rig::new();
+                    let mut settings = answer_settings(AnswerLength::Bars(2));
+                    settings.seed = seed;
+                    settings.ending = ending;
+                    settings.steering.key = c_major;
+                    call(&mut rig);
+                    let mut out = Recorder::default();
+                    plan_until(&mut rig, &settings, beats(4.5), beats(30.0), &mut out);
+                    out.notes.last().is_some_and(|n| n.key % 12 == 0)
+                })
+                .count()
+        };
+        let (home, free) = (homes(Ending::Home), homes(Ending::Free));
+        assert!(home > free, "tonic endings: Home {home}, Free {free} of 12");
     }
 
     #[test]
     fn no_answer_while_the_player_holds_a_key() {
         let mut rig = Rig::new();
-        let settings = answer_settings(2);
+        let settings = answer_settings(AnswerLength::Bars(2));
         call(&mut rig);
         rig.planner.hear(note_on(67, 5.0, 0));
         let mut out = Recorder::default();
         plan_until(&mut rig, &settings, beats(8.0), beats(20.0), &mut out);
         assert!(out.notes.is_empty(), "{:?}", out.notes);
         rig.planner.hear(note_off(67, 9.0, 0));
-        plan_until(&mut rig, &settings, beats(9.0), beats(20.0), &mut out);
+        plan_until(&mut rig, &settings, beats(9.0), beats(24.0), &mut out);
         let first = out.notes.first().expect("answered once the key is up");
-        assert!(first.onset_beat >= 11.0 - 1e-9, "{first:?}");
+        assert!(first.onset_beat >= 12.0 - 1e-9, "{first:?}");
     }
 
     #[test]
@@ -137,7 +495,7 @@ mod tests {
             let mut rig = Rig::new();
             let settings = super::WorkerSettings {
                 seed,
-                ..answer_settings(2)
+                ..answer_settings(AnswerLength::Bars(2))
             };
             call(&mut rig);
             let mut out = Recorder::default();
@@ -149,9 +507,25 @@ mod tests {
     }
 
     #[test]
+    fn until_you_play_streams_one_line_past_any_bar_count() {
+        let mut rig = Rig::new();
+        let settings = answer_settings(AnswerLength::UntilYouPlay);
+        call(&mut rig);
+        let mut out = Recorder::default();
+        plan_until(&mut rig, &settings, beats(4.5), beats(60.0), &mut out);
+        assert!(out.notes.first().unwrap().onset_beat >= 8.0 - 1e-9);
+        assert!(
+            out.notes.last().unwrap().onset_beat > 40.0,
+            "the line goes on"
+        );
+        assert!(out.answers.is_empty(), "nothing to choose between");
+        out.assert_monophonic();
+    }
+
+    #[test]
     fn an_answer_cut_short_before_it_sounded_does_not_change_the_next() {
-        // Without the cut: the call, then an answer planned from beat 8.
-        let settings = answer_settings(1);
+        // Without the cut: the call, then an answer to the longer phrase.
+        let settings = answer_settings(AnswerLength::Bars(1));
         let mut plain = Rig::new();
         call(&mut plain);
         plain.planner.hear(note_on(67, 4.0, 1));
@@ -161,24 +535,22 @@ mod tests {
             &mut plain,
             &settings,
             beats(6.5),
-            beats(20.0),
+            beats(24.0),
             &mut expected,
         );
 
-        // With it: an answer to the call starts planning (from beat 6), the player plays on
-        // before it sounds (a new epoch), and the answer to the longer phrase starts at beat 8.
+        // With it: candidates for an answer to the call are written (from beat 4.5), the player
+        // plays on before it sounds (a new epoch), and the answer to the longer phrase follows.
         let mut cut = Rig::new();
         call(&mut cut);
         let mut dropped = Recorder::default();
-        assert!(cut.plan(&settings, beats(4.5), beats(7.0), &mut dropped));
-        assert_eq!(dropped.lines_started, 1);
+        assert!(cut.plan(&settings, beats(4.5), beats(6.5), &mut dropped));
+        assert!(dropped.lines_started >= 1);
         cut.planner.hear(note_on(67, 4.0, 1));
         cut.planner.hear(note_off(67, 6.0, 1));
         let mut got = Recorder::default();
-        plan_until(&mut cut, &settings, beats(6.5), beats(20.0), &mut got);
+        plan_until(&mut cut, &settings, beats(6.5), beats(24.0), &mut got);
         assert!(!got.notes.is_empty());
-        let onsets: Vec<_> = got.notes.iter().map(|n| n.onset_beat).collect();
-        assert!(onsets[0] >= 8.0 - 1e-9, "{onsets:?}");
         let strip = |r: &Recorder| -> Vec<(u8, f64, f64)> {
             r.notes
                 .iter()

@@ -13,6 +13,7 @@ use std::time::Duration;
 use parking_lot::RwLock;
 
 use crate::contract::ModelContract;
+use crate::critic::Scores;
 use crate::error::ModelError;
 use crate::events::{ContextEvent, GeneratedNote};
 use crate::key::Key;
@@ -143,6 +144,8 @@ pub(crate) struct Recorder {
     pub(crate) kept_take_beats: Option<f64>,
     /// Retractions received, `(from beat, epoch)`.
     pub(crate) retractions: Vec<(f64, u32)>,
+    /// Answers chosen: the winner's scores and the candidates written.
+    pub(crate) answers: Vec<(Scores, u32)>,
 }
 
 impl PlanSink for Recorder {
@@ -171,6 +174,10 @@ impl PlanSink for Recorder {
 
     fn kept_take_beats(&mut self, beats: f64) {
         self.kept_take_beats = Some(beats);
+    }
+
+    fn answer_chosen(&mut self, scores: Scores, candidates: u32) {
+        self.answers.push((scores, candidates));
     }
 }
 

@@ -96,7 +96,12 @@ impl<M: StepModel> Planner<M> {
         let started = Instant::now();
         // The seed comes from where the line starts, not from how many lines were started (a
         // line the player cut short before it sounded must not change the next one).
-        let seed = take_seed(settings.seed, start as u64);
+        let seed = take_seed(
+            settings
+                .seed
+                .wrapping_add(self.candidate.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            start as u64,
+        );
         self.feel_rng = fastrand::Rng::with_seed(seed);
         steering::control_vector(
             model.contract(),
@@ -192,11 +197,28 @@ impl<M: StepModel> Planner<M> {
         Ok(self.step(model, settings, sink)?.map(|step| (step, t0)))
     }
 
-    /// Gives `note` its feel and sends it; `earliest` bounds a humanized onset (beats). Returns
-    /// the note as sent.
+    /// Gives `note` (the line's latest) its feel and sends it with its alternates; `earliest`
+    /// bounds a humanized onset (beats). Returns the note as sent.
     pub(super) fn emit(
         &mut self,
         note: TickNote,
+        settings: &WorkerSettings,
+        earliest: f64,
+        work: Duration,
+        sink: &mut impl PlanSink,
+    ) -> GeneratedNote {
+        let alternates = self
+            .continuation
+            .as_ref()
+            .map_or_else(Alternates::default, |c| c.alternates_of(note));
+        self.emit_with(note, alternates, settings, earliest, work, sink)
+    }
+
+    /// [`Planner::emit`] for a note with the given alternates (a chosen answer's).
+    pub(super) fn emit_with(
+        &mut self,
+        note: TickNote,
+        alternates: Alternates,
         settings: &WorkerSettings,
         earliest: f64,
         work: Duration,
@@ -222,10 +244,7 @@ impl<M: StepModel> Planner<M> {
             onset_beat: felt.onset_beat,
             length_beats: felt.length_beats,
             epoch: self.epoch,
-            alternates: self
-                .continuation
-                .as_ref()
-                .map_or_else(Alternates::default, |c| c.alternates_of(note)),
+            alternates,
         };
         self.send(sent, work, sink);
         sent

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use parking_lot::RwLock;
 
+use crate::critic::Scores;
 use crate::error::ModelError;
 use crate::events::{ContextEvent, GeneratedNote};
 use crate::generator::Continuation;
@@ -40,6 +41,7 @@ use crate::tokenizer::TickNote;
 use super::config::WorkerSettings;
 use along::AlongState;
 use answer::AnswerState;
+pub use answer::MATCH_CAP_BARS;
 use looping::LoopState;
 use memory::TrackMemory;
 
@@ -82,6 +84,8 @@ pub trait PlanSink {
     fn originality_interventions(&mut self, added: u64);
     /// The kept take's cycle length in beats (0: none kept).
     fn kept_take_beats(&mut self, beats: f64);
+    /// Answer mode chose an answer among `candidates`: the winner's scores.
+    fn answer_chosen(&mut self, scores: Scores, candidates: u32);
 }
 
 /// Everything the worker decides with: what it heard, the line it plays and each mode's memory.
@@ -123,6 +127,8 @@ pub struct Planner<M: StepModel = Model> {
     continuation: Option<Continuation<M>>,
     /// The mode planned in last (a change drops the line).
     mode: PlayMode,
+    /// Which of an answer's candidates the next line is (mixed into its seed; 0 otherwise).
+    candidate: u64,
     /// Humanize's random numbers; reseeded with every line, so a seed gives the same feel.
     feel_rng: fastrand::Rng,
     /// End in beats of the latest note sent (nothing starts before it; humanize never moves a
@@ -166,6 +172,7 @@ impl<M: StepModel> Planner<M> {
             model_name: String::new(),
             continuation: None,
             mode: PlayMode::Answer,
+            candidate: 0,
             feel_rng: fastrand::Rng::with_seed(0),
             last_end_beat: f64::MIN,
             sent: Vec::with_capacity(MAX_SENT),
@@ -344,7 +351,7 @@ impl<M: StepModel> Planner<M> {
             self.along.resume_from = c.cursor();
         }
         self.continuation = None;
-        self.answer.end = None;
+        self.answer.drop_answer();
         self.looping.cycle = None;
         self.looping.recording.clear();
     }

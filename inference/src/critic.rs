@@ -1,0 +1,321 @@
+//! The critic: scores a candidate answer against the call it answers, so Answer mode can play the
+//! best of several. Plain functions on notes; called on the inference worker (and in tests);
+//! allocates a little per call.
+//!
+//! Guarantees: every score is a plain, documented number, and the total is their weighted sum
+//! ([`Scores::total`]); the same candidate, call and settings always score the same. The parts:
+//! - **likelihood**: the model's mean log-probability per token of the candidate (≤ 0);
+//! - **ending** (0..=1): how the last note ends the phrase, by the [`Ending`] asked for: the tonic
+//!   (Home) or the dominant (Open) on a strong beat of the last bar scores 1, on another beat 0.5,
+//!   another note of that chord on a strong beat 0.3; Free scores every ending 1;
+//! - **density** (≤ 0): minus the distance, in octaves of ratio (`|log2|`), of the candidate's
+//!   notes per beat from the call's (or from the target, when the musician set one);
+//! - **kinship** (0..=1): how alike the two rhythms are: the overlap of their note-length
+//!   histograms and of their onset-in-the-beat histograms, averaged; the Echo ↔ Contrast control
+//!   rewards it (echo) or its absence (contrast);
+//! - **shape** (≤ 0): minus the range beyond a twelfth in octaves, minus the share of repeated
+//!   keys beyond a third of the notes.
+
+use crate::key::Key;
+use crate::time::Meter;
+use crate::tokenizer::TickNote;
+
+/// How an answer should end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ending {
+    /// On the tonic, on a strong beat of the last bar.
+    #[default]
+    Home,
+    /// On the dominant (a half cadence): a question rather than an answer.
+    Open,
+    /// Anywhere.
+    Free,
+}
+
+/// Weights of the critic's parts in the total.
+pub const LIKELIHOOD_WEIGHT: f32 = 1.0;
+/// Weight of the ending (Free: unused).
+pub const ENDING_WEIGHT: f32 = 3.0;
+/// Weight of the density distance.
+pub const DENSITY_WEIGHT: f32 = 2.0;
+/// Weight of rhythmic kinship at full echo (full contrast: its negative).
+pub const KINSHIP_WEIGHT: f32 = 2.0;
+/// Weight of the shape penalty.
+pub const SHAPE_WEIGHT: f32 = 1.0;
+
+/// What the critic knows besides the candidate.
+#[derive(Debug, Clone, Copy)]
+pub struct Brief<'a> {
+    /// The call (absolute ticks).
+    pub call: &'a [TickNote],
+    /// The key in use, if any (no key: the ending scores as Free).
+    pub key: Option<Key>,
+    /// The meter of the bars.
+    pub meter: Meter,
+    /// Absolute tick of a bar line.
+    pub anchor: i64,
+    /// Where the answer's phrase ends (absolute tick): its last bar is the one before.
+    pub end: i64,
+    /// The ending asked for.
+    pub ending: Ending,
+    /// Echo (+1) ↔ Contrast (−1): how much kinship with the call's rhythm is wanted.
+    pub echo: f32,
+    /// Notes per beat the musician asked for (the Density control), if set; else the call's.
+    pub density_target: Option<f32>,
+}
+
+/// One candidate's scores (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Scores {
+    /// Mean log-probability per token.
+    pub likelihood: f32,
+    /// How the last note ends the phrase, 0..=1.
+    pub ending: f32,
+    /// Minus the density distance, in octaves of ratio.
+    pub density: f32,
+    /// Rhythmic kinship with the call, 0..=1.
+    pub kinship: f32,
+    /// Minus the range and repetition penalties.
+    pub shape: f32,
+    /// The weighted sum.
+    pub total: f32,
+}
+
+impl Scores {
+    /// One line for the editor: `total 1.2 · ending 1.0 · density −0.1 · …`.
+    pub fn line(&self) -> String {
+        format!(
+            "score {:.2}: ending {:.1}, density {:+.2}, kinship {:.2}, shape {:+.2}, likelihood {:.2}",
+            self.total, self.ending, self.density, self.kinship, self.shape, self.likelihood
+        )
+    }
+}
+
+/// Whether `tick` falls on a strong beat of its bar: the downbeat, or the middle of a bar of 4, 6
+/// or 12 beats.
+pub fn strong_beat(meter: Meter, anchor: i64, tick: i64) -> bool {
+    let bar = meter.bar_ticks();
+    let pos = (tick - anchor).rem_euclid(bar);
+    pos == 0 || (matches!(meter.numerator, 4 | 6 | 12) && pos * 2 == bar)
+}
+
+/// Notes per quarter-note beat over the span from the first onset to the last note's end.
+fn notes_per_beat(notes: &[TickNote]) -> Option<f32> {
+    let first = notes.first()?.onset;
+    let last = notes.iter().map(|n| n.onset + n.duration).max()?;
+    let beats = (last - first) as f32 / crate::tokenizer::TICKS_PER_BEAT as f32;
+    (beats > 0.0).then(|| notes.len() as f32 / beats)
+}
+
+/// The overlap (0..=1) of two normalised histograms built by `bin` over the notes.
+fn overlap(a: &[TickNote], b: &[TickNote], bin: impl Fn(&TickNote) -> usize) -> f32 {
+    const BINS: usize = 8;
+    let hist = |notes: &[TickNote]| {
+        let mut h = [0f32; BINS];
+        for n in notes {
+            h[bin(n).min(BINS - 1)] += 1.0;
+        }
+        let total: f32 = h.iter().sum();
+        h.map(|x| x / total.max(1.0))
+    };
+    let (ha, hb) = (hist(a), hist(b));
+    ha.iter().zip(&hb).map(|(x, y)| x.min(*y)).sum()
+}
+
+/// The length class of a note: sixteenth or less, eighth, dotted eighth, quarter, dotted
+/// quarter, half, longer.
+fn length_class(n: &TickNote) -> usize {
+    match n.duration {
+        d if d <= 3 => 0,
+        d if d <= 6 => 1,
+        d if d <= 9 => 2,
+        d if d <= 12 => 3,
+        d if d <= 18 => 4,
+        d if d <= 24 => 5,
+        _ => 6,
+    }
+}
+
+/// Scores a candidate answer (`notes`, absolute ticks, in order) with the model's mean
+/// log-probability per token `likelihood`.
+pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
+    let mut s = Scores {
+        likelihood,
+        ..Scores::default()
+    };
+    let Some(last) = notes.last() else {
+        s.ending = 0.0;
+        s.density = -4.0;
+        s.total = -1e3;
+        return s;
+    };
+    // Ending.
+    s.ending = match (brief.ending, brief.key) {
+        (Ending::Free, _) | (_, None) => 1.0,
+        (ending, Some(key)) => {
+            let target = match ending {
+                Ending::Open => (key.tonic + 7) % 12,
+                _ => key.tonic,
+            };
+            let pc = last.key % 12;
+            let bar = brief.meter.bar_ticks();
+            let in_last_bar = last.onset >= brief.end - bar;
+            let strong = strong_beat(brief.meter, brief.anchor, last.onset) && in_last_bar;
+            let chord = [
+                target,
+                (target + 7) % 12,
+                (target + 3) % 12,
+                (target + 4) % 12,
+            ];
+            match (pc == target, strong) {
+                (true, true) => 1.0,
+                (true, false) => 0.5,
+                (false, true) if chord.contains(&pc) => 0.3,
+                _ => 0.0,
+            }
+        }
+    };
+    // Density.
+    let target = brief
+        .density_target
+        .or_else(|| notes_per_beat(brief.call))
+        .unwrap_or(1.0);
+    let mine = notes_per_beat(notes).unwrap_or(0.0);
+    s.density = if mine > 0.0 && target > 0.0 {
+        -(mine / target).log2().abs()
+    } else {
+        -4.0
+    };
+    // Rhythmic kinship.
+    s.kinship = if brief.call.is_empty() {
+        0.0
+    } else {
+        let beat = brief.meter.beat_ticks();
+        let in_beat =
+            |n: &TickNote| ((n.onset - brief.anchor).rem_euclid(beat) * 4 / beat) as usize;
+        (overlap(notes, brief.call, length_class) + overlap(notes, brief.call, in_beat)) / 2.0
+    };
+    // Shape.
+    let lo = notes.iter().map(|n| n.key).min().unwrap_or(0);
+    let hi = notes.iter().map(|n| n.key).max().unwrap_or(0);
+    let over = f32::from(hi - lo).max(19.0) - 19.0;
+    let repeats = notes.windows(2).filter(|w| w[0].key == w[1].key).count() as f32;
+    let repeat_share = repeats / notes.len() as f32;
+    s.shape = -(over / 12.0) - (repeat_share - 1.0 / 3.0).max(0.0);
+    let ending_weight = if brief.ending == Ending::Free {
+        0.0
+    } else {
+        ENDING_WEIGHT
+    };
+    s.total = LIKELIHOOD_WEIGHT * s.likelihood
+        + ending_weight * s.ending
+        + DENSITY_WEIGHT * s.density
+        + KINSHIP_WEIGHT * brief.echo.clamp(-1.0, 1.0) * s.kinship
+        + SHAPE_WEIGHT * s.shape;
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Mode;
+
+    const C_MAJOR: Key = Key {
+        tonic: 0,
+        mode: Mode::Major,
+    };
+
+    fn n(onset: i64, duration: i64, key: u8) -> TickNote {
+        TickNote {
+            onset,
+            duration,
+            key,
+        }
+    }
+
+    /// A one-bar call of four quarter notes in 4/4 (ticks 0..48).
+    fn call() -> Vec<TickNote> {
+        vec![n(0, 12, 60), n(12, 12, 62), n(24, 12, 64), n(36, 12, 65)]
+    }
+
+    fn brief(call: &[TickNote], ending: Ending) -> Brief<'_> {
+        Brief {
+            call,
+            key: Some(C_MAJOR),
+            meter: Meter::FOUR_FOUR,
+            anchor: 0,
+            end: 96,
+            ending,
+            echo: 0.0,
+            density_target: None,
+        }
+    }
+
+    #[test]
+    fn home_rewards_the_tonic_on_a_strong_beat_of_the_last_bar() {
+        let call = call();
+        let b = brief(&call, Ending::Home);
+        let on = |tick, key| score(&[n(48, 12, 67), n(tick, 12, key)], 0.0, &b).ending;
+        assert_eq!(on(72, 60), 1.0, "beat 3 of the last bar");
+        assert_eq!(on(48 + 12, 72), 0.5, "the tonic on a weak beat");
+        assert_eq!(on(72, 67), 0.3, "the fifth on a strong beat");
+        assert_eq!(on(84, 62), 0.0);
+    }
+
+    #[test]
+    fn open_rewards_the_dominant_and_free_anything() {
+        let call = call();
+        let last_g = [n(48, 12, 64), n(72, 24, 67)];
+        assert_eq!(score(&last_g, 0.0, &brief(&call, Ending::Open)).ending, 1.0);
+        assert!(score(&last_g, 0.0, &brief(&call, Ending::Home)).ending < 1.0);
+        assert_eq!(score(&last_g, 0.0, &brief(&call, Ending::Free)).ending, 1.0);
+    }
+
+    #[test]
+    fn density_is_best_at_the_calls_rate() {
+        let call = call();
+        let b = brief(&call, Ending::Free);
+        let quarters: Vec<_> = (0..4).map(|i| n(48 + 12 * i, 12, 60)).collect();
+        let halves: Vec<_> = (0..2).map(|i| n(48 + 24 * i, 24, 60)).collect();
+        assert_eq!(score(&quarters, 0.0, &b).density, 0.0);
+        assert!(
+            (score(&halves, 0.0, &b).density + 1.0).abs() < 1e-6,
+            "half the rate: one octave"
+        );
+    }
+
+    #[test]
+    fn echo_rewards_the_calls_rhythm_and_contrast_its_absence() {
+        let call = call();
+        let same: Vec<_> = (0..4).map(|i| n(48 + 12 * i, 12, 64)).collect();
+        let dotted = [n(48, 18, 64), n(66, 6, 65), n(72, 18, 67), n(90, 6, 65)];
+        let mut b = brief(&call, Ending::Free);
+        let k = |notes: &[TickNote], b: &Brief| score(notes, 0.0, b);
+        assert!(k(&same, &b).kinship > k(&dotted, &b).kinship);
+        b.echo = 1.0;
+        assert!(k(&same, &b).total > k(&dotted, &b).total);
+        b.echo = -1.0;
+        assert!(k(&same, &b).total < k(&dotted, &b).total);
+    }
+
+    #[test]
+    fn a_wide_or_stuck_line_loses_shape() {
+        let call = call();
+        let b = brief(&call, Ending::Free);
+        let fine = [n(48, 12, 64), n(60, 12, 67), n(72, 12, 65), n(84, 12, 64)];
+        let wide = [n(48, 12, 48), n(60, 12, 79), n(72, 12, 65), n(84, 12, 64)];
+        let stuck = [n(48, 12, 64), n(60, 12, 64), n(72, 12, 64), n(84, 12, 64)];
+        assert_eq!(score(&fine, 0.0, &b).shape, 0.0);
+        assert!(score(&wide, 0.0, &b).shape < 0.0);
+        assert!(score(&stuck, 0.0, &b).shape < 0.0);
+    }
+
+    #[test]
+    fn strong_beats_follow_the_meter() {
+        let m = |a, b| Meter::new(a, b).unwrap();
+        assert!(strong_beat(m(4, 4), 0, 24));
+        assert!(!strong_beat(m(3, 4), 0, 12));
+        assert!(strong_beat(m(6, 8), 0, 18));
+        assert!(!strong_beat(m(6, 8), 0, 12));
+    }
+}
