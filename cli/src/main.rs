@@ -4,6 +4,7 @@
 //! Exit codes: 0 done; 1 the command failed (it says why on stderr, without a backtrace); 2 the
 //! arguments were not understood (with the usage).
 
+mod answers;
 mod bench;
 mod duet;
 mod render;
@@ -47,6 +48,9 @@ enum Command {
     /// Measures how Descant sounds beside twelve well-known melodies (consonance, parallels,
     /// motion, notes in key), each heard once and played again, against a random note of the key.
     Duet(duet::DuetArgs),
+    /// Measures how Descant answers: the first bars of twelve well-known melodies as calls, in
+    /// Answer mode (endings, notes per beat against the call, notes in key, timing).
+    Answers(answers::AnswersArgs),
 }
 
 /// The installed plugin (`cargo xtask install` puts it there).
@@ -64,6 +68,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(args) => bench::run(args),
         Command::Duet(args) => duet::run(args),
+        Command::Answers(args) => answers::run(args),
     }
 }
 

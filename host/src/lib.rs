@@ -6,6 +6,7 @@
 //! Threads: the host calls the plugin's main-thread and audio-thread functions from the calling
 //! thread, one after the other, as a single-threaded host may.
 
+pub mod answers;
 pub mod duet;
 mod events;
 mod host;

@@ -375,7 +375,9 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
             "Blend",
             "Chord channel",
             "Density",
+            "Echo",
             "Enabled",
+            "Ending",
             "Free run",
             "Highest note",
             "Humanize",
@@ -411,7 +413,13 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
         "C4"
     );
     assert_eq!(h.value_to_text("Chord channel", 0.0)?, "Off");
-    assert_eq!(h.value_to_text("Answer length", 0.0)?, "Until you play");
+    assert_eq!(h.value_to_text("Answer length", 0.0)?, "Match the call");
+    assert_eq!(
+        h.value_to_text("Answer length", 1.0 / 17.0)?,
+        "Until you play"
+    );
+    assert_eq!(h.value_to_text("Ending", 0.0)?, "Home");
+    assert_eq!(h.value_to_text("Echo", 1.0)?, "100%");
     assert_eq!(h.value_to_text("Mode", 0.5)?, "Continue");
     assert_eq!(h.value_to_text("Voice", 0.5)?, "Above");
     for name in &names {

@@ -50,12 +50,15 @@ fn answer_mode_answers_for_answer_length_bars_then_waits_for_the_player() -> Res
     let sent = h.run_script(end, BLOCK, &mut script, &mut pace)?;
     let answer = ons(&sent);
     assert!(!answer.is_empty(), "Descant answered");
-    // The answer starts on the next sixteenth after a beat of silence and lasts one bar (4 beats).
-    let start = ((last_off + 1.0) * 4.0).ceil() / 4.0;
+    // The call began on beat 2 of a bar (beat 1.0): the answer begins at that place in the first
+    // bar it can after a beat of silence, and lasts that pickup plus one bar (4 beats).
+    let earliest = ((last_off + 1.0) * 4.0).ceil() / 4.0;
+    let start = 1.0 + ((earliest - 1.0) / 4.0).ceil() * 4.0;
+    assert!(answer[0].beat >= start - 1e-6, "{answer:?}");
     for n in &answer {
         assert!(
-            n.beat >= start - 1e-6 && n.beat < start + 4.0,
-            "note at beat {:.3} outside the one-bar answer from {start}: {answer:?}",
+            n.beat >= start - 1e-6 && n.beat < start + 3.0 + 4.0,
+            "note at beat {:.3} outside the answer from {start}: {answer:?}",
             n.beat
         );
     }

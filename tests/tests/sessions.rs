@@ -122,7 +122,7 @@ fn register(name: &'static str, key: u8) -> Input {
 
 /// A random parameter change (not the register, key or lock, which hold for the session).
 fn random_param(h: &mut PluginHost, rng: &mut fastrand::Rng) -> Result<Input> {
-    let (name, text): (&'static str, String) = match rng.u8(0..9) {
+    let (name, text): (&'static str, String) = match rng.u8(0..10) {
         0 => (
             "Mode",
             ["Answer", "Continue", "Loop"][rng.usize(0..3)].into(),
@@ -132,7 +132,9 @@ fn random_param(h: &mut PluginHost, rng: &mut fastrand::Rng) -> Result<Input> {
         3 => ("Regenerate", ["On", "Off"][rng.usize(0..2)].into()),
         4 => ("Density", format!("{:.2}", rng.f64() * 4.0)),
         5 => ("Humanize", format!("{}%", rng.u8(0..=100))),
-        6 => ("Answer length", format!("{}", rng.u8(0..=16))),
+        // (-1 is "Match the call")
+        6 => ("Answer length", format!("{}", rng.i8(-1..=16))),
+        8 => ("Ending", ["Home", "Open", "Free"][rng.usize(0..3)].into()),
         7 => ("Free run", ["On", "Off"][rng.usize(0..2)].into()),
         _ => ("Loop length", format!("{}", rng.u8(1..=4))),
     };

@@ -1,0 +1,155 @@
+//! `descant answers`: how Descant answers a call. The first bars of each of the twelve
+//! hand-written melodies of `descant-host` are played to the built plugin in offline render,
+//! Answer mode, then silence; each answer is measured against its call: how it ends (the tonic or
+//! the dominant, on a strong beat), its notes per beat against the call's, notes in key, and
+//! whether it starts by the first bar line after `Answer after`. The same seed gives the same
+//! table.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use descant_host::answers::{key_name, notes_per_beat, AnswerStats};
+use descant_host::duet::Note;
+use descant_host::melodies::MELODIES;
+use descant_inference::critic::{self, Brief, Ending};
+use descant_inference::time::{beats_to_ticks, Meter};
+use descant_inference::tokenizer::TickNote;
+
+/// `descant answers`' arguments.
+#[derive(Debug, clap::Args)]
+pub struct AnswersArgs {
+    /// The take's seed.
+    #[arg(long, default_value_t = 3)]
+    seed: u32,
+    /// Lengths of the calls, in bars (each melody is called with each).
+    #[arg(long, value_delimiter = ',', default_value = "2,4")]
+    bars: Vec<u32>,
+    /// Sets a parameter by its name and text; repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Sets `Key` to each melody's own key (default: Auto, found from the call).
+    #[arg(long)]
+    tell_key: bool,
+    /// The `.clap` to measure (default: as `descant render` finds it).
+    #[arg(long, value_name = "PATH")]
+    plugin: Option<PathBuf>,
+}
+
+const NAMES: [&str; 12] = [
+    "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
+];
+
+/// The critic's rhythmic kinship (0..=1) of `answer` with `call` (see
+/// `descant_inference::critic`).
+fn rhythmic_kinship(call: &[Note], answer: &[Note], meter: (u8, u8)) -> f64 {
+    let ticks = |notes: &[Note]| -> Vec<TickNote> {
+        notes
+            .iter()
+            .map(|n| TickNote {
+                onset: beats_to_ticks(n.beat),
+                duration: beats_to_ticks(n.length).max(1),
+                key: n.key,
+            })
+            .collect()
+    };
+    let call = ticks(call);
+    let brief = Brief {
+        call: &call,
+        key: None,
+        meter: Meter::nearest(i32::from(meter.0), i32::from(meter.1)),
+        anchor: 0,
+        end: 0,
+        ending: Ending::Free,
+        echo: 0.0,
+        density_target: None,
+    };
+    f64::from(critic::score(&ticks(answer), 0.0, &brief).kinship)
+}
+
+/// Runs `descant answers`.
+pub fn run(args: AnswersArgs) -> Result<()> {
+    let plugin = args
+        .plugin
+        .clone()
+        .unwrap_or_else(crate::render::default_plugin);
+    let mut settings = vec![
+        ("Pass through".to_owned(), "Off".to_owned()),
+        ("Mode".to_owned(), "Answer".to_owned()),
+        ("Seed".to_owned(), args.seed.to_string()),
+    ];
+    for s in &args.set {
+        let (name, text) = s
+            .split_once('=')
+            .with_context(|| format!("--set takes NAME=VALUE, not '{s}'"))?;
+        settings.push((name.trim().to_owned(), text.trim().to_owned()));
+    }
+    let after: f64 = settings
+        .iter()
+        .rev()
+        .find(|(n, _)| n == "Answer after")
+        .and_then(|(_, v)| v.trim_end_matches("beats").trim().parse().ok())
+        .unwrap_or(2.0);
+    println!(
+        "{:<34} {:>5} {:>6} {:>6} {:>6} {:>5} {:>7}  ends",
+        "call", "notes", "answer", "ratio", "inkey", "time", "first"
+    );
+    let mut all = AnswerStats::default();
+    let mut kinship = 0.0;
+    for m in MELODIES {
+        for &bars in &args.bars {
+            let mut settings = settings.clone();
+            if args.tell_key {
+                settings.push(("Key".to_owned(), key_name(m.scale)));
+            }
+            let x = m.answer(&plugin, &settings, bars)?;
+            let s = descant_host::answers::measure(&x.call, &x.answer, m.scale, m.meter, after);
+            all.add(&s);
+            kinship += rhythmic_kinship(&x.call, &x.answer, m.meter);
+            let ratio = notes_per_beat(&x.answer) / notes_per_beat(&x.call).max(1e-9);
+            let ends = x.answer.last().map_or("-".to_owned(), |n| {
+                let bar = m.bar_beats();
+                format!(
+                    "{} at bar {} beat {:.2}{}",
+                    NAMES[usize::from(n.key % 12)],
+                    ((n.beat + 1e-6) / bar).floor() as i64 + 1,
+                    (n.beat + 1e-6).rem_euclid(bar) + 1.0 - 1e-6,
+                    if s.tonic_strong == 1 {
+                        " (home)"
+                    } else if s.dominant_strong == 1 {
+                        " (open)"
+                    } else {
+                        ""
+                    }
+                )
+            });
+            println!(
+                "{:<34} {:>5} {:>6} {:>6.2} {:>5.0}% {:>5} {:>7.2}  {ends}",
+                format!("{} ({bars} bars)", m.name),
+                x.call.len(),
+                x.answer.len(),
+                ratio,
+                AnswerStats::pct(s.in_key, s.notes),
+                if s.on_time == 1 { "ok" } else { "late" },
+                x.answer.first().map_or(f64::NAN, |n| n.beat),
+            );
+        }
+    }
+    let p = |c| AnswerStats::pct(c, all.answered);
+    println!(
+        "all: {} calls, {} answered; ending on the tonic on a strong beat {:.0} % (anywhere {:.0} \
+         %), on the dominant on a strong beat {:.0} %; notes per beat 0.6-1.6x the call's {:.0} \
+         %; at least half the call's notes {:.0} %; notes in key {:.1} %; on time {:.0} %; \
+         rhythmic kinship with the call {:.2} (the critic's measure, 0-1)",
+        all.calls,
+        all.answered,
+        p(all.tonic_strong),
+        p(all.tonic),
+        p(all.dominant_strong),
+        p(all.density_in_range),
+        p(all.half_the_notes),
+        AnswerStats::pct(all.in_key, all.notes),
+        p(all.on_time),
+        kinship / f64::from(all.calls.max(1)),
+    );
+    Ok(())
+}

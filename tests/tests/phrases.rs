@@ -1,0 +1,86 @@
+//! Host tests of how Descant answers a call (issue 14): the first 2 and 4 bars of each of the
+//! twelve hand-written melodies of `descant_host::melodies` (4/4 and 3/4; major, minor, dorian;
+//! pickups) are played to the built debug `Descant.clap` in offline render, Answer mode, default
+//! settings, then silence; each answer is measured against its call (`descant_host::answers`).
+//!
+//! Measured on this project's machine (seed 1): with the key on Auto, 79 % of answers end on the
+//! tonic on a strong beat (the misses are calls whose key the profiles misread: a dorian tune, a
+//! call of one repeated third); with the key set, 100 % (Home) and 100 % on the dominant (Open);
+//! notes per beat 0.6–1.6× the call's in 100 %; notes in key 96 %; 92 % start by the first bar
+//! line after `Answer after` (the two that do not answer a three-beat pickup with one). Before
+//! issue 14, 2 of 12 answers ended on the tonic. The floors sit below, because ONNX Runtime's
+//! arithmetic (and so a sampled line) may differ on another CPU.
+
+use anyhow::Result;
+use descant_host::answers::{key_name, measure, AnswerStats};
+use descant_host::melodies::MELODIES;
+use descant_host_tests::test_plugin_path;
+
+/// Every melody's first 2 and 4 bars as calls, answered with `settings` (and each melody's own
+/// key when `tell_key`).
+fn answers_of_all(settings: &[(&str, &str)], tell_key: bool) -> Result<AnswerStats> {
+    let mut all = AnswerStats::default();
+    for m in MELODIES {
+        let mut s: Vec<(String, String)> = [("Pass through", "Off"), ("Mode", "Answer")]
+            .iter()
+            .chain(settings)
+            .map(|&(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        if tell_key {
+            s.push(("Key".to_owned(), key_name(m.scale)));
+        }
+        for bars in [2, 4] {
+            let x = m.answer(&test_plugin_path(), &s, bars)?;
+            all.add(&measure(&x.call, &x.answer, m.scale, m.meter, 2.0));
+        }
+    }
+    eprintln!("{settings:?}, key told {tell_key}: {all:?}");
+    Ok(all)
+}
+
+fn pct(count: u32, of: u32) -> f64 {
+    AnswerStats::pct(count, of)
+}
+
+#[test]
+fn answers_come_home_at_the_calls_pace_and_on_time() -> Result<()> {
+    let s = answers_of_all(&[], false)?;
+    assert_eq!(s.answered, s.calls, "every call is answered: {s:?}");
+    let home = pct(s.tonic_strong, s.answered);
+    assert!(
+        home >= 65.0,
+        "{home:.0} % end on the tonic on a strong beat"
+    );
+    let paced = pct(s.density_in_range, s.answered);
+    assert!(
+        paced >= 85.0,
+        "{paced:.0} % at 0.6-1.6x the call's notes per beat"
+    );
+    assert_eq!(
+        s.half_the_notes, s.answered,
+        "no answer under half the call's notes"
+    );
+    let in_key = pct(s.in_key, s.notes);
+    assert!(in_key >= 90.0, "notes in key {in_key:.1} %");
+    let on_time = pct(s.on_time, s.answered);
+    assert!(
+        on_time >= 85.0,
+        "{on_time:.0} % start by the bar line after Answer after"
+    );
+    Ok(())
+}
+
+#[test]
+fn with_the_key_set_answers_end_where_the_ending_asks() -> Result<()> {
+    let home = answers_of_all(&[("Ending", "Home")], true)?;
+    assert!(
+        pct(home.tonic_strong, home.answered) >= 90.0,
+        "Home: {home:?}"
+    );
+    let open = answers_of_all(&[("Ending", "Open")], true)?;
+    assert!(
+        pct(open.dominant_strong, open.answered) >= 90.0,
+        "Open: {open:?}"
+    );
+    Ok(())
+}
