@@ -617,6 +617,10 @@ fn key_scale_lock_and_register_bound_every_generated_note() -> Result<()> {
 fn a_register_change_applies_to_the_notes_planned_after_it() -> Result<()> {
     let mut h = host(48_000.0, 120.0, 256)?;
     let mut pace = Pacer::new(SPEED);
+    // A streamed answer (an answer of known length is chosen whole before it starts, so a
+    // change applies from the next answer).
+    let streamed = [set(&mut h, "Answer length", "Until you play")];
+    h.process(1, &streamed)?;
     let mut sent = until_descant_sounds(&mut h, 256, &mut pace)?;
     let spb = h.samples_per_beat();
     let change = h.sample_pos;
