@@ -13,6 +13,7 @@
 //! - **kinship** (0..=1): how alike the two rhythms are: the overlap of their note-length
 //!   histograms and of their onset-in-the-beat histograms, averaged; the Echo ↔ Contrast control
 //!   rewards it (echo) or its absence (contrast);
+//! - **in key** (0..=1): the share of the candidate's notes in the key's scale (1 with no key);
 //! - **shape** (≤ 0): minus the range beyond a twelfth in octaves, minus the share of repeated
 //!   keys beyond a third of the notes.
 
@@ -40,6 +41,8 @@ pub const ENDING_WEIGHT: f32 = 3.0;
 pub const DENSITY_WEIGHT: f32 = 2.0;
 /// Weight of rhythmic kinship at full echo (full contrast: its negative).
 pub const KINSHIP_WEIGHT: f32 = 2.0;
+/// Weight of the share of notes in the key.
+pub const IN_KEY_WEIGHT: f32 = 3.0;
 /// Weight of the shape penalty.
 pub const SHAPE_WEIGHT: f32 = 1.0;
 
@@ -75,6 +78,8 @@ pub struct Scores {
     pub density: f32,
     /// Rhythmic kinship with the call, 0..=1.
     pub kinship: f32,
+    /// Share of the notes in the key, 0..=1.
+    pub in_key: f32,
     /// Minus the range and repetition penalties.
     pub shape: f32,
     /// The weighted sum.
@@ -85,8 +90,15 @@ impl Scores {
     /// One line for the editor: `total 1.2 · ending 1.0 · density −0.1 · …`.
     pub fn line(&self) -> String {
         format!(
-            "score {:.2}: ending {:.1}, density {:+.2}, kinship {:.2}, shape {:+.2}, likelihood {:.2}",
-            self.total, self.ending, self.density, self.kinship, self.shape, self.likelihood
+            "score {:.2}: ending {:.1}, density {:+.2}, kinship {:.2}, in key {:.2}, shape {:+.2}, \
+             likelihood {:.2}",
+            self.total,
+            self.ending,
+            self.density,
+            self.kinship,
+            self.in_key,
+            self.shape,
+            self.likelihood
         )
     }
 }
@@ -195,6 +207,11 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
             |n: &TickNote| ((n.onset - brief.anchor).rem_euclid(beat) * 4 / beat) as usize;
         (overlap(notes, brief.call, length_class) + overlap(notes, brief.call, in_beat)) / 2.0
     };
+    // In key.
+    s.in_key = brief.key.map_or(1.0, |k| {
+        let scale = k.scale();
+        notes.iter().filter(|n| scale.contains_key(n.key)).count() as f32 / notes.len() as f32
+    });
     // Shape.
     let lo = notes.iter().map(|n| n.key).min().unwrap_or(0);
     let hi = notes.iter().map(|n| n.key).max().unwrap_or(0);
@@ -211,6 +228,7 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
         + ending_weight * s.ending
         + DENSITY_WEIGHT * s.density
         + KINSHIP_WEIGHT * brief.echo.clamp(-1.0, 1.0) * s.kinship
+        + IN_KEY_WEIGHT * s.in_key
         + SHAPE_WEIGHT * s.shape;
     s
 }
@@ -296,6 +314,17 @@ mod tests {
         assert!(k(&same, &b).total > k(&dotted, &b).total);
         b.echo = -1.0;
         assert!(k(&same, &b).total < k(&dotted, &b).total);
+    }
+
+    #[test]
+    fn notes_out_of_the_key_cost_the_total() {
+        let call = call();
+        let b = brief(&call, Ending::Free);
+        let diatonic = [n(48, 12, 64), n(60, 12, 65), n(72, 12, 67), n(84, 12, 64)];
+        let chromatic = [n(48, 12, 64), n(60, 12, 66), n(72, 12, 68), n(84, 12, 64)];
+        assert_eq!(score(&diatonic, 0.0, &b).in_key, 1.0);
+        assert_eq!(score(&chromatic, 0.0, &b).in_key, 0.5);
+        assert!(score(&diatonic, 0.0, &b).total > score(&chromatic, 0.0, &b).total);
     }
 
     #[test]

@@ -168,14 +168,15 @@ const AARDEN_MINOR: [f32; 12] = [
     7.37619, 1.75623,
 ];
 
-/// The tonic pitch class an answer to `call` comes home to: the tonic whose best-matching mode
-/// fits the call's duration-weighted pitch classes best, summing the fit under two published
-/// profile sets (Krumhansl–Kessler's and Aarden's from the Essen folk songs), which miss
-/// different calls. `None` with fewer than [`MIN_NOTES_TO_DETECT`] notes or a flat histogram.
+/// The key an answer to `call` comes home to: the tonic whose best-matching mode (major or
+/// minor) fits the call's duration-weighted pitch classes best, summing the fit under two
+/// published profile sets (Krumhansl–Kessler's and Aarden's from the Essen folk songs), which miss
+/// different calls; the mode is the one that fits best under both. `None` with fewer than
+/// [`MIN_NOTES_TO_DETECT`] notes or a flat histogram.
 /// On the twelve hand-written melodies' first 2 and 4 bars it finds the tune's tonic in 19 of 24
 /// calls (Krumhansl–Kessler alone 17, Aarden alone 18); a dorian tune and a call of one
 /// repeated third are what it misses.
-pub fn home_of(call: &[TickNote]) -> Option<u8> {
+pub fn home_of(call: &[TickNote]) -> Option<Key> {
     if call.len() < MIN_NOTES_TO_DETECT {
         return None;
     }
@@ -183,24 +184,28 @@ pub fn home_of(call: &[TickNote]) -> Option<u8> {
     for n in call {
         hist[usize::from(n.key % 12)] += n.duration.max(1) as f32;
     }
-    let fit = |tonic: u8, major: &[f32; 12], minor: &[f32; 12]| {
-        let rotate = |profile: &[f32; 12]| {
-            let mut r = [0.0f32; 12];
-            for (pc, x) in r.iter_mut().enumerate() {
-                *x = profile[(pc + 12 - usize::from(tonic)) % 12];
-            }
-            r
-        };
-        correlation(&hist, &rotate(major)).max(correlation(&hist, &rotate(minor)))
+    let fit = |tonic: u8, profile: &[f32; 12]| {
+        let mut r = [0.0f32; 12];
+        for (pc, x) in r.iter_mut().enumerate() {
+            *x = profile[(pc + 12 - usize::from(tonic)) % 12];
+        }
+        correlation(&hist, &r)
     };
-    let mut best: Option<(f32, u8)> = None;
+    let mut best: Option<(f32, Key)> = None;
     for tonic in 0..12u8 {
-        let score = fit(tonic, &KK_MAJOR, &KK_MINOR) + fit(tonic, &AARDEN_MAJOR, &AARDEN_MINOR);
+        let major = [fit(tonic, &KK_MAJOR), fit(tonic, &AARDEN_MAJOR)];
+        let minor = [fit(tonic, &KK_MINOR), fit(tonic, &AARDEN_MINOR)];
+        let score = major[0].max(minor[0]) + major[1].max(minor[1]);
+        let mode = if major[0] + major[1] >= minor[0] + minor[1] {
+            Mode::Major
+        } else {
+            Mode::Minor
+        };
         if best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, tonic));
+            best = Some((score, Key { tonic, mode }));
         }
     }
-    best.filter(|(s, _)| *s > 0.0).map(|(_, t)| t)
+    best.filter(|(s, _)| *s > 0.0).map(|(_, k)| k)
 }
 
 /// The key of `notes` (duration-weighted; later notes weigh more, so the answer follows a
@@ -258,9 +263,13 @@ mod tests {
     fn a_call_comes_home_to_its_tonic() {
         // Twinkle, Twinkle's first four bars (C major), and a call in A minor.
         let twinkle = line(&[60, 60, 67, 67, 69, 69, 67, 65, 65, 64, 64, 62, 62, 60]);
-        assert_eq!(home_of(&twinkle), Some(0));
+        let c_major = Key {
+            tonic: 0,
+            mode: Mode::Major,
+        };
+        assert_eq!(home_of(&twinkle), Some(c_major));
         let a_minor = line(&[69, 72, 71, 69, 64, 69, 72, 76, 74, 72, 71, 69]);
-        assert_eq!(home_of(&a_minor), Some(9));
+        assert_eq!(home_of(&a_minor).map(|k| k.tonic), Some(9));
         assert_eq!(home_of(&line(&[60, 62, 64])), None, "too little to go on");
     }
 

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use crate::critic::{self, Brief, Ending, Scores};
 use crate::error::ModelError;
-use crate::key;
+use crate::key::{self, Key, Mode};
 use crate::onset::Alternates;
 use crate::steering::KeySetting;
 use crate::step::StepModel;
@@ -295,17 +295,26 @@ impl<M: StepModel> Planner<M> {
         Ok((notes, likelihood))
     }
 
+    /// The key an answer to `call` is in: the key set, or with the key on Auto the call's home
+    /// (see [`key::home_of`]), else the key detected from the player's notes, else (a call too
+    /// short to weigh) the major key of its first note, where calls most often start.
+    fn answer_key(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<Key> {
+        match settings.steering.key {
+            KeySetting::Fixed(k) => Some(k),
+            KeySetting::Auto => key::home_of(call)
+                .or(self.detected_key)
+                .or(call.first().map(|n| Key {
+                    tonic: n.key % 12,
+                    mode: Mode::Major,
+                })),
+        }
+    }
+
     /// The pitch class an answer to `call` must end on: the tonic (Home) or the dominant (Open)
     /// of the key set, or with the key on Auto of the call's home (see [`key::home_of`]); none
     /// when the ending is free or nothing is known.
     fn cadence_class(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<u8> {
-        let tonic = match settings.steering.key {
-            KeySetting::Fixed(k) => k.tonic,
-            // Too short a call to weigh: its first note, where calls most often start.
-            KeySetting::Auto => key::home_of(call)
-                .or(self.detected_key.map(|k| k.tonic))
-                .or(call.first().map(|n| n.key % 12))?,
-        };
+        let tonic = self.answer_key(settings, call)?.tonic;
         match settings.ending {
             Ending::Home => Some(tonic),
             Ending::Open => Some((tonic + 7) % 12),
@@ -358,13 +367,9 @@ impl<M: StepModel> Planner<M> {
         end: i64,
     ) -> Scores {
         let notes: Vec<TickNote> = candidate.iter().map(|(n, _)| *n).collect();
-        let key = match settings.steering.key {
-            KeySetting::Fixed(k) => Some(k),
-            KeySetting::Auto => self.detected_key,
-        };
         let brief = Brief {
             call,
-            key,
+            key: self.answer_key(settings, call),
             meter: self.meter,
             anchor: self.anchor,
             end,
