@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use descant_host::answers::{key_name, notes_per_beat, AnswerStats};
 use descant_host::duet::Note;
 use descant_host::melodies::MELODIES;
@@ -72,17 +72,7 @@ pub fn run(args: AnswersArgs) -> Result<()> {
         .plugin
         .clone()
         .unwrap_or_else(crate::render::default_plugin);
-    let mut settings = vec![
-        ("Pass through".to_owned(), "Off".to_owned()),
-        ("Mode".to_owned(), "Answer".to_owned()),
-        ("Seed".to_owned(), args.seed.to_string()),
-    ];
-    for s in &args.set {
-        let (name, text) = s
-            .split_once('=')
-            .with_context(|| format!("--set takes NAME=VALUE, not '{s}'"))?;
-        settings.push((name.trim().to_owned(), text.trim().to_owned()));
-    }
+    let settings = crate::render::measurement_settings("answer", args.seed, &args.set)?;
     let after: f64 = settings
         .iter()
         .rev()

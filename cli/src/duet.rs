@@ -79,17 +79,7 @@ pub fn run(args: DuetArgs) -> Result<()> {
         .plugin
         .clone()
         .unwrap_or_else(crate::render::default_plugin);
-    let mut settings = vec![
-        ("Pass through".to_owned(), "Off".to_owned()),
-        ("Mode".to_owned(), crate::render::capitalized(&args.mode)),
-        ("Seed".to_owned(), args.seed.to_string()),
-    ];
-    for s in &args.set {
-        let (name, text) = s
-            .split_once('=')
-            .with_context(|| format!("--set takes NAME=VALUE, not '{s}'"))?;
-        settings.push((name.trim().to_owned(), text.trim().to_owned()));
-    }
+    let settings = crate::render::measurement_settings(&args.mode, args.seed, &args.set)?;
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }

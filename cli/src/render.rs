@@ -115,6 +115,27 @@ pub fn default_plugin() -> PathBuf {
         .unwrap_or_else(test_plugin_path)
 }
 
+/// The settings of a measurement run: pass-through off, `mode`, the seed, then each `NAME=VALUE`
+/// of `set` (later ones win).
+pub fn measurement_settings(
+    mode: &str,
+    seed: u32,
+    set: &[String],
+) -> Result<Vec<(String, String)>> {
+    let mut settings = vec![
+        ("Pass through".to_owned(), "Off".to_owned()),
+        ("Mode".to_owned(), capitalized(mode)),
+        ("Seed".to_owned(), seed.to_string()),
+    ];
+    for s in set {
+        let (name, text) = s
+            .split_once('=')
+            .with_context(|| format!("--set takes NAME=VALUE, not '{s}'"))?;
+        settings.push((name.trim().to_owned(), text.trim().to_owned()));
+    }
+    Ok(settings)
+}
+
 /// `s` with its first letter upper case and the rest lower case.
 pub fn capitalized(s: &str) -> String {
     let mut c = s.chars();

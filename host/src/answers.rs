@@ -8,11 +8,10 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::duet::{Note, Scale};
-use crate::melodies::{Melody, TEMPO};
-use crate::render::{paired, render_offline, Track, TrackNote};
+use crate::melodies::Melody;
 
 /// Bars of silence after a call: room for the longest answer measured.
 pub const SILENCE_BARS: u32 = 8;
@@ -174,29 +173,12 @@ impl Melody {
         bars: u32,
     ) -> Result<Exchange> {
         let call = self.call(bars);
-        let notes: Vec<TrackNote> = call
-            .iter()
-            .map(|n| TrackNote {
-                beat: n.beat,
-                length: n.length,
-                key: n.key,
-                channel: 0,
-                velocity: 0.8,
-            })
-            .collect();
-        let t = Track {
-            notes: &notes,
-            tempos: &[(0.0, TEMPO)],
-            meter: self.meter,
-            end_beat: f64::from(bars + SILENCE_BARS) * self.bar_beats(),
-        };
-        let (sent, _) = render_offline(plugin, &t, settings, 1.0, |_| {})
-            .with_context(|| format!("rendering a call of {}", self.name))?;
+        let end = f64::from(bars + SILENCE_BARS) * self.bar_beats();
         let call_end = call.iter().map(|n| n.beat + n.length).fold(0.0, f64::max);
-        let answer = paired(&sent)
+        let answer = self
+            .render(plugin, settings, &call, end, "a call")?
             .into_iter()
-            .filter(|&(beat, ..)| beat >= call_end - 1e-9)
-            .map(|(beat, length, key, _, _)| Note { beat, length, key })
+            .filter(|n| n.beat >= call_end - 1e-9)
             .collect();
         Ok(Exchange { call, answer })
     }

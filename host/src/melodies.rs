@@ -186,16 +186,17 @@ impl Melody {
 }
 
 impl Melody {
-    /// Plays the melody twice (`rest_bars` of rest between) to the plugin at `plugin` in offline
-    /// render at [`TEMPO`] with parameter `settings`, and measures each pass.
-    pub fn duet(
+    /// Renders `track` (notes in beats, channel 0) to the plugin at `plugin` in offline render at
+    /// [`TEMPO`] in the melody's meter up to `end_beat`, with parameter `settings`; returns what
+    /// Descant played. `what` names the render in an error.
+    pub fn render(
         &self,
         plugin: &Path,
         settings: &[(String, String)],
-        rest_bars: u32,
-    ) -> Result<Duet> {
-        let (track, second) = self.played_twice(rest_bars);
-        let (_, len) = self.notes();
+        track: &[Note],
+        end_beat: f64,
+        what: &str,
+    ) -> Result<Vec<Note>> {
         let notes: Vec<TrackNote> = track
             .iter()
             .map(|n| TrackNote {
@@ -210,14 +211,27 @@ impl Melody {
             notes: &notes,
             tempos: &[(0.0, TEMPO)],
             meter: self.meter,
-            end_beat: second + len,
+            end_beat,
         };
         let (sent, _) = render_offline(plugin, &t, settings, 1.0, |_| {})
-            .with_context(|| format!("rendering {}", self.name))?;
-        let descant: Vec<Note> = paired(&sent)
+            .with_context(|| format!("rendering {what} of {}", self.name))?;
+        Ok(paired(&sent)
             .into_iter()
             .map(|(beat, length, key, _, _)| Note { beat, length, key })
-            .collect();
+            .collect())
+    }
+
+    /// Plays the melody twice (`rest_bars` of rest between) to the plugin at `plugin` in offline
+    /// render at [`TEMPO`] with parameter `settings`, and measures each pass.
+    pub fn duet(
+        &self,
+        plugin: &Path,
+        settings: &[(String, String)],
+        rest_bars: u32,
+    ) -> Result<Duet> {
+        let (track, second) = self.played_twice(rest_bars);
+        let (_, len) = self.notes();
+        let descant = self.render(plugin, settings, &track, second + len, "a duet")?;
         let beat = if self.meter.1 == 8 { 1.5 } else { 1.0 };
         Ok(Duet {
             once: measure(&track, &descant, self.scale, beat, (0.0, second)),
