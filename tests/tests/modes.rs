@@ -50,15 +50,15 @@ fn answer_mode_answers_for_answer_length_bars_then_waits_for_the_player() -> Res
     let sent = h.run_script(end, BLOCK, &mut script, &mut pace)?;
     let answer = ons(&sent);
     assert!(!answer.is_empty(), "Descant answered");
-    // The call began on beat 2 of a bar (beat 1.0): the answer begins at that place in the first
-    // bar it can after a beat of silence, and lasts that pickup plus one bar (4 beats).
+    // After a beat of silence the answer starts no later than the next bar line, and lasts at
+    // most a pickup plus one bar (4 beats) from there.
     let earliest = ((last_off + 1.0) * 4.0).ceil() / 4.0;
-    let start = 1.0 + ((earliest - 1.0) / 4.0).ceil() * 4.0;
-    assert!(answer[0].beat >= start - 1e-6, "{answer:?}");
+    let bar_line = (earliest / 4.0).ceil() * 4.0;
+    assert!(answer[0].beat <= bar_line + 1e-6, "{answer:?}");
     for n in &answer {
         assert!(
-            n.beat >= start - 1e-6 && n.beat < start + 3.0 + 4.0,
-            "note at beat {:.3} outside the answer from {start}: {answer:?}",
+            n.beat >= earliest - 1e-6 && n.beat < bar_line + 4.0,
+            "note at beat {:.3} outside the answer from {earliest}: {answer:?}",
             n.beat
         );
     }

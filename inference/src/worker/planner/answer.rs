@@ -9,8 +9,11 @@
 //! blocks, so the count, and the answer, are the same for the same seed.
 //!
 //! Guarantees: no answer starts while a player key is down, before `Answer after` beats after the
-//! latest note-off, or before the playhead. It starts at the call's place in the bar: a call that
-//! began on a bar line is answered from a bar line, a pickup with a pickup of the same length.
+//! latest note-off, or before the playhead, and starts no later than the first bar line after
+//! that. Within that, it starts at the call's place in the bar: a call that began on a bar line
+//! is answered from a bar line, a pickup with a pickup of the same length where it fits. When
+//! that place is half a bar or more away (a call out of step with the host's bars), it starts at
+//! the call's place in the beat instead.
 //! With `Answer length` "Match the call" it lasts as many bars as the call (rounded, at least
 //! one, at most [`MATCH_CAP_BARS`]); with a number of bars, that many. No answer note starts at
 //! or after its end; its last note is held to the end of its bar (never clipped), a cadence. With
@@ -92,15 +95,26 @@ fn call_of(phrase: &[TickNote], wait: i64) -> &[TickNote] {
 
 impl<M: StepModel> Planner<M> {
     /// Where the answer to `call` goes, from the earliest tick it may start on: `(start,
-    /// downbeat)`, its first tick and the bar line its bars count from (see the module's
+    /// downbeat)`, its first tick and the tick its bars count from (see the module's
     /// guarantees).
     fn answer_span(&self, call: &[TickNote], earliest: i64) -> (i64, i64) {
-        let bar = self.meter.bar_ticks();
+        let (bar, beat) = (self.meter.bar_ticks(), self.meter.beat_ticks());
         let first = call.first().map_or(earliest, |n| n.onset);
         let place = (first - self.anchor).rem_euclid(bar);
         let pickup = if place == 0 { 0 } else { bar - place };
-        let downbeat = self.anchor + ceil_to(earliest + pickup - self.anchor, bar);
-        (downbeat - pickup, downbeat)
+        let next_bar = self.anchor + ceil_to(earliest - self.anchor, bar);
+        let matched = if pickup > 0 && next_bar - pickup >= earliest {
+            next_bar - pickup
+        } else {
+            next_bar
+        };
+        if matched - earliest <= bar / 2 {
+            return (matched, next_bar);
+        }
+        // Half a bar or more to wait for the bar's place: the call's place in the beat instead.
+        let in_beat = (first - self.anchor).rem_euclid(beat);
+        let start = self.anchor + in_beat + ceil_to(earliest - self.anchor - in_beat, beat);
+        (start, start)
     }
 
     /// How many bars the answer lasts, `None` for "until you play".
