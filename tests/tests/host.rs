@@ -750,7 +750,9 @@ fn notes_at_density(notes_per_beat: f64) -> Result<usize> {
         "Density",
         &format!("{notes_per_beat:.2} notes/beat"),
     );
-    h.process(1, &[density])?;
+    // Four bars of answer to count on (a matched answer to this one-bar phrase is one bar).
+    let length = set(&mut h, "Answer length", "4 bars");
+    h.process(1, &[density, length])?;
     let mut pace = Pacer::new(SPEED);
     let (mut script, last_off) = phrase(&h, &[60, 62, 64, 65, 67, 65, 64, 62]);
     let spb = h.samples_per_beat();
