@@ -272,6 +272,35 @@ impl<M: StepModel> Continuation<M> {
         self.hold_bar = true;
     }
 
+    /// A copy of this line that goes on independently from here, sampling with `seed` (the same
+    /// as a line started afresh with that seed, without its prefill): an answer's candidates.
+    pub fn fork(&self, model: &M, seed: u64) -> Result<Continuation<M>, ModelError> {
+        Ok(Continuation {
+            state: model.fork_state(&self.state)?,
+            sampler: Sampler::new(seed),
+            meter: self.meter,
+            anchor: self.anchor,
+            bar_start: self.bar_start,
+            next_free: self.next_free,
+            expect: self.expect,
+            context: self.context.clone(),
+            control: self.control.clone(),
+            shaped: self.shaped.clone(),
+            recent: self.recent.clone(),
+            intervals: self.intervals.clone(),
+            interventions: self.interventions,
+            hold_bar: self.hold_bar,
+            first_by: self.first_by,
+            two_voice: self.two_voice,
+            heard: self.heard.clone(),
+            phrase_end: self.phrase_end,
+            bar_tokens: self.bar_tokens.clone(),
+            expect_next: self.expect_next,
+            alternates: self.alternates,
+            log_prob: self.log_prob,
+        })
+    }
+
     /// Makes the line's first note start no later than `tick` (an answer starts where its call
     /// did in the bar, not somewhere in that bar); implies [`Continuation::play_first_bar`].
     pub fn play_first_by(&mut self, tick: i64) {

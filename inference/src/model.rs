@@ -299,6 +299,10 @@ impl StepModel for Model {
         Model::new_state(self)
     }
 
+    fn fork_state(&self, state: &State) -> Result<State, ModelError> {
+        state.try_clone()
+    }
+
     fn step<'s>(
         &mut self,
         state: &'s mut State,

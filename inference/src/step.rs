@@ -30,6 +30,9 @@ pub trait StepModel {
     /// A fresh state with nothing fed.
     fn new_state(&self) -> Self::State;
 
+    /// A copy of `state` that goes on independently (the answer's candidates share one prefill).
+    fn fork_state(&self, state: &Self::State) -> Result<Self::State, ModelError>;
+
     /// Feeds `token` with the control vector `control` (missing entries are zero) and returns the
     /// logits for the next token.
     fn step<'s>(

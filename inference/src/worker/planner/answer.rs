@@ -180,6 +180,7 @@ impl<M: StepModel> Planner<M> {
                 tried: 0,
                 best: None,
             });
+            self.answer_base = None;
         }
         let tried = self.answer.choosing.as_ref().map_or(0, |c| c.tried);
         let time_left = start - playhead > self.meter.beat_ticks();
@@ -196,6 +197,7 @@ impl<M: StepModel> Planner<M> {
             return Ok(true);
         }
         // Chosen: play the best.
+        self.answer_base = None;
         let Some(c) = self.answer.choosing.take() else {
             return Ok(false);
         };
@@ -259,14 +261,26 @@ impl<M: StepModel> Planner<M> {
         sink: &mut impl PlanSink,
     ) -> Result<(Vec<(TickNote, Alternates)>, f32), ModelError> {
         self.candidate = u64::from(index);
-        let phrase = std::mem::take(&mut self.phrase);
-        let started = self.start_line(model, settings, &phrase, Some(end), start, sink);
-        self.phrase = phrase;
-        self.candidate = 0;
-        started?;
-        if let Some(c) = self.continuation.as_mut() {
-            c.play_first_by(start);
+        let seed = self.line_seed(settings, start);
+        let base = self.answer_base.as_ref().filter(|_| index > 0);
+        if let Some(base) = base {
+            // Every candidate starts from the same prefilled line: only the sampling differs.
+            self.continuation = Some(base.fork(model, seed)?);
+        } else {
+            let phrase = std::mem::take(&mut self.phrase);
+            let started = self.start_line(model, settings, &phrase, Some(end), start, sink);
+            self.phrase = phrase;
+            self.candidate = 0;
+            started?;
+            if let Some(c) = self.continuation.as_mut() {
+                c.play_first_by(start);
+            }
+            self.answer_base = match &self.continuation {
+                Some(c) => Some(c.fork(model, seed)?),
+                None => None,
+            };
         }
+        self.candidate = 0;
         let cadence = self.cadence_class(settings, call);
         let bar = self.meter.bar_ticks();
         // The cadence's beat: the last strong beat of the last bar.

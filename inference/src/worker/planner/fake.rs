@@ -35,7 +35,7 @@ pub(crate) struct FakeModel {
 }
 
 /// The fake's state: the position, the previous token and the logits.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct FakeState {
     /// Tokens fed so far.
     position: usize,
@@ -92,6 +92,10 @@ impl StepModel for FakeModel {
 
     fn contract(&self) -> &ModelContract {
         &self.contract
+    }
+
+    fn fork_state(&self, state: &FakeState) -> Result<FakeState, ModelError> {
+        Ok(state.clone())
     }
 
     fn new_state(&self) -> FakeState {

@@ -81,6 +81,16 @@ impl<M: StepModel> Planner<M> {
         }
     }
 
+    /// The seed of a line starting at `start` (and of the answer candidate being written).
+    pub(super) fn line_seed(&self, settings: &WorkerSettings, start: i64) -> u64 {
+        take_seed(
+            settings
+                .seed
+                .wrapping_add(self.candidate.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            start as u64,
+        )
+    }
+
     /// Starts a line at `start` over `history` (its own past), with the take's seed for that
     /// start; a two-voice model also hears [`Planner::refresh_heard`]'s notes and, with
     /// `phrase_end`, how many bars the phrase has left.
@@ -96,12 +106,7 @@ impl<M: StepModel> Planner<M> {
         let started = Instant::now();
         // The seed comes from where the line starts, not from how many lines were started (a
         // line the player cut short before it sounded must not change the next one).
-        let seed = take_seed(
-            settings
-                .seed
-                .wrapping_add(self.candidate.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-            start as u64,
-        );
+        let seed = self.line_seed(settings, start);
         self.feel_rng = fastrand::Rng::with_seed(seed);
         steering::control_vector(
             model.contract(),

@@ -129,6 +129,8 @@ pub struct Planner<M: StepModel = Model> {
     mode: PlayMode,
     /// Which of an answer's candidates the next line is (mixed into its seed; 0 otherwise).
     candidate: u64,
+    /// Answer mode: the prefilled line every candidate of the answer being chosen forks from.
+    answer_base: Option<Continuation<M>>,
     /// Humanize's random numbers; reseeded with every line, so a seed gives the same feel.
     feel_rng: fastrand::Rng,
     /// End in beats of the latest note sent (nothing starts before it; humanize never moves a
@@ -173,6 +175,7 @@ impl<M: StepModel> Planner<M> {
             continuation: None,
             mode: PlayMode::Answer,
             candidate: 0,
+            answer_base: None,
             feel_rng: fastrand::Rng::with_seed(0),
             last_end_beat: f64::MIN,
             sent: Vec::with_capacity(MAX_SENT),
@@ -352,6 +355,7 @@ impl<M: StepModel> Planner<M> {
         }
         self.continuation = None;
         self.answer.drop_answer();
+        self.answer_base = None;
         self.looping.cycle = None;
         self.looping.recording.clear();
     }
