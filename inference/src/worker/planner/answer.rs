@@ -593,4 +593,42 @@ mod tests {
         assert_eq!(strip(&got), strip(&expected));
         assert_eq!(got.notes[0].epoch, 1);
     }
+
+    #[test]
+    fn a_candidate_forked_from_the_shared_line_is_the_one_a_fresh_line_writes() {
+        let settings = answer_settings(AnswerLength::Bars(2));
+        let span = (beats(8.0), beats(16.0));
+        let write = |index: u32, after_base: bool| {
+            let mut rig = Rig::new();
+            call(&mut rig);
+            let call = rig.planner.phrase.clone();
+            let mut out = Recorder::default();
+            let p = &mut rig.planner;
+            if after_base {
+                p.write_candidate(&mut rig.model, &settings, span, 0, &call, &mut out)
+                    .unwrap();
+                assert!(
+                    p.answer_base.is_some(),
+                    "candidate 0 leaves the shared line"
+                );
+            }
+            let lines = out.lines_started;
+            let (notes, likelihood) = p
+                .write_candidate(&mut rig.model, &settings, span, index, &call, &mut out)
+                .unwrap();
+            let prefilled = out.lines_started > lines;
+            (notes, likelihood.to_bits(), prefilled)
+        };
+        for index in [1, 2, 5] {
+            let (fresh, fresh_ll, prefilled) = write(index, false);
+            let (forked, forked_ll, forked_prefilled) = write(index, true);
+            assert!(
+                prefilled && !forked_prefilled,
+                "only the fresh line prefills"
+            );
+            assert!(!fresh.is_empty());
+            assert_eq!(forked, fresh, "candidate {index}");
+            assert_eq!(forked_ll, fresh_ll, "candidate {index}");
+        }
+    }
 }
