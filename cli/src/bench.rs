@@ -25,7 +25,7 @@ use descant_inference::sampler::{Sampler, SamplingSettings};
 use descant_inference::steering::Steering;
 use descant_inference::tokenizer::{self, Meter, TickNote};
 use descant_inference::worker::{
-    InferenceWorker, ModelSource, WorkerConfig, WorkerSettings, WorkerShared,
+    AnswerLength, InferenceWorker, ModelSource, WorkerConfig, WorkerSettings, WorkerShared,
 };
 use descant_inference::{SHIPPED_MODEL, SHIPPED_NGRAMS, SHIPPED_SIDECAR};
 
@@ -234,6 +234,9 @@ fn audio_cost(plugin: &Path) -> Result<()> {
             param("Density", 1.0),
             param("Answer after", 0.0),
             param("Pass through", 1.0),
+            // A streamed answer, as before answers were chosen whole: the busiest audio side.
+            // ("Until you play" is 0 in -1..=16.)
+            param("Answer length", 1.0 / 17.0),
         ],
     )?;
     let mut pace = Pacer::new(1.0);
@@ -353,6 +356,9 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
             answer_after_beats: 0.5,
             steering,
             seed,
+            // Streamed answers, comparable with earlier runs (a chosen answer to a phrase that
+            // never pauses for a bar would rarely sound).
+            answer_length: AnswerLength::UntilYouPlay,
             ..WorkerSettings::default()
         });
         let worker = InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone())?;
