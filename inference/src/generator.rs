@@ -25,6 +25,7 @@ use crate::step::{StepModel, StepState};
 use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR};
 
 mod hearing;
+mod original;
 
 use hearing::voice_bounds;
 
@@ -563,49 +564,5 @@ impl<M: StepModel> Continuation<M> {
     /// Notes the originality guard has resampled in this continuation.
     pub fn interventions(&self) -> u64 {
         self.interventions
-    }
-
-    /// Whether playing `key` next would complete a distinctive training n-gram.
-    fn copies(&mut self, index: &NgramIndex, key: u8) -> bool {
-        let n = index.n();
-        if self.context.len() < n {
-            return false;
-        }
-        self.intervals.clear();
-        let tail = &self.context[self.context.len() - n..];
-        for w in tail.windows(2) {
-            self.intervals
-                .push((i16::from(w[1].key) - i16::from(w[0].key)) as i8);
-        }
-        let last = tail[n - 1].key;
-        self.intervals
-            .push((i16::from(key) - i16::from(last)) as i8);
-        index.contains(&self.intervals)
-    }
-
-    /// The pitch token `token`, or a resample without it (and without each later copy) when it
-    /// would copy a training melody; after [`MAX_ORIGINALITY_RESAMPLES`] the latest choice stands.
-    fn keep_original(
-        &mut self,
-        index: &NgramIndex,
-        mut token: u32,
-        settings: SamplingSettings,
-        allowed: &impl Fn(u32) -> bool,
-    ) -> u32 {
-        for _ in 0..MAX_ORIGINALITY_RESAMPLES {
-            let TokenKind::Pitch(key) = kind(token) else {
-                return token;
-            };
-            if !self.copies(index, key) {
-                return token;
-            }
-            self.interventions += 1;
-            self.shaped[token as usize] = f32::NEG_INFINITY;
-            match self.sampler.sample(&self.shaped, settings, allowed) {
-                Some(t) => token = t,
-                None => return token,
-            }
-        }
-        token
     }
 }

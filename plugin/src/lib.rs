@@ -14,6 +14,7 @@ use nice_plug::plugin::{ParamValue, PluginState};
 use nice_plug::prelude::*;
 
 mod block;
+mod choices;
 mod clock;
 mod editor;
 mod handle;

@@ -6,11 +6,9 @@
 
 use std::sync::Arc;
 
-use descant_inference::critic::Ending;
 use descant_inference::key::{Key, KEY_COUNT};
-use descant_inference::steering::{KeySetting, Steering, Voice};
-use descant_inference::take::{KeptTake, PlayMode};
-use descant_inference::worker::AnswerLength;
+use descant_inference::steering::{KeySetting, Steering};
+use descant_inference::take::KeptTake;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -36,89 +34,7 @@ pub const STYLE_NAMES: [&str; 1 + STYLE_IDS.len()] = [
     "Renaissance",
 ];
 
-/// How Descant plays with the track (the `Mode` parameter); see [`PlayMode`].
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModeChoice {
-    /// Call and response.
-    #[id = "answer"]
-    Answer,
-    /// One continuous line with the track.
-    #[id = "continue"]
-    Continue,
-    /// A phrase per loop cycle, with Keep and Regenerate.
-    #[id = "loop"]
-    Loop,
-}
-
-/// Where Descant's line lies relative to what it hears (the `Voice` parameter); see [`Voice`].
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VoiceChoice {
-    /// The model chooses; the voices may cross.
-    #[id = "either"]
-    Either,
-    /// Above what it hears: a descant.
-    #[id = "above"]
-    Above,
-    /// Below what it hears.
-    #[id = "below"]
-    Below,
-}
-
-/// How an answer ends (the `Ending` parameter); see [`Ending`].
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndingChoice {
-    /// On the tonic, on a strong beat of the last bar.
-    #[id = "home"]
-    Home,
-    /// On the dominant: a half cadence, a question.
-    #[id = "open"]
-    Open,
-    /// Anywhere.
-    #[id = "free"]
-    Free,
-}
-
-impl From<EndingChoice> for Ending {
-    fn from(e: EndingChoice) -> Ending {
-        match e {
-            EndingChoice::Home => Ending::Home,
-            EndingChoice::Open => Ending::Open,
-            EndingChoice::Free => Ending::Free,
-        }
-    }
-}
-
-/// `Answer length`'s value for "Match the call" (0 is "Until you play", 1.. a number of bars).
-pub const MATCH_THE_CALL: i32 = -1;
-
-/// The worker's reading of an `Answer length` value.
-pub fn answer_length(value: i32) -> AnswerLength {
-    match value {
-        v if v < 0 => AnswerLength::MatchTheCall,
-        0 => AnswerLength::UntilYouPlay,
-        v => AnswerLength::Bars(v as u32),
-    }
-}
-
-impl From<VoiceChoice> for Voice {
-    fn from(v: VoiceChoice) -> Voice {
-        match v {
-            VoiceChoice::Either => Voice::Either,
-            VoiceChoice::Above => Voice::Above,
-            VoiceChoice::Below => Voice::Below,
-        }
-    }
-}
-
-impl From<ModeChoice> for PlayMode {
-    fn from(m: ModeChoice) -> PlayMode {
-        match m {
-            ModeChoice::Answer => PlayMode::Answer,
-            ModeChoice::Continue => PlayMode::Continue,
-            ModeChoice::Loop => PlayMode::Loop,
-        }
-    }
-}
+pub use crate::choices::{answer_length, EndingChoice, ModeChoice, VoiceChoice, MATCH_THE_CALL};
 
 /// The editor's own settings, persisted with the project.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

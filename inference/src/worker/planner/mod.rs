@@ -9,12 +9,14 @@
 //! cost of planning, which the sink passes on to the look-ahead.) Notes it sends never overlap:
 //! Descant's line is monophonic, also when a stretch is planned twice.
 //!
-//! One file per mode: [`answer`] (call and response), [`along`] (Continue), [`looping`] (Loop);
+//! One file per mode: [`answer`] (call and response, its candidates in [`candidate`]), [`along`]
+//! (Continue), [`looping`] (Loop);
 //! [`line`] has what they share (starting a line, stepping it, giving a note its feel, telling a
 //! two-voice model what it hears); [`memory`] keeps what was heard by where it sounded.
 
 mod along;
 mod answer;
+mod candidate;
 #[cfg(test)]
 mod fake;
 mod line;

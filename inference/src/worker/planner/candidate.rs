@@ -1,0 +1,184 @@
+//! One candidate answer: written whole from the line every candidate forks, ended with its
+//! cadence, and scored by the [`critic`](crate::critic). Part of Answer mode
+//! ([`super::answer`]); worker thread (or tests); allocates.
+//!
+//! Guarantees: a candidate's notes start before the answer's end; with Ending Home or Open and
+//! a key known, its last note is the cadence: the tonic (or the dominant) on the last strong beat
+//! of the last bar, held to the end; its first note starts at the answer's start.
+
+use crate::critic::{self, Brief, Ending, Scores};
+use crate::error::ModelError;
+use crate::key::{self, Key, Mode};
+use crate::onset::Alternates;
+use crate::steering::KeySetting;
+use crate::step::StepModel;
+use crate::tokenizer::TickNote;
+
+use super::super::config::WorkerSettings;
+use super::line::Step;
+use super::{ceil_to, PlanSink, Planner};
+
+/// Most notes one candidate may hold (a model that never reaches the end cannot stall).
+const MAX_CANDIDATE_NOTES: usize = 256;
+
+impl<M: StepModel> Planner<M> {
+    /// Writes candidate `index` of the answer `start..end` whole: the notes that start before
+    /// `end`, the last held to the end of its bar (and past `end` if it already was), and the
+    /// model's mean log-probability per token of them.
+    pub(super) fn write_candidate(
+        &mut self,
+        model: &mut M,
+        settings: &WorkerSettings,
+        (start, end): (i64, i64),
+        index: u32,
+        call: &[TickNote],
+        sink: &mut impl PlanSink,
+    ) -> Result<(Vec<(TickNote, Alternates)>, f32), ModelError> {
+        self.candidate = u64::from(index);
+        let seed = self.line_seed(settings, start);
+        let base = self.answer_base.as_ref().filter(|_| index > 0);
+        if let Some(base) = base {
+            // Every candidate starts from the same prefilled line: only the sampling differs.
+            self.continuation = Some(base.fork(model, seed)?);
+        } else {
+            let phrase = std::mem::take(&mut self.phrase);
+            let started = self.start_line(model, settings, &phrase, Some(end), start, sink);
+            self.phrase = phrase;
+            self.candidate = 0;
+            started?;
+            if let Some(c) = self.continuation.as_mut() {
+                c.play_first_by(start);
+            }
+            self.answer_base = match &self.continuation {
+                Some(c) => Some(c.fork(model, seed)?),
+                None => None,
+            };
+        }
+        self.candidate = 0;
+        let cadence = self.cadence_class(settings, call);
+        let bar = self.meter.bar_ticks();
+        // The cadence's beat: the last strong beat of the last bar.
+        let last_strong = (end - bar..end)
+            .rev()
+            .find(|&t| critic::strong_beat(self.meter, self.anchor, t))
+            .unwrap_or(end - bar);
+        let mut notes: Vec<(TickNote, Alternates)> = Vec::new();
+        let mut cadenced = false;
+        while notes.len() < MAX_CANDIDATE_NOTES {
+            match self.step(model, settings, sink)? {
+                Some(Step::Note(n)) if n.onset < end => {
+                    if let Some(pc) = cadence.filter(|_| n.onset >= last_strong) {
+                        self.cadence(&mut notes, n.key, pc, (last_strong, end), settings);
+                        cadenced = true;
+                        break;
+                    }
+                    let alternates = self
+                        .continuation
+                        .as_ref()
+                        .map_or_else(Alternates::default, |c| c.alternates_of(n));
+                    notes.push((n, alternates));
+                }
+                Some(Step::Bar(t)) if t < end => {}
+                _ => break,
+            }
+        }
+        if let (Some(pc), false, Some(&(last, _))) = (cadence, cadenced, notes.last()) {
+            // The line stopped before its cadence's beat: the cadence follows its last note.
+            self.cadence(&mut notes, last.key, pc, (last_strong, end), settings);
+        }
+        let likelihood = self
+            .continuation
+            .take()
+            .map_or(f32::NEG_INFINITY, |c| c.mean_log_prob());
+        if let Some((last, _)) = notes.last_mut() {
+            let bar_end = self.anchor + ceil_to(last.onset + 1 - self.anchor, bar);
+            last.duration = last.duration.max(bar_end.min(end) - last.onset);
+        }
+        Ok((notes, likelihood))
+    }
+
+    /// The key an answer to `call` is in: the key set, or with the key on Auto the call's home
+    /// (see [`key::home_of`]), else the key detected from the player's notes, else (a call too
+    /// short to weigh) the major key of its first note, where calls most often start.
+    fn answer_key(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<Key> {
+        match settings.steering.key {
+            KeySetting::Fixed(k) => Some(k),
+            KeySetting::Auto => key::home_of(call)
+                .or(self.detected_key)
+                .or(call.first().map(|n| Key {
+                    tonic: n.key % 12,
+                    mode: Mode::Major,
+                })),
+        }
+    }
+
+    /// The pitch class an answer to `call` must end on: the tonic (Home) or the dominant (Open)
+    /// of the key set, or with the key on Auto of the call's home (see [`key::home_of`]); none
+    /// when the ending is free or nothing is known.
+    fn cadence_class(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<u8> {
+        let tonic = self.answer_key(settings, call)?.tonic;
+        match settings.ending {
+            Ending::Home => Some(tonic),
+            Ending::Open => Some((tonic + 7) % 12),
+            Ending::Free => None,
+        }
+    }
+
+    /// Ends a candidate with its cadence: a note of pitch class `pc` at `at` (the last bar's
+    /// last strong beat) held to `end`, the key of that class nearest `near` (the model's own
+    /// next key) inside the register. Notes from `at` on are dropped; the note before is cut at
+    /// `at`, or held up to it across a gap of a beat or less.
+    fn cadence(
+        &self,
+        notes: &mut Vec<(TickNote, Alternates)>,
+        near: u8,
+        pc: u8,
+        (at, end): (i64, i64),
+        settings: &WorkerSettings,
+    ) {
+        let (lo, hi) = settings.steering.register();
+        let key = (near.saturating_sub(6)..=near.saturating_add(6))
+            .filter(|&k| k % 12 == pc)
+            .min_by_key(|&k| (k < lo || k > hi, k.abs_diff(near)))
+            .unwrap_or(near);
+        notes.retain(|(n, _)| n.onset < at);
+        if let Some((prev, _)) = notes.last_mut() {
+            let gap = at - (prev.onset + prev.duration);
+            if gap < 0 || gap <= self.meter.beat_ticks() {
+                prev.duration = at - prev.onset;
+            }
+        }
+        // No alternates: the onset choice must not move the cadence off its note.
+        notes.push((
+            TickNote {
+                onset: at,
+                duration: end - at,
+                key,
+            },
+            Alternates::default(),
+        ));
+    }
+
+    /// The critic's scores of a candidate (see [`critic::score`]).
+    pub(super) fn judge(
+        &self,
+        settings: &WorkerSettings,
+        call: &[TickNote],
+        candidate: &[(TickNote, Alternates)],
+        likelihood: f32,
+        end: i64,
+    ) -> Scores {
+        let notes: Vec<TickNote> = candidate.iter().map(|(n, _)| *n).collect();
+        let brief = Brief {
+            call,
+            key: self.answer_key(settings, call),
+            meter: self.meter,
+            anchor: self.anchor,
+            end,
+            ending: settings.ending,
+            echo: settings.echo,
+            density_target: settings.steering.density,
+        };
+        critic::score(&notes, likelihood, &brief)
+    }
+}
