@@ -45,8 +45,6 @@ pub const MATCH_CAP_BARS: i64 = 8;
 pub(super) struct AnswerState {
     /// The player finished a phrase that has not been answered yet. Set on a player note-off.
     pub(super) pending: bool,
-    /// The tick where the current answer ends, if limited.
-    pub(super) end: Option<i64>,
     /// The answer being chosen, if any.
     pub(super) choosing: Option<Choosing>,
     /// The chosen answer's notes not yet sent, in order, with their alternates.
@@ -69,7 +67,6 @@ pub(super) struct Choosing {
 impl AnswerState {
     /// Forgets the answer being chosen or played (the player played on, time jumped).
     pub(super) fn drop_answer(&mut self) {
-        self.end = None;
         self.choosing = None;
         self.chosen.clear();
     }
@@ -161,7 +158,7 @@ impl<M: StepModel> Planner<M> {
             if start >= horizon {
                 return Ok(false); // not due yet: the player may still go on
             }
-            self.begin_answer(model, settings, start, None, sink)?;
+            self.begin_answer(model, settings, start, sink)?;
             return self.stream_answer(model, settings, horizon, sink);
         };
         let end = downbeat + bars * self.meter.bar_ticks();
@@ -180,11 +177,12 @@ impl<M: StepModel> Planner<M> {
             self.answer_base = None;
         }
         let tried = self.answer.choosing.as_ref().map_or(0, |c| c.tried);
+        let key = self.answer_key(settings, &call);
         let time_left = start - playhead > self.meter.beat_ticks();
         if tried < MIN_CANDIDATES || (tried < MAX_CANDIDATES && time_left) {
             let (candidate, likelihood) =
-                self.write_candidate(model, settings, (start, end), tried, &call, sink)?;
-            let scores = self.judge(settings, &call, &candidate, likelihood, end);
+                self.write_candidate(model, settings, (start, end), tried, key, sink)?;
+            let scores = self.judge(settings, &call, key, &candidate, likelihood, end);
             if let Some(c) = self.answer.choosing.as_mut() {
                 c.tried += 1;
                 if c.best.as_ref().is_none_or(|(_, s)| scores.total > s.total) {
@@ -203,27 +201,24 @@ impl<M: StepModel> Planner<M> {
             self.answer.chosen = notes.into();
         }
         self.answer.pending = false;
-        self.answer.end = Some(end);
         self.last_end_beat = f64::MIN;
         Ok(true)
     }
 
-    /// Starts a line for an answer at `start` over the player's phrase, told its end.
+    /// Starts a streamed answer's line at `start` over the player's phrase.
     fn begin_answer(
         &mut self,
         model: &mut M,
         settings: &WorkerSettings,
         start: i64,
-        end: Option<i64>,
         sink: &mut impl PlanSink,
     ) -> Result<(), ModelError> {
         let phrase = std::mem::take(&mut self.phrase);
-        let started = self.start_line(model, settings, &phrase, end, start, sink);
+        let started = self.start_line(model, settings, &phrase, None, start, sink);
         self.phrase = phrase;
         started?;
         self.answer.pending = false;
         self.last_end_beat = f64::MIN;
-        self.answer.end = end;
         Ok(())
     }
 
@@ -441,8 +436,9 @@ mod tests {
             let call = rig.planner.phrase.clone();
             let mut out = Recorder::default();
             let p = &mut rig.planner;
+            let key = p.answer_key(&settings, &call);
             if after_base {
-                p.write_candidate(&mut rig.model, &settings, span, 0, &call, &mut out)
+                p.write_candidate(&mut rig.model, &settings, span, 0, key, &mut out)
                     .unwrap();
                 assert!(
                     p.answer_base.is_some(),
@@ -451,7 +447,7 @@ mod tests {
             }
             let lines = out.lines_started;
             let (notes, likelihood) = p
-                .write_candidate(&mut rig.model, &settings, span, index, &call, &mut out)
+                .write_candidate(&mut rig.model, &settings, span, index, key, &mut out)
                 .unwrap();
             let prefilled = out.lines_started > lines;
             (notes, likelihood.to_bits(), prefilled)

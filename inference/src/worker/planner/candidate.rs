@@ -21,6 +21,17 @@ use super::{ceil_to, PlanSink, Planner};
 /// Most notes one candidate may hold (a model that never reaches the end cannot stall).
 const MAX_CANDIDATE_NOTES: usize = 256;
 
+/// The pitch class an answer in `key` must end on under `ending`: the tonic (Home) or the
+/// dominant (Open); none when the ending is free or no key is known.
+fn cadence_class(ending: Ending, key: Option<Key>) -> Option<u8> {
+    let tonic = key?.tonic;
+    match ending {
+        Ending::Home => Some(tonic),
+        Ending::Open => Some((tonic + 7) % 12),
+        Ending::Free => None,
+    }
+}
+
 impl<M: StepModel> Planner<M> {
     /// Writes candidate `index` of the answer `start..end` whole: the notes that start before
     /// `end`, the last held to the end of its bar (and past `end` if it already was), and the
@@ -31,7 +42,7 @@ impl<M: StepModel> Planner<M> {
         settings: &WorkerSettings,
         (start, end): (i64, i64),
         index: u32,
-        call: &[TickNote],
+        key: Option<Key>,
         sink: &mut impl PlanSink,
     ) -> Result<(Vec<(TickNote, Alternates)>, f32), ModelError> {
         self.candidate = u64::from(index);
@@ -55,7 +66,7 @@ impl<M: StepModel> Planner<M> {
             };
         }
         self.candidate = 0;
-        let cadence = self.cadence_class(settings, call);
+        let cadence = cadence_class(settings.ending, key);
         let bar = self.meter.bar_ticks();
         // The cadence's beat: the last strong beat of the last bar.
         let last_strong = (end - bar..end)
@@ -100,7 +111,7 @@ impl<M: StepModel> Planner<M> {
     /// The key an answer to `call` is in: the key set, or with the key on Auto the call's home
     /// (see [`key::home_of`]), else the key detected from the player's notes, else (a call too
     /// short to weigh) the major key of its first note, where calls most often start.
-    fn answer_key(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<Key> {
+    pub(super) fn answer_key(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<Key> {
         match settings.steering.key {
             KeySetting::Fixed(k) => Some(k),
             KeySetting::Auto => key::home_of(call)
@@ -109,18 +120,6 @@ impl<M: StepModel> Planner<M> {
                     tonic: n.key % 12,
                     mode: Mode::Major,
                 })),
-        }
-    }
-
-    /// The pitch class an answer to `call` must end on: the tonic (Home) or the dominant (Open)
-    /// of the key set, or with the key on Auto of the call's home (see [`key::home_of`]); none
-    /// when the ending is free or nothing is known.
-    fn cadence_class(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<u8> {
-        let tonic = self.answer_key(settings, call)?.tonic;
-        match settings.ending {
-            Ending::Home => Some(tonic),
-            Ending::Open => Some((tonic + 7) % 12),
-            Ending::Free => None,
         }
     }
 
@@ -164,6 +163,7 @@ impl<M: StepModel> Planner<M> {
         &self,
         settings: &WorkerSettings,
         call: &[TickNote],
+        key: Option<Key>,
         candidate: &[(TickNote, Alternates)],
         likelihood: f32,
         end: i64,
@@ -171,7 +171,7 @@ impl<M: StepModel> Planner<M> {
         let notes: Vec<TickNote> = candidate.iter().map(|(n, _)| *n).collect();
         let brief = Brief {
             call,
-            key: self.answer_key(settings, call),
+            key,
             meter: self.meter,
             anchor: self.anchor,
             end,
