@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use descant_host::duet::{DuetStats, Note};
-use descant_host::melodies::{MELODIES, TEMPO};
+use descant_host::melodies::{MELODIES, PHRASE_BARS, TEMPO};
+use descant_host::phrase_ends::PhraseEnds;
 use descant_inference::midi_file::{self, BeatNote};
 
 /// `descant duet`'s arguments.
@@ -89,6 +90,7 @@ pub fn run(args: DuetArgs) -> Result<()> {
     );
     println!("{header}");
     let (mut once, mut again) = (DuetStats::default(), DuetStats::default());
+    let (mut phrases, mut melody_phrases) = (PhraseEnds::default(), PhraseEnds::default());
     for m in MELODIES {
         let d = m.duet(&plugin, &settings, args.rest_bars)?;
         let (first, repeat) = (d.once, d.again);
@@ -96,6 +98,8 @@ pub fn run(args: DuetArgs) -> Result<()> {
         println!("{}", row(&format!("{} (again)", m.name), &repeat));
         once.add(&first);
         again.add(&repeat);
+        phrases.add(&d.phrases);
+        melody_phrases.add(&d.melody_phrases);
         if let Some(dir) = &args.out {
             let stem = m.name.to_lowercase().replace([' ', ',', '\''], "-");
             let text = format!("{} played twice for descant duet", m.name);
@@ -123,6 +127,13 @@ pub fn run(args: DuetArgs) -> Result<()> {
          Descant's notes in the key; n/pl: Descant's notes per melody note. Range {}-{}, {} notes, \
          {} voice crossings, {} repeated keys.",
         all.range.0, all.range.1, all.notes, all.crossings, all.repeats
+    );
+    println!("Phrase ends every {PHRASE_BARS} bars (both passes):");
+    println!("  Descant:    {}", phrases.line());
+    println!("  the melody: {}", melody_phrases.line());
+    println!(
+        "(breath: the last note before the end does not sound across it and is a half note or \
+         longer (a dotted quarter in x/8) or is followed by a rest of an eighth or more)"
     );
     Ok(())
 }

@@ -12,6 +12,7 @@ mod events;
 mod host;
 pub mod melodies;
 mod pace;
+pub mod phrase_ends;
 pub mod render;
 mod selfcheck;
 

@@ -11,6 +11,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::duet::{measure, DuetStats, Note, Scale};
+use crate::phrase_ends::{phrase_ends, PhraseEnds};
 use crate::render::{paired, render_offline, Track, TrackNote};
 
 /// Tempo of the measurement, BPM.
@@ -27,7 +28,14 @@ pub struct Duet {
     pub once: DuetStats,
     /// The second pass measured (the material repeats).
     pub again: DuetStats,
+    /// How Descant's line ends its phrases (every [`PHRASE_BARS`] bars, both passes).
+    pub phrases: PhraseEnds,
+    /// How the melody ends its phrases at the same places (the reference).
+    pub melody_phrases: PhraseEnds,
 }
+
+/// The phrase grid the duet measures phrase ends on, in bars (Descant's default `Phrase length`).
+pub const PHRASE_BARS: u32 = 4;
 
 /// One melody.
 #[derive(Debug, Clone, Copy)]
@@ -233,9 +241,20 @@ impl Melody {
         let (_, len) = self.notes();
         let descant = self.render(plugin, settings, &track, second + len, "a duet")?;
         let beat = if self.meter.1 == 8 { 1.5 } else { 1.0 };
+        let ends = |line: &[Note]| {
+            phrase_ends(
+                line,
+                self.scale,
+                self.meter,
+                PHRASE_BARS,
+                (0.0, second + len),
+            )
+        };
         Ok(Duet {
             once: measure(&track, &descant, self.scale, beat, (0.0, second)),
             again: measure(&track, &descant, self.scale, beat, (second, second + len)),
+            phrases: ends(&descant),
+            melody_phrases: ends(&track),
             track,
             descant,
         })

@@ -18,6 +18,7 @@ use crate::key::{Key, PitchClassSet};
 use crate::model::Model;
 use crate::onset::Alternates;
 use crate::originality::NgramIndex;
+use crate::phrasing::{Close, Phrasing};
 use crate::sampler::{Sampler, SamplingSettings};
 use crate::shaping::{self, PitchContext, REPEAT_RUN};
 use crate::steering::Steering;
@@ -55,6 +56,10 @@ pub struct Guide<'a> {
     /// Absolute tick where the phrase ends, if the planner knows (an answer's end): a two-voice
     /// model is told how many bars are left.
     pub phrase_end: Option<i64>,
+    /// Phrases that end and breathe (Continue and Loop): each phrase's close is kept (see
+    /// [`crate::phrasing`]) and a two-voice model is told each bar's distance to its phrase end
+    /// (this wins over `phrase_end`).
+    pub phrasing: Option<Phrasing>,
     /// The player is playing: in a bar with no heard note known, a two-voice model writes what it
     /// expects them to play (its own prediction of the heard voice) before its own notes.
     pub expect_heard: bool,
@@ -76,6 +81,9 @@ pub struct LineStart<'a> {
     pub heard: &'a [TickNote],
     /// Where the phrase ends, if known (absolute tick).
     pub phrase_end: Option<i64>,
+    /// Phrases of a Continue or Loop line (their ends are told in the prompt; see
+    /// [`Guide::phrasing`]).
+    pub phrasing: Option<Phrasing>,
     /// The meter of the bars.
     pub meter: Meter,
     /// Absolute tick of a bar line.
@@ -96,6 +104,7 @@ impl<'a> LineStart<'a> {
             history,
             heard: &[],
             phrase_end: None,
+            phrasing: None,
             meter,
             anchor,
             tick,
@@ -176,6 +185,8 @@ pub struct Continuation<M: StepModel = Model> {
     heard: Vec<TickNote>,
     /// Two-voice: where the phrase ends (absolute tick), as last told.
     phrase_end: Option<i64>,
+    /// The phrases of the line as last told (their ends go into a re-encoded window).
+    phrasing: Option<Phrasing>,
     /// Scratch for one bar's heard tokens.
     bar_tokens: Vec<u32>,
     /// Whether the latest guide asked for the model's expectation of the player (used when the
@@ -213,6 +224,7 @@ impl<M: StepModel> Continuation<M> {
             history,
             heard,
             phrase_end,
+            phrasing,
             meter,
             anchor,
             tick: start_tick,
@@ -245,6 +257,7 @@ impl<M: StepModel> Continuation<M> {
             two_voice: model.contract().two_voice(),
             heard: Vec::new(),
             phrase_end,
+            phrasing,
             bar_tokens: Vec::with_capacity(64),
             expect_next: expect_heard,
             alternates: (i64::MIN, 0, Alternates::default()),
@@ -295,6 +308,7 @@ impl<M: StepModel> Continuation<M> {
             two_voice: self.two_voice,
             heard: self.heard.clone(),
             phrase_end: self.phrase_end,
+            phrasing: self.phrasing,
             bar_tokens: self.bar_tokens.clone(),
             expect_next: self.expect_next,
             alternates: self.alternates,
@@ -371,14 +385,18 @@ impl<M: StepModel> Continuation<M> {
                     key: n.key,
                 })
                 .collect();
-            let ends = self.phrase_end.map(|e| [e - first]);
-            tokenizer::encode_two_voice(
-                &window,
-                &heard,
-                self.meter,
-                Some(n_bars),
-                ends.as_ref().map(|e| &e[..]),
-            )
+            let window_end = self.bar_start + bar_len;
+            let ends: Option<Vec<i64>> = match self.phrasing {
+                // Every phrase end the window's bars count down to.
+                Some(p) => Some(
+                    std::iter::successors(Some(p.end_after(first)), |&e| Some(e + p.len))
+                        .take_while(|&e| e < window_end + p.len)
+                        .map(|e| e - first)
+                        .collect(),
+                ),
+                None => self.phrase_end.map(|e| vec![e - first]),
+            };
+            tokenizer::encode_two_voice(&window, &heard, self.meter, Some(n_bars), ends.as_deref())
         } else {
             tokenizer::encode(&window, self.meter, Some(n_bars))
         };
@@ -419,6 +437,7 @@ impl<M: StepModel> Continuation<M> {
         let bar_len = self.meter.bar_ticks();
         let beat_ticks = self.meter.beat_ticks();
         let (lo, hi) = guide.steering.register();
+        self.phrasing = guide.phrasing;
         for _ in 0..MAX_TOKENS_PER_EVENT {
             if self.expect == Expect::PosOrBar
                 && self.state.position() + 4 > model.contract().max_context
@@ -431,17 +450,33 @@ impl<M: StepModel> Continuation<M> {
                 _ => (lo, hi),
             };
             // A held bar line is let through when no onset is left in the bar.
-            let bar_ok = !self.hold_bar || next_free >= bar_start + bar_len;
+            let close: Option<Close> = guide
+                .phrasing
+                .map(|p| p.close(self.meter, self.anchor, p.end_after(bar_start)));
+            let bar_ok = (!self.hold_bar || next_free >= bar_start + bar_len)
+                && close.is_none_or(|c| c.bar_ok(bar_start + bar_len, next_free));
             let first_by = self.first_by.unwrap_or(i64::MAX);
-            let allowed = |t: u32| match (expect, kind(t)) {
+            // `last_keys`: whether the phrase's last note keeps to the close's keys (given up
+            // when none of them fits the register).
+            let rule = |t: u32, last_keys: bool| match (expect, kind(t)) {
                 (Expect::PosOrBar, TokenKind::Bar) => bar_ok,
                 (Expect::PosOrBar, TokenKind::Pos(p)) => {
-                    p < bar_len && bar_start + p >= next_free && bar_start + p <= first_by
+                    let onset = bar_start + p;
+                    p < bar_len
+                        && onset >= next_free
+                        && onset <= first_by
+                        && close.is_none_or(|c| c.onset_ok(onset, next_free))
                 }
-                (Expect::Pitch { .. }, TokenKind::Pitch(k)) => (plo..=phi).contains(&k),
-                (Expect::Dur { .. }, TokenKind::Dur(_)) => true,
+                (Expect::Pitch { onset }, TokenKind::Pitch(k)) => {
+                    (plo..=phi).contains(&k)
+                        && (!last_keys || close.is_none_or(|c| c.key_ok(onset, k)))
+                }
+                (Expect::Dur { onset, .. }, TokenKind::Dur(d)) => {
+                    close.is_none_or(|c| c.duration_ok(onset, d))
+                }
                 _ => false,
             };
+            let allowed = |t: u32| rule(t, true);
             let logits = self.state.logits();
             let logits: &[f32] = match expect {
                 Expect::Pitch { onset } => {
@@ -479,6 +514,12 @@ impl<M: StepModel> Continuation<M> {
                 };
                 shaping::shape_pitches(self.state.logits(), &mut self.shaped, &unlocked, ctx);
                 token = self.sampler.sample(&self.shaped, settings, allowed);
+                if token.is_none() {
+                    // Not even a key of the phrase's close fits the register: any key in it.
+                    token = self
+                        .sampler
+                        .sample(&self.shaped, settings, |t| rule(t, false));
+                }
             }
             if let (Some(index), Some(t), Expect::Pitch { .. }) = (guide.originality, token, expect)
             {

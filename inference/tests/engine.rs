@@ -90,6 +90,7 @@ fn a_continuation_plays_a_monophonic_line_on_the_grid_after_the_start() {
         originality: None,
         heard: &[],
         phrase_end: None,
+        phrasing: None,
         expect_heard: false,
         harmony_guard: false,
         alternates: false,

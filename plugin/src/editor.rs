@@ -460,9 +460,10 @@ impl NiceEguiApp for DescantEditor {
                                 .on_hover_text("The critic's scores of the answer Descant played");
                         }
                     }
-                    ModeChoice::Continue => {}
+                    ModeChoice::Continue => slider(ui, &setter, &p.phrase_bars),
                     ModeChoice::Loop => {
                         slider(ui, &setter, &p.loop_bars);
+                        slider(ui, &setter, &p.phrase_bars);
                         ui.horizontal(|ui| {
                             toggle(ui, &setter, &p.keep);
                             if ui

@@ -83,6 +83,7 @@ impl InferenceHandle {
             ending: params.ending.value().into(),
             echo: params.echo.value(),
             loop_bars: params.loop_bars.value().max(1) as u32,
+            phrase_bars: params.phrase_bars.value().max(0) as u32,
             keep: params.keep.value(),
             regenerate: params.regenerate.value(),
             humanize: params.humanize.value(),

@@ -110,6 +110,11 @@ pub struct DescantParams {
     #[id = "loop_len"]
     pub loop_bars: IntParam,
 
+    /// Continue and Loop: phrases of this many bars end with a cadence and a breath (0 = Off: the
+    /// line runs on). Read by the worker before every note.
+    #[id = "phrase"]
+    pub phrase_bars: IntParam,
+
     /// Loop mode: repeat the current take exactly. Read by the worker at each cycle.
     #[id = "keep"]
     pub keep: BoolParam,
@@ -352,6 +357,23 @@ impl Default for DescantParams {
             .with_string_to_value(formatters::s2v_f32_percentage()),
             loop_bars: IntParam::new("Loop length", 2, IntRange::Linear { min: 1, max: 16 })
                 .with_unit(" bars"),
+            phrase_bars: IntParam::new("Phrase length", 4, IntRange::Linear { min: 0, max: 16 })
+                .with_value_to_string(Arc::new(|bars| match bars {
+                    0 => "Off".to_string(),
+                    1 => "1 bar".to_string(),
+                    n => format!("{n} bars"),
+                }))
+                .with_string_to_value(Arc::new(|text| {
+                    let text = text.trim();
+                    if text.eq_ignore_ascii_case("off") {
+                        return Some(0);
+                    }
+                    text.trim_end_matches("bars")
+                        .trim_end_matches("bar")
+                        .trim()
+                        .parse()
+                        .ok()
+                })),
             keep: BoolParam::new("Keep", false),
             regenerate: BoolParam::new("Regenerate", false),
             humanize: percent_param("Humanize", 0.0),

@@ -60,7 +60,10 @@ impl<M: StepModel> Continuation<M> {
     pub(super) fn enter_bar(&mut self, model: &mut M, guide: &Guide) -> Result<(), ModelError> {
         let bar_len = self.meter.bar_ticks();
         let (start, end) = (self.bar_start, self.bar_start + bar_len);
-        self.phrase_end = guide.phrase_end;
+        self.phrase_end = match guide.phrasing {
+            Some(p) => Some(p.end_after(start)),
+            None => guide.phrase_end,
+        };
         let phrase = self
             .phrase_end
             .filter(|&e| e > start)

@@ -102,6 +102,9 @@ pub struct WorkerSettings {
     pub echo: f32,
     /// Loop mode without a host loop: the cycle length in bars.
     pub loop_bars: u32,
+    /// Continue and Loop: phrases of this many bars end with a cadence and a breath (in Loop
+    /// mode the cycle, or phrases that tile it); 0 lets the line run on.
+    pub phrase_bars: u32,
     /// Loop mode: repeat the current take exactly.
     pub keep: bool,
     /// Loop mode: every change of this switch replaces the take at the next cycle.
@@ -125,6 +128,7 @@ impl Default for WorkerSettings {
             ending: Ending::Home,
             echo: 0.5,
             loop_bars: 2,
+            phrase_bars: 4,
             keep: false,
             regenerate: false,
             humanize: 0.0,

@@ -154,9 +154,13 @@ mod tests {
     use super::super::fake::{
         beats, note_off, note_on, plan_until, transport, FakeModel, Recorder, Rig,
     };
-    use crate::events::ContextEvent;
+    use crate::events::{ContextEvent, GeneratedNote};
+    use crate::key::{Key, Mode};
+    use crate::phrasing::{self, Phrasing};
+    use crate::steering::{KeySetting, Steering};
     use crate::step::StepModel;
     use crate::take::PlayMode;
+    use crate::time::Meter;
     use crate::tokenizer::{kind, TokenKind, OWN};
 
     fn along_settings() -> super::WorkerSettings {
@@ -256,7 +260,7 @@ mod tests {
         rig.planner.hear(transport((4, 4), true, 0));
         let settings = along_settings();
         let mut out = Recorder::default();
-        plan_until(&mut rig, &settings, beats(0.5), beats(8.0), &mut out);
+        plan_until(&mut rig, &settings, beats(0.5), beats(32.0), &mut out);
         let target = *out
             .notes
             .iter()
@@ -430,11 +434,11 @@ mod tests {
                 ..along_settings()
             };
             let mut out = Recorder::default();
-            plan_until(&mut rig, &settings, beats(0.5), beats(24.0), &mut out);
+            plan_until(&mut rig, &settings, beats(0.5), beats(48.0), &mut out);
             out.notes
         };
         let with = notes(true);
-        let on_beat = |n: &&crate::events::GeneratedNote| n.onset_beat.fract() == 0.0;
+        let on_beat = |n: &&GeneratedNote| n.onset_beat.fract() == 0.0;
         assert!(with
             .iter()
             .filter(on_beat)
@@ -448,6 +452,113 @@ mod tests {
             }
         }
         assert!(notes(false).iter().all(|n| n.alternates.is_empty()));
+    }
+
+    /// The last note of a line `notes` that starts before `end` (beats), in ticks.
+    fn last_before(notes: &[GeneratedNote], end: i64) -> Option<(i64, i64, u8)> {
+        notes
+            .iter()
+            .map(|n| {
+                (
+                    super::to_tick(n.onset_beat),
+                    super::to_tick(n.length_beats),
+                    n.key,
+                )
+            })
+            .rfind(|&(onset, _, _)| onset < end)
+    }
+
+    #[test]
+    fn every_phrase_ends_on_its_close_with_a_breath_and_a_note_of_the_tonic_triad() {
+        let d_major = Key {
+            tonic: 2,
+            mode: Mode::Major,
+        };
+        for (meter, seed) in [((4, 4), 1), ((3, 4), 2), ((6, 8), 3), ((4, 4), 4)] {
+            let mut rig = Rig::new();
+            rig.planner.hear(transport(meter, true, 0));
+            let settings = super::WorkerSettings {
+                seed,
+                steering: Steering {
+                    key: KeySetting::Fixed(d_major),
+                    ..Steering::default()
+                },
+                ..along_settings()
+            };
+            let m = Meter {
+                numerator: meter.0,
+                denominator: meter.1,
+            };
+            let phrase = 4 * m.bar_ticks();
+            let mut out = Recorder::default();
+            plan_until(&mut rig, &settings, 1, 6 * phrase, &mut out);
+            out.assert_monophonic();
+            let triad = phrasing::triad_keys(d_major);
+            let p = Phrasing {
+                origin: 0,
+                len: phrase,
+                last_keys: triad,
+            };
+            for k in 1..6 {
+                let end = k * phrase;
+                let close = p.close(m, 0, end);
+                let (onset, length, key) =
+                    last_before(&out.notes, end).expect("the line plays in every phrase");
+                assert!(
+                    onset + length <= end,
+                    "{meter:?} phrase {k}: across its end"
+                );
+                assert!(
+                    phrasing::breathes(m, onset, length, end),
+                    "{meter:?} phrase {k}: no breath ({onset}, {length})"
+                );
+                assert!(
+                    (close.from..close.until).contains(&onset),
+                    "{meter:?} phrase {k}: the last note is on the close ({onset}, {close:?})"
+                );
+                assert!(
+                    triad & (1u128 << key) != 0,
+                    "{meter:?} phrase {k}: key {key}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn with_phrase_length_off_the_line_runs_on_without_closes() {
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        let settings = super::WorkerSettings {
+            phrase_bars: 0,
+            ..along_settings()
+        };
+        let mut out = Recorder::default();
+        plan_until(&mut rig, &settings, 1, beats(64.0), &mut out);
+        assert!(!out.notes.is_empty());
+        assert!(
+            !rig.model
+                .fed
+                .iter()
+                .any(|&t| matches!(kind(t), TokenKind::Phrase(_))),
+            "no phrase marks told"
+        );
+        // With phrases on, the model is told how far each phrase end is.
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        plan_until(
+            &mut rig,
+            &along_settings(),
+            1,
+            beats(64.0),
+            &mut Recorder::default(),
+        );
+        let marks = rig
+            .model
+            .fed
+            .iter()
+            .filter(|&&t| matches!(kind(t), TokenKind::Phrase(_)))
+            .count();
+        assert!(marks >= 8, "{marks} phrase marks");
     }
 
     #[test]

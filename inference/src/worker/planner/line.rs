@@ -14,6 +14,7 @@ use crate::feel;
 use crate::generator::{Continuation, Generated, Guide, LineStart};
 use crate::key::PitchClassSet;
 use crate::onset::Alternates;
+use crate::phrasing::{self, Phrasing};
 use crate::steering::{self, KeySetting};
 use crate::step::StepModel;
 use crate::take::PlayMode;
@@ -120,6 +121,7 @@ impl<M: StepModel> Planner<M> {
             history,
             heard: &self.heard,
             phrase_end,
+            phrasing: self.phrasing(settings, start),
             meter: self.meter,
             anchor: self.anchor,
             tick: start,
@@ -158,6 +160,8 @@ impl<M: StepModel> Planner<M> {
             .filter(|&k| self.chord_held[k].is_some() || (with_player && self.held[k].is_some()))
             .fold(0u16, |set, k| set | 1 << (k % 12));
         self.refresh_heard(settings);
+        let cursor = self.continuation.as_ref().map_or(self.now, |c| c.cursor());
+        let phrasing = self.phrasing(settings, cursor);
         let guide = Guide {
             steering: settings.steering,
             control: &self.control,
@@ -169,6 +173,7 @@ impl<M: StepModel> Planner<M> {
                 .filter(|_| settings.steering.originality_guard),
             heard: &self.heard,
             phrase_end: self.phrase_end,
+            phrasing,
             expect_heard: self.expecting(settings),
             harmony_guard: settings.hearing.guard,
             alternates: settings.hearing.choose,
@@ -292,6 +297,52 @@ impl<M: StepModel> Planner<M> {
 }
 
 impl<M: StepModel> Planner<M> {
+    /// How the line is cut into phrases at `tick` (see [`crate::phrasing`]): in Continue mode
+    /// phrases of `Phrase length` bars from a host bar line, whose last note is a note of the tonic
+    /// triad when a key is known; in Loop mode the cycle (or phrases of `Phrase length` that tile
+    /// it), whose last phrase's last note leads back by step into the take's first note. None in
+    /// Answer mode (an answer has its own cadence), with `Phrase length` off, or for a replay.
+    pub(super) fn phrasing(&self, settings: &WorkerSettings, tick: i64) -> Option<Phrasing> {
+        let bar = self.meter.bar_ticks();
+        let phrase = i64::from(settings.phrase_bars) * bar;
+        if phrase <= 0 {
+            return None;
+        }
+        let key = match settings.steering.key {
+            KeySetting::Fixed(k) => Some(k),
+            KeySetting::Auto => self.detected_key,
+        };
+        let cadence = key.map_or(0, phrasing::triad_keys);
+        match settings.mode {
+            PlayMode::Answer => None,
+            PlayMode::Continue => Some(Phrasing {
+                origin: self.anchor,
+                len: phrase,
+                last_keys: cadence,
+            }),
+            PlayMode::Loop => {
+                let (start, cycle) = self.looping.span()?;
+                // The cycle is one phrase unless phrases of `Phrase length` tile it.
+                let len = if cycle > phrase && cycle % phrase == 0 && phrase % bar == 0 {
+                    phrase
+                } else {
+                    cycle
+                };
+                let mut p = Phrasing {
+                    origin: start,
+                    len,
+                    last_keys: cadence,
+                };
+                if p.end_after(tick) == start + cycle {
+                    if let Some(first) = self.looping.first_key() {
+                        p.last_keys = phrasing::lead_back_keys(first, key.map(|k| k.scale()));
+                    }
+                }
+                Some(p)
+            }
+        }
+    }
+
     /// Whether a two-voice model should expect the player where nothing is known (Continue and
     /// Loop, the switch on, the player playing).
     fn expecting(&self, settings: &WorkerSettings) -> bool {

@@ -56,6 +56,20 @@ impl LoopState {
         self.len
     }
 
+    /// The cycle being generated (not replayed): its start tick and length.
+    pub(super) fn span(&self) -> Option<(i64, i64)> {
+        (self.cycle.is_some() && !self.replaying && self.len > 0).then_some((self.start, self.len))
+    }
+
+    /// The key of the take's first note: this cycle's, or the kept take's when this cycle has
+    /// none yet.
+    pub(super) fn first_key(&self) -> Option<u8> {
+        self.recording
+            .first()
+            .or(self.take.as_ref().and_then(|t| t.notes.first()))
+            .map(|n| n.key)
+    }
+
     /// Forgets the cycle, the recording and the switches; keeps the take.
     pub(super) fn forget_all_but_the_take(&mut self) {
         let take = self.take.take();
@@ -316,6 +330,7 @@ impl<M: StepModel> Planner<M> {
 #[cfg(test)]
 mod tests {
     use super::super::fake::{beats, transport, Recorder, Rig};
+    use super::to_tick;
     use crate::events::{ContextEvent, GeneratedNote};
     use crate::take::PlayMode;
 
@@ -359,11 +374,19 @@ mod tests {
         }
     }
 
-    fn in_cycle(notes: &[GeneratedNote], start: f64, len: f64) -> Vec<(u8, f64, f64)> {
+    /// The notes of the cycle `start..start + len` (beats): key, onset in the cycle and length,
+    /// both in ticks (a replay adds the cycle's start to each onset in floating point).
+    fn in_cycle(notes: &[GeneratedNote], start: f64, len: f64) -> Vec<(u8, i64, i64)> {
         notes
             .iter()
             .filter(|n| n.onset_beat >= start - 1e-9 && n.onset_beat < start + len - 1e-9)
-            .map(|n| (n.key, n.onset_beat - start, n.length_beats))
+            .map(|n| {
+                (
+                    n.key,
+                    to_tick(n.onset_beat - start),
+                    to_tick(n.length_beats),
+                )
+            })
             .collect()
     }
 
@@ -416,11 +439,43 @@ mod tests {
         let replay = in_cycle(&out.notes, 8.0, 4.0);
         let mut first = in_cycle(&out.notes, 0.0, 4.0);
         for n in first.iter_mut() {
-            if n.1 == early.onset_beat || n.1 == late.onset_beat {
+            if n.1 == to_tick(early.onset_beat) || n.1 == to_tick(late.onset_beat) {
                 n.0 += 2;
             }
         }
         assert_eq!(replay, first, "the take repeats the keys played");
+    }
+
+    #[test]
+    fn each_take_ends_with_a_breath_on_a_note_that_leads_back_by_step_into_its_first() {
+        for (loop_bars, seed) in [(1, 1), (2, 2), (2, 3), (4, 4)] {
+            let mut rig = Rig::new();
+            rig.planner.hear(transport((4, 4), true, 0));
+            let settings = super::WorkerSettings {
+                loop_bars,
+                seed,
+                ..loop_settings(false)
+            };
+            let mut out = Recorder::default();
+            let len = 4.0 * f64::from(loop_bars);
+            walk(&mut rig, &settings, None, (0.0, 4.0 * len), &mut out);
+            for cycle in 0..3 {
+                let notes = in_cycle(&out.notes, cycle as f64 * len, len);
+                let (Some(first), Some(last)) = (notes.first(), notes.last()) else {
+                    panic!("{loop_bars} bars, cycle {cycle}: the loop plays");
+                };
+                let end = to_tick(len);
+                assert!(
+                    crate::phrasing::breathes(crate::time::Meter::FOUR_FOUR, last.1, last.2, end),
+                    "{loop_bars} bars, cycle {cycle}: {notes:?}"
+                );
+                let step = first.0.abs_diff(last.0);
+                assert!(
+                    notes.len() == 1 || (1..=2).contains(&step),
+                    "{loop_bars} bars, cycle {cycle}: {notes:?} does not lead back by step"
+                );
+            }
+        }
     }
 
     #[test]
