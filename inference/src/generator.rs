@@ -456,6 +456,12 @@ impl<M: StepModel> Continuation<M> {
             let bar_ok = (!self.hold_bar || next_free >= bar_start + bar_len)
                 && close.is_none_or(|c| c.bar_ok(bar_start + bar_len, next_free));
             let first_by = self.first_by.unwrap_or(i64::MAX);
+            let close_keys = match (expect, close) {
+                (Expect::Pitch { onset }, Some(c)) if onset >= c.from => {
+                    c.keys_over(self.heard_classes_at(guide, onset))
+                }
+                _ => 0,
+            };
             // `last_keys`: whether the phrase's last note keeps to the close's keys (given up
             // when none of them fits the register).
             let rule = |t: u32, last_keys: bool| match (expect, kind(t)) {
@@ -469,7 +475,7 @@ impl<M: StepModel> Continuation<M> {
                 }
                 (Expect::Pitch { onset }, TokenKind::Pitch(k)) => {
                     (plo..=phi).contains(&k)
-                        && (!last_keys || close.is_none_or(|c| c.key_ok(onset, k)))
+                        && (!last_keys || close.is_none_or(|c| c.key_ok(onset, k, close_keys)))
                 }
                 (Expect::Dur { onset, .. }, TokenKind::Dur(d)) => {
                     close.is_none_or(|c| c.duration_ok(onset, d))

@@ -7,7 +7,9 @@
 //! - a note that starts before a phrase's close (the last strong beat of its last bar) ends by it;
 //! - the phrase's last note starts in the close, between that strong beat and half a pulse after it
 //!   (the line does not cross into the next phrase without it), and is one of
-//!   [`Phrasing::last_keys`] when any of them lies in the register;
+//!   [`Phrasing::last_keys`] (or of [`Phrasing::half_keys`], when what sounds there belongs to
+//!   the dominant and not the tonic; see [`Close::keys_over`]) when any of them lies in the
+//!   register;
 //! - that last note ends the phrase with a **breath** ([`breathes`]): it lasts at least a long
 //!   note ([`long_ticks`]), or it ends at least [`REST_TICKS`] before the phrase end.
 
@@ -32,6 +34,9 @@ pub struct Phrasing {
     /// the key in use (a cadence), or in Loop mode's last phrase the keys a step from the take's
     /// first note (it leads back into the start). 0: any key.
     pub last_keys: u128,
+    /// Keys of a half cadence (the dominant triad), for a close where what sounds belongs to the
+    /// dominant and not to the tonic; 0: none (the last note keeps to `last_keys`).
+    pub half_keys: u128,
 }
 
 impl Phrasing {
@@ -54,6 +59,7 @@ impl Phrasing {
             until: (from + pulse_ticks(meter) / 2 + 1).min(end - REST_TICKS),
             long: long_ticks(meter),
             keys: self.last_keys,
+            half_keys: self.half_keys,
         }
     }
 }
@@ -71,6 +77,8 @@ pub struct Close {
     pub long: i64,
     /// The keys the last note may take (0: any).
     pub keys: u128,
+    /// The keys of a half cadence (0: none; see [`Close::keys_over`]).
+    pub half_keys: u128,
 }
 
 impl Close {
@@ -86,9 +94,25 @@ impl Close {
         bar_end != self.end || next_free > self.from
     }
 
-    /// Whether a note starting at `onset` may take `key`.
-    pub fn key_ok(&self, onset: i64, key: u8) -> bool {
-        onset < self.from || self.keys == 0 || self.keys & (1u128 << (key & 127)) != 0
+    /// The keys the last note may take over the pitch classes `sounding` at its onset (heard or
+    /// expected): the cadence's, unless something sounds that its chord lacks and the half
+    /// cadence's chord holds all of it (a melody on the dominant gets a half cadence, not a
+    /// clash); both when neither chord holds all that sounds. 0: any key.
+    pub fn keys_over(&self, sounding: PitchClassSet) -> u128 {
+        let holds = |keys: u128| sounding.0 & !classes_of(keys) == 0;
+        if self.half_keys == 0 || self.keys == 0 || holds(self.keys) {
+            self.keys
+        } else if holds(self.half_keys) {
+            self.half_keys
+        } else {
+            self.keys | self.half_keys
+        }
+    }
+
+    /// Whether a note starting at `onset` may take `key`, the last note keeping to `keys` (see
+    /// [`Close::keys_over`]; 0: any key).
+    pub fn key_ok(&self, onset: i64, key: u8, keys: u128) -> bool {
+        onset < self.from || keys == 0 || keys & (1u128 << (key & 127)) != 0
     }
 
     /// Whether a note starting at `onset` may last `duration` ticks: a note before the close ends
@@ -101,6 +125,13 @@ impl Close {
             end <= self.end && (duration >= self.long || end <= self.end - REST_TICKS)
         }
     }
+}
+
+/// The pitch classes of a set of keys.
+fn classes_of(keys: u128) -> u16 {
+    (0..128u8)
+        .filter(|&k| keys & (1u128 << k) != 0)
+        .fold(0u16, |set, k| set | 1 << (k % 12))
 }
 
 /// Whether the meter counts in dotted beats (6/8, 9/8, 12/8, 3/8).
@@ -140,10 +171,25 @@ pub fn triad_keys(key: Key) -> u128 {
         Mode::Major | Mode::Mixolydian | Mode::MajorPentatonic => 4,
         Mode::Minor | Mode::Dorian | Mode::MinorPentatonic => 3,
     };
+    keys_of_classes(key.tonic, &[0, third, 7])
+}
+
+/// The keys of `key`'s dominant triad (the 5th, 7th and 2nd; in minor the leading tone): a half
+/// cadence.
+pub fn dominant_keys(key: Key) -> u128 {
+    let seventh = match key.mode {
+        Mode::Mixolydian | Mode::Dorian | Mode::MinorPentatonic => 10,
+        _ => 11,
+    };
+    keys_of_classes(key.tonic, &[7, seventh, 2])
+}
+
+/// Every key whose pitch class is `tonic` plus one of `steps`.
+fn keys_of_classes(tonic: u8, steps: &[u8]) -> u128 {
     let classes = PitchClassSet(
-        [0u8, third, 7]
+        steps
             .iter()
-            .fold(0u16, |set, s| set | 1 << ((key.tonic + s) % 12)),
+            .fold(0u16, |set, s| set | 1 << ((tonic + s) % 12)),
     );
     (0..128u8)
         .filter(|&k| classes.contains_key(k))
@@ -185,6 +231,7 @@ mod tests {
             origin: 0,
             len: 16 * B,
             last_keys,
+            half_keys: 0,
         }
     }
 
@@ -279,7 +326,33 @@ mod tests {
             ..four_bars(0)
         }
         .close(FOUR, 0, 16 * B);
-        assert!(c.key_ok(13 * B, 62), "before the close any key");
-        assert!(c.key_ok(14 * B, 67) && !c.key_ok(14 * B, 62));
+        assert!(c.key_ok(13 * B, 62, keys), "before the close any key");
+        assert!(c.key_ok(14 * B, 67, keys) && !c.key_ok(14 * B, 62, keys));
+    }
+
+    #[test]
+    fn over_a_melody_on_the_dominant_the_close_is_a_half_cadence() {
+        let c_major = Key {
+            tonic: 0,
+            mode: Mode::Major,
+        };
+        let (tonic, dominant) = (triad_keys(c_major), dominant_keys(c_major));
+        let c = Phrasing {
+            last_keys: tonic,
+            half_keys: dominant,
+            ..four_bars(0)
+        }
+        .close(FOUR, 0, 16 * B);
+        let pcs = |list: &[u8]| PitchClassSet(list.iter().fold(0, |s, p| s | 1 << p));
+        assert_eq!(c.keys_over(pcs(&[])), tonic, "nothing sounds: home");
+        assert_eq!(c.keys_over(pcs(&[4])), tonic, "an E: home");
+        assert_eq!(c.keys_over(pcs(&[2])), dominant, "a D: half cadence");
+        assert_eq!(
+            c.keys_over(pcs(&[7, 11])),
+            dominant,
+            "G and B: half cadence"
+        );
+        assert_eq!(c.keys_over(pcs(&[5])), tonic | dominant, "an F: either");
+        assert!(dominant & (1u128 << 71) != 0 && dominant & (1u128 << 62) != 0);
     }
 }

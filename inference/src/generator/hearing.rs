@@ -166,6 +166,11 @@ impl<M: StepModel> Continuation<M> {
         if !guide.harmony_guard {
             return PitchClassSet(0);
         }
+        self.heard_classes_at(guide, onset)
+    }
+
+    /// The pitch classes of what is heard or expected sounding at `onset`.
+    pub(super) fn heard_classes_at(&self, guide: &Guide, onset: i64) -> PitchClassSet {
         let at = |n: &&TickNote| n.onset <= onset && onset < n.onset + n.duration;
         PitchClassSet(
             self.heard

@@ -469,7 +469,7 @@ mod tests {
     }
 
     #[test]
-    fn every_phrase_ends_on_its_close_with_a_breath_and_a_note_of_the_tonic_triad() {
+    fn every_phrase_ends_on_its_close_with_a_breath_and_a_note_of_the_tonic_or_dominant_triad() {
         let d_major = Key {
             tonic: 2,
             mode: Mode::Major,
@@ -494,10 +494,12 @@ mod tests {
             plan_until(&mut rig, &settings, 1, 6 * phrase, &mut out);
             out.assert_monophonic();
             let triad = phrasing::triad_keys(d_major);
+            let cadence = triad | phrasing::dominant_keys(d_major);
             let p = Phrasing {
                 origin: 0,
                 len: phrase,
                 last_keys: triad,
+                half_keys: phrasing::dominant_keys(d_major),
             };
             for k in 1..6 {
                 let end = k * phrase;
@@ -516,8 +518,10 @@ mod tests {
                     (close.from..close.until).contains(&onset),
                     "{meter:?} phrase {k}: the last note is on the close ({onset}, {close:?})"
                 );
+                // (The fake model writes heard notes it expects: the close may be a half
+                // cadence over them.)
                 assert!(
-                    triad & (1u128 << key) != 0,
+                    cadence & (1u128 << key) != 0,
                     "{meter:?} phrase {k}: key {key}"
                 );
             }

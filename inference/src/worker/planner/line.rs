@@ -313,12 +313,14 @@ impl<M: StepModel> Planner<M> {
             KeySetting::Auto => self.detected_key,
         };
         let cadence = key.map_or(0, phrasing::triad_keys);
+        let half_cadence = key.map_or(0, phrasing::dominant_keys);
         match settings.mode {
             PlayMode::Answer => None,
             PlayMode::Continue => Some(Phrasing {
                 origin: self.anchor,
                 len: phrase,
                 last_keys: cadence,
+                half_keys: half_cadence,
             }),
             PlayMode::Loop => {
                 let (start, cycle) = self.looping.span()?;
@@ -332,10 +334,12 @@ impl<M: StepModel> Planner<M> {
                     origin: start,
                     len,
                     last_keys: cadence,
+                    half_keys: half_cadence,
                 };
                 if p.end_after(tick) == start + cycle {
                     if let Some(first) = self.looping.first_key() {
                         p.last_keys = phrasing::lead_back_keys(first, key.map(|k| k.scale()));
+                        p.half_keys = 0;
                     }
                 }
                 Some(p)
