@@ -462,9 +462,9 @@ impl<M: StepModel> Continuation<M> {
                 }
                 _ => 0,
             };
-            // `last_keys`: whether the phrase's last note keeps to the close's keys (given up
-            // when none of them fits the register).
-            let rule = |t: u32, last_keys: bool| match (expect, kind(t)) {
+            // `keys`: the keys the phrase's last note keeps to (0: any; given up when none of
+            // them fits the register).
+            let rule = |t: u32, keys: u128| match (expect, kind(t)) {
                 (Expect::PosOrBar, TokenKind::Bar) => bar_ok,
                 (Expect::PosOrBar, TokenKind::Pos(p)) => {
                     let onset = bar_start + p;
@@ -474,15 +474,14 @@ impl<M: StepModel> Continuation<M> {
                         && close.is_none_or(|c| c.onset_ok(onset, next_free))
                 }
                 (Expect::Pitch { onset }, TokenKind::Pitch(k)) => {
-                    (plo..=phi).contains(&k)
-                        && (!last_keys || close.is_none_or(|c| c.key_ok(onset, k, close_keys)))
+                    (plo..=phi).contains(&k) && close.is_none_or(|c| c.key_ok(onset, k, keys))
                 }
                 (Expect::Dur { onset, .. }, TokenKind::Dur(d)) => {
                     close.is_none_or(|c| c.duration_ok(onset, d))
                 }
                 _ => false,
             };
-            let allowed = |t: u32| rule(t, true);
+            let allowed = |t: u32| rule(t, close_keys);
             let logits = self.state.logits();
             let logits: &[f32] = match expect {
                 Expect::Pitch { onset } => {
@@ -522,9 +521,7 @@ impl<M: StepModel> Continuation<M> {
                 token = self.sampler.sample(&self.shaped, settings, allowed);
                 if token.is_none() {
                     // Not even a key of the phrase's close fits the register: any key in it.
-                    token = self
-                        .sampler
-                        .sample(&self.shaped, settings, |t| rule(t, false));
+                    token = self.sampler.sample(&self.shaped, settings, |t| rule(t, 0));
                 }
             }
             if let (Some(index), Some(t), Expect::Pitch { .. }) = (guide.originality, token, expect)
@@ -537,7 +534,10 @@ impl<M: StepModel> Continuation<M> {
             if let (Expect::Pitch { onset }, TokenKind::Pitch(key)) = (expect, kind(token)) {
                 let on_beat = (onset - self.anchor).rem_euclid(beat_ticks) == 0;
                 let alternates = if guide.alternates && on_beat {
-                    self.alternates_for(guide, key, &allowed)
+                    // A phrase's last note may turn, at its onset, into any of its close's keys
+                    // (cadence, half cadence, lead back) that fits what sounds then.
+                    let wide = close.map_or(0, |c| c.any_keys());
+                    self.alternates_for(guide, key, &|t| rule(t, wide))
                 } else {
                     Alternates::default()
                 };

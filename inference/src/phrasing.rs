@@ -8,8 +8,8 @@
 //! - the phrase's last note starts in the close, between that strong beat and half a pulse after it
 //!   (the line does not cross into the next phrase without it), and is one of
 //!   [`Phrasing::last_keys`] (or of [`Phrasing::half_keys`], when what sounds there belongs to
-//!   the dominant and not the tonic; see [`Close::keys_over`]) when any of them lies in the
-//!   register;
+//!   the dominant and not the tonic; in a loop's last phrase first of [`Phrasing::lead_keys`]
+//!   where one does not clash; see [`Close::keys_over`]) when any of them lies in the register;
 //! - that last note ends the phrase with a **breath** ([`breathes`]): it lasts at least a long
 //!   note ([`long_ticks`]), or it ends at least [`REST_TICKS`] before the phrase end.
 
@@ -31,12 +31,15 @@ pub struct Phrasing {
     /// The length of a phrase in ticks (whole bars, at least one).
     pub len: i64,
     /// Keys (bit `k`: MIDI key `k`) the current phrase's last note may take: the tonic triad of
-    /// the key in use (a cadence), or in Loop mode's last phrase the keys a step from the take's
-    /// first note (it leads back into the start). 0: any key.
+    /// the key in use (a cadence). 0: any key.
     pub last_keys: u128,
     /// Keys of a half cadence (the dominant triad), for a close where what sounds belongs to the
     /// dominant and not to the tonic; 0: none (the last note keeps to `last_keys`).
     pub half_keys: u128,
+    /// Loop mode's last phrase: the keys a step from the take's first note (the take leads back
+    /// into its start), preferred over the cadence where one of them does not clash with what
+    /// sounds there; 0: none.
+    pub lead_keys: u128,
 }
 
 impl Phrasing {
@@ -60,6 +63,7 @@ impl Phrasing {
             long: long_ticks(meter),
             keys: self.last_keys,
             half_keys: self.half_keys,
+            lead_keys: self.lead_keys,
         }
     }
 }
@@ -79,6 +83,8 @@ pub struct Close {
     pub keys: u128,
     /// The keys of a half cadence (0: none; see [`Close::keys_over`]).
     pub half_keys: u128,
+    /// The keys that lead back into a loop's start (0: none; see [`Close::keys_over`]).
+    pub lead_keys: u128,
 }
 
 impl Close {
@@ -97,8 +103,22 @@ impl Close {
     /// The keys the last note may take over the pitch classes `sounding` at its onset (heard or
     /// expected): the cadence's, unless something sounds that its chord lacks and the half
     /// cadence's chord holds all of it (a melody on the dominant gets a half cadence, not a
-    /// clash); both when neither chord holds all that sounds. 0: any key.
+    /// clash); both when neither chord holds all that sounds. Keys that lead back into a loop's
+    /// start come first, those of them that make no second, seventh or tritone with anything
+    /// sounding. 0: any key.
     pub fn keys_over(&self, sounding: PitchClassSet) -> u128 {
+        let leading = (0..128u8)
+            .filter(|&k| self.lead_keys & (1u128 << k) != 0)
+            .filter(|&k| {
+                (0..12u8).all(|pc| {
+                    sounding.0 & (1 << pc) == 0
+                        || !CLASHES.contains(&((i16::from(k) - i16::from(pc)).rem_euclid(12)))
+                })
+            })
+            .fold(0u128, |set, k| set | 1u128 << k);
+        if leading != 0 {
+            return leading;
+        }
         let holds = |keys: u128| sounding.0 & !classes_of(keys) == 0;
         if self.half_keys == 0 || self.keys == 0 || holds(self.keys) {
             self.keys
@@ -106,6 +126,16 @@ impl Close {
             self.half_keys
         } else {
             self.keys | self.half_keys
+        }
+    }
+
+    /// Every key the close allows in some case (the cadence's, the half cadence's and the lead
+    /// back's): the last note's alternates for the onset choice. 0: any key.
+    pub fn any_keys(&self) -> u128 {
+        if self.keys == 0 {
+            0
+        } else {
+            self.keys | self.half_keys | self.lead_keys
         }
     }
 
@@ -126,6 +156,9 @@ impl Close {
         }
     }
 }
+
+/// Interval classes a leading note must not make with what sounds: seconds, sevenths, the tritone.
+const CLASHES: [i16; 5] = [1, 2, 6, 10, 11];
 
 /// The pitch classes of a set of keys.
 fn classes_of(keys: u128) -> u16 {
@@ -232,6 +265,7 @@ mod tests {
             len: 16 * B,
             last_keys,
             half_keys: 0,
+            lead_keys: 0,
         }
     }
 
@@ -354,5 +388,33 @@ mod tests {
         );
         assert_eq!(c.keys_over(pcs(&[5])), tonic | dominant, "an F: either");
         assert!(dominant & (1u128 << 71) != 0 && dominant & (1u128 << 62) != 0);
+    }
+
+    #[test]
+    fn a_loops_last_note_leads_back_unless_every_step_would_clash() {
+        let c_major = Key {
+            tonic: 0,
+            mode: Mode::Major,
+        };
+        let lead = lead_back_keys(64, Some(c_major.scale())); // D4 or F4 into E4
+        let c = Phrasing {
+            last_keys: triad_keys(c_major),
+            half_keys: dominant_keys(c_major),
+            lead_keys: lead,
+            ..four_bars(0)
+        }
+        .close(FOUR, 0, 16 * B);
+        let pcs = |list: &[u8]| PitchClassSet(list.iter().fold(0, |s, p| s | 1 << p));
+        assert_eq!(c.keys_over(pcs(&[])), lead, "nothing sounds: both steps");
+        assert_eq!(
+            c.keys_over(pcs(&[11])),
+            1u128 << 62,
+            "over a B: D (a third), not F"
+        );
+        assert_eq!(
+            c.keys_over(pcs(&[3])),
+            triad_keys(c_major) | dominant_keys(c_major),
+            "over an E flat both steps clash: a cadence instead"
+        );
     }
 }

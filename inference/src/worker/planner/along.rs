@@ -500,6 +500,7 @@ mod tests {
                 len: phrase,
                 last_keys: triad,
                 half_keys: phrasing::dominant_keys(d_major),
+                lead_keys: 0,
             };
             for k in 1..6 {
                 let end = k * phrase;

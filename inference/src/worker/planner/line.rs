@@ -321,6 +321,7 @@ impl<M: StepModel> Planner<M> {
                 len: phrase,
                 last_keys: cadence,
                 half_keys: half_cadence,
+                lead_keys: 0,
             }),
             PlayMode::Loop => {
                 let (start, cycle) = self.looping.span()?;
@@ -335,11 +336,11 @@ impl<M: StepModel> Planner<M> {
                     len,
                     last_keys: cadence,
                     half_keys: half_cadence,
+                    lead_keys: 0,
                 };
                 if p.end_after(tick) == start + cycle {
                     if let Some(first) = self.looping.first_key() {
-                        p.last_keys = phrasing::lead_back_keys(first, key.map(|k| k.scale()));
-                        p.half_keys = 0;
+                        p.lead_keys = phrasing::lead_back_keys(first, key.map(|k| k.scale()));
                     }
                 }
                 Some(p)
