@@ -389,6 +389,7 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
             "Mood",
             "Originality guard",
             "Pass through",
+            "Phrase length",
             "Regenerate",
             "Repetition guard",
             "Scale lock",
@@ -407,6 +408,8 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
     assert_eq!(h.value_to_text("Key", 37.0 / 72.0)?, "F# major");
     assert_eq!(h.value_to_text("Key", 72.0 / 72.0)?, "B minor pentatonic");
     assert_eq!(h.value_to_text("Density", 0.0)?, "Auto");
+    assert_eq!(h.value_to_text("Phrase length", 0.0)?, "Off");
+    assert_eq!(h.value_to_text("Phrase length", 4.0 / 16.0)?, "4 bars");
     assert_eq!(h.value_to_text("Style", 0.8)?, "Chorale");
     assert_eq!(
         h.value_to_text("Lowest note", norm(60.0, 21.0, 108.0))?,

@@ -13,8 +13,21 @@
 
 use anyhow::Result;
 use descant_host::answers::{key_name, measure, AnswerStats};
-use descant_host::melodies::MELODIES;
+use descant_host::duet::Scale;
+use descant_host::melodies::{Melody, MELODIES, PHRASE_BARS};
+use descant_host::phrase_ends::phrase_ends;
 use descant_host_tests::test_plugin_path;
+
+/// A jig-like tune in 6/8 written for this test (G major; beats are quarter notes, a bar is
+/// three): the calls are its first 2 and 4 bars.
+const SIX_EIGHT: Melody = Melody {
+    name: "A made-up jig",
+    meter: (6, 8),
+    scale: Scale::major(7),
+    notes: "G4/1 A4/0.5 B4/1 G4/0.5 | A4/1 B4/0.5 C5/1 A4/0.5 | B4/1 D5/0.5 C5/1 A4/0.5 | \
+            G4/1.5 D4/1.5 | E4/1 F#4/0.5 G4/1 A4/0.5 | B4/1 A4/0.5 G4/1 B4/0.5 | \
+            A4/1 F#4/0.5 D4/1 F#4/0.5 | G4/3",
+};
 
 /// Every melody's first 2 and 4 bars as calls, answered with `settings` (and each melody's own
 /// key when `tell_key`).
@@ -82,5 +95,37 @@ fn with_the_key_set_answers_end_where_the_ending_asks() -> Result<()> {
         pct(open.dominant_strong, open.answered) >= 90.0,
         "Open: {open:?}"
     );
+    Ok(())
+}
+
+#[test]
+fn in_six_eight_answers_come_home_on_a_strong_beat_and_continue_breathes() -> Result<()> {
+    let m = SIX_EIGHT;
+    let settings: Vec<(String, String)> = [
+        ("Pass through", "Off"),
+        ("Mode", "Answer"),
+        ("Ending", "Home"),
+    ]
+    .iter()
+    .map(|&(n, v)| (n.to_owned(), v.to_owned()))
+    .chain([("Key".to_owned(), key_name(m.scale))])
+    .collect();
+    let mut all = AnswerStats::default();
+    for bars in [2, 4] {
+        let x = m.answer(&test_plugin_path(), &settings, bars)?;
+        all.add(&measure(&x.call, &x.answer, m.scale, m.meter, 2.0));
+    }
+    eprintln!("6/8 answers: {all:?}");
+    assert_eq!(all.answered, 2, "{all:?}");
+    assert_eq!(all.tonic_strong, 2, "both end on the tonic on a strong beat: {all:?}");
+    // Continue beside the tune played twice: its phrase ends breathe in 6/8 too.
+    let settings = [("Pass through", "Off"), ("Mode", "Continue")]
+        .map(|(n, v)| (n.to_owned(), v.to_owned()));
+    let d = m.duet(&test_plugin_path(), &settings, 4)?;
+    let (_, len) = m.notes();
+    let ends = phrase_ends(&d.descant, m.scale, m.meter, PHRASE_BARS, (0.0, 2.0 * len + 12.0));
+    eprintln!("6/8 phrase ends: {}", ends.line());
+    assert!(ends.ends >= 3, "{ends:?}");
+    assert_eq!(ends.breaths, ends.ends, "every phrase end breathes: {ends:?}");
     Ok(())
 }
