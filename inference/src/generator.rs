@@ -503,6 +503,11 @@ impl<M: StepModel> Continuation<M> {
                 Expect::PosOrBar => logits,
             };
             let mut token = self.sampler.sample(logits, settings, allowed);
+            if let (None, Expect::Pitch { .. }) = (token, expect) {
+                // No key of the phrase's close fits the scale and the register: any key that
+                // does (the scale lock stands).
+                token = self.sampler.sample(logits, settings, |t| rule(t, 0));
+            }
             if let (None, Expect::Pitch { onset }) = (token, expect) {
                 // No scale key fits in the register: play in the register, unlocked.
                 let unlocked = Steering {
@@ -518,11 +523,7 @@ impl<M: StepModel> Continuation<M> {
                     parallel: self.parallels_at(guide, onset),
                 };
                 shaping::shape_pitches(self.state.logits(), &mut self.shaped, &unlocked, ctx);
-                token = self.sampler.sample(&self.shaped, settings, allowed);
-                if token.is_none() {
-                    // Not even a key of the phrase's close fits the register: any key in it.
-                    token = self.sampler.sample(&self.shaped, settings, |t| rule(t, 0));
-                }
+                token = self.sampler.sample(&self.shaped, settings, |t| rule(t, 0));
             }
             if let (Some(index), Some(t), Expect::Pitch { .. }) = (guide.originality, token, expect)
             {

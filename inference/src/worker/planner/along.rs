@@ -530,6 +530,34 @@ mod tests {
     }
 
     #[test]
+    fn at_full_scale_lock_a_close_with_no_cadence_key_in_the_register_stays_in_the_scale() {
+        // G major pentatonic (G A B D E), a register of E4-F4: no note of the tonic triad (G B D)
+        // or the dominant's (D F# A) fits; the line's only key in the scale is E4 (the
+        // randomized host sessions caught an F here).
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        let settings = super::WorkerSettings {
+            steering: Steering {
+                key: KeySetting::Fixed(Key {
+                    tonic: 7,
+                    mode: Mode::MajorPentatonic,
+                }),
+                scale_lock: 1.0,
+                register_low: 64,
+                register_high: 65,
+                ..Steering::default()
+            },
+            ..along_settings()
+        };
+        let mut out = Recorder::default();
+        plan_until(&mut rig, &settings, 1, beats(40.0), &mut out);
+        assert!(out.notes.len() >= 4, "{:?}", out.notes);
+        for n in &out.notes {
+            assert_eq!(n.key, 64, "{n:?}");
+        }
+    }
+
+    #[test]
     fn with_phrase_length_off_the_line_runs_on_without_closes() {
         let mut rig = Rig::new();
         rig.planner.hear(transport((4, 4), true, 0));
