@@ -39,9 +39,9 @@ const NAMES: [&str; 12] = [
     "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
 ];
 
-/// The critic's rhythmic kinship (0..=1) of `answer` with `call` (see
+/// The critic's rhythmic and melodic kinship (0..=1 each) of `answer` with `call` (see
 /// `descant_inference::critic`).
-fn rhythmic_kinship(call: &[Note], answer: &[Note], meter: (u8, u8)) -> f64 {
+fn kinship(call: &[Note], answer: &[Note], meter: (u8, u8)) -> (f64, f64) {
     let ticks = |notes: &[Note]| -> Vec<TickNote> {
         notes
             .iter()
@@ -63,7 +63,8 @@ fn rhythmic_kinship(call: &[Note], answer: &[Note], meter: (u8, u8)) -> f64 {
         echo: 0.0,
         density_target: None,
     };
-    f64::from(critic::score(&ticks(answer), 0.0, &brief).kinship)
+    let s = critic::score(&ticks(answer), 0.0, &brief);
+    (f64::from(s.kinship), f64::from(s.contour))
 }
 
 /// Runs `descant answers`.
@@ -84,7 +85,7 @@ pub fn run(args: AnswersArgs) -> Result<()> {
         "call", "notes", "answer", "ratio", "inkey", "time", "first"
     );
     let mut all = AnswerStats::default();
-    let mut kinship = 0.0;
+    let (mut rhythm, mut contour) = (0.0, 0.0);
     for m in MELODIES {
         for &bars in &args.bars {
             let mut settings = settings.clone();
@@ -94,7 +95,9 @@ pub fn run(args: AnswersArgs) -> Result<()> {
             let x = m.answer(&plugin, &settings, bars)?;
             let s = descant_host::answers::measure(&x.call, &x.answer, m.scale, m.meter, after);
             all.add(&s);
-            kinship += rhythmic_kinship(&x.call, &x.answer, m.meter);
+            let (r, c) = kinship(&x.call, &x.answer, m.meter);
+            rhythm += r;
+            contour += c;
             let ratio = notes_per_beat(&x.answer) / notes_per_beat(&x.call).max(1e-9);
             let ends = x.answer.last().map_or("-".to_owned(), |n| {
                 let bar = m.bar_beats();
@@ -129,7 +132,7 @@ pub fn run(args: AnswersArgs) -> Result<()> {
         "all: {} calls, {} answered; ending on the tonic on a strong beat {:.0} % (anywhere {:.0} \
          %), on the dominant on a strong beat {:.0} %; notes per beat 0.6-1.6x the call's {:.0} \
          %; at least half the call's notes {:.0} %; notes in key {:.1} %; on time {:.0} %; \
-         rhythmic kinship with the call {:.2} (the critic's measure, 0-1)",
+         kinship with the call (the critic's measures, 0-1): rhythm {:.2}, contour {:.2}",
         all.calls,
         all.answered,
         p(all.tonic_strong),
@@ -139,7 +142,8 @@ pub fn run(args: AnswersArgs) -> Result<()> {
         p(all.half_the_notes),
         AnswerStats::pct(all.in_key, all.notes),
         p(all.on_time),
-        kinship / f64::from(all.calls.max(1)),
+        rhythm / f64::from(all.calls.max(1)),
+        contour / f64::from(all.calls.max(1)),
     );
     Ok(())
 }

@@ -13,6 +13,9 @@
 //! - **kinship** (0..=1): how alike the two rhythms are: the overlap of their note-length
 //!   histograms and of their onset-in-the-beat histograms, averaged; the Echo ↔ Contrast control
 //!   rewards it (echo) or its absence (contrast);
+//! - **contour** (0..=1): how alike the two melodies move: the overlap of their histograms of
+//!   interval sizes between consecutive notes (repeat, step, third, fourth or fifth, wider) and
+//!   of their directions (up, down, same); Echo ↔ Contrast weighs it as it weighs kinship;
 //! - **in key** (0..=1): the share of the candidate's notes in the key's scale (1 with no key);
 //! - **shape** (≤ 0): minus the range beyond a twelfth in octaves, minus the share of repeated
 //!   keys beyond a third of the notes.
@@ -78,6 +81,8 @@ pub struct Scores {
     pub density: f32,
     /// Rhythmic kinship with the call, 0..=1.
     pub kinship: f32,
+    /// Melodic kinship with the call (interval sizes and directions), 0..=1.
+    pub contour: f32,
     /// Share of the notes in the key, 0..=1.
     pub in_key: f32,
     /// Minus the range and repetition penalties.
@@ -90,12 +95,13 @@ impl Scores {
     /// One line for the editor: `total 1.2 · ending 1.0 · density −0.1 · …`.
     pub fn line(&self) -> String {
         format!(
-            "score {:.2}: ending {:.1}, density {:+.2}, kinship {:.2}, in key {:.2}, shape {:+.2}, \
-             likelihood {:.2}",
+            "score {:.2}: ending {:.1}, density {:+.2}, kinship {:.2}, contour {:.2}, in key {:.2}, \
+             shape {:+.2}, likelihood {:.2}",
             self.total,
             self.ending,
             self.density,
             self.kinship,
+            self.contour,
             self.in_key,
             self.shape,
             self.likelihood
@@ -132,6 +138,44 @@ fn overlap(a: &[TickNote], b: &[TickNote], bin: impl Fn(&TickNote) -> usize) -> 
     };
     let (ha, hb) = (hist(a), hist(b));
     ha.iter().zip(&hb).map(|(x, y)| x.min(*y)).sum()
+}
+
+/// The overlap (0..=1) of two normalised histograms built by `bin` over the intervals between
+/// consecutive notes (in semitones, signed); 0 when either has no interval.
+fn interval_overlap(a: &[TickNote], b: &[TickNote], bin: impl Fn(i32) -> usize) -> f32 {
+    const BINS: usize = 5;
+    let hist = |notes: &[TickNote]| {
+        let mut h = [0f32; BINS];
+        for w in notes.windows(2) {
+            h[bin(i32::from(w[1].key) - i32::from(w[0].key)).min(BINS - 1)] += 1.0;
+        }
+        let total: f32 = h.iter().sum();
+        (total > 0.0).then(|| h.map(|x| x / total))
+    };
+    match (hist(a), hist(b)) {
+        (Some(ha), Some(hb)) => ha.iter().zip(&hb).map(|(x, y)| x.min(*y)).sum(),
+        _ => 0.0,
+    }
+}
+
+/// The size class of an interval: repeat, step, third, fourth or fifth, wider.
+fn interval_class(semitones: i32) -> usize {
+    match semitones.abs() {
+        0 => 0,
+        1 | 2 => 1,
+        3 | 4 => 2,
+        5..=7 => 3,
+        _ => 4,
+    }
+}
+
+/// The direction of an interval: same, up, down.
+fn direction(semitones: i32) -> usize {
+    match semitones.signum() {
+        0 => 0,
+        1 => 1,
+        _ => 2,
+    }
 }
 
 /// The length class of a note: sixteenth or less, eighth, dotted eighth, quarter, dotted
@@ -207,6 +251,10 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
             |n: &TickNote| ((n.onset - brief.anchor).rem_euclid(beat) * 4 / beat) as usize;
         (overlap(notes, brief.call, length_class) + overlap(notes, brief.call, in_beat)) / 2.0
     };
+    // Melodic kinship.
+    s.contour = (interval_overlap(notes, brief.call, interval_class)
+        + interval_overlap(notes, brief.call, direction))
+        / 2.0;
     // In key.
     s.in_key = brief.key.map_or(1.0, |k| {
         let scale = k.scale();
@@ -227,7 +275,7 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
     s.total = LIKELIHOOD_WEIGHT * s.likelihood
         + ending_weight * s.ending
         + DENSITY_WEIGHT * s.density
-        + KINSHIP_WEIGHT * brief.echo.clamp(-1.0, 1.0) * s.kinship
+        + KINSHIP_WEIGHT * brief.echo.clamp(-1.0, 1.0) * (s.kinship + s.contour)
         + IN_KEY_WEIGHT * s.in_key
         + SHAPE_WEIGHT * s.shape;
     s
@@ -305,8 +353,9 @@ mod tests {
     #[test]
     fn echo_rewards_the_calls_rhythm_and_contrast_its_absence() {
         let call = call();
-        let same: Vec<_> = (0..4).map(|i| n(48 + 12 * i, 12, 64)).collect();
-        let dotted = [n(48, 18, 64), n(66, 6, 65), n(72, 18, 67), n(90, 6, 65)];
+        // The same melody in the call's rhythm and in a dotted one.
+        let same = [n(48, 12, 64), n(60, 12, 65), n(72, 12, 67), n(84, 12, 69)];
+        let dotted = [n(48, 18, 64), n(66, 6, 65), n(72, 18, 67), n(90, 6, 69)];
         let mut b = brief(&call, Ending::Free);
         let k = |notes: &[TickNote], b: &Brief| score(notes, 0.0, b);
         assert!(k(&same, &b).kinship > k(&dotted, &b).kinship);
@@ -314,6 +363,27 @@ mod tests {
         assert!(k(&same, &b).total > k(&dotted, &b).total);
         b.echo = -1.0;
         assert!(k(&same, &b).total < k(&dotted, &b).total);
+    }
+
+    #[test]
+    fn echo_rewards_the_calls_leaps_and_contrast_their_absence() {
+        // A call that leaps by thirds and fourths, up and down.
+        let call = [n(0, 12, 60), n(12, 12, 64), n(24, 12, 67), n(36, 12, 62)];
+        let leaps = [n(48, 12, 62), n(60, 12, 65), n(72, 12, 69), n(84, 12, 64)];
+        let steps = [n(48, 12, 62), n(60, 12, 64), n(72, 12, 65), n(84, 12, 64)];
+        let mut b = brief(&call, Ending::Free);
+        let k = |notes: &[TickNote], b: &Brief| score(notes, 0.0, b);
+        assert_eq!(k(&leaps, &b).contour, 1.0);
+        assert!(k(&steps, &b).contour < 0.6, "{:?}", k(&steps, &b));
+        assert_eq!(
+            k(&leaps, &b).kinship,
+            k(&steps, &b).kinship,
+            "the same rhythm"
+        );
+        b.echo = 1.0;
+        assert!(k(&leaps, &b).total > k(&steps, &b).total);
+        b.echo = -1.0;
+        assert!(k(&leaps, &b).total < k(&steps, &b).total);
     }
 
     #[test]

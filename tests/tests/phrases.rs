@@ -117,15 +117,27 @@ fn in_six_eight_answers_come_home_on_a_strong_beat_and_continue_breathes() -> Re
     }
     eprintln!("6/8 answers: {all:?}");
     assert_eq!(all.answered, 2, "{all:?}");
-    assert_eq!(all.tonic_strong, 2, "both end on the tonic on a strong beat: {all:?}");
+    assert_eq!(
+        all.tonic_strong, 2,
+        "both end on the tonic on a strong beat: {all:?}"
+    );
     // Continue beside the tune played twice: its phrase ends breathe in 6/8 too.
-    let settings = [("Pass through", "Off"), ("Mode", "Continue")]
-        .map(|(n, v)| (n.to_owned(), v.to_owned()));
+    let settings =
+        [("Pass through", "Off"), ("Mode", "Continue")].map(|(n, v)| (n.to_owned(), v.to_owned()));
     let d = m.duet(&test_plugin_path(), &settings, 4)?;
     let (_, len) = m.notes();
-    let ends = phrase_ends(&d.descant, m.scale, m.meter, PHRASE_BARS, (0.0, 2.0 * len + 12.0));
+    let ends = phrase_ends(
+        &d.descant,
+        m.scale,
+        m.meter,
+        PHRASE_BARS,
+        (0.0, 2.0 * len + 12.0),
+    );
     eprintln!("6/8 phrase ends: {}", ends.line());
     assert!(ends.ends >= 3, "{ends:?}");
-    assert_eq!(ends.breaths, ends.ends, "every phrase end breathes: {ends:?}");
+    assert_eq!(
+        ends.breaths, ends.ends,
+        "every phrase end breathes: {ends:?}"
+    );
     Ok(())
 }

@@ -17,7 +17,8 @@
 //! the call's place in the beat instead.
 //! With `Answer length` "Match the call" it lasts as many bars as the call (rounded, at least
 //! one, at most [`MATCH_CAP_BARS`]); with a number of bars, that many. No answer note starts at
-//! or after its end; its last note is held to the end of its bar (never clipped), a cadence. With
+//! or after its end; its last note is a cadence, as long as the call's last note (at least a
+//! beat, ending by the answer's end: planned, never clipped). With
 //! `Answer length` "Until you play" the answer is one streamed line, as in Descant 0.2.
 
 use std::collections::VecDeque;
@@ -286,10 +287,12 @@ mod tests {
         for n in &out.notes {
             assert!(n.onset_beat < 12.0 - 1e-9, "{n:?}");
         }
-        // Its last note is held to the end of its bar: a cadence, never clipped.
+        // Its last note is the cadence, on the last strong beat (beat 3 of the bar), as long as
+        // the call's last note (a quarter), ending by the answer's end: planned, never clipped.
         let last = out.notes.last().unwrap();
-        assert!(
-            last.onset_beat + last.length_beats >= 12.0 - 1e-9,
+        assert_eq!(
+            (last.onset_beat, last.length_beats),
+            (10.0, 1.0),
             "{last:?}"
         );
         out.assert_monophonic();

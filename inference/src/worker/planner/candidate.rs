@@ -4,7 +4,8 @@
 //!
 //! Guarantees: a candidate's notes start before the answer's end; with Ending Home or Open and
 //! a key known, its last note is the cadence: the tonic (or the dominant) on the last strong beat
-//! of the last bar, held to the end; its first note starts at the answer's start.
+//! of the last bar, as long as the call's last note (at least a beat, at most to the end); its
+//! first note starts at the answer's start.
 
 use crate::critic::{self, Brief, Ending, Scores};
 use crate::error::ModelError;
@@ -34,7 +35,8 @@ fn cadence_class(ending: Ending, key: Option<Key>) -> Option<u8> {
 
 impl<M: StepModel> Planner<M> {
     /// Writes candidate `index` of the answer `start..end` whole: the notes that start before
-    /// `end`, the last held to the end of its bar (and past `end` if it already was), and the
+    /// `end`, ended by its cadence (or, with a free ending, the last held to the end of its bar,
+    /// and past `end` if it already was), and the
     /// model's mean log-probability per token of them.
     pub(super) fn write_candidate(
         &mut self,
@@ -101,7 +103,8 @@ impl<M: StepModel> Planner<M> {
             .continuation
             .take()
             .map_or(f32::NEG_INFINITY, |c| c.mean_log_prob());
-        if let Some((last, _)) = notes.last_mut() {
+        if let Some((last, _)) = notes.last_mut().filter(|_| cadence.is_none()) {
+            // A free ending: the last note is held to the end of its bar.
             let bar_end = self.anchor + ceil_to(last.onset + 1 - self.anchor, bar);
             last.duration = last.duration.max(bar_end.min(end) - last.onset);
         }
@@ -124,9 +127,10 @@ impl<M: StepModel> Planner<M> {
     }
 
     /// Ends a candidate with its cadence: a note of pitch class `pc` at `at` (the last bar's
-    /// last strong beat) held to `end`, the key of that class nearest `near` (the model's own
-    /// next key) inside the register. Notes from `at` on are dropped; the note before is cut at
-    /// `at`, or held up to it across a gap of a beat or less.
+    /// last strong beat), the key of that class nearest `near` (the model's own next key) inside
+    /// the register, as long as the call's last note (the tune's own way of ending a phrase), at
+    /// least a beat and at most to `end`. Notes from `at` on are dropped; the note before is cut
+    /// at `at`, or held up to it across a gap of a beat or less.
     fn cadence(
         &self,
         notes: &mut Vec<(TickNote, Alternates)>,
@@ -147,11 +151,13 @@ impl<M: StepModel> Planner<M> {
                 prev.duration = at - prev.onset;
             }
         }
+        let beat = self.meter.beat_ticks();
+        let like_the_call = self.phrase.last().map_or(end - at, |n| n.duration);
         // No alternates: the onset choice must not move the cadence off its note.
         notes.push((
             TickNote {
                 onset: at,
-                duration: end - at,
+                duration: like_the_call.max(beat).min(end - at),
                 key,
             },
             Alternates::default(),
