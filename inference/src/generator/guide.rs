@@ -1,0 +1,86 @@
+//! What a line starts from and how each of its notes is steered: plain `Copy` descriptions the
+//! planner builds and the generator reads. Worker thread (or tests); no allocation.
+
+use crate::key::{Key, PitchClassSet};
+use crate::originality::NgramIndex;
+use crate::phrasing::Phrasing;
+use crate::steering::Steering;
+use crate::tokenizer::{Meter, TickNote};
+
+/// How the next note is steered: the musician's controls, the control vector they imply and what
+/// the worker knows of the music (key, chord).
+#[derive(Debug, Clone, Copy)]
+pub struct Guide<'a> {
+    /// The controls (register, scale lock strength, chord bias and repetition switches, density).
+    pub steering: Steering,
+    /// The model's control vector (see [`crate::steering::control_vector`]).
+    pub control: &'a [f32],
+    /// The fixed or detected key, if any (scale lock and mood).
+    pub key: Option<Key>,
+    /// Pitch classes of the chord held now (empty: none).
+    pub chord: PitchClassSet,
+    /// The training set's distinctive n-grams, when the originality guard is on.
+    pub originality: Option<&'a NgramIndex>,
+    /// What Descant hears or expects to hear (absolute ticks, several at once allowed): a
+    /// two-voice model is told a bar's notes from here when the line enters the bar.
+    pub heard: &'a [TickNote],
+    /// Absolute tick where the phrase ends, if the planner knows (an answer's end): a two-voice
+    /// model is told how many bars are left.
+    pub phrase_end: Option<i64>,
+    /// Phrases that end and breathe (Continue and Loop): each phrase's close is kept (see
+    /// [`crate::phrasing`]) and a two-voice model is told each bar's distance to its phrase end
+    /// (this wins over `phrase_end`).
+    pub phrasing: Option<Phrasing>,
+    /// The player is playing: in a bar with no heard note known, a two-voice model writes what it
+    /// expects them to play (its own prediction of the heard voice) before its own notes.
+    pub expect_heard: bool,
+    /// Weigh down keys that clash with what sounds at a note's onset (see
+    /// [`crate::shaping`]).
+    pub harmony_guard: bool,
+    /// Give each on-beat note [`Alternates`](crate::onset::Alternates) for the audio thread's onset choice (see
+    /// [`crate::onset`]).
+    pub alternates: bool,
+}
+
+/// Where and over what a line starts (see [`Continuation::start`](super::Continuation::start)).
+#[derive(Debug, Clone, Copy)]
+pub struct LineStart<'a> {
+    /// The line's own past (Descant's line or, for a v1 model, the one merged line); absolute
+    /// ticks.
+    pub history: &'a [TickNote],
+    /// What sounds beside the line (a two-voice model is told it up to the end of the first bar).
+    pub heard: &'a [TickNote],
+    /// Where the phrase ends, if known (absolute tick).
+    pub phrase_end: Option<i64>,
+    /// Phrases of a Continue or Loop line (their ends are told in the prompt; see
+    /// [`Guide::phrasing`]).
+    pub phrasing: Option<Phrasing>,
+    /// The meter of the bars.
+    pub meter: Meter,
+    /// Absolute tick of a bar line.
+    pub anchor: i64,
+    /// The first tick a note may start on.
+    pub tick: i64,
+    /// The sampler's seed.
+    pub seed: u64,
+    /// The player is playing: if nothing is known of the first bar's heard notes, a two-voice
+    /// model writes what it expects there (see [`Guide::expect_heard`]).
+    pub expect_heard: bool,
+}
+
+impl<'a> LineStart<'a> {
+    /// A line over `history` alone (nothing heard, no phrase end) from `tick`, bars on `anchor`.
+    pub fn over(history: &'a [TickNote], meter: Meter, anchor: i64, tick: i64, seed: u64) -> Self {
+        LineStart {
+            history,
+            heard: &[],
+            phrase_end: None,
+            phrasing: None,
+            meter,
+            anchor,
+            tick,
+            seed,
+            expect_heard: false,
+        }
+    }
+}
