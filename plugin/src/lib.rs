@@ -173,6 +173,11 @@ impl Plugin for Descant {
                 .entry("answer_len".to_owned())
                 .or_insert(ParamValue::I32(0));
         }
+        // A project saved before `Phrase length` existed ran its lines on: keep that.
+        state
+            .params
+            .entry("phrase".to_owned())
+            .or_insert(ParamValue::I32(0));
         // A project is untrusted input: bound and check the persisted fields before they load.
         state.fields.retain(|name, json| {
             let ok = json.len() <= MAX_STATE_FIELD_BYTES

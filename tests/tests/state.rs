@@ -90,6 +90,7 @@ fn a_project_saved_by_0_1_keeps_its_values_and_answers_until_the_player_plays() 
         ("Pass through", "Off"),
         ("Mode", "Answer"),
         ("Answer length", "Until you play"),
+        ("Phrase length", "Off"),
     ] {
         assert_eq!(h.param_text(name)?, text, "{name}");
     }
@@ -104,6 +105,27 @@ fn a_project_saved_by_0_1_keeps_its_values_and_answers_until_the_player_plays() 
     )?;
     let late = sent.iter().filter(|n| n.on && n.beat > 4.5 + 16.5).count();
     assert!(late > 0, "still answering after 4 bars: {sent:?}");
+    Ok(())
+}
+
+#[test]
+fn a_project_saved_before_phrase_length_keeps_its_lines_running_on() -> Result<()> {
+    let mut a = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    assert_eq!(a.param_text("Phrase length")?, "4 bars", "the default");
+    a.set_text("Seed", "11")?;
+    let saved = a.save_state()?;
+    // This build saves the parameter, and its projects load with it.
+    let mut json = json_of(&saved);
+    assert!(json["params"]["phrase"].is_object(), "{json}");
+    let mut b = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    b.load_state(&saved)?;
+    assert_eq!(b.param_text("Phrase length")?, "4 bars");
+    // The same project without it (as a 0.2 build before it saved it) plays as it did: Off.
+    json["params"].as_object_mut().unwrap().remove("phrase");
+    let mut c = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    c.load_state(&framed(&json.to_string()))?;
+    assert_eq!(c.param_text("Phrase length")?, "Off");
+    assert_eq!(c.param_text("Seed")?, "11", "the rest loads");
     Ok(())
 }
 
