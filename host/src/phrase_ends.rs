@@ -6,6 +6,7 @@
 //! Guarantees: nothing is sampled (the random-note reference is the exact share of the tonic
 //! triad in the key's scale), so the same notes give the same figures.
 
+use crate::answers::strong_beat;
 use crate::duet::{Note, Scale};
 
 /// The shortest rest that counts as a breath before a phrase end, in beats (an eighth note).
@@ -85,11 +86,6 @@ pub fn phrase_ends(
         .filter(|&&d| scale.contains(scale.tonic + d))
         .count() as f64
         / scale_size.max(1) as f64;
-    let strong = |beat: f64| {
-        let pos = beat.rem_euclid(bar);
-        let near = |x: f64| (pos - x).abs() < 1e-6 || (pos - x - bar).abs() < 1e-6;
-        near(0.0) || (matches!(meter.0, 4 | 6 | 12) && near(bar / 2.0))
-    };
     let mut s = PhraseEnds::default();
     let mut end = (from / phrase).floor() * phrase + phrase;
     while end <= to + 1e-9 {
@@ -104,7 +100,7 @@ pub fn phrase_ends(
                 stop <= end + 1e-9 && (n.length >= long - 1e-9 || stop <= end - REST_BEATS + 1e-9);
             s.breaths += u32::from(breath);
             s.triad += u32::from(in_triad(n.key));
-            s.strong += u32::from(strong(n.beat));
+            s.strong += u32::from(strong_beat(meter, n.beat));
             s.random_triad += triad_share;
         }
         end += phrase;
