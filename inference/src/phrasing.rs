@@ -193,7 +193,8 @@ pub fn long_ticks(meter: Meter) -> i64 {
 
 /// Whether a line whose last note before a phrase end `end` starts at `onset` and lasts `duration`
 /// ticks breathes there: the note is long ([`long_ticks`]) or ends [`REST_TICKS`] or more before
-/// `end`. (The measure `descant duet` applies to what the plugin played.)
+/// `end`: the rule a [`Close`] keeps, for tests of the planners. (`descant duet` measures what
+/// the plugin played with its own twin in beats, `host/src/phrase_ends.rs`.)
 pub fn breathes(meter: Meter, onset: i64, duration: i64, end: i64) -> bool {
     duration >= long_ticks(meter) || onset + duration <= end - REST_TICKS
 }
