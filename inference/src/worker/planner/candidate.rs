@@ -117,7 +117,7 @@ impl<M: StepModel> Planner<M> {
     pub(super) fn answer_key(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<Key> {
         match settings.steering.key {
             KeySetting::Fixed(k) => Some(k),
-            KeySetting::Auto => key::home_of(call)
+            KeySetting::Auto => key::home_of(call, self.meter, self.anchor)
                 .or(self.detected_key)
                 .or(call.first().map(|n| Key {
                     tonic: n.key % 12,
