@@ -38,7 +38,8 @@ enum Command {
     /// Loads the plugin in a small CLAP host, plays a phrase and checks that Descant answers and
     /// releases every note on stop.
     Selfcheck {
-        /// The `.clap` to check (default: ~/.clap/Descant.clap).
+        /// The `.clap` to check (default: the installed one, ~/.clap/Descant.clap on Linux,
+        /// %COMMONPROGRAMFILES%\CLAP\Descant\Descant.clap on Windows).
         #[arg(long, value_name = "PATH")]
         plugin: Option<PathBuf>,
     },
@@ -53,11 +54,9 @@ enum Command {
     Answers(answers::AnswersArgs),
 }
 
-/// The installed plugin (`cargo xtask install` puts it there).
+/// The installed plugin (`cargo xtask install` or the Windows installer puts it there).
 fn installed_plugin() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".clap/Descant.clap"))
-        .unwrap_or_else(descant_host::test_plugin_path)
+    descant_host::installed_plugin_path().unwrap_or_else(descant_host::test_plugin_path)
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -27,7 +27,8 @@ pub enum Mode {
 #[command(
     after_help = "NAME is a parameter's name as the plugin shows it, VALUE its text \
 (e.g. --set \"Style=Chorale\" --set \"Humanize=30%\"). The plugin: --plugin, else $DESCANT_CLAP, \
-else ~/.clap/Descant.clap (`cargo xtask install` puts it there), else the debug build of \
+else the installed one (~/.clap/Descant.clap from `cargo xtask install`; on Windows the \
+installer's %COMMONPROGRAMFILES%\\CLAP\\Descant\\Descant.clap), else the debug build of \
 `cargo xtask test`. A file that is not a standard MIDI file, uses SMPTE time or is over 16 MB \
 is refused with the reason."
 )]
@@ -108,7 +109,7 @@ pub struct Job {
 /// The plugin to render with when none is named: `DESCANT_CLAP`, else the installed plugin, else
 /// the tests' debug build.
 pub fn default_plugin() -> PathBuf {
-    let installed = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".clap/Descant.clap"));
+    let installed = descant_host::installed_plugin_path();
     std::env::var_os("DESCANT_CLAP")
         .map(PathBuf::from)
         .or_else(|| installed.filter(|p| p.is_file()))

@@ -33,3 +33,24 @@ pub fn test_plugin_path() -> PathBuf {
         }
     }
 }
+
+/// Where an installed Descant CLAP is: on Linux where `cargo xtask install` puts it
+/// (`~/.clap/Descant.clap`), on Windows where the installer does
+/// (`%COMMONPROGRAMFILES%\CLAP\Descant\Descant.clap`), on macOS the per-user CLAP folder
+/// (`~/Library/Audio/Plug-Ins/CLAP/Descant.clap`). `None` when the variable it starts from is
+/// unset.
+pub fn installed_plugin_path() -> Option<PathBuf> {
+    #[cfg(windows)]
+    let path = std::env::var_os("COMMONPROGRAMFILES").map(|d| {
+        PathBuf::from(d)
+            .join("CLAP")
+            .join("Descant")
+            .join("Descant.clap")
+    });
+    #[cfg(target_os = "macos")]
+    let path = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join("Library/Audio/Plug-Ins/CLAP/Descant.clap"));
+    #[cfg(not(any(windows, target_os = "macos")))]
+    let path = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".clap/Descant.clap"));
+    path
+}

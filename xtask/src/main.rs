@@ -3,13 +3,19 @@
 //! - `cargo xtask bundle descant [--release]`: nice-plug's bundler, then the ONNX Runtime library
 //!   is placed beside the bundled CLAP and inside the VST3 bundle.
 //! - `cargo xtask fetch-ort`: takes `libonnxruntime` from the `onnxruntime` wheel on PyPI (pip is
-//!   the only network access) into `target/ort/`.
+//!   the only network access) into `target/ort/`; `fetch-ort windows` and `fetch-ort macos` take
+//!   those platforms' libraries from their own wheels (see `ort.rs`).
+//! - `cargo xtask windows [--debug]`: the Windows build, zip and installer, made on Linux, in
+//!   `target/windows/` (see `windows.rs`).
 //! - `cargo xtask install`: release bundle, copied to `~/.clap` and `~/.vst3`, and the `descant`
 //!   program to `~/.local/bin`; then `descant selfcheck` loads the installed CLAP in a real host
 //!   and plays a phrase through it.
 //! - `cargo xtask setup`: what the tests need beyond Rust: Debian packages (Ardour 7 for the VST3
-//!   test, ALSA/JACK headers for the standalone), `pytest` and `numpy`, and ONNX Runtime.
-//! - `cargo xtask test`: `setup`, then a debug bundle into `target/test-plugin/`, then `cargo test --workspace`
+//!   test, ALSA/JACK headers for the standalone, MinGW-w64, NSIS and wine for the Windows build
+//!   and its tests), Rust's `x86_64-pc-windows-gnu` target, `pytest` and `numpy`, and ONNX
+//!   Runtime.
+//! - `cargo xtask test`: `setup`, then a debug bundle into `target/test-plugin/`, the debug
+//!   Windows build (`windows --debug`, which the wine tests load), then `cargo test --workspace`
 //!   and the Python tests (`python3 -m pytest training`).
 //! - `cargo xtask train [--minutes N]`: the offline training pipeline (never in CI): a venv in
 //!   `training/.venv` with `training/requirements.txt`, corpus extraction (cached), training,
@@ -21,12 +27,14 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+mod ort;
 /// The ONNX Runtime release and file names, from the engine's one source.
-#[allow(dead_code)] // the macOS and Windows names are the engine's; xtask places the Linux one
 mod ort_version {
     include!("../../inference/src/ort_version.rs");
 }
-use ort_version::{ORT_LIBRARY_LINUX as ORT_LIBRARY_FILE, ORT_VERSION};
+mod windows;
+
+use ort_version::ORT_LIBRARY_LINUX as ORT_LIBRARY_FILE;
 /// The plugin's bundle name (from bundler.toml).
 const BUNDLE_NAME: &str = "Descant";
 
@@ -34,7 +42,16 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     nice_plug_xtask::chdir_workspace_root()?;
     match args.first().map(String::as_str) {
-        Some("fetch-ort") => fetch_ort().map(|_| ()),
+        Some("fetch-ort") => match args.get(1) {
+            None => fetch_ort().map(|_| ()),
+            Some(name) => {
+                let platform = ort::Platform::by_name(name).with_context(|| {
+                    format!("fetch-ort takes linux, windows or macos, not {name}")
+                })?;
+                ort::fetch(platform).map(|_| ())
+            }
+        },
+        Some("windows") => windows::windows(&args[1..]),
         Some("bundle") => {
             nice_plug_xtask::main_with_args("cargo xtask", args)?;
             place_ort_beside_bundles()
@@ -64,38 +81,7 @@ fn run(cmd: &mut Command) -> Result<()> {
 
 /// `target/ort/libonnxruntime.so.1.31.1`, fetched from the PyPI wheel if it is not there yet.
 fn fetch_ort() -> Result<PathBuf> {
-    let dir = Path::new("target/ort");
-    let lib = dir.join(ORT_LIBRARY_FILE);
-    if lib.is_file() {
-        return Ok(lib);
-    }
-    let wheels = dir.join("wheel");
-    std::fs::create_dir_all(&wheels)?;
-    run(Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--only-binary=:all:",
-            &format!("onnxruntime=={ORT_VERSION}"),
-            "-d",
-        ])
-        .arg(&wheels))?;
-    let wheel = std::fs::read_dir(&wheels)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "whl"))
-        .context("pip downloaded no wheel")?;
-    let member = format!("onnxruntime/capi/{ORT_LIBRARY_FILE}");
-    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nopen(sys.argv[3], 'wb').write(z.read(sys.argv[2]))\n";
-    run(Command::new("python3")
-        .args(["-c", script])
-        .arg(&wheel)
-        .arg(&member)
-        .arg(&lib))?;
-    eprintln!("ONNX Runtime {ORT_VERSION} at {}", lib.display());
-    Ok(lib)
+    ort::fetch(ort::LINUX)
 }
 
 fn copy_into(lib: &Path, dir: &Path) -> Result<()> {
@@ -206,10 +192,15 @@ const DEBIAN_PACKAGES: [&str; 9] = [
     "imagemagick",
 ];
 
-/// Installs what the tests need beyond the Rust toolchain (Debian packages with apt-get, as root
-/// or through sudo; pytest and numpy with pip; ONNX Runtime from its wheel).
-fn setup() -> Result<()> {
-    let missing: Vec<&str> = DEBIAN_PACKAGES
+/// Debian packages of the Windows tests: wine, 64-bit only (installed with their recommended
+/// packages, as on the machine where the tests were written: fonts and the libraries wine's
+/// DLLs open).
+const WINE_PACKAGES: [&str; 2] = ["wine", "wine64"];
+
+/// Installs the Debian packages of `packages` that are missing, with apt-get, as root or through
+/// sudo; with their recommended packages if `recommends`.
+fn apt_install(packages: &[&str], recommends: bool) -> Result<()> {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| {
@@ -219,25 +210,39 @@ fn setup() -> Result<()> {
                 .is_ok_and(|o| o.status.success())
         })
         .collect();
-    if !missing.is_empty() {
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0"));
-        let apt = |args: &[&str]| {
-            let mut cmd = if root {
-                Command::new("apt-get")
-            } else {
-                let mut c = Command::new("sudo");
-                c.arg("apt-get");
-                c
-            };
-            cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-            cmd
-        };
-        run(&mut apt(&["update", "-qq"]))?;
-        run(apt(&["install", "-y", "-qq", "--no-install-recommends"]).args(&missing))?;
+    if missing.is_empty() {
+        return Ok(());
     }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let apt = |args: &[&str]| {
+        let mut cmd = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run(&mut apt(&["update", "-qq"]))?;
+    let mut install = apt(&["install", "-y", "-qq"]);
+    if !recommends {
+        install.arg("--no-install-recommends");
+    }
+    run(install.args(&missing))
+}
+
+/// Installs what the tests need beyond the Rust toolchain (Debian packages; Rust's Windows target;
+/// pytest and numpy with pip; ONNX Runtime from its wheel).
+fn setup() -> Result<()> {
+    apt_install(&DEBIAN_PACKAGES, false)?;
+    apt_install(&windows::BUILD_PACKAGES, false)?;
+    apt_install(&WINE_PACKAGES, true)?;
+    windows::add_rust_target()?;
     // The Python tests: pytest, and numpy for the modules evaluation shares with training.
     let has_python_deps = Command::new("python3")
         .args(["-c", "import pytest, numpy"])
@@ -286,6 +291,8 @@ fn test(extra: &[String]) -> Result<()> {
         "--bin",
         "descant-standalone",
     ]))?;
+    // The wine tests (`tests/tests/windows.rs`) load the debug Windows build.
+    windows::windows(&["--debug".to_string()])?;
     if extra.is_empty() {
         // The Python side of the token grammar, against the same golden vectors.
         run(Command::new("python3").args(["-m", "pytest", "-q", "training"]))?;
