@@ -9,7 +9,9 @@
 //!   (Home) or the dominant (Open) on a strong beat of the last bar scores 1, on another beat 0.5,
 //!   another note of that chord on a strong beat 0.3; Free scores every ending 1;
 //! - **density** (≤ 0): minus the distance, in octaves of ratio (`|log2|`), of the candidate's
-//!   notes per beat from the call's (or from the target, when the musician set one);
+//!   notes per beat from the call's (or from the target, when the musician set one); with no
+//!   target set, a candidate with fewer than half the call's notes also loses [`TOO_FEW_NOTES`]
+//!   (a floor, not a taste: such an answer wins only when every candidate is as sparse);
 //! - **kinship** (0..=1): how alike the two rhythms are: the overlap of their note-length
 //!   histograms and of their onset-in-the-beat histograms, averaged; the Echo ↔ Contrast control
 //!   rewards it (echo) or its absence (contrast);
@@ -42,6 +44,8 @@ pub const LIKELIHOOD_WEIGHT: f32 = 1.0;
 pub const ENDING_WEIGHT: f32 = 3.0;
 /// Weight of the density distance.
 pub const DENSITY_WEIGHT: f32 = 2.0;
+/// What a candidate with fewer than half the call's notes loses from its density (no target set).
+pub const TOO_FEW_NOTES: f32 = 4.0;
 /// Weight of rhythmic kinship at full echo (full contrast: its negative).
 pub const KINSHIP_WEIGHT: f32 = 2.0;
 /// Weight of the share of notes in the key.
@@ -242,6 +246,9 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
     } else {
         -4.0
     };
+    if brief.density_target.is_none() && notes.len() * 2 < brief.call.len() {
+        s.density -= TOO_FEW_NOTES;
+    }
     // Rhythmic kinship.
     s.kinship = if brief.call.is_empty() {
         0.0
@@ -348,6 +355,16 @@ mod tests {
             (score(&halves, 0.0, &b).density + 1.0).abs() < 1e-6,
             "half the rate: one octave"
         );
+        // One long note against the call's four: under half its notes, whatever its rate.
+        let one = [n(48, 12, 60)];
+        let d = score(&one, 0.0, &b).density;
+        assert!((d + TOO_FEW_NOTES).abs() < 1e-6, "{d}");
+        // Unless the musician asked for that density.
+        let sparse = Brief {
+            density_target: Some(1.0),
+            ..b
+        };
+        assert_eq!(score(&one, 0.0, &sparse).density, 0.0);
     }
 
     #[test]

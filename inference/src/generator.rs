@@ -394,6 +394,7 @@ impl<M: StepModel> Continuation<M> {
                     p < bar_len
                         && onset >= next_free
                         && onset <= first_by
+                        && guide.grid.is_none_or(|g| p % g == 0)
                         && close.is_none_or(|c| c.onset_ok(onset, next_free))
                 }
                 (Expect::Pitch { onset }, TokenKind::Pitch(k)) => {

@@ -94,6 +94,7 @@ fn a_continuation_plays_a_monophonic_line_on_the_grid_after_the_start() {
         expect_heard: false,
         harmony_guard: false,
         alternates: false,
+        grid: None,
     };
     let history = phrase();
     let at = LineStart::over(&history, Meter::FOUR_FOUR, 0, start, 11);

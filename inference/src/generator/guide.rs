@@ -40,6 +40,9 @@ pub struct Guide<'a> {
     /// Give each on-beat note [`Alternates`](crate::onset::Alternates) for the audio thread's onset choice (see
     /// [`crate::onset`]).
     pub alternates: bool,
+    /// Onsets keep to this grid, in ticks from the bar line, when set: an answer to a call on the
+    /// sixteenth grid keeps to it (no triplets after straight eighths).
+    pub grid: Option<i64>,
 }
 
 /// Where and over what a line starts (see [`Continuation::start`](super::Continuation::start)).

@@ -89,6 +89,7 @@ pub fn take_guarded(
         expect_heard: false,
         harmony_guard: false,
         alternates: false,
+        grid: None,
     };
     let mut out = Vec::new();
     while out.len() < n {
@@ -122,6 +123,7 @@ pub fn take_with_chord(
         expect_heard: false,
         harmony_guard: false,
         alternates: false,
+        grid: None,
     };
     let mut out = Vec::new();
     while out.len() < n {

@@ -177,6 +177,11 @@ impl<M: StepModel> Planner<M> {
             expect_heard: self.expecting(settings),
             harmony_guard: settings.hearing.guard,
             alternates: settings.hearing.choose,
+            grid: if settings.mode == PlayMode::Answer {
+                call_grid(&self.phrase, self.anchor)
+            } else {
+                None
+            },
         };
         let Some(cont) = self.continuation.as_mut() else {
             return Ok(None);
@@ -404,6 +409,18 @@ fn player_density(phrase: &[TickNote]) -> Option<f32> {
     (recent.len() >= 4 && span > 0.0).then(|| recent.len() as f32 / span.max(1.0))
 }
 
+/// The grid an answer keeps to: the sixteenth grid when every onset of `call` lies on it. A call
+/// with triplets, or played loosely enough that an onset falls between sixteenths, leaves the
+/// answer free.
+pub(super) fn call_grid(call: &[TickNote], anchor: i64) -> Option<i64> {
+    let sixteenth = TICKS_PER_BEAT / 4;
+    (!call.is_empty()
+        && call
+            .iter()
+            .all(|n| (n.onset - anchor).rem_euclid(sixteenth) == 0))
+    .then_some(sixteenth)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,5 +447,28 @@ mod tests {
         assert_ne!(a, take_seed(2, 0));
         assert_ne!(a, take_seed(1, 3));
         assert_eq!(a, take_seed(1, 0));
+    }
+
+    fn at(onsets: &[i64]) -> Vec<TickNote> {
+        onsets
+            .iter()
+            .map(|&onset| TickNote {
+                onset,
+                duration: 3,
+                key: 60,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_call_on_the_sixteenth_grid_keeps_its_answer_on_it() {
+        // Eighths and sixteenths from a bar line at tick 100.
+        assert_eq!(call_grid(&at(&[100, 106, 109, 112]), 100), Some(3));
+        // A triplet eighth (4 ticks) frees the answer; so does a loosely played onset.
+        assert_eq!(call_grid(&at(&[100, 104, 108]), 100), None);
+        assert_eq!(call_grid(&at(&[100, 107]), 100), None);
+        // Seen from another bar line, the same onsets are off the grid.
+        assert_eq!(call_grid(&at(&[100, 106]), 101), None);
+        assert_eq!(call_grid(&[], 0), None, "no call, no grid");
     }
 }
