@@ -27,6 +27,9 @@ pub enum ModelError {
     /// The sidecar or graph does not match contract v1.
     #[error("model does not fit Descant's contract: {0}")]
     Contract(String),
+    /// The model file was refused before ONNX Runtime saw it (see [`crate::vetting`]).
+    #[error("model refused: {0}")]
+    Untrusted(String),
     /// ONNX Runtime refused the model or failed to run it.
     #[error("ONNX Runtime: {0}")]
     Ort(String),

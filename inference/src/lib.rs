@@ -37,6 +37,7 @@ pub mod step;
 pub mod take;
 pub mod time;
 pub mod tokenizer;
+pub mod vetting;
 pub mod worker;
 
 pub use error::ModelError;

@@ -106,10 +106,13 @@ impl Model {
         Model::from_bytes(&bytes, &sidecar)
     }
 
-    /// Builds a model from the `.onnx` bytes and the sidecar text. The runtime must be loaded.
+    /// Builds a model from the `.onnx` bytes and the sidecar text, after [`crate::vetting::vet`]
+    /// accepts them. The runtime must be loaded.
     pub fn from_bytes(model_bytes: &[u8], sidecar: &str) -> Result<Model, ModelError> {
         let contract = ModelContract::parse(sidecar)?;
         contract.check_bytes(model_bytes)?;
+        // An untrusted file is refused before ONNX Runtime reads it.
+        crate::vetting::vet(model_bytes)?;
         let Some(env) = crate::runtime::environment() else {
             return Err(ModelError::Ort("ONNX Runtime is not loaded".into()));
         };

@@ -208,24 +208,50 @@ fn a_truncated_model_is_refused_before_a_session_and_replaced() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn a_model_of_random_bytes_is_refused_by_onnx_runtime_and_replaced() -> Result<()> {
-    // The sidecar vouches for the bytes (its hash matches), so they reach ONNX Runtime's parser.
-    let tmp = scratch("model-noise")?;
+/// A model file of `bytes` whose sidecar vouches for them (its hash matches), so they reach the
+/// vetting: refused with `reason`, then replaced by the shipped model and sidecar.
+fn vouched_model_refused_then_repaired(case: &str, bytes: &[u8], reason: &str) -> Result<()> {
+    let tmp = scratch(case)?;
     let dir = tmp.path();
     let model = dir.join("custom.onnx");
-    let bytes = noise(256 * 1024, 2);
-    std::fs::write(&model, &bytes)?;
-    std::fs::write(dir.join("custom.json"), sidecar_for(&bytes, |_| {})?)?;
+    std::fs::write(&model, bytes)?;
+    std::fs::write(dir.join("custom.json"), sidecar_for(bytes, |_| {})?)?;
     broken_then_repaired(
         &[("DESCANT_MODEL", &model)],
         &[
             (Path::new(SIDECAR), &dir.join("custom.json")),
             (Path::new(MODEL), &model),
         ],
-        &["ONNX Runtime:"],
-    )?;
-    Ok(())
+        &[reason],
+    )
+}
+
+#[test]
+fn a_model_of_random_bytes_is_refused_before_onnx_runtime_and_replaced() -> Result<()> {
+    // The vetting finds no ONNX model in them: ONNX Runtime never sees them.
+    vouched_model_refused_then_repaired(
+        "model-noise",
+        &noise(256 * 1024, 2),
+        "model refused: the file is not a well-formed ONNX model",
+    )
+}
+
+#[test]
+fn a_model_that_asks_for_custom_operators_is_refused_and_replaced() -> Result<()> {
+    // The shipped graph with one more operator-set import, from a domain of its own (a model that
+    // would have ONNX Runtime load custom operators).
+    let mut bytes = std::fs::read(MODEL)?;
+    let domain = b"com.example.custom";
+    let mut opset = vec![0x0a, domain.len() as u8];
+    opset.extend_from_slice(domain);
+    opset.extend_from_slice(&[0x10, 0x01]); // version 1
+    bytes.extend_from_slice(&[0x42, opset.len() as u8]); // ModelProto.opset_import (field 8)
+    bytes.extend_from_slice(&opset);
+    vouched_model_refused_then_repaired(
+        "model-custom-domain",
+        &bytes,
+        "model refused: it imports operators from the domain 'com.example.custom'",
+    )
 }
 
 #[test]
