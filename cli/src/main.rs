@@ -1,5 +1,6 @@
 //! `descant`: Descant without a DAW. Renders a MIDI file with the built plugin, checks an
-//! installed plugin, and measures Descant's speed. Each command has `--help`.
+//! installed plugin, measures Descant's speed and music, and reads the melodic lines of a folder
+//! of MIDI files. Each command has `--help`.
 //!
 //! Exit codes: 0 done; 1 the command failed (it says why on stderr, without a backtrace); 2 the
 //! arguments were not understood (with the usage).
@@ -7,6 +8,7 @@
 mod answers;
 mod bench;
 mod duet;
+mod lines;
 mod render;
 
 use std::path::PathBuf;
@@ -52,6 +54,9 @@ enum Command {
     /// Measures how Descant answers: the first bars of twelve well-known melodies as calls, in
     /// Answer mode (endings, notes per beat against the call, notes in key, timing).
     Answers(answers::AnswersArgs),
+    /// Lists the melodic lines in a folder of your own MIDI files, says what it skips and why,
+    /// and whether there is enough to learn your style from.
+    Lines(lines::LinesArgs),
 }
 
 /// The installed plugin (`cargo xtask install` or the Windows installer puts it there).
@@ -68,6 +73,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Duet(args) => duet::run(args),
         Command::Answers(args) => answers::run(args),
+        Command::Lines(args) => lines::run(args),
     }
 }
 

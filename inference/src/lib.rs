@@ -22,6 +22,7 @@ pub mod feel;
 pub mod generator;
 pub mod key;
 pub mod lookahead;
+pub mod melody_lines;
 pub mod midi_file;
 pub mod model;
 pub mod onset;
