@@ -2,11 +2,14 @@
 //! built debug `Descant.clap` in offline render mode; the fixture track is made here with
 //! `midly`), its help and its exit codes. Run by `cargo xtask test`, which builds the plugin first.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use anyhow::Result;
-use descant_inference::midi_file::{self, BeatNote, Song};
+use common::fixture;
+use descant_inference::midi_file::{self, Song};
 
 /// A folder of this test's files, removed when it is dropped (also when the test fails).
 fn scratch() -> tempfile::TempDir {
@@ -14,38 +17,6 @@ fn scratch() -> tempfile::TempDir {
         .prefix("descant-render-")
         .tempdir()
         .expect("temporary folder")
-}
-
-/// The track: two 2-bar phrases in C major with 2 bars of rest after each, at 100 BPM, then 132
-/// BPM from beat 16.
-fn fixture(dir: &Path) -> PathBuf {
-    let mut notes = Vec::new();
-    for phrase_start in [0.0, 16.0] {
-        for (i, key) in [
-            60u8, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 67, 64, 62, 60,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            notes.push(BeatNote {
-                beat: phrase_start + i as f64 * 0.5,
-                length: 0.45,
-                key,
-                channel: 0,
-                velocity: 0.8,
-            });
-        }
-    }
-    let path = dir.join("track.mid");
-    let bytes = midi_file::write(
-        &notes,
-        &[(0.0, 100.0), (16.0, 132.0)],
-        (4, 4),
-        "track",
-        "fixture",
-    );
-    std::fs::write(&path, bytes).expect("fixture written");
-    path
 }
 
 /// Runs `descant render` on the tests' debug plugin.
@@ -161,7 +132,7 @@ fn help_exits_zero_and_names_every_command() {
     let o = descant(&["--help"]);
     assert_eq!(o.status.code(), Some(0));
     let help = String::from_utf8_lossy(&o.stdout);
-    for command in ["render", "selfcheck", "bench"] {
+    for command in ["render", "selfcheck", "bench", "duet", "answers", "lines"] {
         assert!(help.contains(command), "{help}");
     }
     let o = descant(&["render", "--help"]);

@@ -9,12 +9,14 @@
 //!
 //! The cases share the one prefix and run one at a time (wine's server is per prefix).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use descant_inference::midi_file::{self, BeatNote};
+use descant_inference::midi_file;
 
 /// The workspace root.
 fn root() -> PathBuf {
@@ -190,34 +192,6 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// The render track: a 2-bar C major phrase, 2 bars of rest, the phrase again, at 110 BPM.
-fn track(dir: &Path) -> PathBuf {
-    let mut notes = Vec::new();
-    for start in [0.0, 16.0] {
-        for (i, key) in [
-            60u8, 64, 67, 65, 64, 62, 60, 62, 64, 65, 67, 72, 71, 67, 65, 64,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            notes.push(BeatNote {
-                beat: start + i as f64 * 0.5,
-                length: 0.45,
-                key,
-                channel: 0,
-                velocity: 0.8,
-            });
-        }
-    }
-    let path = dir.join("track.mid");
-    std::fs::write(
-        &path,
-        midi_file::write(&notes, &[(0.0, 110.0)], (4, 4), "track", "fixture"),
-    )
-    .expect("track written");
-    path
-}
-
 #[test]
 fn the_windows_plugin_answers_a_phrase_under_wine_and_releases_every_note() {
     let dir = build();
@@ -255,7 +229,7 @@ fn the_debug_windows_plugin_keeps_the_allocation_check() {
 fn a_windows_render_is_byte_for_byte_the_linux_render() {
     let dir = build();
     let tmp = tempfile::tempdir().expect("scratch folder");
-    let track = track(tmp.path());
+    let track = common::fixture(tmp.path());
     let linux = tmp.path().join("linux.mid");
     let windows = tmp.path().join("windows.mid");
     let args = ["--mode", "answer", "--seed", "11"];
