@@ -234,6 +234,34 @@ mod tests {
     }
 
     #[test]
+    fn a_learned_style_after_the_shipped_ones_gets_its_own_column() {
+        // A model `training/learn.py` wrote: the shipped styles, then "yours", then the
+        // attributes, one column to the right.
+        let learned = SHIPPED
+            .replace("\"size\": 9,", "\"size\": 10,")
+            .replace("\"renaissance\"\n", "\"renaissance\",\n      \"yours\"\n");
+        let c = ModelContract::parse(&learned).unwrap();
+        assert_eq!(c.control.styles.last().map(String::as_str), Some("yours"));
+        let yours = Steering {
+            style_a: Some(5),
+            mood: -1.0,
+            ..Steering::default()
+        };
+        let mut v = vec![9.0; 10];
+        control_vector(&c, &yours, None, &mut v);
+        assert_eq!(&v[..6], &[0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(
+            v[6 + 2],
+            -1.0,
+            "the mode attribute moved past the new style"
+        );
+        // The shipped model has no sixth style: "Yours" plays unconditioned there.
+        let shipped = vector(&yours);
+        assert!(shipped[..5].iter().all(|&w| w == 0.0));
+        assert_eq!(shipped[5 + 2], -1.0);
+    }
+
+    #[test]
     fn register_bounds_are_ordered() {
         let s = Steering {
             register_low: 90,

@@ -24,14 +24,17 @@ pub const STYLE_IDS: [&str; 5] = [
 ];
 
 /// Style choices in parameter order: "Any" (unconditioned), then a name for each of
-/// [`STYLE_IDS`], in that order. A custom model's styles are addressed by the same indices.
-pub const STYLE_NAMES: [&str; 1 + STYLE_IDS.len()] = [
+/// [`STYLE_IDS`], in that order, then "Yours": the style a model learned from the musician's own
+/// melodies adds after the shipped ones (`training/learn.py`; a model without it plays that
+/// choice unconditioned, as "Any"). A custom model's styles are addressed by the same indices.
+pub const STYLE_NAMES: [&str; 2 + STYLE_IDS.len()] = [
     "Any",
     "European folk",
     "Chinese folk",
     "Irish & Scottish",
     "Chorale",
     "Renaissance",
+    "Yours",
 ];
 
 pub use crate::choices::{answer_length, EndingChoice, ModeChoice, VoiceChoice, MATCH_THE_CALL};
@@ -406,11 +409,11 @@ impl Default for DescantParams {
             .with_step_size(0.1)
             .with_unit(" BPM"),
             style: named(
-                IntParam::new("Style", 0, IntRange::Linear { min: 0, max: 5 }),
+                IntParam::new("Style", 0, IntRange::Linear { min: 0, max: 6 }),
                 &STYLE_NAMES,
             ),
             style_b: named(
-                IntParam::new("Style B", 0, IntRange::Linear { min: 0, max: 5 }),
+                IntParam::new("Style B", 0, IntRange::Linear { min: 0, max: 6 }),
                 &STYLE_NAMES,
             ),
             blend: percent_param("Blend", 0.0),

@@ -410,7 +410,8 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
     assert_eq!(h.value_to_text("Density", 0.0)?, "Auto");
     assert_eq!(h.value_to_text("Phrase length", 0.0)?, "Off");
     assert_eq!(h.value_to_text("Phrase length", 4.0 / 16.0)?, "4 bars");
-    assert_eq!(h.value_to_text("Style", 0.8)?, "Chorale");
+    assert_eq!(h.value_to_text("Style", 4.0 / 6.0)?, "Chorale");
+    assert_eq!(h.value_to_text("Style", 1.0)?, "Yours");
     assert_eq!(
         h.value_to_text("Lowest note", norm(60.0, 21.0, 108.0))?,
         "C4"

@@ -20,6 +20,9 @@
 //! - `cargo xtask train [--minutes N]`: the offline training pipeline (never in CI): a venv in
 //!   `training/.venv` with `training/requirements.txt`, corpus extraction (cached), training,
 //!   ONNX export and check, evaluation, sidecar and model card, written to `assets/`.
+//! - `cargo xtask learn DIR --name NAME [--minutes N]`: learns a musician's own melodies (never in
+//!   CI): the training venv, `descant lines DIR`, then `training/learn.py` fine-tunes the shipped
+//!   model with the style "yours" into `~/Descant/models/NAME/`.
 //! - `cargo xtask placeholder-model`: writes the random-weight contract fixture to `target/placeholder/`.
 
 use std::path::{Path, PathBuf};
@@ -59,6 +62,7 @@ fn main() -> Result<()> {
         Some("install") => install(),
         Some("setup") => setup(),
         Some("train") => train(&args[1..]),
+        Some("learn") => learn(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("placeholder-model") => run(Command::new("python3")
@@ -353,11 +357,16 @@ fn bench(extra: &[String]) -> Result<()> {
         .args(extra))
 }
 
-/// The training pipeline, end to end, into `assets/` (offline; minutes to tens of minutes on 2 cores).
-fn train(extra: &[String]) -> Result<()> {
+/// The training environment: `training/.venv` with `training/requirements.txt` (torch on CPU,
+/// onnx, onnxruntime, music21); returns its Python.
+fn training_venv() -> Result<PathBuf> {
     let venv = Path::new("training/.venv");
     let python = venv.join("bin/python");
     if !python.is_file() {
+        eprintln!(
+            "setting up the training environment in training/.venv (torch, onnx, onnxruntime, \
+             music21, numpy: about 6 GB, a few minutes)"
+        );
         run(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
     }
     run(Command::new(&python).args([
@@ -369,6 +378,82 @@ fn train(extra: &[String]) -> Result<()> {
         "-r",
         "training/requirements.txt",
     ]))?;
+    Ok(python)
+}
+
+/// `cargo xtask learn DIR --name NAME [--minutes N]`: the lines of DIR (`descant lines`, which
+/// refuses a folder with too little), then `training/learn.py` into `~/Descant/models/NAME/`
+/// (written beside and renamed: the previous model stays until the new one is whole).
+fn learn(args: &[String]) -> Result<()> {
+    let mut dir = None;
+    let mut name = None;
+    let mut minutes = "5".to_string();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--name" => name = it.next().cloned(),
+            "--minutes" => minutes = it.next().cloned().context("--minutes takes a number")?,
+            _ if dir.is_none() => dir = Some(PathBuf::from(a)),
+            other => bail!("learn: unknown argument {other}"),
+        }
+    }
+    let usage = "usage: cargo xtask learn DIR --name NAME [--minutes N]";
+    let dir = dir.context(usage)?;
+    let name = name.context(usage)?;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    {
+        bail!("--name takes letters, digits, - and _ only, not '{name}'");
+    }
+    let python = training_venv()?;
+    run(Command::new("cargo").args([
+        "build",
+        "-j2",
+        "--release",
+        "-p",
+        "descant-cli",
+        "--bin",
+        "descant",
+    ]))?;
+    std::fs::create_dir_all("target/learn")?;
+    let lines = Path::new("target/learn").join(format!("{name}.lines.jsonl"));
+    run(Command::new("target/release/descant")
+        .arg("lines")
+        .arg(&dir)
+        .arg("--out")
+        .arg(&lines))?;
+    let out = home()?.join("Descant/models").join(&name);
+    std::fs::create_dir_all(out.parent().context("models folder")?)?;
+    let mut learn = Command::new(&python);
+    learn
+        .arg("training/learn.py")
+        .arg("--lines")
+        .arg(&lines)
+        .arg("--out")
+        .arg(&out)
+        .args(["--name", &name, "--minutes", &minutes]);
+    let cache = Path::new("training/cache");
+    if cache.join("tunes.jsonl.gz").is_file() {
+        learn.arg("--cache").arg(cache);
+    } else {
+        eprintln!(
+            "no corpus extraction in training/cache (cargo xtask train makes it): learning without \
+             replaying the corpus, so the built-in styles may drift"
+        );
+    }
+    run(&mut learn)?;
+    eprintln!(
+        "play with it: DESCANT_MODEL={}/descant.onnx, then Style = Yours",
+        out.display()
+    );
+    Ok(())
+}
+
+/// The training pipeline, end to end, into `assets/` (offline; minutes to tens of minutes on 2 cores).
+fn train(extra: &[String]) -> Result<()> {
+    let python = training_venv()?;
     if !Path::new("training/cache/tunes.jsonl.gz").is_file() {
         run(Command::new(&python).arg("training/extract.py"))?;
     }
