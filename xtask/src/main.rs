@@ -150,8 +150,8 @@ fn install() -> Result<()> {
         .arg(&clap))
 }
 
-/// Builds the `descant` program (release) and copies it to `~/.local/bin`; returns its path.
-fn install_program() -> Result<PathBuf> {
+/// Builds the `descant` program (release); returns where it is.
+fn build_release_program() -> Result<PathBuf> {
     run(Command::new("cargo").args([
         "build",
         "-j2",
@@ -161,10 +161,16 @@ fn install_program() -> Result<PathBuf> {
         "--bin",
         "descant",
     ]))?;
+    Ok(PathBuf::from("target/release/descant"))
+}
+
+/// Builds the `descant` program (release) and copies it to `~/.local/bin`; returns its path.
+fn install_program() -> Result<PathBuf> {
+    let built = build_release_program()?;
     let bin = home()?.join(".local/bin");
     std::fs::create_dir_all(&bin)?;
     let program = bin.join("descant");
-    std::fs::copy("target/release/descant", &program)
+    std::fs::copy(&built, &program)
         .with_context(|| format!("copying the descant program to {}", program.display()))?;
     let on_path =
         std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d == bin));
@@ -408,18 +414,10 @@ fn learn(args: &[String]) -> Result<()> {
         bail!("--name takes letters, digits, - and _ only, not '{name}'");
     }
     let python = training_venv()?;
-    run(Command::new("cargo").args([
-        "build",
-        "-j2",
-        "--release",
-        "-p",
-        "descant-cli",
-        "--bin",
-        "descant",
-    ]))?;
+    let descant = build_release_program()?;
     std::fs::create_dir_all("target/learn")?;
     let lines = Path::new("target/learn").join(format!("{name}.lines.jsonl"));
-    run(Command::new("target/release/descant")
+    run(Command::new(&descant)
         .arg("lines")
         .arg(&dir)
         .arg("--out")
