@@ -41,15 +41,18 @@ class Block(nn.Module):
         return x + self.drop(self.mlp(self.ln2(x)))
 
     def step(self, x, past_k, past_v):
-        """x [1,1,d]; past [1,H,P,D] -> x, k_all, v_all (explicit MatMul/Softmax for export)."""
-        b, t, d = x.shape
+        """x [B,1,d]; past [B,H,P,D] -> x, k_all, v_all (explicit MatMul/Softmax for export).
+
+        The batch is never read off a shape: every reshape says -1 for it, so the exported graph
+        takes any batch without Shape operators (docs/MODEL.md, "Batches")."""
+        d, heads = self.qkv.in_features, self.heads
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
-        q, k, v = self._split(q), self._split(k), self._split(v)
+        q, k, v = (y.reshape(-1, 1, heads, d // heads).transpose(1, 2) for y in (q, k, v))
         k_all = torch.cat([past_k, k], dim=2)
         v_all = torch.cat([past_v, v], dim=2)
-        scores = torch.matmul(q, k_all.transpose(2, 3)) / math.sqrt(d // self.heads)
+        scores = torch.matmul(q, k_all.transpose(2, 3)) / math.sqrt(d // heads)
         att = torch.matmul(torch.softmax(scores, dim=-1), v_all)
-        x = x + self.proj(att.transpose(1, 2).reshape(b, t, d))
+        x = x + self.proj(att.transpose(1, 2).reshape(-1, 1, d))
         return x + self.mlp(self.ln2(x)), k_all, v_all
 
 

@@ -135,8 +135,11 @@ def export(model, out: pathlib.Path, config, extra_sidecar):
         graph, args, str(onnx_path), dynamo=False, opset_version=17,
         input_names=["token", "position", "control", "past_key", "past_value"],
         output_names=["logits", "present_key", "present_value"],
-        dynamic_axes={"past_key": {3: "past"}, "past_value": {3: "past"},
-                      "present_key": {3: "present"}, "present_value": {3: "present"}},
+        # The batch axis is free too: the engine steps one candidate (batch 1) or several at once.
+        dynamic_axes={"token": {0: "batch"}, "position": {0: "batch"}, "control": {0: "batch"},
+                      "past_key": {1: "batch", 3: "past"}, "past_value": {1: "batch", 3: "past"},
+                      "logits": {0: "batch"},
+                      "present_key": {1: "batch", 3: "present"}, "present_value": {1: "batch", 3: "present"}},
     )
     data = onnx_path.read_bytes()
     max_delta = verify(model, onnx_path, config)

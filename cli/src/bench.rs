@@ -4,9 +4,10 @@
 //! 1. per-token step latency (median, p99) at several context lengths, fp32 and int8;
 //! 2. generation throughput with the KV cache, against recomputing the whole sequence without it
 //!    and against a Python ONNX Runtime loop (same model, prompt, sampler settings, one thread);
-//! 3. the plugin's audio-thread cost per 512-frame block while generating, against the same
+//! 3. candidate answers written one at a time against one batch of them;
+//! 4. the plugin's audio-thread cost per 512-frame block while generating, against the same
 //!    plugin passing MIDI through only;
-//! 4. many instances: N inference workers (the plugin's own worker code) in one process at 240 BPM
+//! 5. many instances: N inference workers (the plugin's own worker code) in one process at 240 BPM
 //!    sixteenths for a simulated stretch of minutes, counting notes that reached the audio side too
 //!    late to play (deadline misses).
 
@@ -214,6 +215,77 @@ fn throughput(model: &mut Model, python: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// Tokens each candidate answer runs to in the candidates table (a 4-bar answer of eighths and
+/// quarters is about this many).
+const CANDIDATE_TOKENS: usize = 48;
+/// Runs averaged per row of the candidates table (each is short).
+const CANDIDATE_RUNS: usize = 20;
+
+/// Seconds to write `n` candidates of [`CANDIDATE_TOKENS`] tokens from the prefilled `base`: one
+/// at a time (each a fork of `base` stepped alone, as the answer planner writes them), or all in
+/// one [`Batch`](descant_inference::batch::Batch).
+fn candidates(model: &mut Model, base: &State, n: usize, batched: bool, seed: u64) -> Result<f64> {
+    let control = vec![0.0; model.contract().control.size];
+    let mut sampler = Sampler::new(seed);
+    let t0 = Instant::now();
+    if batched {
+        let mut batch = model.batch_of(base, n)?;
+        let mut tokens = vec![0u32; n];
+        for _ in 0..CANDIDATE_TOKENS {
+            for (row, t) in tokens.iter_mut().enumerate() {
+                *t = sampler
+                    .sample(batch.logits(row), SamplingSettings::default(), allowed)
+                    .context("no token")?;
+            }
+            model.step_batch(&mut batch, &tokens, &control)?;
+        }
+    } else {
+        for _ in 0..n {
+            let mut s = base.try_clone()?;
+            for _ in 0..CANDIDATE_TOKENS {
+                let t = sampler
+                    .sample(s.logits(), SamplingSettings::default(), allowed)
+                    .context("no token")?;
+                model.step(&mut s, t, &control)?;
+            }
+        }
+    }
+    Ok(t0.elapsed().as_secs_f64())
+}
+
+fn candidates_table(model: &mut Model) -> Result<()> {
+    println!(
+        "\n## 3. Candidate answers of {CANDIDATE_TOKENS} tokens after a 64-token call: one at a time against one batch (mean of {CANDIDATE_RUNS} runs, one thread)\n"
+    );
+    if !model.batches() {
+        println!("n/a: this model's graph has batch 1 only");
+        return Ok(());
+    }
+    let control = vec![0.0; model.contract().control.size];
+    let base = state_at(model, 64, &control)?;
+    candidates(model, &base, 2, true, 0)?; // warm-up
+    println!("| candidates | one at a time, candidates/s | one batch, candidates/s | the batch is … faster | the batch's time against one candidate's |");
+    println!("|---|---|---|---|---|");
+    let mut one = None;
+    for n in [1usize, 2, 4, 8] {
+        // The two ways alternate run by run, so a slower stretch of the machine falls on both.
+        let (mut alone, mut batch) = (0.0, 0.0);
+        for r in 0..CANDIDATE_RUNS {
+            alone += candidates(model, &base, n, false, r as u64)? / CANDIDATE_RUNS as f64;
+            batch += candidates(model, &base, n, true, r as u64)? / CANDIDATE_RUNS as f64;
+        }
+        let single = *one.get_or_insert(alone);
+        println!(
+            "| {n} | {:.0} | {:.0} | {:.2}× | {:.2}× |",
+            n as f64 / alone,
+            n as f64 / batch,
+            alone / batch,
+            batch / single
+        );
+    }
+    Ok(())
+}
+
 fn param(name: &'static str, normalized: f64) -> Input {
     Input::Param {
         offset: 0,
@@ -223,7 +295,7 @@ fn param(name: &'static str, normalized: f64) -> Input {
 }
 
 fn audio_cost(plugin: &Path) -> Result<()> {
-    println!("\n## 3. Audio-thread cost per 512-frame block (µs, the plugin's process() only)\n");
+    println!("\n## 4. Audio-thread cost per 512-frame block (µs, the plugin's process() only)\n");
     const BLOCK: u32 = 512;
     let mut h = PluginHost::load(plugin, 48_000.0, BLOCK)?;
     h.transport.tempo = 240.0;
@@ -326,7 +398,7 @@ struct Instance {
 
 fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
     println!(
-        "\n## 4. {n} instances, 240 BPM sixteenths, {minutes} simulated minutes at {speed}× real time\n"
+        "\n## 5. {n} instances, 240 BPM sixteenths, {minutes} simulated minutes at {speed}× real time\n"
     );
     const TEMPO: f64 = 240.0;
     const BLOCK: f64 = 512.0;
@@ -490,9 +562,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
     );
     latency(&mut models)?;
     throughput(&mut models[0].1, args.python.as_deref())?;
+    candidates_table(&mut models[0].1)?;
     match &args.plugin {
         Some(p) => audio_cost(p)?,
-        None => println!("\n## 3. Audio-thread cost: n/a (no --plugin)"),
+        None => println!("\n## 4. Audio-thread cost: n/a (no --plugin)"),
     }
     many_instances(args.instances, args.minutes, args.speed)?;
     Ok(())

@@ -13,6 +13,7 @@
 //! assert_eq!(decode(&tokens).0, notes);
 //! ```
 
+pub mod batch;
 pub mod bridge;
 pub mod contract;
 pub mod critic;

@@ -27,6 +27,9 @@ pub struct Model {
     session: Session,
     /// What the sidecar says the model is.
     contract: ModelContract,
+    /// The graph's batch axis is free, so [`crate::batch::Batch`]es can be stepped (read off the
+    /// graph at load: models exported before issue 14 have batch 1 only).
+    pub(crate) batch_axis_free: bool,
 }
 
 /// Generation state spawned from a [`Model`]: everything that changes per token.
@@ -54,6 +57,11 @@ impl State {
     /// Logits after the last step (empty before the first).
     pub fn logits(&self) -> &[f32] {
         &self.logits
+    }
+
+    /// The KV cache (`None` before the first step), for [`Model::batch_of`].
+    pub(crate) fn past(&self) -> Option<&(DynValue, DynValue)> {
+        self.past.as_ref()
     }
 
     /// A deep copy (the KV cache's data is copied into new tensors).
@@ -128,7 +136,20 @@ impl Model {
             .map_err(ort_err)?
             .commit_from_memory(model_bytes)?;
         check_graph(&session, &contract)?;
-        Ok(Model { session, contract })
+        let batch_axis_free = session.inputs().iter().any(|o| {
+            o.name() == "token"
+                && matches!(o.dtype(), ValueType::Tensor { shape, .. } if shape.first() == Some(&-1))
+        });
+        Ok(Model {
+            session,
+            contract,
+            batch_axis_free,
+        })
+    }
+
+    /// The session, for [`crate::batch`]'s steps.
+    pub(crate) fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
     }
 
     /// The model's contract (sizes, vocabulary, styles, name).

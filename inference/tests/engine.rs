@@ -322,6 +322,73 @@ fn a_cloned_state_continues_exactly_like_the_original() {
 }
 
 #[test]
+fn a_batch_steps_each_row_as_that_line_stepped_alone() {
+    let mut model = shipped_model();
+    assert!(model.batches(), "the shipped graph's batch axis is free");
+    let control = vec![0.0; model.contract().control.size];
+    let mut base = model.new_state();
+    for t in [tokenizer::BOS, tokenizer::METER_BASE, tokenizer::BAR] {
+        model.step(&mut base, t, &control).unwrap();
+    }
+    let rows = 3;
+    let mut batch = model.batch_of(&base, rows).unwrap();
+    let mut alone: Vec<_> = (0..rows).map(|_| base.try_clone().unwrap()).collect();
+    assert_eq!(
+        batch.logits(1),
+        base.logits(),
+        "each row starts from the line it forks"
+    );
+    let mut worst = 0.0f32;
+    for step in 0..12u32 {
+        // Every row its own line: a different key per row and step.
+        let tokens: Vec<u32> = (0..rows as u32)
+            .map(|r| tokenizer::pitch_token(55 + ((r * 5 + step * 3) % 20) as u8))
+            .collect();
+        model.step_batch(&mut batch, &tokens, &control).unwrap();
+        for (r, state) in alone.iter_mut().enumerate() {
+            let one = model.step(state, tokens[r], &control).unwrap();
+            worst = batch
+                .logits(r)
+                .iter()
+                .zip(one)
+                .map(|(a, b)| (a - b).abs())
+                .fold(worst, f32::max);
+        }
+    }
+    assert_eq!(batch.position(), base.position() + 12);
+    assert!(
+        worst < 1e-3,
+        "a row's logits differ by {worst} from its line alone"
+    );
+    let rows_differ = batch.logits(0) != batch.logits(1);
+    assert!(
+        rows_differ,
+        "rows fed different lines have different logits"
+    );
+    assert!(
+        matches!(
+            model.step_batch(&mut batch, &[tokenizer::BAR], &control),
+            Err(ModelError::Contract(_))
+        ),
+        "one token for three rows is refused"
+    );
+}
+
+#[test]
+fn a_graph_with_batch_one_only_still_steps_but_makes_no_batch() {
+    // The shipped int8 copy was exported before the batch axis was freed, as older models were.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/descant.int8.onnx");
+    let _ = shipped_model(); // loads ONNX Runtime
+    let mut int8 = Model::from_file(&path).unwrap();
+    assert!(!int8.batches());
+    let control = vec![0.0; int8.contract().control.size];
+    let mut s = int8.new_state();
+    int8.step(&mut s, tokenizer::BOS, &control).unwrap();
+    let err = int8.batch_of(&s, 2).unwrap_err();
+    assert!(err.to_string().contains("one line at a time"), "{err}");
+}
+
+#[test]
 fn the_shipped_int8_copy_loads_from_disk_and_predicts_like_fp32() {
     // `training/evaluate.py` ships `assets/descant.int8.onnx` only where its held-out quality holds.
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/descant.int8.onnx");
