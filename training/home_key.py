@@ -107,6 +107,24 @@ def features(call, meter):
     return f
 
 
+# Calls whose features the golden file keeps, so that a Rust test can check `key.rs` computes
+# the same (ticks, 12 to the quarter; bar lines from tick 0): a pickup into a broken D minor chord
+# in 4/4, a waltz with a two-beat pickup, and a line with no pickup.
+CASES = [
+    ((4, 4), [[36, 6, 57], [42, 6, 57], [48, 12, 62], [60, 12, 65], [72, 12, 69], [84, 12, 67],
+              [96, 24, 65], [120, 24, 64]]),
+    ((3, 4), [[12, 9, 60], [21, 3, 60], [36, 12, 62], [48, 12, 60], [60, 12, 65], [72, 24, 64]]),
+    ((4, 4), [[0, 12, 64], [12, 12, 64], [24, 24, 64], [48, 12, 64], [60, 12, 67], [72, 18, 60],
+              [90, 6, 62], [96, 48, 64]]),
+]
+
+
+def cases():
+    """The golden file's `cases`: each of [`CASES`] with its features."""
+    return [{"meter": list(m), "notes": notes, "features": np.round(features(notes, m), 6).tolist()}
+            for m, notes in CASES]
+
+
 def rotated(f):
     """`x[t] = f` read from candidate tonic `t`: degree `d` is pitch class `(t + d) % 12`."""
     return np.stack([np.roll(f, -t, axis=1).reshape(-1) for t in range(12)])
@@ -188,6 +206,7 @@ def main():
                 "features": FEATURES,
                 "weights": {name: weights[i].tolist() for i, name in enumerate(FEATURES)},
                 "accuracy": figures,
+                "cases": cases(),
             },
             indent=1,
         )

@@ -423,6 +423,48 @@ mod tests {
     }
 
     #[test]
+    fn the_home_features_match_the_ones_the_fit_computed() {
+        #[derive(serde::Deserialize)]
+        struct Case {
+            meter: [i32; 2],
+            notes: Vec<[i64; 3]>,
+            features: Vec<[f32; 12]>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Golden {
+            cases: Vec<Case>,
+        }
+        let golden: Golden =
+            serde_json::from_str(include_str!("../../training/golden/home_key.json"))
+                .expect("golden home cases");
+        assert!(!golden.cases.is_empty());
+        for case in &golden.cases {
+            let call: Vec<TickNote> = case
+                .notes
+                .iter()
+                .map(|&[onset, duration, key]| TickNote {
+                    onset,
+                    duration,
+                    key: key as u8,
+                })
+                .collect();
+            let meter = Meter::nearest(case.meter[0], case.meter[1]);
+            let f = home_features(&call, meter, 0);
+            assert_eq!(case.features.len(), HOME_FEATURES);
+            for (row, (ours, theirs)) in f.iter().zip(&case.features).enumerate() {
+                for d in 0..12 {
+                    assert!(
+                        (ours[d] - theirs[d]).abs() < 1e-4,
+                        "feature {row}, pitch class {d}: {} here, {} in the fit",
+                        ours[d],
+                        theirs[d]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_c_major_scale_is_c_major() {
         let k = detect(&line(&[60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60])).unwrap();
         assert_eq!(
