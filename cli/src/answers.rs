@@ -12,6 +12,7 @@ use descant_host::answers::{key_name, notes_per_beat, AnswerStats};
 use descant_host::duet::Note;
 use descant_host::melodies::MELODIES;
 use descant_inference::critic::{self, Brief, Ending};
+use descant_inference::key::{self, Mode};
 use descant_inference::time::{beats_to_ticks, Meter};
 use descant_inference::tokenizer::TickNote;
 
@@ -39,19 +40,31 @@ const NAMES: [&str; 12] = [
     "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
 ];
 
+/// `notes` in the engine's ticks.
+fn ticks(notes: &[Note]) -> Vec<TickNote> {
+    notes
+        .iter()
+        .map(|n| TickNote {
+            onset: beats_to_ticks(n.beat),
+            duration: beats_to_ticks(n.length).max(1),
+            key: n.key,
+        })
+        .collect()
+}
+
+/// The home the plugin's key finder hears in `call` with the key on Auto (`key::home_of`, bars
+/// from the render's start, as the plugin counts them): "F", "Dm", or "-" for a call too short.
+fn finder_home(call: &[Note], meter: (u8, u8)) -> String {
+    let meter = Meter::nearest(i32::from(meter.0), i32::from(meter.1));
+    key::home_of(&ticks(call), meter, 0).map_or("-".to_owned(), |k| {
+        let minor = if k.mode == Mode::Minor { "m" } else { "" };
+        format!("{}{minor}", NAMES[usize::from(k.tonic)])
+    })
+}
+
 /// The critic's rhythmic and melodic kinship (0..=1 each) of `answer` with `call` (see
 /// `descant_inference::critic`).
 fn kinship(call: &[Note], answer: &[Note], meter: (u8, u8)) -> (f64, f64) {
-    let ticks = |notes: &[Note]| -> Vec<TickNote> {
-        notes
-            .iter()
-            .map(|n| TickNote {
-                onset: beats_to_ticks(n.beat),
-                duration: beats_to_ticks(n.length).max(1),
-                key: n.key,
-            })
-            .collect()
-    };
     let call = ticks(call);
     let brief = Brief {
         call: &call,
@@ -80,9 +93,10 @@ pub fn run(args: AnswersArgs) -> Result<()> {
         .find(|(n, _)| n == "Answer after")
         .and_then(|(_, v)| v.trim_end_matches("beats").trim().parse().ok())
         .unwrap_or(2.0);
+    // `home`: the key finder's home for the call (what Auto answers in), or "set" with --tell-key.
     println!(
-        "{:<34} {:>5} {:>6} {:>6} {:>6} {:>5} {:>7}  ends",
-        "call", "notes", "answer", "ratio", "inkey", "time", "first"
+        "{:<34} {:>5} {:>6} {:>6} {:>6} {:>5} {:>7} {:>4}  ends",
+        "call", "notes", "answer", "ratio", "inkey", "time", "first", "home"
     );
     let mut all = AnswerStats::default();
     let (mut rhythm, mut contour) = (0.0, 0.0);
@@ -115,8 +129,13 @@ pub fn run(args: AnswersArgs) -> Result<()> {
                     }
                 )
             });
+            let home = if args.tell_key {
+                "set".to_owned()
+            } else {
+                finder_home(&x.call, m.meter)
+            };
             println!(
-                "{:<34} {:>5} {:>6} {:>6.2} {:>5.0}% {:>5} {:>7.2}  {ends}",
+                "{:<34} {:>5} {:>6} {:>6.2} {:>5.0}% {:>5} {:>7.2} {home:>4}  {ends}",
                 format!("{} ({bars} bars)", m.name),
                 x.call.len(),
                 x.answer.len(),
