@@ -1,8 +1,8 @@
-"""The learning fixture, learned (issue 16): a one-minute fine-tune on the E Phrygian fixture lowers
-the held-out bits per own token and makes the model write the fixture's idiom, its dotted rhythm
-(a dotted eighth on the beat, then a sixteenth), with Style = yours, where the shipped model with no
-style writes none. (Its scale is no test: training transposes every window, so the model learns
-the mode's shape, not E.)
+"""The learning fixture, learned (issue 16): a one-minute fine-tune on the E Phrygian fixture, without
+replaying the corpus, lowers the held-out bits per own token and makes the model write the
+fixture's idiom, its dotted rhythm (a dotted eighth on the beat, then a sixteenth), with
+Style = yours, where the shipped model with no style writes none. (Its scale is no test: training
+transposes every window, so the model learns the mode's shape, not E.)
 
 Needs torch (the training environment `cargo xtask train` makes); skipped without it, so CI, which
 has no torch, skips it. Run it where torch is installed (about 2 minutes on 2 cores):
@@ -63,7 +63,11 @@ def test_a_minute_of_learning_lowers_held_out_bits_and_brings_the_idiom(tmp_path
     lines = tmp_path / "lines.jsonl"
     write_lines(lines, 40)
     out = tmp_path / "phrygian"
-    cmd = [sys.executable, str(HERE / "learn.py"), "--lines", str(lines), "--out", str(out), "--minutes", "1"]
+    # No corpus replay, wherever `training/cache` exists: one minute with replay moves the new
+    # style too little to measure (the learned model wrote the idiom after 0 % of its on-beat
+    # notes), so the test would pass or fail by what the machine has extracted.
+    cmd = [sys.executable, str(HERE / "learn.py"), "--lines", str(lines), "--out", str(out), "--minutes", "1",
+           "--cache", str(tmp_path / "no-corpus")]
     done = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     side = json.loads((out / "descant.json").read_text())
