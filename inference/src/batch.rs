@@ -10,7 +10,7 @@
 use ort::value::{DynValue, Tensor, TensorRef};
 
 use crate::error::ModelError;
-use crate::model::{Model, State};
+use crate::model::{checked_present, Model, State};
 
 /// The generation state of several lines at one position: what [`State`] is for one.
 #[derive(Debug)]
@@ -140,19 +140,10 @@ impl Model {
         batch.logits.clear();
         batch.logits.extend_from_slice(logits);
         let want = [l, rows as i64, h, p as i64 + 1, d];
-        let mut take = |name: &str| -> Result<DynValue, ModelError> {
-            let value = outputs
-                .remove(name)
-                .ok_or_else(|| ModelError::Contract(format!("graph gave no {name}")))?;
-            let (shape, _) = value.try_extract_tensor::<f32>()?;
-            if **shape != want {
-                return Err(ModelError::Contract(format!(
-                    "{name} has shape {shape:?}, expected {want:?}"
-                )));
-            }
-            Ok(value)
-        };
-        let present = (take("present_key")?, take("present_value")?);
+        let present = (
+            checked_present(outputs.remove("present_key"), "present_key", want)?,
+            checked_present(outputs.remove("present_value"), "present_value", want)?,
+        );
         drop(outputs);
         batch.past = present;
         batch.position += 1;

@@ -218,24 +218,32 @@ impl Model {
         state.logits.clear();
         state.logits.extend_from_slice(logits);
         let want = [l as i64, 1, h as i64, p as i64 + 1, d as i64];
-        let mut take = |name: &str| -> Result<DynValue, ModelError> {
-            let value = outputs
-                .remove(name)
-                .ok_or_else(|| ModelError::Contract(format!("graph gave no {name}")))?;
-            let (shape, _) = value.try_extract_tensor::<f32>()?;
-            if **shape != want {
-                return Err(ModelError::Contract(format!(
-                    "{name} has shape {shape:?}, expected {want:?}"
-                )));
-            }
-            Ok(value)
-        };
-        let present = (take("present_key")?, take("present_value")?);
+        let present = (
+            checked_present(outputs.remove("present_key"), "present_key", want)?,
+            checked_present(outputs.remove("present_value"), "present_value", want)?,
+        );
         drop(outputs);
         state.past = Some(present);
         state.position += 1;
         Ok(&state.logits)
     }
+}
+
+/// A step's `name` output (`present_key` or `present_value`), refused unless the graph gave it
+/// with shape `want`.
+pub(crate) fn checked_present(
+    value: Option<DynValue>,
+    name: &str,
+    want: [i64; 5],
+) -> Result<DynValue, ModelError> {
+    let value = value.ok_or_else(|| ModelError::Contract(format!("graph gave no {name}")))?;
+    let (shape, _) = value.try_extract_tensor::<f32>()?;
+    if **shape != want {
+        return Err(ModelError::Contract(format!(
+            "{name} has shape {shape:?}, expected {want:?}"
+        )));
+    }
+    Ok(value)
 }
 
 /// Checks the graph's inputs and outputs against the contract.
