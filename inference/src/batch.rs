@@ -36,7 +36,8 @@ impl Batch {
         self.position
     }
 
-    /// Row `row`'s logits after the last step (empty before the first).
+    /// Row `row`'s logits after the last step. Panics when `row` is not below [`Batch::rows`],
+    /// as slice indexing does.
     pub fn logits(&self, row: usize) -> &[f32] {
         let v = self.logits.len() / self.rows.max(1);
         &self.logits[row * v..(row + 1) * v]
@@ -51,10 +52,13 @@ impl Model {
         self.batch_axis_free
     }
 
-    /// A batch of `rows` copies of `state`, which must have been stepped at least once: the KV
-    /// cache is copied once per row, and the logits too, so each row goes on from where `state`
-    /// is, as a [`State::try_clone`] would.
+    /// A batch of `rows` (at least one) copies of `state`, which must have been stepped at least
+    /// once: the KV cache is copied once per row, and the logits too, so each row goes on from
+    /// where `state` is, as a [`State::try_clone`] would.
     pub fn batch_of(&self, state: &State, rows: usize) -> Result<Batch, ModelError> {
+        if rows == 0 {
+            return Err(ModelError::Contract("a batch has at least one row".into()));
+        }
         if !self.batches() {
             return Err(ModelError::Contract(
                 "this model steps one line at a time (its graph has no free batch axis)".into(),
