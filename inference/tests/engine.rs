@@ -338,6 +338,10 @@ fn a_batch_steps_each_row_as_that_line_stepped_alone() {
         base.logits(),
         "each row starts from the line it forks"
     );
+    assert!(
+        model.batch_of(&base, 0).is_err(),
+        "a batch of no rows is refused"
+    );
     let mut worst = 0.0f32;
     for step in 0..12u32 {
         // Every row its own line: a different key per row and step.
