@@ -10,7 +10,7 @@
 use ort::value::{DynValue, Tensor, TensorRef};
 
 use crate::error::ModelError;
-use crate::model::{checked_present, Model, State};
+use crate::model::{check_step, checked_present, control_rows, Model, State};
 
 /// The generation state of several lines at one position: what [`State`] is for one.
 #[derive(Debug)]
@@ -111,23 +111,10 @@ impl Model {
                 tokens.len()
             )));
         }
-        if p >= c.max_context {
-            return Err(ModelError::Contract(format!(
-                "context full ({} tokens)",
-                c.max_context
-            )));
-        }
-        if let Some(&t) = tokens.iter().find(|&&t| t as usize >= c.vocab_size) {
-            return Err(ModelError::Contract(format!("token {t} not in vocabulary")));
-        }
+        check_step(c, p, tokens)?;
         let (vocab, size) = (c.vocab_size, c.control.size);
         let (l, h, d) = (c.layers as i64, c.heads as i64, c.head_dim as i64);
-        let mut control_v = vec![0.0f32; size * rows];
-        for row in control_v.chunks_exact_mut(size) {
-            for (dst, src) in row.iter_mut().zip(control) {
-                *dst = *src;
-            }
-        }
+        let control_v = control_rows(c, rows, control);
         let token_v: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
         let position_v = vec![p as i64; rows];
         let mut outputs = self.session_mut().run(ort::inputs![

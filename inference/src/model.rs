@@ -175,21 +175,8 @@ impl Model {
         control: &[f32],
     ) -> Result<&'s [f32], ModelError> {
         let c = &self.contract;
-        if state.position >= c.max_context {
-            return Err(ModelError::Contract(format!(
-                "context full ({} tokens)",
-                c.max_context
-            )));
-        }
-        if token as usize >= c.vocab_size {
-            return Err(ModelError::Contract(format!(
-                "token {token} not in vocabulary"
-            )));
-        }
-        let mut control_v = vec![0.0f32; c.control.size];
-        for (dst, src) in control_v.iter_mut().zip(control) {
-            *dst = *src;
-        }
+        check_step(c, state.position, &[token])?;
+        let control_v = control_rows(c, 1, control);
         let (l, h, d, p) = (c.layers, c.heads, c.head_dim, state.position);
         let token_v = [i64::from(token)];
         let position_v = [p as i64];
@@ -227,6 +214,35 @@ impl Model {
         state.position += 1;
         Ok(&state.logits)
     }
+}
+
+/// Refuses a step at `position` past the context, or with a token outside the vocabulary.
+pub(crate) fn check_step(
+    c: &ModelContract,
+    position: usize,
+    tokens: &[u32],
+) -> Result<(), ModelError> {
+    if position >= c.max_context {
+        return Err(ModelError::Contract(format!(
+            "context full ({} tokens)",
+            c.max_context
+        )));
+    }
+    if let Some(&t) = tokens.iter().find(|&&t| t as usize >= c.vocab_size) {
+        return Err(ModelError::Contract(format!("token {t} not in vocabulary")));
+    }
+    Ok(())
+}
+
+/// `control` (missing entries zero, extra ones dropped) once per row, `rows × control.size`.
+pub(crate) fn control_rows(c: &ModelContract, rows: usize, control: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0f32; c.control.size * rows];
+    for row in out.chunks_exact_mut(c.control.size.max(1)) {
+        for (dst, src) in row.iter_mut().zip(control) {
+            *dst = *src;
+        }
+    }
+    out
 }
 
 /// A step's `name` output (`present_key` or `present_value`), refused unless the graph gave it
