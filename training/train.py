@@ -42,6 +42,9 @@ from model import MelodyModel, StepGraph
 
 # The name the sidecar (and the editor) gives the model; bump it with each shipped retraining.
 MODEL_NAME = "descant-duet-v3"
+# The licence line every model trained on this corpus carries in its sidecar.
+LICENCE = ("Non-commercial use only: it learned from the Essen collection, licensed for "
+           "non-commercial use (see MODEL_CARD.md).")
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -145,6 +148,8 @@ def export(model, out: pathlib.Path, config, extra_sidecar):
     max_delta = verify(model, onnx_path, config)
     sidecar = {
         "contract": "descant-step", "contract_version": 2, "name": MODEL_NAME, "trained": True,
+        # The picker shows this line (inference/src/catalog.rs); the corpus's Essen licence holds.
+        "licence": LICENCE,
         "vocab_size": tok.VOCAB_SIZE, "ticks_per_beat": tok.TICKS_PER_BEAT,
         "max_context": config["max_context"], "layers": L, "heads": H, "head_dim": D,
         "control": {"size": CONTROL_SIZE, "styles": STYLES, "attributes": ATTRIBUTES},

@@ -420,6 +420,8 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
                 ngrams: Some(SHIPPED_NGRAMS),
             },
             kept_take: Default::default(),
+            chosen: Default::default(),
+            style_names: Default::default(),
         };
         let seed = i as u64 + 1;
         let settings = Box::new(move || WorkerSettings {

@@ -15,6 +15,7 @@
 
 pub mod batch;
 pub mod bridge;
+pub mod catalog;
 pub mod contract;
 pub mod critic;
 pub mod error;

@@ -14,7 +14,8 @@ use descant_inference::sampler::SamplingSettings;
 use descant_inference::steering::Steering;
 use descant_inference::tokenizer::{self, Meter};
 use descant_inference::worker::{
-    InferenceWorker, ModelSource, ModelStatus, WorkerConfig, WorkerSettings, WorkerShared,
+    InferenceWorker, ModelChoice, ModelSource, ModelStatus, Pick, WorkerConfig, WorkerSettings,
+    WorkerShared,
 };
 use descant_inference::{ModelError, SHIPPED_MODEL, SHIPPED_SIDECAR};
 
@@ -216,6 +217,8 @@ fn shipped_worker_config() -> WorkerConfig {
             ngrams: None,
         },
         kept_take: Default::default(),
+        chosen: Default::default(),
+        style_names: Default::default(),
     }
 }
 
@@ -548,4 +551,128 @@ fn a_loop_grid_that_moves_under_a_finished_cycle_does_not_stop_the_model() {
     );
     assert!(played > 0, "Descant fell silent on the new grid");
     worker.stop();
+}
+
+/// Waits (up to 30 s) until `ready` holds of the worker's status and notice.
+fn wait_for(
+    shared: &WorkerShared,
+    what: &str,
+    ready: impl Fn(&ModelStatus, Option<&str>) -> bool,
+) -> (ModelStatus, Option<String>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = shared.status.lock().clone();
+        let notice = shared.notice.lock().clone();
+        if ready(&status, notice.as_deref()) {
+            return (status, notice);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: still {status:?}, notice {notice:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn playing(status: &ModelStatus) -> Option<Option<std::path::PathBuf>> {
+    match status {
+        ModelStatus::Ready { path, .. } => Some(path.clone()),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_pick_switches_once_it_loads_and_a_refused_one_keeps_the_model_playing() {
+    let _ = shipped_model();
+    let (_ev_tx, ev_rx) = rtrb::RingBuffer::<ContextEvent>::new(16);
+    let (notes_tx, _notes_rx) = rtrb::RingBuffer::<Plan>::new(16);
+    let shared = Arc::new(WorkerShared::default());
+    let config = shipped_worker_config();
+    let (chosen, styles) = (config.chosen.clone(), config.style_names.clone());
+    let mut worker = InferenceWorker::spawn(
+        config,
+        Box::new(WorkerSettings::default),
+        ev_rx,
+        notes_tx,
+        shared.clone(),
+    )
+    .unwrap();
+    wait_for(&shared, "the built-in model", |s, _| {
+        playing(s) == Some(None)
+    });
+    assert_eq!(styles.read().len(), 5);
+
+    // A crafted file: the shipped sidecar beside bytes that are not its graph.
+    let dir = std::env::temp_dir().join(format!("descant-pick-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.onnx");
+    std::fs::write(&bad, b"not a graph").unwrap();
+    std::fs::write(dir.join("bad.json"), SHIPPED_SIDECAR).unwrap();
+    shared.request_pick(Pick::File(bad.clone()));
+    let (status, notice) = wait_for(&shared, "the refusal", |_, n| n.is_some());
+    let notice = notice.unwrap();
+    assert!(
+        notice.contains("Did not switch to") && notice.contains("does not match its sidecar"),
+        "{notice}"
+    );
+    assert!(
+        notice.contains("still playing 'descant-duet-v3'"),
+        "{notice}"
+    );
+    assert_eq!(playing(&status), Some(None), "the built-in model plays on");
+    assert_eq!(*chosen.read(), None, "a refused pick is not kept");
+
+    // A good file: it plays, and the project keeps its path and digest.
+    let int8 = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/descant.int8.onnx"
+    ));
+    let int8_sha = descant_inference::contract::ModelContract::parse(
+        &std::fs::read_to_string(int8.with_extension("json")).unwrap(),
+    )
+    .unwrap()
+    .sha256;
+    shared.request_pick(Pick::File(int8.clone()));
+    let (_, notice) = wait_for(&shared, "the int8 model", |s, _| {
+        playing(s) == Some(Some(int8.clone()))
+    });
+    assert_eq!(notice, None, "a pick that loads clears the notice");
+    assert_eq!(
+        *chosen.read(),
+        Some(ModelChoice {
+            path: int8.clone(),
+            sha256: int8_sha.clone()
+        })
+    );
+
+    // Back to the built-in model.
+    shared.request_pick(Pick::Default);
+    wait_for(&shared, "the built-in model again", |s, _| {
+        playing(s) == Some(None)
+    });
+    assert_eq!(*chosen.read(), None);
+
+    // A project that chose the file before it changed: the default plays, with the reason, and
+    // the choice is kept as the project saved it.
+    let changed = ModelChoice {
+        path: int8.clone(),
+        sha256: "0".repeat(64),
+    };
+    *chosen.write() = Some(changed.clone());
+    let (status, notice) = wait_for(&shared, "the fallback notice", |_, n| n.is_some());
+    assert!(notice
+        .unwrap()
+        .contains("has changed since the project chose it"));
+    assert_eq!(playing(&status), Some(None));
+    assert_eq!(*chosen.read(), Some(changed));
+    // The project's choice as saved with the file unchanged: it plays.
+    *chosen.write() = Some(ModelChoice {
+        path: int8.clone(),
+        sha256: int8_sha,
+    });
+    wait_for(&shared, "the project's model", |s, n| {
+        n.is_none() && playing(s) == Some(Some(int8.clone()))
+    });
+    worker.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

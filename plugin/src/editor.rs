@@ -18,7 +18,8 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 };
 
-use crate::params::{DescantParams, ModeChoice, EDITOR_MAX, EDITOR_MIN};
+use crate::params::{style_text, DescantParams, ModeChoice, EDITOR_MAX, EDITOR_MIN, STYLE_NAMES};
+use crate::picker::ModelPicker;
 use crate::roll::RollReceiver;
 use crate::takefile::{self, PlayedNote, TakeClock};
 
@@ -58,6 +59,8 @@ pub struct DescantEditor {
     saved: Option<String>,
     /// The host context for setting parameters; given when the window opens.
     gui: Option<GuiContext>,
+    /// The model picker's memory (the models folder's list, "Load file…").
+    picker: ModelPicker,
     /// The size the window should take when it opens (the project's), until it has asked for it;
     /// meanwhile resizes are not saved (they would overwrite the project's size).
     restore_size: Option<(u32, u32)>,
@@ -100,6 +103,7 @@ pub fn create(
             history: VecDeque::with_capacity(ROLL_HISTORY),
             saved: None,
             gui: None,
+            picker: ModelPicker::default(),
             restore_size: None,
         },
     )
@@ -113,6 +117,7 @@ pub fn status_line(status: &ModelStatus) -> String {
             name,
             trained: false,
             load_ms,
+            ..
         } => format!("Model: {name} (untrained placeholder: random notes), loaded in {load_ms} ms"),
         ModelStatus::Ready { name, load_ms, .. } => {
             format!("Model: {name}, ready (loaded in {load_ms} ms)")
@@ -130,6 +135,28 @@ fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, param: &BoolParam) {
         setter.set_parameter(param, value);
         setter.end_set_parameter(param);
     }
+}
+
+/// A style as a list of the loaded model's styles ("Any" first).
+fn style_choice(ui: &mut egui::Ui, setter: &ParamSetter, param: &IntParam, names: &[String]) {
+    ui.horizontal(|ui| {
+        ui.add_sized([100.0, 18.0], egui::Label::new(param.name()));
+        let value = param.value();
+        egui::ComboBox::from_id_salt(param.name())
+            .selected_text(style_text(value, names))
+            .width(200.0)
+            .show_ui(ui, |ui| {
+                let choices =
+                    std::iter::once(STYLE_NAMES[0].to_owned()).chain(names.iter().cloned());
+                for (v, text) in choices.take(STYLE_NAMES.len()).enumerate() {
+                    if ui.selectable_label(v as i32 == value, text).clicked() {
+                        setter.begin_set_parameter(param);
+                        setter.set_parameter(param, v as i32);
+                        setter.end_set_parameter(param);
+                    }
+                }
+            });
+    });
 }
 
 fn slider<P: Param>(ui: &mut egui::Ui, setter: &ParamSetter, param: &P) {
@@ -412,6 +439,7 @@ impl NiceEguiApp for DescantEditor {
                 self.shared.request_reload();
             }
         });
+        self.picker.show(ui, &self.shared);
         let roll_height = (ui.available_height() * 0.38).clamp(140.0, 600.0);
         self.draw_roll(ui, roll_height);
         ui.horizontal(|ui| {
@@ -495,8 +523,9 @@ impl NiceEguiApp for DescantEditor {
                 slider(ui, &setter, &p.tempo);
                 let ui = &mut cols[1];
                 ui.strong("Steer");
-                slider(ui, &setter, &p.style);
-                slider(ui, &setter, &p.style_b);
+                let styles = p.style_names.read().clone();
+                style_choice(ui, &setter, &p.style, &styles);
+                style_choice(ui, &setter, &p.style_b, &styles);
                 slider(ui, &setter, &p.blend);
                 slider(ui, &setter, &p.density);
                 slider(ui, &setter, &p.register_low);

@@ -66,6 +66,8 @@ impl InferenceHandle {
             ort_library: runtime::library_path(plugin_dir().as_deref()),
             model,
             kept_take: params.kept_take.clone(),
+            chosen: params.chosen_model.clone(),
+            style_names: params.style_names.clone(),
         };
         // Read once here, never on the audio thread: a measurement switch (see `Hearing`).
         let hearing = Hearing::from_env_value(std::env::var("DESCANT_HEARING").ok().as_deref());

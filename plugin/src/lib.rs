@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use descant_inference::take::{KeptTake, PlayMode};
-use descant_inference::worker::WorkerShared;
+use descant_inference::worker::{ModelChoice, WorkerShared};
 use nice_plug::plugin::{ParamValue, PluginState};
 use nice_plug::prelude::*;
 
@@ -22,6 +22,7 @@ mod heard;
 mod logging;
 mod outbox;
 mod params;
+mod picker;
 mod roll;
 mod route;
 mod scheduler;
@@ -184,6 +185,9 @@ impl Plugin for Descant {
                 && match name.as_str() {
                     "editor" => serde_json::from_str::<EditorMemory>(json).is_ok(),
                     "kept-take" => serde_json::from_str::<Option<KeptTake>>(json).is_ok(),
+                    // A well-formed but missing or changed choice loads: the worker then plays
+                    // the default model and says why (see `worker::choice`).
+                    "model" => serde_json::from_str::<Option<ModelChoice>>(json).is_ok(),
                     _ => false,
                 };
             if !ok {

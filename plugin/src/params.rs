@@ -9,6 +9,7 @@ use std::sync::Arc;
 use descant_inference::key::{Key, KEY_COUNT};
 use descant_inference::steering::{KeySetting, Steering};
 use descant_inference::take::KeptTake;
+use descant_inference::worker::ModelChoice;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -91,6 +92,17 @@ pub struct DescantParams {
     #[persist = "kept-take"]
     pub kept_take: Arc<RwLock<Option<KeptTake>>>,
 
+    /// The model the project plays (`None`: the default model), as path and SHA-256, persisted
+    /// with the project. Written by the worker when the musician's pick loads, read by the worker
+    /// when a project loads (it follows it, or falls back with a notice); never by audio.
+    #[persist = "model"]
+    pub chosen_model: Arc<RwLock<Option<ModelChoice>>>,
+
+    /// The loaded model's style names in control order: `Style` and `Style B` show them. Written
+    /// by the worker when a model loads; read by the GUI and by the host's parameter text (main
+    /// thread); never by audio. Not persisted: it follows the model.
+    pub style_names: Arc<RwLock<Vec<String>>>,
+
     /// How Descant plays with the track. Read by audio (who may interrupt whom) and the worker.
     #[id = "mode"]
     pub mode: EnumParam<ModeChoice>,
@@ -160,7 +172,9 @@ pub struct DescantParams {
     #[id = "tempo"]
     pub tempo: FloatParam,
 
-    /// First style of the blend ([`STYLE_NAMES`]). Read by the worker per note.
+    /// First style of the blend: 0 "Any", then the loaded model's styles in its order (their
+    /// names in [`DescantParams::style_names`]; [`STYLE_NAMES`] for the built-in model). Read by
+    /// the worker per note.
     #[id = "style"]
     pub style: IntParam,
 
@@ -255,6 +269,60 @@ const CHANNEL_NAMES: [&str; 17] = [
     "Off", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
 ];
 
+/// The text of a `Style` value: "Any", the loaded model's name for it, or, for a slot the model
+/// does not declare, the built-in name marked as unconditioned.
+pub fn style_text(value: i32, loaded: &[String]) -> String {
+    let Ok(slot) = usize::try_from(value) else {
+        return "?".to_owned();
+    };
+    if slot == 0 {
+        return STYLE_NAMES[0].to_owned();
+    }
+    match loaded.get(slot - 1) {
+        Some(name) => name.clone(),
+        None => format!(
+            "{} (not in this model: Any)",
+            STYLE_NAMES.get(slot).copied().unwrap_or("?")
+        ),
+    }
+}
+
+/// The `Style` value a text names: the loaded model's style names, the built-in names or a
+/// number (case-insensitive).
+fn style_value(text: &str, loaded: &[String]) -> Option<i32> {
+    let s = text.trim();
+    let s = s.split(" (not in this model").next().unwrap_or(s);
+    if s.eq_ignore_ascii_case(STYLE_NAMES[0]) {
+        return Some(0);
+    }
+    loaded
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(s))
+        .map(|i| i as i32 + 1)
+        .or_else(|| {
+            STYLE_NAMES
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(s))
+                .map(|i| i as i32)
+        })
+        .or_else(|| s.parse().ok())
+}
+
+/// A `Style` parameter whose text follows the loaded model's styles.
+fn style_param(name: &str, names: &Arc<RwLock<Vec<String>>>) -> IntParam {
+    let (show, read) = (names.clone(), names.clone());
+    IntParam::new(
+        name,
+        0,
+        IntRange::Linear {
+            min: 0,
+            max: STYLE_NAMES.len() as i32 - 1,
+        },
+    )
+    .with_value_to_string(Arc::new(move |v| style_text(v, &show.read())))
+    .with_string_to_value(Arc::new(move |s| style_value(s, &read.read())))
+}
+
 /// Display names for an `IntParam` indexing into `names`, and their inverse (case-insensitive).
 fn named(param: IntParam, names: &'static [&'static str]) -> IntParam {
     param
@@ -318,9 +386,17 @@ fn percent_param(name: &str, default: f32) -> FloatParam {
 
 impl Default for DescantParams {
     fn default() -> Self {
+        // Until a model loads, the built-in model's styles.
+        let style_names = Arc::new(RwLock::new(
+            STYLE_NAMES[1..=STYLE_IDS.len()]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect::<Vec<_>>(),
+        ));
         DescantParams {
             editor_memory: RwLock::new(EditorMemory::default()),
             kept_take: Arc::new(RwLock::new(None)),
+            chosen_model: Arc::new(RwLock::new(None)),
             mode: EnumParam::new("Mode", ModeChoice::Answer),
             answer_bars: IntParam::new(
                 "Answer length",
@@ -408,14 +484,8 @@ impl Default for DescantParams {
             )
             .with_step_size(0.1)
             .with_unit(" BPM"),
-            style: named(
-                IntParam::new("Style", 0, IntRange::Linear { min: 0, max: 6 }),
-                &STYLE_NAMES,
-            ),
-            style_b: named(
-                IntParam::new("Style B", 0, IntRange::Linear { min: 0, max: 6 }),
-                &STYLE_NAMES,
-            ),
+            style: style_param("Style", &style_names),
+            style_b: style_param("Style B", &style_names),
             blend: percent_param("Blend", 0.0),
             density: FloatParam::new("Density", 0.0, FloatRange::Linear { min: 0.0, max: 4.0 })
                 .with_step_size(0.05)
@@ -456,6 +526,7 @@ impl Default for DescantParams {
             repetition_guard: BoolParam::new("Repetition guard", true),
             originality_guard: BoolParam::new("Originality guard", true),
             seed: IntParam::new("Seed", 1, IntRange::Linear { min: 1, max: 9999 }),
+            style_names,
         }
     }
 }
@@ -542,5 +613,28 @@ mod tests {
             (s.density, s.key, s.style_a),
             (None, KeySetting::Auto, None)
         );
+    }
+
+    #[test]
+    fn the_style_text_follows_the_loaded_models_styles() {
+        let p = DescantParams::default();
+        let text = |v: i32| {
+            p.style
+                .normalized_value_to_string(p.style.preview_normalized(v), false)
+        };
+        assert_eq!(text(3), "Irish & Scottish");
+        assert_eq!(text(6), "Yours (not in this model: Any)");
+        // A learned model with a style of its own after the built-in ones, and one of other styles.
+        p.style_names.write().push("Yours".to_owned());
+        assert_eq!(text(6), "Yours");
+        *p.style_names.write() = vec!["Klezmer".to_owned(), "Yours".to_owned()];
+        assert_eq!(text(1), "Klezmer");
+        assert_eq!(text(3), "Irish & Scottish (not in this model: Any)");
+        set(&p, "style", "klezmer");
+        assert_eq!(p.steering().style_a, Some(0));
+        set(&p, "style", "Yours");
+        assert_eq!(p.steering().style_a, Some(1));
+        set(&p, "style", "Renaissance");
+        assert_eq!(p.steering().style_a, Some(4));
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use super::choice::ModelChoice;
 use crate::critic::Ending;
 use crate::sampler::SamplingSettings;
 use crate::steering::Steering;
@@ -137,7 +138,8 @@ impl Default for WorkerSettings {
     }
 }
 
-/// Where the model comes from.
+/// Where the model comes from. [`WorkerConfig::model`] is the default one: what plays when no
+/// model is chosen, and what a missing chosen file falls back to.
 #[derive(Debug, Clone)]
 pub enum ModelSource {
     /// Bytes compiled into the plugin.
@@ -163,6 +165,13 @@ pub struct WorkerConfig {
     /// The kept loop take, shared with the plugin's persisted state: the worker writes it when a
     /// take is kept and adopts it (after a project loads) when it has none of its own.
     pub kept_take: Arc<RwLock<Option<KeptTake>>>,
+    /// The model the project chose (`None`: the default, [`WorkerConfig::model`]), shared with the
+    /// plugin's persisted state: the worker writes it when a pick succeeds and follows it when a
+    /// project loads (see [`super::choice`]).
+    pub chosen: Arc<RwLock<Option<ModelChoice>>>,
+    /// The loaded model's style names in control order (see [`crate::catalog::style_name`]),
+    /// shared with the parameters' text: the worker writes them whenever a model loads.
+    pub style_names: Arc<RwLock<Vec<String>>>,
 }
 
 /// A reader of the live settings, called on the worker thread.

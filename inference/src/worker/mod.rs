@@ -6,18 +6,21 @@
 //! - [`load`]: loading the runtime, the model and its originality index; watching their files;
 //! - `planner/`: the decisions, as plain synchronous code over [`crate::step::StepModel`]: one
 //!   planner per mode (Answer, Continue, Loop) and what they share, unit-tested on a fake model;
+//! - [`choice`]: which model plays (the editor's pick, the project's choice);
 //! - [`config`]: how a worker is started and the live settings it reads;
 //! - [`shared`]: what the audio thread, the worker and the GUI share.
 //!
 //! Threads: the audio thread talks to the worker only through the two SPSC queues and the atomics
 //! in [`WorkerShared`]; the GUI reads [`WorkerShared::status`] and the figures there.
 
+pub mod choice;
 pub mod config;
 pub mod load;
 mod planner;
 pub mod shared;
 pub mod thread;
 
+pub use choice::{ModelChoice, Pick};
 pub use config::{AnswerLength, Hearing, ModelSource, SettingsFn, WorkerConfig, WorkerSettings};
 #[cfg(debug_assertions)]
 pub use load::FAULT_ENV;

@@ -6,6 +6,7 @@
 //! taken by the worker and the GUI only.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
@@ -13,6 +14,8 @@ use parking_lot::Mutex;
 use crate::bridge::{BlockCell, RenderSync, Telemetry};
 use crate::critic::Scores;
 use crate::events::GeneratedNote;
+
+use super::choice::Pick;
 
 /// Planned notes the GUI can see at once.
 pub(super) const PLAN_VIEW_NOTES: usize = 128;
@@ -30,6 +33,8 @@ pub enum ModelStatus {
         trained: bool,
         /// How long loading took (runtime + session), in milliseconds.
         load_ms: u32,
+        /// The file it came from; `None` for the built-in model.
+        path: Option<PathBuf>,
     },
     /// Loading or running failed; MIDI still passes through.
     Error(String),
@@ -53,6 +58,13 @@ pub struct WorkerShared {
     /// The latest answer the critic chose: the winner's scores and how many candidates it was
     /// chosen from. Written by the worker, read by the GUI; never touched by the audio thread.
     pub answer: Mutex<Option<(Scores, u32)>>,
+    /// The model the musician picked in the editor, until the worker takes it. Written by the GUI,
+    /// taken by the worker; never touched by the audio thread.
+    pub pick: Mutex<Option<Pick>>,
+    /// What the musician should know about the latest pick or the project's choice (a refusal
+    /// and its reason, a fallback); `None` after a pick succeeds. Written by the worker, read by
+    /// the GUI; never touched by the audio thread.
+    pub notice: Mutex<Option<String>>,
     /// Bumped to ask the worker to load its model again. Written by the GUI (or the main
     /// thread), read by the worker.
     pub(super) reload_request: AtomicU32,
@@ -61,6 +73,12 @@ pub struct WorkerShared {
 }
 
 impl WorkerShared {
+    /// Asks the worker to play `pick` instead of its model, once it has checked it: a refusal
+    /// keeps the model playing and says why in [`WorkerShared::notice`]. GUI thread.
+    pub fn request_pick(&self, pick: Pick) {
+        *self.pick.lock() = Some(pick);
+    }
+
     /// Asks the worker to drop its model and load it again (after the user fixed a file, or
     /// after it gave up on repeated internal errors). Any thread; never blocks.
     pub fn request_reload(&self) {
@@ -77,6 +95,8 @@ impl Default for WorkerShared {
             status: Mutex::new(ModelStatus::Loading),
             planned: Mutex::new(VecDeque::with_capacity(PLAN_VIEW_NOTES)),
             answer: Mutex::new(None),
+            pick: Mutex::new(None),
+            notice: Mutex::new(None),
             reload_request: AtomicU32::new(0),
             running: AtomicBool::new(true),
         }

@@ -25,6 +25,8 @@ use crate::key::Key;
 use crate::lookahead::Lookahead;
 use crate::model::Model;
 
+use super::choice::{source_for_choice, source_name, ModelChoice, Pick};
+use super::config::ModelSource;
 #[cfg(debug_assertions)]
 use super::load::Fault;
 use super::load::{load_model, load_ngrams, panic_text, FilesSeen};
@@ -103,8 +105,13 @@ impl Drop for InferenceWorker {
 /// The thread's own state. Every field is touched by the worker thread only, except through the
 /// shared handles named below.
 struct Worker {
-    /// Where the runtime and the model come from.
+    /// Where the runtime and the model come from; its `model` is the one playing (or to load).
     config: WorkerConfig,
+    /// The default model (the config's as started): played when no model is chosen, and when a
+    /// project's choice cannot be honoured.
+    default_model: ModelSource,
+    /// The project's choice as last acted on; `None` before the first turn.
+    chosen_seen: Option<Option<ModelChoice>>,
     /// Reads the live parameters (atomics written by the host and the GUI).
     settings: SettingsFn,
     /// Audio → worker: the player's notes and the transport.
@@ -226,6 +233,8 @@ impl Worker {
     ) -> Worker {
         let planner = Planner::new(config.kept_take.clone());
         Worker {
+            default_model: config.model.clone(),
+            chosen_seen: None,
             config,
             settings,
             events,
@@ -273,6 +282,12 @@ impl Worker {
     /// One round of the worker's loop: load if asked, read the queue, plan a note. Returns
     /// whether it did any work.
     fn turn(&mut self) -> bool {
+        let pick = self.shared.pick.lock().take();
+        if let Some(pick) = pick {
+            self.switch(pick);
+            return true;
+        }
+        self.follow_the_projects_choice();
         let reload = self.shared.reload_request.load(Ordering::Acquire);
         if reload != self.reload_seen {
             self.reload_seen = reload;
@@ -365,33 +380,116 @@ impl Worker {
         self.files_seen = FilesSeen::of(&self.config);
         let started = Instant::now();
         match load_model(&self.config) {
-            Ok(model) => {
-                let c = model.contract();
-                *self.shared.status.lock() = ModelStatus::Ready {
-                    name: c.name.clone(),
-                    trained: c.trained,
-                    load_ms: started.elapsed().as_millis() as u32,
-                };
-                log::info!(
-                    "model '{}' ready in {} ms",
-                    c.name,
-                    started.elapsed().as_millis()
-                );
-                let ngrams = load_ngrams(&self.config.model).unwrap_or_else(|e| {
-                    log::warn!("originality guard unavailable: {e}");
-                    None
-                });
-                self.planner.use_model(&model, ngrams);
-                self.model = Some(model);
-                self.shared
-                    .telemetry
-                    .originality_available
-                    .store(self.planner.has_originality_index(), Ordering::Relaxed);
-            }
+            Ok(model) => self.install(model, started),
             Err(e) => {
                 log::error!("model not loaded, passing MIDI through: {e}");
                 *self.shared.status.lock() = ModelStatus::Error(e.to_string());
             }
+        }
+    }
+
+    /// Plays `model`, loaded from `config.model`: its index, status and style names follow it.
+    /// Notes already sent to the audio thread play out, with their note-offs.
+    fn install(&mut self, model: Model, started: Instant) {
+        self.files_seen = FilesSeen::of(&self.config);
+        let c = model.contract();
+        *self.shared.status.lock() = ModelStatus::Ready {
+            name: c.name.clone(),
+            trained: c.trained,
+            load_ms: started.elapsed().as_millis() as u32,
+            path: match &self.config.model {
+                ModelSource::Embedded { .. } => None,
+                ModelSource::File(path) => Some(path.clone()),
+            },
+        };
+        *self.config.style_names.write() = c
+            .control
+            .styles
+            .iter()
+            .map(|s| crate::catalog::style_name(s))
+            .collect();
+        log::info!(
+            "model '{}' ready in {} ms",
+            c.name,
+            started.elapsed().as_millis()
+        );
+        let ngrams = load_ngrams(&self.config.model).unwrap_or_else(|e| {
+            log::warn!("originality guard unavailable: {e}");
+            None
+        });
+        self.planner.drop_model();
+        self.planner.use_model(&model, ngrams);
+        self.model = Some(model);
+        self.shared
+            .telemetry
+            .originality_available
+            .store(self.planner.has_originality_index(), Ordering::Relaxed);
+    }
+
+    /// The musician's pick: load it beside the playing model and switch only once it loaded, so
+    /// a refusal (contract, vetting, size, a missing file) keeps the model playing and says why.
+    fn switch(&mut self, pick: Pick) {
+        let source = match &pick {
+            Pick::Default => self.default_model.clone(),
+            Pick::File(path) => ModelSource::File(path.clone()),
+        };
+        let started = Instant::now();
+        let mut trial = self.config.clone();
+        trial.model = source.clone();
+        match load_model(&trial) {
+            Ok(model) => {
+                let choice = match pick {
+                    Pick::Default => None,
+                    Pick::File(path) => Some(ModelChoice {
+                        path,
+                        sha256: model.contract().sha256.trim().to_lowercase(),
+                    }),
+                };
+                *self.config.chosen.write() = choice.clone();
+                self.chosen_seen = Some(choice);
+                self.config.model = source;
+                self.panics.clear();
+                *self.shared.notice.lock() = None;
+                self.load_pending = false;
+                self.install(model, started);
+            }
+            Err(e) => {
+                let playing = match &*self.shared.status.lock() {
+                    ModelStatus::Ready { name, .. } => format!("still playing '{name}'"),
+                    _ => "nothing changed".to_owned(),
+                };
+                let text = format!(
+                    "Did not switch to {}: {e}; {playing}.",
+                    source_name(&source)
+                );
+                log::warn!("{text}");
+                *self.shared.notice.lock() = Some(text);
+            }
+        }
+    }
+
+    /// Follows the project's choice when it changed (a project loaded): the chosen file if it is
+    /// there unchanged, else the default model with a notice (see [`source_for_choice`]).
+    fn follow_the_projects_choice(&mut self) {
+        let chosen = self.config.chosen.read().clone();
+        if self.chosen_seen.as_ref() == Some(&chosen) {
+            return;
+        }
+        let first = self.chosen_seen.is_none();
+        self.chosen_seen = Some(chosen.clone());
+        let (source, notice) = source_for_choice(chosen.as_ref(), &self.default_model);
+        if let Some(text) = &notice {
+            log::warn!("{text}");
+        }
+        *self.shared.notice.lock() = notice;
+        let same = match (&source, &self.config.model) {
+            (ModelSource::Embedded { .. }, ModelSource::Embedded { .. }) => true,
+            (ModelSource::File(a), ModelSource::File(b)) => a == b,
+            _ => false,
+        };
+        if !same || (first && self.model.is_none()) {
+            self.config.model = source;
+            self.load_pending = true;
         }
     }
 

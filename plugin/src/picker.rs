@@ -1,0 +1,212 @@
+//! The editor's model picker: the built-in model, every model in the models folder
+//! (`~/Descant/models/`, where `descant learn` writes) and "Load file…", each with its name,
+//! styles and licence line. GUI thread only.
+//!
+//! Guarantees: the picker never loads a model itself. It hands the worker a [`Pick`]; the worker
+//! checks the contract and the graph before it lets the playing model go, and a refusal keeps
+//! the model playing and comes back as the notice shown here. Listing reads sidecars only, at
+//! most once every [`RESCAN`].
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use descant_inference::catalog::{self, ModelInfo};
+use descant_inference::worker::{ModelStatus, Pick, WorkerShared};
+
+/// How often the open list looks at the models folder again.
+const RESCAN: Duration = Duration::from_secs(2);
+
+/// The picker's memory between frames. GUI thread only.
+#[derive(Default)]
+pub struct ModelPicker {
+    /// The models folder's models and when they were read; `None` until the list first opens.
+    listed: Option<(Instant, Vec<ModelInfo>)>,
+    /// The playing model's description, for the file (or built-in) it describes.
+    playing: Option<(Option<PathBuf>, ModelInfo)>,
+    /// "Load file…" is open: the path being typed.
+    file_entry: Option<String>,
+}
+
+/// The text of a model in the list: its name and where it comes from.
+fn entry_text(info: &ModelInfo) -> String {
+    match &info.path {
+        None => format!("Built-in: {}", info.name),
+        Some(_) => info.name.clone(),
+    }
+}
+
+/// A model's styles and licence, for its tooltip and the line under the picker.
+pub fn details(info: &ModelInfo) -> String {
+    let styles = if info.styles.is_empty() {
+        "none".to_owned()
+    } else {
+        info.styles.join(", ")
+    };
+    let mut text = format!("Styles: {styles}. Licence: {}", info.licence);
+    if let Some(path) = &info.path {
+        text.push_str(&format!("\n{}", path.display()));
+    }
+    if let Some(problem) = &info.problem {
+        text.push_str(&format!("\nCannot be picked: {problem}"));
+    }
+    text
+}
+
+impl ModelPicker {
+    /// The playing model's description (read again when the playing file changes).
+    fn playing(&mut self, path: Option<&Path>) -> &ModelInfo {
+        let stale = self
+            .playing
+            .as_ref()
+            .is_none_or(|(p, _)| p.as_deref() != path);
+        if stale {
+            let info = path.map_or_else(catalog::builtin, catalog::describe);
+            self.playing = Some((path.map(Path::to_owned), info));
+        }
+        &self.playing.as_ref().expect("set above").1
+    }
+
+    /// The models folder's models, read again when older than [`RESCAN`].
+    fn listed(&mut self) -> &[ModelInfo] {
+        let stale = self
+            .listed
+            .as_ref()
+            .is_none_or(|(at, _)| at.elapsed() >= RESCAN);
+        if stale {
+            let models = catalog::models_dir().map_or_else(Vec::new, |d| catalog::scan(&d));
+            self.listed = Some((Instant::now(), models));
+        }
+        &self.listed.as_ref().expect("set above").1
+    }
+
+    /// Draws the picker: the list, the playing model's styles and licence, the worker's notice.
+    pub fn show(&mut self, ui: &mut egui::Ui, shared: &WorkerShared) {
+        let status = shared.status.lock().clone();
+        let playing_path = match &status {
+            ModelStatus::Ready { path, .. } => path.clone(),
+            _ => None,
+        };
+        let loaded = matches!(status, ModelStatus::Ready { .. });
+        let playing = self.playing(playing_path.as_deref()).clone();
+        let mut pick = None;
+        ui.horizontal(|ui| {
+            ui.label("Model");
+            let shown = if loaded {
+                entry_text(&playing)
+            } else {
+                "none loaded".to_owned()
+            };
+            egui::ComboBox::from_id_salt("descant-model")
+                .selected_text(shown)
+                .width(260.0)
+                .show_ui(ui, |ui| {
+                    let builtin = catalog::builtin();
+                    let is_playing = loaded && playing_path.is_none();
+                    if ui
+                        .selectable_label(is_playing, entry_text(&builtin))
+                        .on_hover_text(details(&builtin))
+                        .clicked()
+                    {
+                        pick = Some(Pick::Default);
+                    }
+                    let folder = catalog::models_dir();
+                    let models = self.listed().to_vec();
+                    if models.is_empty() {
+                        let text = folder.map_or_else(
+                            || "No models folder".to_owned(),
+                            |d| format!("No models in {} yet (descant learn)", d.display()),
+                        );
+                        ui.weak(text);
+                    }
+                    for info in &models {
+                        let is_playing = loaded && info.path == playing_path;
+                        let enabled = info.problem.is_none();
+                        let clicked = ui
+                            .add_enabled(
+                                enabled,
+                                egui::Button::selectable(is_playing, entry_text(info)),
+                            )
+                            .on_hover_text(details(info))
+                            .on_disabled_hover_text(details(info))
+                            .clicked();
+                        if clicked {
+                            pick = info.path.clone().map(Pick::File);
+                        }
+                    }
+                    ui.separator();
+                    if ui
+                        .selectable_label(false, "Load file…")
+                        .on_hover_text(
+                            "Type the path of a model's .onnx file (its .json sidecar beside it)",
+                        )
+                        .clicked()
+                    {
+                        self.file_entry.get_or_insert_with(String::new);
+                    }
+                });
+        });
+        let mut cancel = false;
+        if let Some(entry) = &mut self.file_entry {
+            ui.horizontal(|ui| {
+                ui.label("File");
+                let field = ui.add(
+                    egui::TextEdit::singleline(entry)
+                        .hint_text("/path/to/model.onnx")
+                        .desired_width(320.0),
+                );
+                let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if (ui.button("Load").clicked() || entered) && !entry.trim().is_empty() {
+                    pick = Some(Pick::File(PathBuf::from(entry.trim())));
+                }
+                cancel = ui.button("Cancel").clicked();
+            });
+        }
+        if cancel {
+            pick = None;
+            self.file_entry = None;
+        }
+        if let Some(pick) = pick {
+            if matches!(pick, Pick::File(_)) {
+                self.file_entry = None;
+            }
+            shared.request_pick(pick);
+        }
+        if loaded {
+            ui.add(egui::Label::new(details(&playing)).wrap());
+        }
+        if let Some(notice) = shared.notice.lock().clone() {
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(notice).color(egui::Color32::from_rgb(230, 190, 90)),
+                )
+                .wrap(),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_reads_with_its_styles_licence_and_problem() {
+        let builtin = catalog::builtin();
+        assert!(entry_text(&builtin).starts_with("Built-in: "));
+        let text = details(&builtin);
+        assert!(text.starts_with("Styles: European folk, Chinese folk"));
+        assert!(text.contains("Licence: Non-commercial use only"));
+        let broken = ModelInfo {
+            path: Some(PathBuf::from("/m/x.onnx")),
+            name: "x.onnx".into(),
+            styles: Vec::new(),
+            licence: catalog::NO_LICENCE.into(),
+            problem: Some("no sidecar".into()),
+        };
+        assert_eq!(entry_text(&broken), "x.onnx");
+        assert_eq!(
+            details(&broken),
+            "Styles: none. Licence: no licence stated\n/m/x.onnx\nCannot be picked: no sidecar"
+        );
+    }
+}
