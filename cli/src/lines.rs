@@ -44,7 +44,7 @@ pub fn run(args: LinesArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_report(found: &Extraction) {
+pub(crate) fn print_report(found: &Extraction) {
     for f in &found.files {
         let lines = match f.lines {
             0 => "no line".to_string(),
@@ -70,7 +70,7 @@ fn print_report(found: &Extraction) {
     );
 }
 
-fn write_lines(found: &Extraction, out: &std::path::Path) -> Result<()> {
+pub(crate) fn write_lines(found: &Extraction, out: &std::path::Path) -> Result<()> {
     let partial = out.with_extension("partial");
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(&partial)

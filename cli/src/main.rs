@@ -8,6 +8,7 @@
 mod answers;
 mod bench;
 mod duet;
+mod learn;
 mod lines;
 mod render;
 
@@ -18,7 +19,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 /// Descant without a DAW: render a MIDI file with the built plugin, check an installed plugin,
-/// measure its speed.
+/// measure its speed, learn your melodies.
 #[derive(Debug, Parser)]
 #[command(
     name = "descant",
@@ -57,6 +58,9 @@ enum Command {
     /// Lists the melodic lines in a folder of your own MIDI files, says what it skips and why,
     /// and whether there is enough to learn your style from.
     Lines(lines::LinesArgs),
+    /// Teaches Descant your own melodies: the lines of a folder of MIDI files, learned into a new
+    /// model with the style "Yours" in ~/Descant/models/NAME/, which the editor's Model list offers.
+    Learn(learn::LearnArgs),
 }
 
 /// The installed plugin (`cargo xtask install` or the Windows installer puts it there).
@@ -74,6 +78,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Duet(args) => duet::run(args),
         Command::Answers(args) => answers::run(args),
         Command::Lines(args) => lines::run(args),
+        Command::Learn(args) => learn::run(args),
     }
 }
 

@@ -230,3 +230,104 @@ fn a_loaded_project_plays_what_the_saved_one_played() -> Result<()> {
     );
     Ok(())
 }
+
+/// A model learned by `descant learn` (`training/learn.py`, one minute, without corpus replay) from
+/// the Phrygian fixture of `training/test_learn.py`: it declares the style "yours" after the
+/// built-in ones, and its idiom is a dotted rhythm (a dotted eighth on the beat, then a sixteenth).
+const LEARNED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/learned/descant.onnx");
+
+/// The project's `model` field naming `path` with `sha256`, set in a saved blob.
+fn with_model_choice(blob: &[u8], path: &str, sha256: &str) -> Vec<u8> {
+    let mut json = json_of(blob);
+    let choice = serde_json::json!({ "path": path, "sha256": sha256 });
+    json["fields"]["model"] = serde_json::Value::String(choice.to_string());
+    framed(&json.to_string())
+}
+
+/// The share of Descant's on-beat notes that the next note follows a dotted eighth later.
+fn dotted_share(take: &[(u8, bool, i64, u32)]) -> f64 {
+    let onsets: Vec<i64> = take.iter().filter(|n| n.1).map(|n| n.2).collect();
+    let (mut on_beat, mut dotted) = (0, 0);
+    for pair in onsets.windows(2) {
+        if pair[0] % 1_000_000 == 0 {
+            on_beat += 1;
+            dotted += usize::from(pair[1] - pair[0] == 750_000);
+        }
+    }
+    dotted as f64 / f64::from(on_beat.max(1))
+}
+
+#[test]
+fn a_learned_model_the_project_chose_plays_and_a_changed_one_falls_back() -> Result<()> {
+    // The picker lists the learned model as the models folder holds it, with its own style.
+    let listed = descant_inference::catalog::scan(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures"
+    )));
+    let learned = listed
+        .iter()
+        .find(|m| m.path.as_deref() == Some(std::path::Path::new(LEARNED)))
+        .expect("the picker lists the learned model");
+    assert_eq!(learned.problem, None);
+    assert_eq!(learned.styles.last().map(String::as_str), Some("Yours"));
+    assert!(
+        learned.licence.contains("Non-commercial"),
+        "{}",
+        learned.licence
+    );
+    let sha = descant_inference::worker::choice::sidecar_digest(std::path::Path::new(LEARNED))
+        .map_err(anyhow::Error::msg)?;
+
+    let mut a = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    for (name, text) in [
+        ("Pass through", "Off"),
+        ("Mode", "Continue"),
+        ("Seed", "5"),
+        ("Style", "Yours"),
+    ] {
+        a.set_text(name, text)?;
+    }
+    let blob = a.save_state()?;
+    let built_in = continue_take(&mut a)?;
+    assert_eq!(a.param_text("Style")?, "Yours (not in this model: Any)");
+
+    // The project chose the learned model: it plays it, in its own style, and keeps the choice.
+    let chosen = with_model_choice(&blob, LEARNED, &sha);
+    let mut b = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    b.load_state(&chosen)?;
+    let learned_take = continue_take(&mut b)?;
+    assert!(
+        learned_take.iter().filter(|n| n.1).count() >= 8,
+        "the learned model plays: {learned_take:?}"
+    );
+    assert_ne!(learned_take, built_in, "a different model plays");
+    assert_eq!(
+        b.param_text("Style")?,
+        "Yours",
+        "the Style list follows the model"
+    );
+    let kept = &json_of(&b.save_state()?)["fields"]["model"];
+    assert!(
+        kept.as_str().is_some_and(|k| k.contains(&sha)),
+        "the project keeps its choice: {kept}"
+    );
+    let (mine, shipped) = (dotted_share(&learned_take), dotted_share(&built_in));
+    println!("dotted after an on-beat note: learned {mine:.2}, built-in {shipped:.2}");
+    assert!(
+        mine >= 0.15 && mine > shipped + 0.1,
+        "the learned idiom is heard: learned {mine:.2}, built-in {shipped:.2}"
+    );
+
+    // The same project after the file changed: the default model plays, note for note, and the
+    // project still names the learned model (its file may be put back).
+    let changed = with_model_choice(&blob, LEARNED, &"0".repeat(64));
+    let mut c = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    c.load_state(&changed)?;
+    assert_eq!(continue_take(&mut c)?, built_in, "the default model plays");
+    let kept = &json_of(&c.save_state()?)["fields"]["model"];
+    assert!(
+        kept.as_str().is_some_and(|k| k.contains(&"0".repeat(64))),
+        "{kept}"
+    );
+    Ok(())
+}

@@ -443,7 +443,8 @@ fn learn(args: &[String]) -> Result<()> {
     }
     run(&mut learn)?;
     eprintln!(
-        "play with it: DESCANT_MODEL={}/descant.onnx, then Style = Yours",
+        "play with it: pick it in the editor's Model list (or DESCANT_MODEL={}/descant.onnx), then \
+         Style = Yours",
         out.display()
     );
     Ok(())
