@@ -97,7 +97,7 @@ pub fn scan(dir: &Path) -> Vec<ModelInfo> {
     found.sort();
     found.truncate(MAX_LISTED);
     let mut models: Vec<ModelInfo> = found.iter().map(|p| describe(p)).collect();
-    models.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    models.sort_by_key(|m| m.name.to_lowercase());
     models
 }
 
