@@ -439,7 +439,7 @@ impl NiceEguiApp for DescantEditor {
                 self.shared.request_reload();
             }
         });
-        self.picker.show(ui, &self.shared);
+        let yours = self.picker.show(ui, &self.shared);
         let roll_height = (ui.available_height() * 0.38).clamp(140.0, 600.0);
         self.draw_roll(ui, roll_height);
         ui.horizontal(|ui| {
@@ -472,6 +472,11 @@ impl NiceEguiApp for DescantEditor {
         };
         let setter = gui.param_setter();
         let p = &self.params;
+        if let Some(value) = yours {
+            setter.begin_set_parameter(&p.style);
+            setter.set_parameter(&p.style, value);
+            setter.end_set_parameter(&p.style);
+        }
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.columns(2, |cols| {
                 let ui = &mut cols[0];

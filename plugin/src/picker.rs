@@ -25,6 +25,16 @@ pub struct ModelPicker {
     playing: Option<(Option<PathBuf>, ModelInfo)>,
     /// "Load file…" is open: the path being typed.
     file_entry: Option<String>,
+    /// A file picked here and not yet playing: once it plays, `Style` turns to its style "Yours"
+    /// if it has one (a refusal forgets it).
+    awaiting: Option<PathBuf>,
+}
+
+/// The `Style` value of a model's style "Yours" (the one `descant learn` adds), if it has one.
+pub fn yours_style_value(info: &ModelInfo) -> Option<i32> {
+    let slot = info.styles.iter().position(|s| s == "Yours")?;
+    let value = i32::try_from(slot + 1).ok()?;
+    (value < crate::params::STYLE_NAMES.len() as i32).then_some(value)
 }
 
 /// The text of a model in the list: its name and where it comes from.
@@ -80,7 +90,9 @@ impl ModelPicker {
     }
 
     /// Draws the picker: the list, the playing model's styles and licence, the worker's notice.
-    pub fn show(&mut self, ui: &mut egui::Ui, shared: &WorkerShared) {
+    /// Returns the `Style` value to set when a model picked here has just started playing and
+    /// has the style "Yours" (one click from `descant learn` to playing in its style).
+    pub fn show(&mut self, ui: &mut egui::Ui, shared: &WorkerShared) -> Option<i32> {
         let status = shared.status.lock().clone();
         let playing_path = match &status {
             ModelStatus::Ready { path, .. } => path.clone(),
@@ -88,6 +100,11 @@ impl ModelPicker {
         };
         let loaded = matches!(status, ModelStatus::Ready { .. });
         let playing = self.playing(playing_path.as_deref()).clone();
+        let mut style = None;
+        if loaded && self.awaiting.is_some() && self.awaiting == playing_path {
+            self.awaiting = None;
+            style = yours_style_value(&playing);
+        }
         let mut pick = None;
         ui.horizontal(|ui| {
             ui.label("Model");
@@ -166,15 +183,24 @@ impl ModelPicker {
             self.file_entry = None;
         }
         if let Some(pick) = pick {
-            if matches!(pick, Pick::File(_)) {
-                self.file_entry = None;
-            }
+            self.awaiting = match &pick {
+                Pick::File(path) => {
+                    self.file_entry = None;
+                    Some(path.clone())
+                }
+                Pick::Default => None,
+            };
+            // The worker's notice is about the previous pick until it answers this one.
+            *shared.notice.lock() = None;
             shared.request_pick(pick);
         }
         if loaded {
             ui.add(egui::Label::new(details(&playing)).wrap());
         }
         if let Some(notice) = shared.notice.lock().clone() {
+            if notice.starts_with("Did not switch") {
+                self.awaiting = None;
+            }
             ui.add(
                 egui::Label::new(
                     egui::RichText::new(notice).color(egui::Color32::from_rgb(230, 190, 90)),
@@ -182,12 +208,32 @@ impl ModelPicker {
                 .wrap(),
             );
         }
+        style
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_learned_models_own_style_is_found_and_others_have_none() {
+        let mut info = catalog::builtin();
+        assert_eq!(yours_style_value(&info), None);
+        info.styles.push("Yours".into());
+        assert_eq!(yours_style_value(&info), Some(6));
+        info.styles = vec!["Klezmer".into(), "Yours".into()];
+        assert_eq!(yours_style_value(&info), Some(2));
+        info.styles = (0..7)
+            .map(|i| format!("s{i}"))
+            .chain(["Yours".into()])
+            .collect();
+        assert_eq!(
+            yours_style_value(&info),
+            None,
+            "beyond the parameter's slots"
+        );
+    }
 
     #[test]
     fn a_model_reads_with_its_styles_licence_and_problem() {

@@ -63,7 +63,7 @@ pub struct WorkerShared {
     pub pick: Mutex<Option<Pick>>,
     /// What the musician should know about the latest pick or the project's choice (a refusal
     /// and its reason, a fallback); `None` after a pick succeeds. Written by the worker, read by
-    /// the GUI; never touched by the audio thread.
+    /// the GUI, cleared by the GUI when it asks for a new pick; never touched by the audio thread.
     pub notice: Mutex<Option<String>>,
     /// Bumped to ask the worker to load its model again. Written by the GUI (or the main
     /// thread), read by the worker.
