@@ -5,6 +5,8 @@
 //! planner writes whole candidate answers, one per call, and the [`critic`](crate::critic)
 //! scores each against the call; the best is played. At least [`MIN_CANDIDATES`] are written,
 //! and more (up to [`MAX_CANDIDATES`]) while the answer's first note is more than a beat away;
+//! once the playhead reaches the answer's start, the best so far plays (late, its notes already
+//! past dropped) rather than starting over at a later bar;
 //! the work is thrown away if the player plays on (a new epoch). Offline the playhead moves by
 //! blocks, so the count, and the answer, are the same for the same seed. Writing and judging one
 //! candidate is in [`super::candidate`].
@@ -154,7 +156,7 @@ impl<M: StepModel> Planner<M> {
         let earliest = ceil_to(self.last_off_tick + wait, START_GRID_TICKS)
             .max(ceil_to(playhead + 1, START_GRID_TICKS));
         let call = call_of(&self.phrase, wait.max(1)).to_vec();
-        let (start, downbeat) = self.answer_span(&call, earliest);
+        let (mut start, downbeat) = self.answer_span(&call, earliest);
         let Some(bars) = self.answer_bars(settings, &call) else {
             if start >= horizon {
                 return Ok(false); // not due yet: the player may still go on
@@ -162,7 +164,20 @@ impl<M: StepModel> Planner<M> {
             self.begin_answer(model, settings, start, sink)?;
             return self.stream_answer(model, settings, horizon, sink);
         };
-        let end = downbeat + bars * self.meter.bar_ticks();
+        let mut end = downbeat + bars * self.meter.bar_ticks();
+        // Late: the playhead reached the answer's start while candidates were written (a slow
+        // machine, a dense answer). Its place stays, and the best so far plays from where the
+        // playhead is (the notes already past are dropped as late): moving the answer on would
+        // throw the work away again with every bar and never answer.
+        let late = self
+            .answer
+            .choosing
+            .as_ref()
+            .filter(|c| c.tried > 0 && playhead >= c.start)
+            .map(|c| (c.start, c.end));
+        if let Some((s, e)) = late {
+            (start, end) = (s, e);
+        }
         if self
             .answer
             .choosing
@@ -180,7 +195,7 @@ impl<M: StepModel> Planner<M> {
         let tried = self.answer.choosing.as_ref().map_or(0, |c| c.tried);
         let key = self.answer_key(settings, &call);
         let time_left = start - playhead > self.meter.beat_ticks();
-        if tried < MIN_CANDIDATES || (tried < MAX_CANDIDATES && time_left) {
+        if late.is_none() && (tried < MIN_CANDIDATES || (tried < MAX_CANDIDATES && time_left)) {
             let (candidate, likelihood) =
                 self.write_candidate(model, settings, (start, end), tried, key, sink)?;
             let scores = self.judge(settings, &call, key, &candidate, likelihood, end);
@@ -298,6 +313,29 @@ mod tests {
         out.assert_monophonic();
         let (_, tried) = out.answers.first().copied().expect("the critic chose");
         assert!(tried >= MIN_CANDIDATES);
+    }
+
+    #[test]
+    fn a_late_choice_plays_the_best_so_far_in_its_place_instead_of_starting_over() {
+        let mut rig = Rig::new();
+        let settings = answer_settings(AnswerLength::Bars(2));
+        call(&mut rig);
+        let mut out = Recorder::default();
+        // One candidate written while the answer (from the bar line at beat 8) is ahead...
+        assert!(rig.plan(&settings, beats(4.5), beats(6.0), &mut out));
+        assert!(out.answers.is_empty() && out.notes.is_empty());
+        // ...then the worker fell behind: the playhead is past the answer's start, in its second
+        // bar. The answer keeps its place and is chosen from what was written.
+        plan_until(&mut rig, &settings, beats(13.0), beats(15.0), &mut out);
+        let (_, tried) = out.answers.first().copied().expect("the critic chose");
+        assert_eq!(tried, 1, "no candidate more once late");
+        let first = out.notes.first().expect("the answer plays");
+        assert!(first.onset_beat >= 8.0 - 1e-9, "{first:?}");
+        assert!(
+            out.notes.iter().all(|n| n.onset_beat < 16.0 - 1e-9),
+            "every note in the answer's own two bars: {:?}",
+            out.notes
+        );
     }
 
     #[test]
