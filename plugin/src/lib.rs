@@ -26,6 +26,7 @@ mod picker;
 mod roll;
 mod route;
 mod scheduler;
+mod styles;
 mod takefile;
 mod thru;
 mod tracker;

@@ -39,6 +39,8 @@ pub const STYLE_NAMES: [&str; 2 + STYLE_IDS.len()] = [
 ];
 
 pub use crate::choices::{answer_length, EndingChoice, ModeChoice, VoiceChoice, MATCH_THE_CALL};
+use crate::styles::style_param;
+pub use crate::styles::style_text;
 
 /// The editor's own settings, persisted with the project.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -268,60 +270,6 @@ impl DescantParams {
 const CHANNEL_NAMES: [&str; 17] = [
     "Off", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
 ];
-
-/// The text of a `Style` value: "Any", the loaded model's name for it, or, for a slot the model
-/// does not declare, the built-in name marked as unconditioned.
-pub fn style_text(value: i32, loaded: &[String]) -> String {
-    let Ok(slot) = usize::try_from(value) else {
-        return "?".to_owned();
-    };
-    if slot == 0 {
-        return STYLE_NAMES[0].to_owned();
-    }
-    match loaded.get(slot - 1) {
-        Some(name) => name.clone(),
-        None => format!(
-            "{} (not in this model: Any)",
-            STYLE_NAMES.get(slot).copied().unwrap_or("?")
-        ),
-    }
-}
-
-/// The `Style` value a text names: the loaded model's style names, the built-in names or a
-/// number (case-insensitive).
-fn style_value(text: &str, loaded: &[String]) -> Option<i32> {
-    let s = text.trim();
-    let s = s.split(" (not in this model").next().unwrap_or(s);
-    if s.eq_ignore_ascii_case(STYLE_NAMES[0]) {
-        return Some(0);
-    }
-    loaded
-        .iter()
-        .position(|n| n.eq_ignore_ascii_case(s))
-        .map(|i| i as i32 + 1)
-        .or_else(|| {
-            STYLE_NAMES
-                .iter()
-                .position(|n| n.eq_ignore_ascii_case(s))
-                .map(|i| i as i32)
-        })
-        .or_else(|| s.parse().ok())
-}
-
-/// A `Style` parameter whose text follows the loaded model's styles.
-fn style_param(name: &str, names: &Arc<RwLock<Vec<String>>>) -> IntParam {
-    let (show, read) = (names.clone(), names.clone());
-    IntParam::new(
-        name,
-        0,
-        IntRange::Linear {
-            min: 0,
-            max: STYLE_NAMES.len() as i32 - 1,
-        },
-    )
-    .with_value_to_string(Arc::new(move |v| style_text(v, &show.read())))
-    .with_string_to_value(Arc::new(move |s| style_value(s, &read.read())))
-}
 
 /// Display names for an `IntParam` indexing into `names`, and their inverse (case-insensitive).
 fn named(param: IntParam, names: &'static [&'static str]) -> IntParam {
