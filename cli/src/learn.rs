@@ -89,11 +89,9 @@ fn valid_name(name: &str) -> bool {
 
 /// `~/Descant/tools`, where the scripts and the Python environment live.
 fn tools_dir() -> Result<PathBuf> {
-    let home = std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .filter(|h| !h.is_empty())
+    let home = catalog::descant_home()
         .context("no home folder (HOME) to keep Descant's learning tools in")?;
-    Ok(Path::new(&home).join("Descant").join("tools"))
+    Ok(home.join("tools"))
 }
 
 /// Writes the compiled-in scripts and the built-in model into `root` (`training/`, `assets/`).

@@ -37,15 +37,21 @@ pub struct ModelInfo {
     pub problem: Option<String>,
 }
 
+/// Descant's folder in the user's home (`~/Descant`: models, takes, learning tools); `None`
+/// when neither `HOME` nor `USERPROFILE` is set.
+pub fn descant_home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .filter(|h| !h.is_empty())
+        .map(|home| Path::new(&home).join("Descant"))
+}
+
 /// The folder learned and downloaded models live in: [`MODELS_DIR_ENV`], else `~/Descant/models`.
 pub fn models_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os(MODELS_DIR_ENV).filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .filter(|h| !h.is_empty())
-        .map(|home| Path::new(&home).join("Descant").join("models"))
+    descant_home().map(|d| d.join("models"))
 }
 
 /// The name a musician reads for a style id of a sidecar: the built-in styles' names, "Yours" for
@@ -164,7 +170,7 @@ fn file_name(path: &Path) -> String {
 }
 
 /// Reads a small text file, refusing one over [`MAX_DESCRIBE_BYTES`].
-fn read_small(path: &Path) -> Result<String, String> {
+pub(crate) fn read_small(path: &Path) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if meta.len() > MAX_DESCRIBE_BYTES {
         return Err(format!("larger than {MAX_DESCRIBE_BYTES} bytes"));

@@ -70,8 +70,8 @@ pub fn takes_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os(TAKES_DIR_ENV).filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    match std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")) {
-        Some(home) => Path::new(&home).join("Descant").join("takes"),
+    match descant_inference::catalog::descant_home() {
+        Some(home) => home.join("takes"),
         None => std::env::temp_dir().join("descant-takes"),
     }
 }

@@ -84,11 +84,7 @@ pub fn source_for_choice(
 /// The SHA-256 the sidecar of `model` states for its bytes (loading checks the bytes against it).
 pub fn sidecar_digest(model: &Path) -> Result<String, String> {
     let path = sidecar_path(model);
-    let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.len() > crate::catalog::MAX_DESCRIBE_BYTES {
-        return Err(format!("{} is too large", path.display()));
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = crate::catalog::read_small(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let contract = ModelContract::parse(&text).map_err(|e| e.to_string())?;
     Ok(contract.sha256.trim().to_lowercase())
 }
