@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
-use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{
@@ -419,6 +419,17 @@ impl PluginHost {
         self.param_ids.get(name).map(|s| s.id)
     }
 
+    /// The names of the parameters the plugin flags as the host's bypass (a host merges its own
+    /// bypass button with the one such parameter).
+    pub fn bypass_params(&self) -> Vec<String> {
+        let mut names: Vec<String> = (self.param_ids.iter())
+            .filter(|(_, s)| s.bypass)
+            .map(|(n, _)| n.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Parameter names the plugin reports.
     pub fn param_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.param_ids.keys().cloned().collect();
@@ -479,6 +490,8 @@ struct ParamSpec {
     min: f64,
     /// Highest CLAP value.
     max: f64,
+    /// Whether the plugin flags it as the host's bypass (`CLAP_PARAM_IS_BYPASS`).
+    bypass: bool,
 }
 
 impl ParamSpec {
@@ -508,6 +521,7 @@ fn read_param_ids(instance: &mut PluginInstance<()>) -> Result<HashMap<String, P
             id: info.id,
             min: info.min_value,
             max: info.max_value,
+            bypass: info.flags.contains(ParamInfoFlags::IS_BYPASS),
         };
         ids.insert(String::from_utf8_lossy(info.name).into_owned(), spec);
     }

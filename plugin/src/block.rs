@@ -178,7 +178,7 @@ impl Descant {
     }
 
     /// Discontinuities end everything at the block start, before anything else happens: a seek,
-    /// a start or stop, a loop wrap, `Enabled` or `Mode` changed, a reset.
+    /// a start or stop, a loop wrap, `Enabled`, the host's bypass or `Mode` changed, a reset.
     pub(crate) fn handle_discontinuities(&mut self, block: &BlockTime, enabled: bool) {
         let toggled = enabled != self.was_enabled;
         let mode: PlayMode = self.params.mode.value().into();
@@ -229,7 +229,8 @@ impl Descant {
         block: &BlockTime,
         frames: u32,
     ) -> Option<u32> {
-        let pass_through = self.params.pass_through.value();
+        // Bypassed, Descant is as if not there: the player's MIDI goes through unchanged.
+        let pass_through = self.params.pass_through.value() || self.params.bypass.value();
         let chord_channel = self.params.chord_channel.value();
         let last = frames.saturating_sub(1);
         let mut silenced_at = None;

@@ -72,7 +72,7 @@ impl InferenceHandle {
         // Read once here, never on the audio thread: a measurement switch (see `Hearing`).
         let hearing = Hearing::from_env_value(std::env::var("DESCANT_HEARING").ok().as_deref());
         let settings: SettingsFn = Box::new(move || WorkerSettings {
-            enabled: params.enabled.value(),
+            enabled: params.playing(),
             sampling: SamplingSettings {
                 temperature: params.temperature.value(),
                 top_p: params.top_p.value(),

@@ -281,7 +281,7 @@ impl Plugin for Descant {
         );
         self.outbox.clear();
         self.tracker.new_block();
-        let enabled = self.params.enabled.value();
+        let enabled = self.params.playing();
         self.handle_discontinuities(&block, enabled);
         self.publish_block(&block);
         let silenced_at = self.route_events(context, &block, frames);

@@ -149,6 +149,12 @@ pub struct DescantParams {
     #[id = "enabled"]
     pub enabled: BoolParam,
 
+    /// The host's bypass (flagged as such, so a host's own bypass button drives it): on, Descant
+    /// is as if not there: its sounding notes are released at once, it plays nothing, and every
+    /// MIDI event passes through whatever `Pass through` says. Read by audio and the worker.
+    #[id = "bypass"]
+    pub bypass: BoolParam,
+
     /// Softmax temperature: lower is safer, higher is wilder. Read by the worker per note.
     #[id = "temp"]
     pub temperature: FloatParam,
@@ -239,6 +245,12 @@ pub struct DescantParams {
 }
 
 impl DescantParams {
+    /// Whether Descant plays: `Enabled` on and the host's bypass off. Any thread (two atomic
+    /// reads).
+    pub fn playing(&self) -> bool {
+        self.enabled.value() && !self.bypass.value()
+    }
+
     /// The steering the worker should apply now. Called on the worker thread.
     pub fn steering(&self) -> Steering {
         let style = |v: i32| usize::try_from(v - 1).ok();
@@ -405,6 +417,7 @@ impl Default for DescantParams {
             regenerate: BoolParam::new("Regenerate", false),
             humanize: percent_param("Humanize", 0.0),
             enabled: BoolParam::new("Enabled", true),
+            bypass: BoolParam::new("Bypass", false).make_bypass(),
             temperature: FloatParam::new(
                 "Temperature",
                 1.0,

@@ -180,6 +180,8 @@ enum Disruption {
     Reset,
     /// `Enabled` is switched off.
     Disable,
+    /// The host bypasses the plugin (its bypass parameter on).
+    Bypass,
     /// `Mode` changes.
     ModeChange,
 }
@@ -210,6 +212,7 @@ fn disruption_releases_every_generated_note(
         }
         Disruption::Reset => h.reset()?,
         Disruption::Disable => inputs.push(set(&mut h, "Enabled", "Off")),
+        Disruption::Bypass => inputs.push(set(&mut h, "Bypass", "On")),
         Disruption::ModeChange => inputs.push(set(&mut h, "Mode", "Continue")),
     }
     let sounding = unmatched(&sent).0;
@@ -226,8 +229,8 @@ fn disruption_releases_every_generated_note(
             h.transport.playing = false;
             sent.extend(h.process(frames, &[])?.1);
         }
-        Disruption::Stop | Disruption::Seek | Disruption::Disable => {
-            // Stopped, moved past the phrase, or switched off: Descant stays quiet.
+        Disruption::Stop | Disruption::Seek | Disruption::Disable | Disruption::Bypass => {
+            // Stopped, moved past the phrase, switched off or bypassed: Descant stays quiet.
             let after = h.run_beats(4.0, frames, &mut pace)?;
             assert!(
                 after.iter().all(|n| !n.on),
@@ -268,6 +271,67 @@ fn reset_releases_every_generated_note() -> Result<()> {
 #[test]
 fn disabling_descant_releases_its_notes() -> Result<()> {
     disruption_releases_every_generated_note(Disruption::Disable, (48_000.0, 120.0, 256))
+}
+
+#[test]
+fn the_hosts_bypass_releases_descants_notes() -> Result<()> {
+    disruption_releases_every_generated_note(Disruption::Bypass, (44_100.0, 100.0, 192))
+}
+
+#[test]
+fn the_bypass_parameter_is_flagged_for_the_host_and_passes_the_players_midi_through() -> Result<()>
+{
+    let mut h = host(48_000.0, 120.0, 256)?;
+    assert_eq!(
+        h.bypass_params(),
+        ["Bypass"],
+        "one bypass parameter, flagged"
+    );
+    let bypass = set(&mut h, "Bypass", "On");
+    h.process(256, &[bypass])?;
+    // `host` turned Pass through off; bypassed, Descant is as if not there.
+    let (_, out) = h.process(
+        256,
+        &[Input::NoteOn {
+            offset: 12,
+            key: 64,
+            channel: 3,
+            velocity: 0.5,
+        }],
+    )?;
+    assert!(
+        out.iter()
+            .any(|n| n.on && n.key == 64 && n.channel == 3 && n.offset == 12),
+        "bypassed, the player's note-on did not pass: {out:?}"
+    );
+    let unbypass = set(&mut h, "Bypass", "Off");
+    h.process(256, &[unbypass])?;
+    let (_, out) = h.process(
+        256,
+        &[
+            Input::NoteOff {
+                offset: 5,
+                key: 64,
+                channel: 3,
+            },
+            Input::NoteOn {
+                offset: 9,
+                key: 66,
+                channel: 3,
+                velocity: 0.5,
+            },
+        ],
+    )?;
+    assert!(
+        out.iter()
+            .any(|n| !n.on && n.key == 64 && n.channel == 3 && n.offset == 5),
+        "the note that passed while bypassed lost its note-off: {out:?}"
+    );
+    assert!(
+        out.iter().all(|n| n.key != 66),
+        "back from bypass, Pass through Off holds again: {out:?}"
+    );
+    Ok(())
 }
 
 #[test]
@@ -373,6 +437,7 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
             "Answer after",
             "Answer length",
             "Blend",
+            "Bypass",
             "Chord channel",
             "Density",
             "Echo",
