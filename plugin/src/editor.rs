@@ -18,6 +18,7 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 };
 
+use crate::help;
 use crate::params::{style_text, DescantParams, ModeChoice, EDITOR_MAX, EDITOR_MIN, STYLE_NAMES};
 use crate::picker::ModelPicker;
 use crate::roll::RollReceiver;
@@ -128,19 +129,92 @@ pub fn status_line(status: &ModelStatus) -> String {
     }
 }
 
+/// The README's text for a parameter (see [`help`]); empty for one the table lacks.
+fn tip(param: &impl Param) -> &'static str {
+    help::tooltip(param.name()).unwrap_or("")
+}
+
+/// A parameter's name as a row label, with its tooltip.
+fn label(ui: &mut egui::Ui, param: &impl Param) {
+    ui.add_sized([100.0, 18.0], egui::Label::new(param.name()))
+        .on_hover_text(tip(param));
+}
+
 fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, param: &BoolParam) {
     let mut value = param.value();
-    if ui.checkbox(&mut value, param.name()).changed() {
+    if ui
+        .checkbox(&mut value, param.name())
+        .on_hover_text(tip(param))
+        .changed()
+    {
         setter.begin_set_parameter(param);
         setter.set_parameter(param, value);
         setter.end_set_parameter(param);
     }
 }
 
+/// Sets `param` to the normalised value `v` as one gesture.
+fn set_normalized(setter: &ParamSetter, param: &impl Param, v: f32) {
+    setter.begin_set_parameter(param);
+    setter.set_parameter_normalized(param, v);
+    setter.end_set_parameter(param);
+}
+
+/// The normalised value of each of a stepped parameter's choices, in order.
+fn choices_of(param: &impl Param) -> impl Iterator<Item = f32> {
+    let steps = param.step_count().unwrap_or(1).max(1);
+    (0..=steps).map(move |i| i as f32 / steps as f32)
+}
+
+/// Whether `v` is the choice `param` holds now.
+fn is_current(param: &impl Param, v: f32) -> bool {
+    let steps = param.step_count().unwrap_or(1).max(1) as f32;
+    (param.unmodulated_normalized_value() - v).abs() * steps < 0.5
+}
+
+/// A stepped parameter as a drop-down of its choices' texts.
+fn choice(ui: &mut egui::Ui, setter: &ParamSetter, param: &impl Param) {
+    ui.horizontal(|ui| {
+        label(ui, param);
+        let current = param.normalized_value_to_string(param.unmodulated_normalized_value(), true);
+        egui::ComboBox::from_id_salt(param.name())
+            .selected_text(current)
+            .width(200.0)
+            .show_ui(ui, |ui| {
+                for v in choices_of(param) {
+                    let text = param.normalized_value_to_string(v, true);
+                    if ui.selectable_label(is_current(param, v), text).clicked() {
+                        set_normalized(setter, param, v);
+                    }
+                }
+            })
+            .response
+            .on_hover_text(tip(param));
+    });
+}
+
+/// A parameter of a few choices as a row of buttons, the current one lit (a segmented
+/// control).
+fn segmented(ui: &mut egui::Ui, setter: &ParamSetter, param: &impl Param) {
+    ui.horizontal(|ui| {
+        label(ui, param);
+        for v in choices_of(param) {
+            let text = param.normalized_value_to_string(v, true);
+            if ui
+                .selectable_label(is_current(param, v), text)
+                .on_hover_text(tip(param))
+                .clicked()
+            {
+                set_normalized(setter, param, v);
+            }
+        }
+    });
+}
+
 /// A style as a list of the loaded model's styles ("Any" first).
 fn style_choice(ui: &mut egui::Ui, setter: &ParamSetter, param: &IntParam, names: &[String]) {
     ui.horizontal(|ui| {
-        ui.add_sized([100.0, 18.0], egui::Label::new(param.name()));
+        label(ui, param);
         let value = param.value();
         egui::ComboBox::from_id_salt(param.name())
             .selected_text(style_text(value, names))
@@ -155,15 +229,23 @@ fn style_choice(ui: &mut egui::Ui, setter: &ParamSetter, param: &IntParam, names
                         setter.end_set_parameter(param);
                     }
                 }
-            });
+            })
+            .response
+            .on_hover_text(tip(param));
     });
 }
 
 fn slider<P: Param>(ui: &mut egui::Ui, setter: &ParamSetter, param: &P) {
     ui.horizontal(|ui| {
-        ui.add_sized([100.0, 18.0], egui::Label::new(param.name()));
-        ui.add(ParamSlider::for_param(param, setter).with_width(200.0));
+        label(ui, param);
+        ui.add(ParamSlider::for_param(param, setter).with_width(200.0))
+            .on_hover_text(tip(param));
     });
+}
+
+/// A status line that wraps to the width it is given rather than running off the panel.
+fn status(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) -> egui::Response {
+    ui.add(egui::Label::new(text).wrap())
 }
 
 /// What the originality guard has done.
@@ -465,7 +547,16 @@ impl NiceEguiApp for DescantEditor {
                 ui.label(saved);
             }
         });
-        ui.label(timing_line(&self.shared));
+        status(ui, timing_line(&self.shared));
+        if self.params.bypass.value() {
+            status(
+                ui,
+                egui::RichText::new(
+                    "Bypassed by the host: Descant plays nothing and your MIDI passes through",
+                )
+                .color(egui::Color32::from_rgb(230, 190, 90)),
+            );
+        }
         ui.separator();
         let Some(gui) = &self.gui else {
             return;
@@ -481,27 +572,26 @@ impl NiceEguiApp for DescantEditor {
             ui.columns(2, |cols| {
                 let ui = &mut cols[0];
                 ui.strong("Play");
-                slider(ui, &setter, &p.mode);
+                segmented(ui, &setter, &p.mode);
                 match p.mode.value() {
                     ModeChoice::Answer => {
                         slider(ui, &setter, &p.answer_after);
-                        slider(ui, &setter, &p.answer_bars);
-                        slider(ui, &setter, &p.ending);
+                        choice(ui, &setter, &p.answer_bars);
                         slider(ui, &setter, &p.echo);
                         if let Some((scores, n)) = *self.shared.answer.lock() {
-                            ui.label(format!("Last answer, best of {n}: {}", scores.line()))
+                            status(ui, format!("Last answer, best of {n}: {}", scores.line()))
                                 .on_hover_text("The critic's scores of the answer Descant played");
                         }
                     }
-                    ModeChoice::Continue => slider(ui, &setter, &p.phrase_bars),
+                    ModeChoice::Continue => choice(ui, &setter, &p.phrase_bars),
                     ModeChoice::Loop => {
-                        slider(ui, &setter, &p.loop_bars);
-                        slider(ui, &setter, &p.phrase_bars);
+                        choice(ui, &setter, &p.loop_bars);
+                        choice(ui, &setter, &p.phrase_bars);
                         ui.horizontal(|ui| {
                             toggle(ui, &setter, &p.keep);
                             if ui
                                 .button("Regenerate")
-                                .on_hover_text("A new take at the next cycle")
+                                .on_hover_text(tip(&p.regenerate))
                                 .clicked()
                             {
                                 let flipped = !p.regenerate.value();
@@ -512,20 +602,25 @@ impl NiceEguiApp for DescantEditor {
                         });
                         let kept = self.shared.telemetry.kept_take_beats.load();
                         if kept > 0.0 {
-                            ui.label(format!("Keeping a take of {kept} beats"));
+                            status(ui, format!("Keeping a take of {kept} beats"));
                         }
                     }
                 }
-                toggle(ui, &setter, &p.enabled);
+                ui.horizontal(|ui| {
+                    toggle(ui, &setter, &p.enabled);
+                    toggle(ui, &setter, &p.pass_through);
+                    toggle(ui, &setter, &p.free_run);
+                });
                 slider(ui, &setter, &p.humanize);
-                slider(ui, &setter, &p.temperature);
-                slider(ui, &setter, &p.top_p);
-                slider(ui, &setter, &p.seed);
-                toggle(ui, &setter, &p.repetition_guard);
-                toggle(ui, &setter, &p.originality_guard);
-                toggle(ui, &setter, &p.pass_through);
-                toggle(ui, &setter, &p.free_run);
                 slider(ui, &setter, &p.tempo);
+                ui.add_space(8.0);
+                ui.strong("Safety");
+                ui.horizontal(|ui| {
+                    toggle(ui, &setter, &p.originality_guard);
+                    toggle(ui, &setter, &p.repetition_guard);
+                });
+                slider(ui, &setter, &p.seed);
+                status(ui, originality_line(&self.shared));
                 let ui = &mut cols[1];
                 ui.strong("Steer");
                 let styles = p.style_names.read().clone();
@@ -536,12 +631,18 @@ impl NiceEguiApp for DescantEditor {
                 slider(ui, &setter, &p.register_low);
                 slider(ui, &setter, &p.register_high);
                 slider(ui, &setter, &p.mood);
-                slider(ui, &setter, &p.key);
+                slider(ui, &setter, &p.temperature);
+                slider(ui, &setter, &p.top_p);
+                ui.add_space(8.0);
+                ui.strong("Harmony");
+                choice(ui, &setter, &p.key);
                 slider(ui, &setter, &p.scale_lock);
-                slider(ui, &setter, &p.chord_channel);
-                slider(ui, &setter, &p.voice);
-                ui.label(key_line(&self.shared));
-                ui.label(originality_line(&self.shared));
+                choice(ui, &setter, &p.chord_channel);
+                choice(ui, &setter, &p.voice);
+                if p.mode.value() == ModeChoice::Answer {
+                    choice(ui, &setter, &p.ending);
+                }
+                status(ui, key_line(&self.shared));
             });
         });
     }

@@ -19,6 +19,7 @@ mod clock;
 mod editor;
 mod handle;
 mod heard;
+mod help;
 mod logging;
 mod outbox;
 mod params;
