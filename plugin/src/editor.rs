@@ -18,6 +18,7 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 };
 
+use crate::chord_name;
 use crate::help;
 use crate::params::{style_text, DescantParams, ModeChoice, EDITOR_MAX, EDITOR_MIN, STYLE_NAMES};
 use crate::picker::ModelPicker;
@@ -30,6 +31,8 @@ pub const ROLL_BACKGROUND: egui::Color32 = egui::Color32::from_rgb(22, 27, 38);
 const DESCANT_COLOR: egui::Color32 = egui::Color32::from_rgb(245, 160, 60);
 /// The player's notes in the roll.
 const PLAYER_COLOR: egui::Color32 = egui::Color32::from_rgb(90, 170, 240);
+/// Width of the roll's keyboard strip (logical pixels).
+const KEYBOARD_WIDTH: f32 = 34.0;
 /// Beats of the past the roll shows.
 const ROLL_PAST_BEATS: f64 = 12.0;
 /// Beats of the future the roll shows (the plan).
@@ -324,6 +327,13 @@ impl DescantEditor {
         );
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, ROLL_BACKGROUND);
+        // The keyboard strip on the left; time runs in the rest.
+        let keys_rect =
+            egui::Rect::from_min_size(rect.min, egui::vec2(KEYBOARD_WIDTH, rect.height()));
+        let rect = egui::Rect::from_min_max(
+            egui::pos2(rect.left() + KEYBOARD_WIDTH, rect.top()),
+            rect.max,
+        );
         let block = self.shared.block.read();
         let playhead = block.playhead_beat;
         let t0 = playhead - ROLL_PAST_BEATS;
@@ -364,11 +374,22 @@ impl DescantEditor {
                 painter.rect_filled(row, 0.0, egui::Color32::from_rgb(17, 21, 30));
             }
         }
+        self.draw_keyboard(&painter, keys_rect, (lo, hi), key_h, &y);
         let bar_beats = block.meter.bar_beats();
         let bar_start = block.bar_start_beat;
         let mut beat = t0.ceil();
         while beat <= t0 + span {
             let on_bar = ((beat - bar_start) / bar_beats).fract().abs() < 1e-6;
+            if on_bar && beat >= 0.0 {
+                // Bar numbers from the host's bar 1 (a steady meter: bars tile from beat 0).
+                painter.text(
+                    egui::pos2(x(beat) + 3.0, rect.bottom() - 3.0),
+                    egui::Align2::LEFT_BOTTOM,
+                    format!("{}", (beat / bar_beats).round() as i64 + 1),
+                    egui::FontId::proportional(11.0),
+                    egui::Color32::from_gray(150),
+                );
+            }
             let color = if on_bar {
                 egui::Color32::from_gray(95)
             } else {
@@ -428,6 +449,55 @@ impl DescantEditor {
                 color,
             );
             at.x = shown.right() + 12.0;
+        }
+        // The key in use and the chord the player sounds now, top right.
+        let sounding: Vec<u8> = self
+            .history
+            .iter()
+            .filter(|n| !n.descant && n.note.end.is_none())
+            .map(|n| n.note.key)
+            .collect();
+        let chord = chord_name::chord(&sounding).unwrap_or_else(|| "–".to_owned());
+        painter.text(
+            rect.right_top() + egui::vec2(-6.0, 4.0),
+            egui::Align2::RIGHT_TOP,
+            format!("{}   Chord: {chord}", key_line(&self.shared)),
+            egui::FontId::proportional(11.0),
+            egui::Color32::from_gray(200),
+        );
+    }
+
+    /// The keyboard strip: white and black keys for the roll's rows, every C named, and every
+    /// white key named when the rows are tall enough to read.
+    fn draw_keyboard(
+        &self,
+        painter: &egui::Painter,
+        rect: egui::Rect,
+        (lo, hi): (u8, u8),
+        key_h: f32,
+        y: &impl Fn(u8) -> f32,
+    ) {
+        for key in lo..=hi {
+            let black = matches!(key % 12, 1 | 3 | 6 | 8 | 10);
+            let row = egui::Rect::from_min_size(
+                egui::pos2(rect.left(), y(key)),
+                egui::vec2(rect.width(), key_h),
+            );
+            let fill = if black {
+                egui::Color32::from_gray(40)
+            } else {
+                egui::Color32::from_gray(215)
+            };
+            painter.rect_filled(row.shrink2(egui::vec2(0.0, 0.5)), 0.0, fill);
+            if !black && (key % 12 == 0 || key_h >= 11.0) {
+                painter.text(
+                    egui::pos2(row.right() - 3.0, row.center().y),
+                    egui::Align2::RIGHT_CENTER,
+                    chord_name::note_name(key),
+                    egui::FontId::proportional((key_h - 1.0).clamp(7.0, 11.0)),
+                    egui::Color32::from_gray(30),
+                );
+            }
         }
     }
 

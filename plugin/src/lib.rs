@@ -15,6 +15,7 @@ use nice_plug::prelude::*;
 
 mod block;
 mod choices;
+mod chord_name;
 mod clock;
 mod editor;
 mod handle;

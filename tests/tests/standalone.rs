@@ -374,7 +374,30 @@ fn the_editor_roll_shows_the_notes_it_was_fed() -> Result<()> {
             row > 1.0 && (d2 - 2.0 * row).abs() <= 2.0 && (d3 - 3.0 * row).abs() <= 3.0,
             "the player's rows are not keys 60, 62, 64, 67: {seen}"
         );
+        // The keyboard strip at the roll's left: white keys (grey 215) in its first 34 pixels.
+        let white_keys = pixels_where(&pixels, w, (x0, y0, x0 + 34, y1), |r, g, b| {
+            (r, g, b) == (215, 215, 215)
+        });
+        assert!(
+            white_keys.len() > 300,
+            "no keyboard strip at the roll's left ({} white-key pixels): {seen}",
+            white_keys.len()
+        );
         eprintln!("{seen}");
+        if let Some(keep) = std::env::var_os("DESCANT_EDITOR_SHOT") {
+            // How `docs/editor.png` is made: the screenshot this test checked, taken again with
+            // the pointer out of the way (no tooltip).
+            let _ = Command::new("xdotool")
+                .args(["mousemove", "1020", "760"])
+                .env("DISPLAY", &display)
+                .status();
+            std::thread::sleep(Duration::from_secs(2));
+            let _ = Command::new("import")
+                .args(["-display", &display, "-window", "root", "-depth", "8"])
+                .arg(format!("ppm:{}", shot.display()))
+                .status();
+            std::fs::copy(&shot, keep)?;
+        }
         return Ok(());
     }
     let log = std::fs::read_to_string(dir.join("standalone.txt")).unwrap_or_default();
