@@ -32,6 +32,7 @@ pub mod originality;
 /// The ONNX Runtime release Descant loads and its library's file names (shared with `xtask`).
 pub mod ort_version;
 pub mod phrasing;
+pub mod presets;
 pub mod runtime;
 pub mod sampler;
 pub mod shaping;
