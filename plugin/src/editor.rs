@@ -22,6 +22,7 @@ use crate::chord_name;
 use crate::help;
 use crate::params::{style_text, DescantParams, ModeChoice, EDITOR_MAX, EDITOR_MIN, STYLE_NAMES};
 use crate::picker::ModelPicker;
+use crate::preset_menu::PresetMenu;
 use crate::roll::RollReceiver;
 use crate::takefile::{self, PlayedNote, TakeClock};
 
@@ -65,6 +66,8 @@ pub struct DescantEditor {
     gui: Option<GuiContext>,
     /// The model picker's memory (the models folder's list, "Load file…").
     picker: ModelPicker,
+    /// The preset row's memory (the presets listed, the one loaded, "Save as…").
+    presets: PresetMenu,
     /// The size the window should take when it opens (the project's), until it has asked for it;
     /// meanwhile resizes are not saved (they would overwrite the project's size).
     restore_size: Option<(u32, u32)>,
@@ -108,6 +111,7 @@ pub fn create(
             saved: None,
             gui: None,
             picker: ModelPicker::default(),
+            presets: PresetMenu::default(),
             restore_size: None,
         },
     )
@@ -592,6 +596,7 @@ impl NiceEguiApp for DescantEditor {
             }
         });
         let yours = self.picker.show(ui, &self.shared);
+        self.presets.show(ui, &self.params, self.gui.as_ref());
         let roll_height = (ui.available_height() * 0.38).clamp(140.0, 600.0);
         self.draw_roll(ui, roll_height);
         ui.horizontal(|ui| {

@@ -25,6 +25,8 @@ mod logging;
 mod outbox;
 mod params;
 mod picker;
+mod preset_menu;
+mod presets;
 mod roll;
 mod route;
 mod scheduler;
