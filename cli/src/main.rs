@@ -10,6 +10,7 @@ mod bench;
 mod duet;
 mod learn;
 mod lines;
+mod presets;
 mod render;
 
 use std::path::PathBuf;
@@ -61,6 +62,16 @@ enum Command {
     /// Teaches Descant your own melodies: the lines of a folder of MIDI files, learned into a new
     /// model with the style "Yours" in ~/Descant/models/NAME/, which the editor's Model list offers.
     Learn(learn::LearnArgs),
+    /// Lists the factory presets and yours (~/Descant/presets/), one per line; `descant render
+    /// --preset NAME` renders with one.
+    Presets,
+    /// Prints a shell completion script for `descant` (e.g. `descant completions bash >
+    /// ~/.local/share/bash-completion/completions/descant`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The installed plugin (`cargo xtask install` or the Windows installer puts it there).
@@ -79,6 +90,17 @@ fn run(cli: Cli) -> Result<()> {
         Command::Answers(args) => answers::run(args),
         Command::Lines(args) => lines::run(args),
         Command::Learn(args) => learn::run(args),
+        Command::Presets => presets::run(),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "descant",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
     }
 }
 

@@ -50,6 +50,9 @@ pub struct RenderArgs {
     /// Sets a parameter by its name and text, as the plugin shows them; repeatable.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
+    /// Starts from a preset (`descant presets` lists them); --mode, --seed and --set change it.
+    #[arg(long, value_name = "NAME")]
+    preset: Option<String>,
     /// The `.clap` to render with.
     #[arg(long, value_name = "PATH")]
     plugin: Option<PathBuf>,
@@ -59,6 +62,9 @@ impl RenderArgs {
     /// The job these arguments describe.
     fn job(self) -> Result<Job> {
         let mut settings = vec![("Pass through".to_owned(), "Off".to_owned())];
+        if let Some(name) = &self.preset {
+            settings.extend(crate::presets::settings(name)?);
+        }
         if let Some(mode) = self.mode {
             settings.push(("Mode".into(), capitalized(&format!("{mode:?}"))));
         }
