@@ -384,7 +384,8 @@ impl DescantEditor {
         let mut beat = t0.ceil();
         while beat <= t0 + span {
             let on_bar = ((beat - bar_start) / bar_beats).fract().abs() < 1e-6;
-            if on_bar && beat >= 0.0 {
+            // (Not at the right edge, where the number would be cut.)
+            if on_bar && beat >= 0.0 && x(beat) + 16.0 < rect.right() {
                 // Bar numbers from the host's bar 1 (a steady meter: bars tile from beat 0).
                 painter.text(
                     egui::pos2(x(beat) + 3.0, rect.bottom() - 3.0),
@@ -574,17 +575,23 @@ impl NiceEguiApp for DescantEditor {
                     )));
             }
         }
+        self.draw(ui);
+    }
+}
+
+impl DescantEditor {
+    /// The whole window: the header, the model and preset rows, the roll, and the sections.
+    fn draw(&mut self, ui: &mut egui::Ui) {
         let playhead = self.shared.block.read().playhead_beat;
         self.drain_roll(playhead);
         ui.horizontal(|ui| {
             ui.heading("Descant");
-            let status = self.shared.status.lock().clone();
-            let color = match status {
+            let model = self.shared.status.lock().clone();
+            let color = match model {
                 ModelStatus::Error(_) => egui::Color32::from_rgb(230, 110, 90),
                 ModelStatus::Ready { trained: false, .. } => egui::Color32::from_rgb(230, 190, 90),
                 _ => ui.visuals().text_color(),
             };
-            ui.colored_label(color, status_line(&status));
             if ui
                 .small_button("Reload model")
                 .on_hover_text(
@@ -594,6 +601,8 @@ impl NiceEguiApp for DescantEditor {
             {
                 self.shared.request_reload();
             }
+            // Last, so a long reason (a missing library's path) wraps in the width left.
+            status(ui, egui::RichText::new(status_line(&model)).color(color));
         });
         let yours = self.picker.show(ui, &self.shared);
         self.presets.show(ui, &self.params, self.gui.as_ref());
@@ -720,5 +729,143 @@ impl NiceEguiApp for DescantEditor {
                 status(ui, key_line(&self.shared));
             });
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::EditorMemory;
+    use descant_inference::critic::Scores;
+    use nice_plug::prelude::{GuiContextInner, ParamPtr, PluginApi, PluginState};
+
+    /// A host that takes every parameter change and does nothing with it.
+    struct QuietHost;
+
+    impl GuiContextInner for QuietHost {
+        fn plugin_api(&self) -> PluginApi {
+            PluginApi::Clap
+        }
+        unsafe fn raw_begin_set_parameter(&self, _: ParamPtr) {}
+        unsafe fn raw_set_parameter_normalized(&self, _: ParamPtr, _: f32) {}
+        unsafe fn raw_end_set_parameter(&self, _: ParamPtr) {}
+        fn get_state(&self) -> PluginState {
+            PluginState {
+                version: String::new(),
+                params: Default::default(),
+                fields: Default::default(),
+            }
+        }
+        fn set_state(&self, _: PluginState) {}
+        fn request_restart(&self) {}
+    }
+
+    /// An editor in `mode` with every status line at its longest: a model error, the critic's
+    /// scores, the originality guard's count.
+    fn editor(mode: &str, status: ModelStatus) -> DescantEditor {
+        let params = Arc::new(DescantParams::default());
+        let (_, ptr, _) = params
+            .param_map()
+            .into_iter()
+            .find(|(id, _, _)| id == "mode")
+            .expect("mode");
+        // SAFETY: `ptr` points into `params`, held by the editor; one thread.
+        unsafe {
+            let v = ptr.string_to_normalized_value(mode).expect("mode text");
+            ptr._internal_set_normalized_value(v);
+        }
+        let shared = Arc::new(WorkerShared::default());
+        *shared.status.lock() = status;
+        *shared.answer.lock() = Some((Scores::default(), 8));
+        let t = &shared.telemetry;
+        t.originality_available.store(true, Ordering::Relaxed);
+        t.originality_interventions.store(12, Ordering::Relaxed);
+        t.late_notes.store(123_456, Ordering::Relaxed);
+        let (_, roll) = crate::roll::RollFeed::new();
+        DescantEditor {
+            params,
+            shared,
+            roll,
+            history: VecDeque::new(),
+            saved: Some("Saved /home/someone/Descant/takes/descant-2026-12-02-23-59-59.mid".into()),
+            gui: Some(GuiContext::new(Arc::new(QuietHost))),
+            picker: ModelPicker::default(),
+            presets: PresetMenu::default(),
+            restore_size: None,
+        }
+    }
+
+    /// Every text the editor draws in a window of `size`: its words, where it lies and the
+    /// rectangle it is clipped to.
+    fn texts(
+        editor: &mut DescantEditor,
+        size: egui::Vec2,
+    ) -> Vec<(String, egui::Rect, egui::Rect)> {
+        let ctx = egui::Context::default();
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, size)),
+            ..Default::default()
+        };
+        // A few frames: egui sizes some widgets from the frame before.
+        let mut output = None;
+        for _ in 0..3 {
+            let mut frame = ctx.run_ui(input.clone(), |ui| {
+                egui::CentralPanel::default().show(ui, |ui| editor.draw(ui));
+            });
+            // No painter here: the font atlas is not uploaded anywhere.
+            frame.textures_delta.clear();
+            output = Some(frame);
+        }
+        fn walk(
+            shape: &egui::Shape,
+            clip: egui::Rect,
+            out: &mut Vec<(String, egui::Rect, egui::Rect)>,
+        ) {
+            match shape {
+                egui::Shape::Text(t) => {
+                    out.push((t.galley.text().to_owned(), t.visual_bounding_rect(), clip))
+                }
+                egui::Shape::Vec(shapes) => shapes.iter().for_each(|s| walk(s, clip, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for c in &output.expect("a frame").shapes {
+            walk(&c.shape, c.clip_rect, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn every_section_is_drawn_and_no_text_runs_off_the_window_at_the_default_size() {
+        let reason = "cannot load the ONNX Runtime library /home/someone/.clap/libonnxruntime.so.1.31.1: \
+                      No such file or directory; run `cargo xtask install` again or set DESCANT_ORT_LIB";
+        let width = EditorMemory::default().width as f32;
+        let height = EditorMemory::default().height as f32;
+        for mode in ["Answer", "Continue", "Loop"] {
+            let mut e = editor(mode, ModelStatus::Error(reason.into()));
+            // Tall enough for every section to be in view (the sections scroll at the default height).
+            let all: Vec<String> = texts(&mut e, egui::vec2(width, 2000.0))
+                .into_iter()
+                .map(|(t, _, _)| t)
+                .collect();
+            for section in ["Play", "Steer", "Harmony", "Safety", "Preset", "Model"] {
+                assert!(
+                    all.iter().any(|t| t == section),
+                    "{mode}: no {section} in {all:?}"
+                );
+            }
+            for (text, rect, clip) in texts(&mut e, egui::vec2(width, height)) {
+                if text.trim().is_empty() {
+                    continue; // an empty galley has no extent
+                }
+                assert!(
+                    rect.right() <= clip.right() + 1.0 && rect.right() <= width + 1.0,
+                    "{mode}: {text:?} runs off to x = {} (its panel ends at {}, the window at {width})",
+                    rect.right(),
+                    clip.right()
+                );
+            }
+        }
     }
 }
