@@ -182,6 +182,9 @@ enum Disruption {
     Disable,
     /// The host bypasses the plugin (its bypass parameter on).
     Bypass,
+    /// A factory preset of another mode is loaded: every value it sets, in one block, as the
+    /// editor has the host set them.
+    Preset,
     /// `Mode` changes.
     ModeChange,
 }
@@ -213,6 +216,16 @@ fn disruption_releases_every_generated_note(
         Disruption::Reset => h.reset()?,
         Disruption::Disable => inputs.push(set(&mut h, "Enabled", "Off")),
         Disruption::Bypass => inputs.push(set(&mut h, "Bypass", "On")),
+        Disruption::Preset => {
+            let preset = descant_inference::presets::factory()
+                .into_iter()
+                .find(|p| p.name == "Jig loop")
+                .expect("the factory preset");
+            for (name, text) in preset.params {
+                // `Input::Param` names are 'static; a test leaks these few.
+                inputs.push(set(&mut h, Box::leak(name.into_boxed_str()), &text));
+            }
+        }
         Disruption::ModeChange => inputs.push(set(&mut h, "Mode", "Continue")),
     }
     let sounding = unmatched(&sent).0;
@@ -225,7 +238,10 @@ fn disruption_releases_every_generated_note(
             h.transport.playing = false;
             sent.extend(h.process(frames, &[])?.1);
         }
-        Disruption::Reactivate | Disruption::Reset | Disruption::ModeChange => {
+        Disruption::Reactivate
+        | Disruption::Reset
+        | Disruption::ModeChange
+        | Disruption::Preset => {
             h.transport.playing = false;
             sent.extend(h.process(frames, &[])?.1);
         }
@@ -332,6 +348,11 @@ fn the_bypass_parameter_is_flagged_for_the_host_and_passes_the_players_midi_thro
         "back from bypass, Pass through Off holds again: {out:?}"
     );
     Ok(())
+}
+
+#[test]
+fn loading_a_preset_of_another_mode_releases_every_generated_note() -> Result<()> {
+    disruption_releases_every_generated_note(Disruption::Preset, (48_000.0, 120.0, 256))
 }
 
 #[test]
