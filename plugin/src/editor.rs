@@ -32,6 +32,14 @@ pub const ROLL_BACKGROUND: egui::Color32 = egui::Color32::from_rgb(22, 27, 38);
 const DESCANT_COLOR: egui::Color32 = egui::Color32::from_rgb(245, 160, 60);
 /// The player's notes in the roll.
 const PLAYER_COLOR: egui::Color32 = egui::Color32::from_rgb(90, 170, 240);
+/// The roll's bar numbers.
+const BAR_NUMBER_COLOR: egui::Color32 = egui::Color32::from_gray(150);
+/// The roll's key-and-chord line.
+const ROLL_LABEL_COLOR: egui::Color32 = egui::Color32::from_gray(200);
+/// White keys of the keyboard strip (the standalone screenshot test looks for it).
+const WHITE_KEY_COLOR: egui::Color32 = egui::Color32::from_gray(215);
+/// Note names on the white keys.
+const KEY_NAME_COLOR: egui::Color32 = egui::Color32::from_gray(30);
 /// Width of the roll's keyboard strip (logical pixels).
 const KEYBOARD_WIDTH: f32 = 34.0;
 /// Beats of the past the roll shows.
@@ -392,7 +400,7 @@ impl DescantEditor {
                     egui::Align2::LEFT_BOTTOM,
                     format!("{}", (beat / bar_beats).round() as i64 + 1),
                     egui::FontId::proportional(11.0),
-                    egui::Color32::from_gray(150),
+                    BAR_NUMBER_COLOR,
                 );
             }
             let color = if on_bar {
@@ -468,7 +476,7 @@ impl DescantEditor {
             egui::Align2::RIGHT_TOP,
             format!("{}   Chord: {chord}", key_line(&self.shared)),
             egui::FontId::proportional(11.0),
-            egui::Color32::from_gray(200),
+            ROLL_LABEL_COLOR,
         );
     }
 
@@ -491,7 +499,7 @@ impl DescantEditor {
             let fill = if black {
                 egui::Color32::from_gray(40)
             } else {
-                egui::Color32::from_gray(215)
+                WHITE_KEY_COLOR
             };
             painter.rect_filled(row.shrink2(egui::vec2(0.0, 0.5)), 0.0, fill);
             if !black && (key % 12 == 0 || key_h >= 11.0) {
@@ -500,7 +508,7 @@ impl DescantEditor {
                     egui::Align2::RIGHT_CENTER,
                     chord_name::note_name(key),
                     egui::FontId::proportional((key_h - 1.0).clamp(7.0, 11.0)),
-                    egui::Color32::from_gray(30),
+                    KEY_NAME_COLOR,
                 );
             }
         }
@@ -867,5 +875,76 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn tab_moves_the_keyboard_focus_through_the_controls() {
+        let mut e = editor("Answer", ModelStatus::Loading);
+        let ctx = egui::Context::default();
+        let size = egui::vec2(800.0, 600.0);
+        let mut focused = Vec::new();
+        for frame in 0..6 {
+            let tab = egui::Event::Key {
+                key: egui::Key::Tab,
+                physical_key: None,
+                pressed: true,
+                repeat: false,
+                modifiers: egui::Modifiers::NONE,
+            };
+            let input = egui::RawInput {
+                screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, size)),
+                events: if frame > 0 { vec![tab] } else { vec![] },
+                ..Default::default()
+            };
+            let mut out = ctx.run_ui(input, |ui| {
+                egui::CentralPanel::default().show(ui, |ui| e.draw(ui));
+            });
+            out.textures_delta.clear();
+            focused.push(ctx.memory(|m| m.focused()));
+        }
+        assert_eq!(
+            focused[0], None,
+            "nothing has the focus before a key is pressed"
+        );
+        let stops: Vec<_> = focused[1..].iter().flatten().collect();
+        assert_eq!(stops.len(), 5, "each Tab lands on a control: {focused:?}");
+        let mut distinct = stops.clone();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 5, "and each on the next one: {focused:?}");
+    }
+
+    /// The WCAG contrast ratio of two colours (1 to 21).
+    fn contrast(a: egui::Color32, b: egui::Color32) -> f32 {
+        let lum = |c: egui::Color32| {
+            let ch = |v: u8| {
+                let v = f32::from(v) / 255.0;
+                if v <= 0.039_28 {
+                    v / 12.92
+                } else {
+                    ((v + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            0.2126 * ch(c.r()) + 0.7152 * ch(c.g()) + 0.0722 * ch(c.b())
+        };
+        let (hi, lo) = (lum(a).max(lum(b)), lum(a).min(lum(b)));
+        (hi + 0.05) / (lo + 0.05)
+    }
+
+    #[test]
+    fn text_reads_at_wcag_aa_contrast_on_the_panel_and_the_roll() {
+        let v = egui::Visuals::dark();
+        let text = contrast(v.text_color(), v.panel_fill);
+        assert!(text >= 4.5, "controls' text {text:.1}:1");
+        for (what, c) in [
+            ("the player's notes", PLAYER_COLOR),
+            ("Descant's notes", DESCANT_COLOR),
+            ("bar numbers", BAR_NUMBER_COLOR),
+            ("key and chord", ROLL_LABEL_COLOR),
+        ] {
+            let r = contrast(c, ROLL_BACKGROUND);
+            assert!(r >= 4.5, "{what} on the roll {r:.1}:1");
+        }
+        let keys = contrast(KEY_NAME_COLOR, WHITE_KEY_COLOR);
+        assert!(keys >= 4.5, "note names on the white keys {keys:.1}:1");
     }
 }
