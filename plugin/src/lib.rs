@@ -34,6 +34,7 @@ mod styles;
 mod takefile;
 mod thru;
 mod tracker;
+mod widgets;
 
 use block::host_time;
 use clock::Clock;

@@ -1,0 +1,219 @@
+//! The editor's piano roll: the history drained from the audio thread's feed, the waterfall of
+//! notes, the keyboard strip, bar numbers, the key in use and the player's chord. GUI thread only.
+
+use super::*;
+use crate::chord_name;
+
+impl DescantEditor {
+    /// Moves the audio thread's roll events into the history.
+    pub(super) fn drain_roll(&mut self, playhead: f64) {
+        let mut rx = self.roll.lock();
+        while let Ok(ev) = rx.pop() {
+            if ev.on {
+                if self.history.len() == ROLL_HISTORY {
+                    self.history.pop_front();
+                }
+                self.history.push_back(RollNote {
+                    note: PlayedNote {
+                        key: ev.key,
+                        start: ev.beat,
+                        end: None,
+                        velocity: ev.velocity,
+                    },
+                    descant: ev.descant,
+                });
+            } else if let Some(n) =
+                self.history.iter_mut().rev().find(|n| {
+                    n.note.key == ev.key && n.descant == ev.descant && n.note.end.is_none()
+                })
+            {
+                n.note.end = Some(ev.beat.max(n.note.start));
+            }
+        }
+        // After a seek back, forget the future that never happened.
+        self.history.retain(|n| n.note.start <= playhead + 1.0);
+    }
+
+    /// The waterfall: the player's and Descant's recent notes, the plan ahead, bars and beats.
+    pub(super) fn draw_roll(&self, ui: &mut egui::Ui, height: f32) {
+        let (rect, _) = ui.allocate_exact_size(
+            egui::vec2(ui.available_width(), height),
+            egui::Sense::hover(),
+        );
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 4.0, ROLL_BACKGROUND);
+        // The keyboard strip on the left; time runs in the rest.
+        let keys_rect =
+            egui::Rect::from_min_size(rect.min, egui::vec2(KEYBOARD_WIDTH, rect.height()));
+        let rect = egui::Rect::from_min_max(
+            egui::pos2(rect.left() + KEYBOARD_WIDTH, rect.top()),
+            rect.max,
+        );
+        let block = self.shared.block.read();
+        let playhead = block.playhead_beat;
+        let t0 = playhead - ROLL_PAST_BEATS;
+        let span = ROLL_PAST_BEATS + ROLL_FUTURE_BEATS;
+        let x = |beat: f64| rect.left() + ((beat - t0) / span) as f32 * rect.width();
+        let epoch = block.epoch;
+        let planned: Vec<_> = self
+            .shared
+            .planned
+            .lock()
+            .iter()
+            .filter(|n| n.epoch == epoch && n.onset_beat >= playhead)
+            .copied()
+            .collect();
+        let visible = self
+            .history
+            .iter()
+            .filter(|n| n.note.end.unwrap_or(playhead) >= t0);
+        let (mut lo, mut hi) = (60u8, 72u8);
+        for k in visible
+            .clone()
+            .map(|n| n.note.key)
+            .chain(planned.iter().map(|n| n.key))
+        {
+            lo = lo.min(k);
+            hi = hi.max(k);
+        }
+        let (lo, hi) = (lo.saturating_sub(2), hi.saturating_add(2).min(127));
+        let key_h = rect.height() / f32::from(hi - lo + 1);
+        let y = |key: u8| rect.bottom() - f32::from(key - lo + 1) * key_h;
+        // Black keys as darker rows, then beat and bar lines.
+        for key in lo..=hi {
+            if matches!(key % 12, 1 | 3 | 6 | 8 | 10) {
+                let row = egui::Rect::from_min_size(
+                    egui::pos2(rect.left(), y(key)),
+                    egui::vec2(rect.width(), key_h),
+                );
+                painter.rect_filled(row, 0.0, egui::Color32::from_rgb(17, 21, 30));
+            }
+        }
+        self.draw_keyboard(&painter, keys_rect, (lo, hi), key_h, &y);
+        let bar_beats = block.meter.bar_beats();
+        let bar_start = block.bar_start_beat;
+        let mut beat = t0.ceil();
+        while beat <= t0 + span {
+            let on_bar = ((beat - bar_start) / bar_beats).fract().abs() < 1e-6;
+            // (Not at the right edge, where the number would be cut.)
+            if on_bar && beat >= 0.0 && x(beat) + 16.0 < rect.right() {
+                // Bar numbers from the host's bar 1 (a steady meter: bars tile from beat 0).
+                painter.text(
+                    egui::pos2(x(beat) + 3.0, rect.bottom() - 3.0),
+                    egui::Align2::LEFT_BOTTOM,
+                    format!("{}", (beat / bar_beats).round() as i64 + 1),
+                    egui::FontId::proportional(11.0),
+                    BAR_NUMBER_COLOR,
+                );
+            }
+            let color = if on_bar {
+                egui::Color32::from_gray(95)
+            } else {
+                egui::Color32::from_gray(45)
+            };
+            painter.line_segment(
+                [
+                    egui::pos2(x(beat), rect.top()),
+                    egui::pos2(x(beat), rect.bottom()),
+                ],
+                egui::Stroke::new(1.0, color),
+            );
+            beat += 1.0;
+        }
+        let note_rect = |key: u8, start: f64, end: f64| {
+            egui::Rect::from_min_max(
+                egui::pos2(x(start), y(key) + 1.0),
+                egui::pos2(x(end).max(x(start) + 2.0), y(key) + key_h - 1.0),
+            )
+        };
+        for n in visible {
+            let color = if n.descant {
+                DESCANT_COLOR
+            } else {
+                PLAYER_COLOR
+            };
+            let r = note_rect(n.note.key, n.note.start, n.note.end.unwrap_or(playhead));
+            painter.rect_filled(r, 2.0, color.gamma_multiply(0.5 + 0.5 * n.note.velocity));
+        }
+        for n in &planned {
+            let r = note_rect(n.key, n.onset_beat, n.onset_beat + n.length_beats);
+            painter.rect_stroke(
+                r,
+                2.0,
+                egui::Stroke::new(1.5, DESCANT_COLOR),
+                egui::StrokeKind::Inside,
+            );
+        }
+        painter.line_segment(
+            [
+                egui::pos2(x(playhead), rect.top()),
+                egui::pos2(x(playhead), rect.bottom()),
+            ],
+            egui::Stroke::new(2.0, egui::Color32::WHITE),
+        );
+        let mut at = rect.left_top() + egui::vec2(6.0, 4.0);
+        for (label, color) in [
+            ("you", PLAYER_COLOR),
+            ("Descant played", DESCANT_COLOR),
+            ("outlined: planned", egui::Color32::from_gray(170)),
+        ] {
+            let shown = painter.text(
+                at,
+                egui::Align2::LEFT_TOP,
+                label,
+                egui::FontId::proportional(11.0),
+                color,
+            );
+            at.x = shown.right() + 12.0;
+        }
+        // The key in use and the chord the player sounds now, top right.
+        let sounding: Vec<u8> = self
+            .history
+            .iter()
+            .filter(|n| !n.descant && n.note.end.is_none())
+            .map(|n| n.note.key)
+            .collect();
+        let chord = chord_name::chord(&sounding).unwrap_or_else(|| "–".to_owned());
+        painter.text(
+            rect.right_top() + egui::vec2(-6.0, 4.0),
+            egui::Align2::RIGHT_TOP,
+            format!("{}   Chord: {chord}", key_line(&self.shared)),
+            egui::FontId::proportional(11.0),
+            ROLL_LABEL_COLOR,
+        );
+    }
+
+    /// The keyboard strip: white and black keys for the roll's rows, every C named, and every
+    /// white key named when the rows are tall enough to read.
+    fn draw_keyboard(
+        &self,
+        painter: &egui::Painter,
+        rect: egui::Rect,
+        (lo, hi): (u8, u8),
+        key_h: f32,
+        y: &impl Fn(u8) -> f32,
+    ) {
+        for key in lo..=hi {
+            let black = matches!(key % 12, 1 | 3 | 6 | 8 | 10);
+            let row = egui::Rect::from_min_size(
+                egui::pos2(rect.left(), y(key)),
+                egui::vec2(rect.width(), key_h),
+            );
+            let fill = if black {
+                egui::Color32::from_gray(40)
+            } else {
+                WHITE_KEY_COLOR
+            };
+            painter.rect_filled(row.shrink2(egui::vec2(0.0, 0.5)), 0.0, fill);
+            if !black && (key % 12 == 0 || key_h >= 11.0) {
+                painter.text(
+                    egui::pos2(row.right() - 3.0, row.center().y),
+                    egui::Align2::RIGHT_CENTER,
+                    chord_name::note_name(key),
+                    egui::FontId::proportional((key_h - 1.0).clamp(7.0, 11.0)),
+                    KEY_NAME_COLOR,
+                );
+            }
+        }
+    }
+}
