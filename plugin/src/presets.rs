@@ -7,8 +7,8 @@
 //! same whatever was loaded before it; or it refuses the whole preset with the first entry that
 //! does not fit (unknown name, a parameter presets leave alone, a text the parameter does not
 //! read), so a bad preset changes nothing;
-//! [`capture`] writes every parameter but [`NOT_IN_PRESETS`], as texts that [`resolve`] reads
-//! back to the same values (each parameter's value → text → value round trip is exact).
+//! [`capture`] writes every parameter but [`NOT_IN_PRESETS`] and the session's, as texts that
+//! [`resolve`] reads back to the same values (each parameter's value → text → value round trip is exact).
 
 use std::collections::BTreeMap;
 
@@ -74,7 +74,7 @@ pub fn resolve(preset: &Preset, params: &DescantParams) -> Result<Vec<(ParamPtr,
 pub fn capture(params: &DescantParams, name: &str, description: &str) -> Preset {
     let values: BTreeMap<String, String> = named(params)
         .into_iter()
-        .filter(|(n, _)| !NOT_IN_PRESETS.contains(&n.as_str()))
+        .filter(|(n, _)| !NOT_IN_PRESETS.contains(&n.as_str()) && !SESSION.contains(&n.as_str()))
         .map(|(n, ptr)| {
             // SAFETY: as in `named`.
             let text =
@@ -126,6 +126,10 @@ mod tests {
             "the factory preset was applied"
         );
         assert!(!saved.params.contains_key("Bypass"));
+        assert!(
+            !saved.params.contains_key("Pass through"),
+            "a saved preset leaves the session's routing alone"
+        );
         let read = parse(&to_text(&saved)).unwrap();
         let b = DescantParams::default();
         apply(&resolve(&read, &b).unwrap());
