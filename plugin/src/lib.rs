@@ -18,6 +18,7 @@ mod choices;
 mod chord_name;
 mod clock;
 mod editor;
+mod editor_memory;
 mod handle;
 mod heard;
 mod help;

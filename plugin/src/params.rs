@@ -12,7 +12,6 @@ use descant_inference::take::KeptTake;
 use descant_inference::worker::ModelChoice;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
-use serde::{Deserialize, Serialize};
 
 /// The shipped model's style ids in its control order (its sidecar's `control.styles`, written by
 /// `training/extract.py`); a unit test holds them to the sidecar.
@@ -39,46 +38,9 @@ pub const STYLE_NAMES: [&str; 2 + STYLE_IDS.len()] = [
 ];
 
 pub use crate::choices::{answer_length, EndingChoice, ModeChoice, VoiceChoice, MATCH_THE_CALL};
+pub use crate::editor_memory::{EditorMemory, EDITOR_MAX, EDITOR_MIN};
 use crate::styles::style_param;
 pub use crate::styles::style_text;
-
-/// The editor's own settings, persisted with the project.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EditorMemory {
-    /// Window width in logical pixels.
-    pub width: u32,
-    /// Window height in logical pixels.
-    pub height: u32,
-    /// Bars of Descant's playing that `Save take…` writes.
-    pub take_bars: u32,
-}
-
-/// Smallest editor size (logical pixels).
-pub const EDITOR_MIN: (u32, u32) = (640, 480);
-/// Largest editor size (logical pixels).
-pub const EDITOR_MAX: (u32, u32) = (2400, 1600);
-
-impl Default for EditorMemory {
-    fn default() -> Self {
-        EditorMemory {
-            width: 800,
-            height: 600,
-            take_bars: 8,
-        }
-    }
-}
-
-impl EditorMemory {
-    /// The memory with every value in its range (a project file is untrusted input).
-    pub fn bounded(self) -> EditorMemory {
-        EditorMemory {
-            width: self.width.clamp(EDITOR_MIN.0, EDITOR_MAX.0),
-            height: self.height.clamp(EDITOR_MIN.1, EDITOR_MAX.1),
-            take_bars: self.take_bars.clamp(1, 64),
-        }
-    }
-}
 
 /// All of Descant's parameters and the editor's persisted state.
 #[derive(Params)]
