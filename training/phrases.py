@@ -107,6 +107,8 @@ def measures(phrase, call, t):
         "in_key": np.mean([in_key(k, t["tonic"], t["mode"]) for _, _, k in phrase]),
         "range": max(k for *_, k in phrase) - min(k for *_, k in phrase),
         "steps": np.mean([abs(i) <= 2 for i in ints]) if ints else 0.0,
+        # How the phrase's last note is reached: by a repeat or a step (not a leap).
+        "last_by_step": bool(ints) and abs(ints[-1]) <= 2,
     }
 
 
@@ -166,6 +168,7 @@ def main():
     ap.add_argument("--cache", default="training/cache")
     ap.add_argument("--set", action="append", default=[], help="NAME=VALUE for the plugin")
     ap.add_argument("--out", help="write the figures as JSON here")
+    ap.add_argument("--dump", help="write each call, answer and real consequent (ticks) as JSON lines here")
     args = ap.parse_args()
     tunes = []
     with gzip.open(pathlib.Path(args.cache) / "tunes.jsonl.gz", "rt") as f:
@@ -178,6 +181,7 @@ def main():
     feats = {"answer": [], "consequent": []}
     rng = random.Random(2)
     done = 0
+    dump = open(args.dump, "w") if args.dump else None
     with tempfile.TemporaryDirectory() as tmp:
         for t in tunes:
             if done >= args.tunes:
@@ -203,9 +207,14 @@ def main():
             rand = [[o, d, 60 + (t["tonic"] + rng.choice(scale)) % 12] for o, d, _ in cons]
             for name, phrase in (("answer", answer), ("consequent", cons), ("random", rand)):
                 rows[name].append(measures(phrase, call, t))
+            if dump:
+                dump.write(json.dumps({"id": t["id"], "meter": t["meter"], "tonic": t["tonic"], "mode": t["mode"],
+                                       "call": call, "answer": answer, "consequent": cons}) + "\n")
             feats["answer"].append(features(answer, t))
             feats["consequent"].append(features(cons, t))
             done += 1
+    if dump:
+        dump.close()
     table = {}
     for name, ms in rows.items():
         ok = [m for m in ms if m]
@@ -216,6 +225,7 @@ def main():
             "notes in key %": 100 * np.mean([m["in_key"] for m in ok]),
             "range (semitones)": float(np.mean([m["range"] for m in ok])),
             "steps %": 100 * np.mean([m["steps"] for m in ok]),
+            "last note by repeat or step %": 100 * np.mean([m["last_by_step"] for m in ok]),
         }
     x = np.array(feats["answer"] + feats["consequent"])
     y = np.array([1] * len(feats["answer"]) + [0] * len(feats["consequent"]))
