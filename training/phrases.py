@@ -6,7 +6,7 @@ its first phrase (up to its first phrase end when that falls within 2-8 bars, el
 bars) and the real consequent is the same number of bars after it. The call is written as a MIDI
 file and answered by `descant render --mode answer` with the style set to the tune's; the answer
 is what Descant played after the call. Each is measured: ending on the tonic on a strong beat,
-notes per beat against the call, notes in key, range, share of steps; an ending is the last note that starts on a strong beat. A discriminator (logistic
+notes per beat against the call, notes in key, range, share of steps, whether the last note is reached by a repeat or a step; an ending is the last note that starts on a strong beat. A discriminator (logistic
 regression on transposition-invariant features, 5-fold cross-validation) says how well answers
 can be told from the real consequents: 50 % means not at all.
 
