@@ -5,10 +5,12 @@ For each held-out tune of a style (the test split, so the model never trained on
 its first phrase (up to its first phrase end when that falls within 2-8 bars, else its first 4
 bars) and the real consequent is the same number of bars after it. The call is written as a MIDI
 file and answered by `descant render --mode answer` with the style set to the tune's; the answer
-is what Descant played after the call. Each is measured: ending on the tonic on a strong beat,
-notes per beat against the call, notes in key, range, share of steps, whether the last note is reached by a repeat or a step; an ending is the last note that starts on a strong beat. A discriminator (logistic
-regression on transposition-invariant features, 5-fold cross-validation) says how well answers
-can be told from the real consequents: 50 % means not at all.
+is what Descant played after the call. Each is measured: ending on the tonic on a strong beat (an
+ending is the last note that starts on a strong beat), notes per beat against the call, notes in
+key, range, share of steps, whether the last note is reached by a repeat or a step. A
+discriminator (logistic regression on transposition-invariant features, 5-fold cross-validation)
+says how well answers can be told from the real consequents: 50 % means not at all. `--dump FILE`
+keeps each call, answer and real consequent (ticks) as JSON lines, to study without rendering.
 
 Run from the repository root after `cargo xtask bundle descant` (or with `--plugin`):
     training/.venv/bin/python training/phrases.py --style irish-scottish --tunes 120
