@@ -307,12 +307,11 @@ fn test(extra: &[String]) -> Result<()> {
         // The Python side of the token grammar, against the same golden vectors.
         run(Command::new("python3").args(["-m", "pytest", "-q", "training"]))?;
     }
-    // The property tests draw the same cases on every machine (a red CI reproduces); set
-    // PROPTEST_RNG_SEED yourself to explore others.
     // xtask is tested apart: its cargo_metadata asks serde_json for `unbounded_depth`, and in one
     // `cargo test --workspace` that feature would reach the plugin's dependencies, which the
     // bundle and the standalone built without it, so they would all be built once more (see
-    // `hack/Cargo.toml`).
+    // `hack/Cargo.toml`). The property tests draw the same cases on every machine (a red CI
+    // reproduces); set PROPTEST_RNG_SEED yourself to explore others.
     let mut cargo_test = Command::new("cargo");
     cargo_test
         .args(["test", "--workspace", "--exclude", "xtask"])
