@@ -4,8 +4,9 @@ built plugin, against the tunes' real consequent phrases and a random note of th
 For each held-out tune of a style (the test split, so the model never trained on it) the call is
 its first phrase (up to its first phrase end when that falls within 2-8 bars, else its first 4
 bars) and the real consequent runs from there to the tune's next phrase end (at most twice the
-call's bars on), else as many bars as the call. The call is written as a MIDI file and answered by `descant render --mode answer` with the style set to the tune's; the answer
-is what Descant played after the call. Each is measured: ending on the tonic on a strong beat (an
+call's bars on), else as many bars as the call. The call is written as a MIDI file and answered
+by `descant render --mode answer` with the style set to the tune's; the answer is what Descant
+played after the call. Each is measured: ending on the tonic on a strong beat (an
 ending is the last note that starts on a strong beat), notes per beat against the call, notes in
 key, range, share of steps, whether the last note is reached by a repeat or a step. A
 discriminator (logistic regression on transposition-invariant features, 5-fold cross-validation)
