@@ -2,9 +2,11 @@
 built plugin, against the tunes' real consequent phrases and a random note of the key.
 
 For each held-out tune of a style (the test split, so the model never trained on it) the call is
-its first phrase (up to its first phrase end when that falls within 2-8 bars, else its first 4
-bars) and the real consequent runs from there to the tune's next phrase end (at most twice the
-call's bars on), else as many bars as the call. The call is written as a MIDI file and answered
+its first phrase, bars counted from its first note (a pickup leads into its phrase): up to its
+first phrase end when that falls within 2 to `--call-bars` bars (default 4), else that many
+bars. The real consequent runs from there to the tune's next phrase end (at most twice the
+call's bars on), else as many bars as the call: in an 8-bar strain, its second half (with
+`--call-bars 8` a whole first strain is the call). The call is written as a MIDI file and answered
 by `descant render --mode answer` with the style set to the tune's; the answer is what Descant
 played after the call. Each is measured: ending on the tonic on a strong beat (an
 ending is the last note that starts on a strong beat), notes per beat against the call, notes in
@@ -50,16 +52,21 @@ def strong(meter, tick):
     return pos == 0 or (meter[0] in (4, 6, 12) and 2 * pos == bar)
 
 
-def call_and_consequent(t):
-    """The call (first phrase) and the real consequent (to the next phrase end, or as many bars
-    as the call), in ticks."""
+def call_and_consequent(t, call_bars=4):
+    """The call (first phrase) and the real consequent, in ticks, with the call's length in bars.
+
+    Bars are counted from the tune's first note, so a pickup belongs to the phrase it leads into
+    (ticks count from the start of the pickup's bar: a tune with a pickup has its phrase ends a
+    pickup short of a bar line). The call runs to the first marked phrase end 2 to `call_bars`
+    bars on, else `call_bars` bars; the consequent from there to the next phrase end (at least a
+    bar on, at most twice the call's bars), else as many bars as the call."""
     bar = bar_ticks(t["meter"])
     notes = t["notes"]
+    start = notes[0][0]
     ends = sorted(t.get("phrase_ends", []))
-    first = [e for e in ends if 2 * bar <= e <= 8 * bar]
-    cut = first[0] if first else 4 * bar
-    cut = -(-cut // bar) * bar  # to the bar line
-    bars = cut // bar
+    first = [e for e in ends if 2 * bar <= e - start <= call_bars * bar]
+    cut = first[0] if first else start + call_bars * bar
+    bars = max(1, round((cut - start) / bar))
     second = [e for e in ends if cut + bar <= e <= cut + 2 * bars * bar]
     until = second[0] if second else cut + bars * bar
     call = [n for n in notes if n[0] < cut]
@@ -166,6 +173,7 @@ def main():
     ap.add_argument("--style", default="irish-scottish", choices=sorted(STYLE_NAMES))
     ap.add_argument("--tunes", type=int, default=120)
     ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--call-bars", type=int, default=4, help="longest call, in bars")
     ap.add_argument("--plugin", default="target/bundled/Descant.clap")
     ap.add_argument("--descant", default="target/debug/descant")
     ap.add_argument("--cache", default="training/cache")
@@ -189,7 +197,7 @@ def main():
         for t in tunes:
             if done >= args.tunes:
                 break
-            call, cons, cut, bars = call_and_consequent(t)
+            call, cons, cut, bars = call_and_consequent(t, args.call_bars)
             if len(call) < 4 or len(cons) < 4:
                 continue
             src, out = pathlib.Path(tmp) / "call.mid", pathlib.Path(tmp) / "answer.mid"
