@@ -19,6 +19,10 @@
 //!   interval sizes between consecutive notes (repeat, step, third, fourth or fifth, wider) and
 //!   of their directions (up, down, same); Echo ↔ Contrast weighs it as it weighs kinship;
 //! - **in key** (0..=1): the share of the candidate's notes in the key's scale (1 with no key);
+//! - **tonality** (0..=1): how alike the notes the two use are: the overlap of their pitch-class
+//!   histograms (the answer stays in the call's notes, with the call's weight on each; a tune's
+//!   consequent shares more of them with its first phrase than a model's line does). Echo ↔
+//!   Contrast leaves it alone: a contrasting answer is still in the call's tonality;
 //! - **shape** (≤ 0): minus the range beyond a twelfth in octaves, minus the share of repeated
 //!   keys beyond a third of the notes.
 
@@ -50,6 +54,8 @@ pub const TOO_FEW_NOTES: f32 = 4.0;
 pub const KINSHIP_WEIGHT: f32 = 2.0;
 /// Weight of the share of notes in the key.
 pub const IN_KEY_WEIGHT: f32 = 3.0;
+/// Weight of tonal kinship with the call.
+pub const TONALITY_WEIGHT: f32 = 6.0;
 /// Weight of the shape penalty.
 pub const SHAPE_WEIGHT: f32 = 1.0;
 
@@ -89,6 +95,8 @@ pub struct Scores {
     pub contour: f32,
     /// Share of the notes in the key, 0..=1.
     pub in_key: f32,
+    /// Tonal kinship with the call (pitch classes), 0..=1.
+    pub tonality: f32,
     /// Minus the range and repetition penalties.
     pub shape: f32,
     /// The weighted sum.
@@ -100,13 +108,14 @@ impl Scores {
     pub fn line(&self) -> String {
         format!(
             "score {:.2}: ending {:.1}, density {:+.2}, kinship {:.2}, contour {:.2}, in key {:.2}, \
-             shape {:+.2}, likelihood {:.2}",
+             tonality {:.2}, shape {:+.2}, likelihood {:.2}",
             self.total,
             self.ending,
             self.density,
             self.kinship,
             self.contour,
             self.in_key,
+            self.tonality,
             self.shape,
             self.likelihood
         )
@@ -155,6 +164,22 @@ fn interval_overlap(a: &[TickNote], b: &[TickNote], bin: impl Fn(i32) -> usize) 
         }
         let total: f32 = h.iter().sum();
         (total > 0.0).then(|| h.map(|x| x / total))
+    };
+    match (hist(a), hist(b)) {
+        (Some(ha), Some(hb)) => ha.iter().zip(&hb).map(|(x, y)| x.min(*y)).sum(),
+        _ => 0.0,
+    }
+}
+
+/// The overlap (0..=1) of the pitch-class histograms of two sets of notes (normalised by count);
+/// 0 when either is empty.
+fn class_overlap(a: &[TickNote], b: &[TickNote]) -> f32 {
+    let hist = |notes: &[TickNote]| {
+        let mut h = [0f32; 12];
+        for n in notes {
+            h[usize::from(n.key % 12)] += 1.0;
+        }
+        (!notes.is_empty()).then(|| h.map(|x| x / notes.len() as f32))
     };
     match (hist(a), hist(b)) {
         (Some(ha), Some(hb)) => ha.iter().zip(&hb).map(|(x, y)| x.min(*y)).sum(),
@@ -267,6 +292,8 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
         let scale = k.scale();
         notes.iter().filter(|n| scale.contains_key(n.key)).count() as f32 / notes.len() as f32
     });
+    // Tonal kinship.
+    s.tonality = class_overlap(notes, brief.call);
     // Shape.
     let lo = notes.iter().map(|n| n.key).min().unwrap_or(0);
     let hi = notes.iter().map(|n| n.key).max().unwrap_or(0);
@@ -284,6 +311,7 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
         + DENSITY_WEIGHT * s.density
         + KINSHIP_WEIGHT * brief.echo.clamp(-1.0, 1.0) * (s.kinship + s.contour)
         + IN_KEY_WEIGHT * s.in_key
+        + TONALITY_WEIGHT * s.tonality
         + SHAPE_WEIGHT * s.shape;
     s
 }
@@ -412,6 +440,25 @@ mod tests {
         assert_eq!(score(&diatonic, 0.0, &b).in_key, 1.0);
         assert_eq!(score(&chromatic, 0.0, &b).in_key, 0.5);
         assert!(score(&diatonic, 0.0, &b).total > score(&chromatic, 0.0, &b).total);
+    }
+
+    #[test]
+    fn an_answer_in_the_calls_notes_wins_over_one_in_other_notes_of_the_key() {
+        // The call: C D E F. Both answers are in C major, same rhythm, same contour.
+        let call = call();
+        let b = brief(&call, Ending::Free);
+        let its_notes = [n(48, 12, 65), n(60, 12, 64), n(72, 12, 62), n(84, 12, 60)];
+        let others = [n(48, 12, 71), n(60, 12, 69), n(72, 12, 67), n(84, 12, 65)];
+        let (mine, theirs) = (score(&its_notes, 0.0, &b), score(&others, 0.0, &b));
+        assert_eq!((mine.tonality, theirs.tonality), (1.0, 0.25));
+        assert_eq!((mine.in_key, mine.contour), (theirs.in_key, theirs.contour));
+        assert!(mine.total > theirs.total);
+        // The call's weight on each note counts, not only which notes: C C C D against C D D D.
+        let heavy_c = [n(0, 12, 60), n(12, 12, 60), n(24, 12, 60), n(36, 12, 62)];
+        let b = brief(&heavy_c, Ending::Free);
+        let like = [n(48, 12, 60), n(60, 12, 62), n(72, 12, 60), n(84, 12, 60)];
+        let unlike = [n(48, 12, 62), n(60, 12, 60), n(72, 12, 62), n(84, 12, 62)];
+        assert!(score(&like, 0.0, &b).tonality > score(&unlike, 0.0, &b).tonality);
     }
 
     #[test]
