@@ -20,8 +20,9 @@
 //! With `Answer length` "Match the call" it lasts as many bars as the call (rounded, at least
 //! one, at most [`MATCH_CAP_BARS`]); with a number of bars, that many. No answer note starts at
 //! or after its end; its last note is a cadence, as long as the call's last note (at least a
-//! beat, ending by the answer's end: planned, never clipped). With
-//! `Answer length` "Until you play" the answer is one streamed line, as in Descant 0.2.
+//! beat, or a quarter note in meters of longer beats; ending by the answer's end: planned, never
+//! clipped). With `Answer length` "Until you play" the answer is one streamed line, as in
+//! Descant 0.2.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -259,7 +260,7 @@ impl<M: StepModel> Planner<M> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fake::{beats, note_off, note_on, plan_until, Recorder, Rig};
+    use super::super::fake::{beats, note_off, note_on, plan_until, transport, Recorder, Rig};
     use super::{AnswerLength, MIN_CANDIDATES};
     use crate::critic::Ending;
     use crate::key::{Key, Mode};
@@ -313,6 +314,35 @@ mod tests {
         out.assert_monophonic();
         let (_, tried) = out.answers.first().copied().expect("the critic chose");
         assert!(tried >= MIN_CANDIDATES);
+    }
+
+    #[test]
+    fn in_cut_time_the_cadence_is_as_long_as_the_calls_last_note_not_a_half_note_beat() {
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((2, 2), true, 0));
+        let settings = answer_settings(AnswerLength::MatchTheCall);
+        // A two-bar call in 2/2 of quarter notes, beats 0..8.
+        for (i, key) in [60u8, 62, 64, 65, 67, 65, 64, 62].into_iter().enumerate() {
+            rig.planner.hear(note_on(key, i as f64, 0));
+            rig.planner.hear(note_off(key, i as f64 + 1.0, 0));
+        }
+        let mut out = Recorder::default();
+        plan_until(&mut rig, &settings, beats(8.5), beats(40.0), &mut out);
+        // Answered from the bar line at beat 12 (2 beats of silence after beat 8, then the next
+        // bar line) for two bars; in 2/2 the last bar's one strong beat is its downbeat (beat
+        // 16). The cadence there is a quarter, as the call's last note, not the meter's
+        // half-note beat.
+        let last = out.notes.last().expect("answered");
+        assert_eq!(
+            (last.onset_beat, last.length_beats),
+            (16.0, 1.0),
+            "{last:?}"
+        );
+        assert!(
+            out.notes.len() > 1,
+            "a line before the cadence: {:?}",
+            out.notes
+        );
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //!
 //! Guarantees: a candidate's notes start before the answer's end; with Ending Home or Open and
 //! a key known, its last note is the cadence: the tonic (or the dominant) on the last strong beat
-//! of the last bar, as long as the call's last note (at least a beat, at most to the end); its
-//! first note starts at the answer's start.
+//! of the last bar, as long as the call's last note (at least a beat or a quarter note, whichever
+//! is shorter; at most to the end); its first note starts at the answer's start.
 
 use crate::critic::{self, Brief, Ending, Scores};
 use crate::error::ModelError;
@@ -13,7 +13,7 @@ use crate::key::{self, Key, Mode};
 use crate::onset::Alternates;
 use crate::steering::KeySetting;
 use crate::step::StepModel;
-use crate::tokenizer::TickNote;
+use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 use super::super::config::WorkerSettings;
 use super::line::Step;
@@ -141,8 +141,9 @@ impl<M: StepModel> Planner<M> {
     /// Ends a candidate with its cadence: a note of pitch class `pc` at `at` (the last bar's
     /// last strong beat), the key of that class nearest `near` (the model's own next key) inside
     /// the register, as long as the call's last note (the tune's own way of ending a phrase), at
-    /// least a beat and at most to `end`. Notes from `at` on are dropped; the note before is cut
-    /// at `at`, or held up to it across a gap of a beat or less.
+    /// least a beat (a quarter note where the beat is longer) and at most to `end`. Notes from
+    /// `at` on are dropped; the note before is cut at `at`, or held up to it across a gap of a
+    /// beat or less.
     fn cadence(
         &self,
         notes: &mut Vec<(TickNote, Alternates)>,
@@ -163,7 +164,9 @@ impl<M: StepModel> Planner<M> {
                 prev.duration = at - prev.onset;
             }
         }
-        let beat = self.meter.beat_ticks();
+        // At least a beat, or a quarter note in meters of longer beats (a reel in 2/2 ends its
+        // phrase on a quarter or an eighth, as its call does, not on a half note).
+        let beat = self.meter.beat_ticks().min(TICKS_PER_BEAT);
         let like_the_call = self.phrase.last().map_or(end - at, |n| n.duration);
         // No alternates: the onset choice must not move the cadence off its note.
         notes.push((
