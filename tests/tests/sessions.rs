@@ -15,7 +15,8 @@
 //! `DESCANT_SESSIONS` sets how many sessions (default 1,000: since answers are chosen among up to
 //! eight whole candidates, 2,000 took nine minutes in the debug build here; run 10,000 by hand)
 //! and `DESCANT_SESSIONS_SEED` the seed (default: fixed); a failure prints the seed and session to
-//! reproduce it.
+//! reproduce it. Instances of 50 sessions draw their own sessions (from the seed and their
+//! number) and run `DESCANT_SESSIONS_THREADS` at a time (default 2), each in a thread.
 
 use std::collections::HashMap;
 
@@ -44,6 +45,24 @@ struct Tally {
     reactivations: u64,
     /// Times a worker loaded the model (its log lines).
     model_loads: u64,
+}
+
+impl Tally {
+    /// Adds `other`'s counts to these.
+    fn add(&mut self, other: &Tally) {
+        self.sessions += other.sessions;
+        self.blocks += other.blocks;
+        self.descant_notes += other.descant_notes;
+        self.player_events += other.player_events;
+        self.param_changes += other.param_changes;
+        self.seeks += other.seeks;
+        self.loop_ranges += other.loop_ranges;
+        self.tempo_changes += other.tempo_changes;
+        self.meter_changes += other.meter_changes;
+        self.stops += other.stops;
+        self.reactivations += other.reactivations;
+        self.model_loads += other.model_loads;
+    }
 }
 
 /// Descant's notes sounding, by (key, channel): the invariants' memory.
@@ -344,48 +363,85 @@ fn session(
     Ok(())
 }
 
+/// Runs instance `i` (a fresh load of the plugin, [`SESSIONS_PER_INSTANCE`] sessions or what is
+/// left of `count`) with its own random draws, seeded from `seed` and `i`.
+fn instance(seed: u64, i: usize, count: usize) -> Result<Tally> {
+    let mut tally = Tally::default();
+    let mut rng = fastrand::Rng::with_seed(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let rate = [44_100.0, 48_000.0, 96_000.0, 22_050.0][rng.usize(0..4)];
+    let mut h = PluginHost::load(&test_plugin_path(), rate, MAX_BLOCK)?;
+    // Half the instances render offline.
+    let offline = i.is_multiple_of(2);
+    if offline {
+        h.set_offline()?;
+    }
+    let n = SESSIONS_PER_INSTANCE.min(count - i * SESSIONS_PER_INSTANCE);
+    for s in 0..n {
+        let what = format!(
+            "seed {seed}, instance {i} ({rate} Hz, {}), session {s}",
+            if offline { "offline" } else { "real time" }
+        );
+        session(&mut h, &mut rng, &mut tally, &what)?;
+    }
+    Ok(tally)
+}
+
 #[test]
 fn randomized_sessions_never_hang_a_note_or_break_the_rules() -> Result<()> {
     let count: usize = env_number("DESCANT_SESSIONS", 1_000);
     let seed: u64 = env_number("DESCANT_SESSIONS_SEED", 20_261_125);
-    println!("randomized sessions: {count}, seed {seed} (DESCANT_SESSIONS_SEED to reproduce)");
+    let threads: usize = env_number("DESCANT_SESSIONS_THREADS", 2).max(1);
+    println!(
+        "randomized sessions: {count}, seed {seed} (DESCANT_SESSIONS_SEED to reproduce), \
+         {threads} instances at a time"
+    );
     let started = std::time::Instant::now();
-    let mut tally = Tally::default();
-    let mut rng = fastrand::Rng::with_seed(seed);
     let instances = count.div_ceil(SESSIONS_PER_INSTANCE);
-    for i in 0..instances {
-        let rate = [44_100.0, 48_000.0, 96_000.0, 22_050.0][rng.usize(0..4)];
-        let mut h = PluginHost::load(&test_plugin_path(), rate, MAX_BLOCK)?;
-        if i % 2 == 0 {
-            h.set_offline()?;
-        }
-        let n = SESSIONS_PER_INSTANCE.min(count - i * SESSIONS_PER_INSTANCE);
-        // What the plugin logs (its worker's errors go to stderr) is read after the instance:
-        // a worker that stopped its model or panicked fails the run, though no rule above broke.
-        let log = gag::BufferRedirect::stderr().context("capturing stderr")?;
-        for s in 0..n {
-            let what = format!(
-                "seed {seed}, instance {i} ({rate} Hz, {}), session {s}",
-                if i % 2 == 0 { "offline" } else { "real time" }
-            );
-            session(&mut h, &mut rng, &mut tally, &what)?;
-        }
-        drop(h);
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut log.into_inner(), &mut text)?;
-        let faults: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains("model stopped") || l.contains("panicked"))
+    // What the plugins log (their workers' errors go to stderr) is read after the run: a worker
+    // that stopped its model or panicked fails it, though no rule above broke. The capture is the
+    // process's, so it is one for all the instances running side by side.
+    let log = gag::BufferRedirect::stderr().context("capturing stderr")?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let ran: Vec<Result<Tally>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> Result<Tally> {
+                    let mut tally = Tally::default();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= instances {
+                            return Ok(tally);
+                        }
+                        tally.add(&instance(seed, i, count)?);
+                    }
+                })
+            })
             .collect();
-        ensure!(
-            faults.is_empty(),
-            "seed {seed}, instance {i} (sessions {}..{}): the worker failed:\n{}",
-            i * SESSIONS_PER_INSTANCE,
-            i * SESSIONS_PER_INSTANCE + n,
-            faults.join("\n")
-        );
-        tally.model_loads += text.matches("ready in").count() as u64;
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a thread panicked")))
+            })
+            .collect()
+    });
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut log.into_inner(), &mut text)?;
+    let mut tally = Tally::default();
+    for r in ran {
+        tally.add(&r.with_context(|| format!("the plugins logged:\n{text}"))?);
     }
+    let faults: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("model stopped") || l.contains("panicked"))
+        .collect();
+    ensure!(
+        faults.is_empty(),
+        "seed {seed}: a worker failed (DESCANT_SESSIONS_THREADS=1 and --nocapture tell which \
+         instance):\n{}",
+        faults.join("\n")
+    );
+    tally.model_loads = text.matches("ready in").count() as u64;
     println!("{tally:#?}\nin {:.1} s", started.elapsed().as_secs_f64());
     ensure!(tally.sessions == count);
     ensure!(
