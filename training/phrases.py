@@ -1,16 +1,17 @@
 """The phrase benchmark (issue 14): Descant's answers to held-out tunes' first phrases, through the
 built plugin, against the tunes' real consequent phrases and a random note of the key.
 
-For each held-out tune of a style (the test split, so the model never trained on it) the call is
-its first phrase, bars counted from its first note (a pickup leads into its phrase): up to its
-first phrase end when that falls within 2 to `--call-bars` bars (default 4), else that many
-bars. The real consequent runs from there to the tune's next phrase end (at most twice the
-call's bars on), else as many bars as the call: in an 8-bar strain, its second half (with
-`--call-bars 8` a whole first strain is the call). The call is written as a MIDI file and answered
-by `descant render --mode answer` with the style set to the tune's; the answer is what Descant
-played after the call. Each is measured: ending on the tonic on a strong beat (an
-ending is the last note that starts on a strong beat), notes per beat against the call, notes in
-key, range, share of steps, whether the last note is reached by a repeat or a step. A
+For each held-out tune of a style (the test split, so the model never trained on it) the call is its
+first phrase, bars counted from its first note (a pickup leads into its phrase): up to its first
+phrase end when that falls within 2 to `--call-bars` bars (default 4), else that many bars. The real
+consequent runs from there to the tune's next phrase end (at most twice the call's bars on), else as
+many bars as the call: in an 8-bar strain, its second half (with `--call-bars 8` a whole first
+strain is the call). The call is written as a MIDI file and answered by `descant render --mode
+answer` with the style set to the tune's; the answer is what Descant played after the call. Each is
+measured: ending on the tonic on a strong beat (an ending is the last note that starts on a strong
+beat; the tonic is the extraction's, the Krumhansl-Schmuckler tonic of the whole tune) and on the
+pitch class the tune itself ends on (its home, a modal tune's final), notes per beat against the
+call, notes in key, range, share of steps, whether the last note is reached by a repeat or a step. A
 discriminator (logistic regression on transposition-invariant features, 5-fold cross-validation)
 says how well answers can be told from the real consequents: 50 % means not at all. `--dump FILE`
 keeps each call, answer and real consequent (ticks) as JSON lines, to study without rendering.
@@ -113,6 +114,9 @@ def measures(phrase, call, t):
     ints = [b[2] - a[2] for a, b in zip(phrase, phrase[1:])]
     return {
         "tonic_strong": (last[2] - t["tonic"]) % 12 == 0 and bool(on_strong),
+        # The tune's own home: the pitch class of its last note (a modal tune's final), where
+        # `tonic` is the extraction's profile tonic of all its notes.
+        "home_strong": (last[2] - t["notes"][-1][2]) % 12 == 0 and bool(on_strong),
         "density_ok": 0.6 <= npb(phrase) / max(npb(call), 1e-9) <= 1.6,
         "in_key": np.mean([in_key(k, t["tonic"], t["mode"]) for _, _, k in phrase]),
         "range": max(k for *_, k in phrase) - min(k for *_, k in phrase),
@@ -232,6 +236,8 @@ def main():
         table[name] = {
             "phrases": len(ok),
             "tonic on a strong beat %": 100 * np.mean([m["tonic_strong"] for m in ok]),
+            "the tune's last note's class on a strong beat %": 100 * np.mean(
+                [m["home_strong"] for m in ok]),
             "notes per beat 0.6-1.6x the call's %": 100 * np.mean([m["density_ok"] for m in ok]),
             "notes in key %": 100 * np.mean([m["in_key"] for m in ok]),
             "range (semitones)": float(np.mean([m["range"] for m in ok])),
