@@ -6,7 +6,10 @@ piece's pitch-class histogram; a short call says more in where its notes fall (t
 the first downbeat, the longest note, the lowest). This script fits a conditional logit over the
 twelve candidate tonics: each call's features are rotated to each candidate, the score is a
 linear function of them, and the candidate with the highest score is the tonic. The label is the
-tune's key signature tonic (`tonic` in the extraction).
+tune's `tonic` in the extraction: the Krumhansl-Schmuckler tonic of all its notes (not its key
+signature, which the extraction does not keep). Learned against the tune's last note instead (a
+modal tune's final), it found that final in 65.8 / 63.0 % of the test split's 2- / 4-bar calls,
+where these weights find it in 64.3 / 63.8 %: no better, so the label stays.
 
 Features, per scale degree relative to the candidate tonic (FEATURES below, 8 x 12 weights):
 duration share, onset share, duration share on downbeats, the first note, the last note, the

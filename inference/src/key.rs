@@ -259,9 +259,9 @@ fn home_features(call: &[TickNote], meter: Meter, anchor: i64) -> [[f32; 12]; HO
 /// sets (Krumhansl–Kessler's and Aarden's from the Essen folk songs). `None` with fewer than
 /// [`MIN_NOTES_TO_DETECT`] notes.
 ///
-/// On the test split's 2-bar calls it finds the key signature's tonic 71.1 % of the time (the
-/// published profiles alone 65.1 %), and 70.6 % on 4-bar calls (69.5 %); on Irish and Scottish
-/// tunes 83.0 and 85.7 % (72.6 and 81.6 %).
+/// On the test split's 2-bar calls it finds the tune's tonic (the Krumhansl–Schmuckler tonic of
+/// all its notes) 71.1 % of the time (the published profiles alone 65.1 %), and 70.6 % on 4-bar
+/// calls (69.5 %); on Irish and Scottish tunes 83.0 and 85.7 % (72.6 and 81.6 %).
 pub fn home_of(call: &[TickNote], meter: Meter, anchor: i64) -> Option<Key> {
     if call.len() < MIN_NOTES_TO_DETECT {
         return None;
