@@ -138,9 +138,13 @@ fn notes_per_beat(notes: &[TickNote]) -> Option<f32> {
     (beats > 0.0).then(|| notes.len() as f32 / beats)
 }
 
-/// The overlap (0..=1) of two normalised histograms built by `bin` over the notes.
-fn overlap(a: &[TickNote], b: &[TickNote], bin: impl Fn(&TickNote) -> usize) -> f32 {
-    const BINS: usize = 8;
+/// The overlap (0..=1) of two normalised histograms of `BINS` bins built by `bin` over the
+/// notes (a bin past the last counts in the last); 0 when either has no note.
+fn overlap<const BINS: usize>(
+    a: &[TickNote],
+    b: &[TickNote],
+    bin: impl Fn(&TickNote) -> usize,
+) -> f32 {
     let hist = |notes: &[TickNote]| {
         let mut h = [0f32; BINS];
         for n in notes {
@@ -164,22 +168,6 @@ fn interval_overlap(a: &[TickNote], b: &[TickNote], bin: impl Fn(i32) -> usize) 
         }
         let total: f32 = h.iter().sum();
         (total > 0.0).then(|| h.map(|x| x / total))
-    };
-    match (hist(a), hist(b)) {
-        (Some(ha), Some(hb)) => ha.iter().zip(&hb).map(|(x, y)| x.min(*y)).sum(),
-        _ => 0.0,
-    }
-}
-
-/// The overlap (0..=1) of the pitch-class histograms of two sets of notes (normalised by count);
-/// 0 when either is empty.
-fn class_overlap(a: &[TickNote], b: &[TickNote]) -> f32 {
-    let hist = |notes: &[TickNote]| {
-        let mut h = [0f32; 12];
-        for n in notes {
-            h[usize::from(n.key % 12)] += 1.0;
-        }
-        (!notes.is_empty()).then(|| h.map(|x| x / notes.len() as f32))
     };
     match (hist(a), hist(b)) {
         (Some(ha), Some(hb)) => ha.iter().zip(&hb).map(|(x, y)| x.min(*y)).sum(),
@@ -281,7 +269,8 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
         let beat = brief.meter.beat_ticks();
         let in_beat =
             |n: &TickNote| ((n.onset - brief.anchor).rem_euclid(beat) * 4 / beat) as usize;
-        (overlap(notes, brief.call, length_class) + overlap(notes, brief.call, in_beat)) / 2.0
+        (overlap::<8>(notes, brief.call, length_class) + overlap::<8>(notes, brief.call, in_beat))
+            / 2.0
     };
     // Melodic kinship.
     s.contour = (interval_overlap(notes, brief.call, interval_class)
@@ -293,7 +282,7 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
         notes.iter().filter(|n| scale.contains_key(n.key)).count() as f32 / notes.len() as f32
     });
     // Tonal kinship.
-    s.tonality = class_overlap(notes, brief.call);
+    s.tonality = overlap::<12>(notes, brief.call, |n| usize::from(n.key % 12));
     // Shape.
     let lo = notes.iter().map(|n| n.key).min().unwrap_or(0);
     let hi = notes.iter().map(|n| n.key).max().unwrap_or(0);
