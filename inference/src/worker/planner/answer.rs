@@ -411,6 +411,50 @@ mod tests {
     }
 
     #[test]
+    fn on_auto_a_call_that_does_not_say_its_key_comes_home_to_the_key_played_before_it() {
+        // A call of E alone (Jingle Bells' first bars) says E; after a line in C major, home is
+        // C.
+        let settings = super::WorkerSettings {
+            ending: Ending::Home,
+            ..answer_settings(AnswerLength::Bars(1))
+        };
+        let call_of_es = |rig: &mut Rig, from: f64| {
+            for i in 0..4 {
+                rig.planner.hear(note_on(64, from + f64::from(i), 0));
+                rig.planner.hear(note_off(64, from + f64::from(i) + 1.0, 0));
+            }
+        };
+        let last = |rig: &mut Rig, from: f64| {
+            let mut out = Recorder::default();
+            plan_until(
+                rig,
+                &settings,
+                beats(from + 4.5),
+                beats(from + 16.0),
+                &mut out,
+            );
+            out.notes.last().expect("answered").key % 12
+        };
+        let mut alone = Rig::new();
+        call_of_es(&mut alone, 16.0);
+        assert_eq!(last(&mut alone, 16.0), 4, "the call alone: home is E");
+        let mut after_c = Rig::new();
+        let c_major = [
+            60u8, 64, 67, 65, 64, 62, 60, 62, 64, 65, 67, 72, 67, 64, 62, 60,
+        ];
+        for (i, key) in c_major.into_iter().enumerate() {
+            after_c.planner.hear(note_on(key, i as f64 * 0.5, 0));
+            after_c.planner.hear(note_off(key, i as f64 * 0.5 + 0.5, 0));
+        }
+        call_of_es(&mut after_c, 16.0);
+        assert_eq!(
+            last(&mut after_c, 16.0),
+            0,
+            "after a C major line: home is C"
+        );
+    }
+
+    #[test]
     fn no_answer_while_the_player_holds_a_key() {
         let mut rig = Rig::new();
         let settings = answer_settings(AnswerLength::Bars(2));
