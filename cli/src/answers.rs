@@ -2,8 +2,9 @@
 //! hand-written melodies of `descant-host` are played to the built plugin in offline render,
 //! Answer mode, then silence; each answer is measured against its call: how it ends (the tonic or
 //! the dominant, on a strong beat), its notes per beat against the call's, notes in key, and
-//! whether it starts by the first bar line after `Answer after`. The same seed gives the same
-//! table.
+//! whether it starts by the first bar line after `Answer after`. With `--turns`, the melody's
+//! next bars follow as further calls, each after the answer before, so the plugin hears the
+//! calls before it as a player's would be heard. The same seed gives the same table.
 
 use std::path::PathBuf;
 
@@ -28,9 +29,13 @@ pub struct AnswersArgs {
     /// Sets a parameter by its name and text; repeatable.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
-    /// Sets `Key` to each melody's own key (default: Auto, found from the call).
+    /// Sets `Key` to each melody's own key (default: Auto, found from the calls heard).
     #[arg(long)]
     tell_key: bool,
+    /// Calls per melody, played in turn (the melody's next bars each time, after the silence
+    /// of the answer before); each answer is measured, and the summary is given per call.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    turns: u32,
     /// The `.clap` to measure (default: as `descant render` finds it).
     #[arg(long, value_name = "PATH")]
     plugin: Option<PathBuf>,
@@ -52,11 +57,14 @@ fn ticks(notes: &[Note]) -> Vec<TickNote> {
         .collect()
 }
 
-/// The home the plugin's key finder hears in `call` with the key on Auto (`key::home_of`, bars
-/// from the render's start, as the plugin counts them): "F", "Dm", or "-" for a call too short.
-fn finder_home(call: &[Note], meter: (u8, u8)) -> String {
+/// The home the plugin's key finder hears with the key on Auto after the player played `played`
+/// (`key::home_of` over the last call, `call_notes` long, and the notes before it, up to
+/// `key::HOME_NOTES` in all; bars from the render's start, as the plugin counts them): "F", "Dm",
+/// or "-" for a call too short.
+fn finder_home(played: &[Note], call_notes: usize, meter: (u8, u8)) -> String {
     let meter = Meter::nearest(i32::from(meter.0), i32::from(meter.1));
-    key::home_of(&ticks(call), meter, 0).map_or("-".to_owned(), |k| {
+    let heard = &played[played.len() - call_notes.max(key::HOME_NOTES).min(played.len())..];
+    key::home_of(&ticks(heard), meter, 0).map_or("-".to_owned(), |k| {
         let minor = if k.mode == Mode::Minor { "m" } else { "" };
         format!("{}{minor}", NAMES[usize::from(k.tonic)])
     })
@@ -99,6 +107,7 @@ pub fn run(args: AnswersArgs) -> Result<()> {
         "call", "notes", "answer", "ratio", "inkey", "time", "first", "home"
     );
     let mut all = AnswerStats::default();
+    let mut per_turn = vec![AnswerStats::default(); args.turns as usize];
     let (mut rhythm, mut contour) = (0.0, 0.0);
     for m in MELODIES {
         for &bars in &args.bars {
@@ -106,43 +115,68 @@ pub fn run(args: AnswersArgs) -> Result<()> {
             if args.tell_key {
                 settings.push(("Key".to_owned(), key_name(m.scale)));
             }
-            let x = m.answer(&plugin, &settings, bars)?;
-            let s = descant_host::answers::measure(&x.call, &x.answer, m.scale, m.meter, after);
-            all.add(&s);
-            let (r, c) = kinship(&x.call, &x.answer, m.meter);
-            rhythm += r;
-            contour += c;
-            let ratio = notes_per_beat(&x.answer) / notes_per_beat(&x.call).max(1e-9);
-            let ends = x.answer.last().map_or("-".to_owned(), |n| {
-                let bar = m.bar_beats();
-                format!(
-                    "{} at bar {} beat {:.2}{}",
-                    NAMES[usize::from(n.key % 12)],
-                    ((n.beat + 1e-6) / bar).floor() as i64 + 1,
-                    (n.beat + 1e-6).rem_euclid(bar) + 1.0 - 1e-6,
-                    if s.tonic_strong == 1 {
-                        " (home)"
-                    } else if s.dominant_strong == 1 {
-                        " (open)"
-                    } else {
-                        ""
-                    }
-                )
-            });
-            let home = if args.tell_key {
-                "set".to_owned()
-            } else {
-                finder_home(&x.call, m.meter)
-            };
+            let exchanges = m.answers_in_turn(&plugin, &settings, bars, args.turns)?;
+            // What the player played up to each call's end (the key finder on Auto hears it).
+            let mut played: Vec<Note> = Vec::new();
+            for (turn, x) in exchanges.iter().enumerate() {
+                let s = descant_host::answers::measure(&x.call, &x.answer, m.scale, m.meter, after);
+                all.add(&s);
+                per_turn[turn].add(&s);
+                let (r, c) = kinship(&x.call, &x.answer, m.meter);
+                rhythm += r;
+                contour += c;
+                let ratio = notes_per_beat(&x.answer) / notes_per_beat(&x.call).max(1e-9);
+                let ends = x.answer.last().map_or("-".to_owned(), |n| {
+                    let bar = m.bar_beats();
+                    format!(
+                        "{} at bar {} beat {:.2}{}",
+                        NAMES[usize::from(n.key % 12)],
+                        ((n.beat + 1e-6) / bar).floor() as i64 + 1,
+                        (n.beat + 1e-6).rem_euclid(bar) + 1.0 - 1e-6,
+                        if s.tonic_strong == 1 {
+                            " (home)"
+                        } else if s.dominant_strong == 1 {
+                            " (open)"
+                        } else {
+                            ""
+                        }
+                    )
+                });
+                played.extend_from_slice(&x.call);
+                let home = if args.tell_key {
+                    "set".to_owned()
+                } else {
+                    finder_home(&played, x.call.len(), m.meter)
+                };
+                let name = if args.turns > 1 {
+                    format!("{} ({bars} bars, call {})", m.name, turn + 1)
+                } else {
+                    format!("{} ({bars} bars)", m.name)
+                };
+                println!(
+                    "{:<34} {:>5} {:>6} {:>6.2} {:>5.0}% {:>5} {:>7.2} {home:>4}  {ends}",
+                    name,
+                    x.call.len(),
+                    x.answer.len(),
+                    ratio,
+                    AnswerStats::pct(s.in_key, s.notes),
+                    if s.on_time == 1 { "ok" } else { "late" },
+                    x.answer.first().map_or(f64::NAN, |n| n.beat),
+                );
+            }
+        }
+    }
+    if args.turns > 1 {
+        for (turn, t) in per_turn.iter().enumerate() {
+            let p = |c| AnswerStats::pct(c, t.answered);
             println!(
-                "{:<34} {:>5} {:>6} {:>6.2} {:>5.0}% {:>5} {:>7.2} {home:>4}  {ends}",
-                format!("{} ({bars} bars)", m.name),
-                x.call.len(),
-                x.answer.len(),
-                ratio,
-                AnswerStats::pct(s.in_key, s.notes),
-                if s.on_time == 1 { "ok" } else { "late" },
-                x.answer.first().map_or(f64::NAN, |n| n.beat),
+                "call {}: {} calls, {} answered; ending on the tonic on a strong beat {:.0} %; \
+                 notes in key {:.1} %",
+                turn + 1,
+                t.calls,
+                t.answered,
+                p(t.tonic_strong),
+                AnswerStats::pct(t.in_key, t.notes),
             );
         }
     }

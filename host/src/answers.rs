@@ -172,15 +172,61 @@ impl Melody {
         settings: &[(String, String)],
         bars: u32,
     ) -> Result<Exchange> {
-        let call = self.call(bars);
-        let end = f64::from(bars + SILENCE_BARS) * self.bar_beats();
-        let call_end = call.iter().map(|n| n.beat + n.length).fold(0.0, f64::max);
-        let answer = self
-            .render(plugin, settings, &call, end, "a call")?
+        let mut x = self.answers_in_turn(plugin, settings, bars, 1)?;
+        Ok(x.remove(0))
+    }
+
+    /// Plays the melody as `turns` calls of `bars` bars in turn, each followed by
+    /// [`SILENCE_BARS`] of silence (call `k` is the melody's bars `k * bars..(k + 1) * bars`, in
+    /// place after the silences before it, so on the same beats of the bar), to the plugin at
+    /// `plugin` in one offline render at [`TEMPO`] with parameter `settings`; returns an exchange
+    /// per call, each answer what Descant played from its call's end to the next call. A call
+    /// past the melody's end is left out.
+    pub fn answers_in_turn(
+        &self,
+        plugin: &Path,
+        settings: &[(String, String)],
+        bars: u32,
+        turns: u32,
+    ) -> Result<Vec<Exchange>> {
+        let bar = self.bar_beats();
+        let turn_beats = f64::from(bars + SILENCE_BARS) * bar;
+        let mut calls = Vec::new();
+        for k in 0..turns {
+            let (from, to) = (f64::from(k * bars) * bar, f64::from((k + 1) * bars) * bar);
+            let call: Vec<Note> = self
+                .notes()
+                .0
+                .into_iter()
+                .filter(|n| (from..to).contains(&n.beat))
+                .map(|n| Note {
+                    beat: n.beat - from + f64::from(k) * turn_beats,
+                    length: n.length.min(to - n.beat),
+                    ..n
+                })
+                .collect();
+            if call.is_empty() {
+                break;
+            }
+            calls.push(call);
+        }
+        let track: Vec<Note> = calls.iter().flatten().copied().collect();
+        let end = calls.len() as f64 * turn_beats;
+        let played = self.render(plugin, settings, &track, end, "calls in turn")?;
+        Ok(calls
             .into_iter()
-            .filter(|n| n.beat >= call_end - 1e-9)
-            .collect();
-        Ok(Exchange { call, answer })
+            .enumerate()
+            .map(|(k, call)| {
+                let call_end = call.iter().map(|n| n.beat + n.length).fold(0.0, f64::max);
+                let next = (k + 1) as f64 * turn_beats;
+                let answer = played
+                    .iter()
+                    .filter(|n| n.beat >= call_end - 1e-9 && n.beat < next - 1e-9)
+                    .copied()
+                    .collect();
+                Exchange { call, answer }
+            })
+            .collect())
     }
 }
 
