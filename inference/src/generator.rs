@@ -27,7 +27,7 @@ mod guide;
 mod hearing;
 mod original;
 
-pub use guide::{Guide, LineStart};
+pub use guide::{Approach, Guide, LineStart};
 
 use hearing::voice_bounds;
 
@@ -418,6 +418,18 @@ impl<M: StepModel> Continuation<M> {
                         parallel: self.parallels_at(guide, onset),
                     };
                     shaping::shape_pitches(logits, &mut self.shaped, &guide.steering, ctx);
+                    if let Some(a) = guide
+                        .approach
+                        .filter(|a| (a.from..a.until).contains(&onset))
+                    {
+                        for key in (0..128u8).filter(|&k| a.keys >> k & 1 == 1) {
+                            if let Some(l) =
+                                self.shaped.get_mut(tokenizer::pitch_token(key) as usize)
+                            {
+                                *l += a.bias;
+                            }
+                        }
+                    }
                     &self.shaped
                 }
                 Expect::Dur { .. } => {

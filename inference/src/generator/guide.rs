@@ -43,6 +43,24 @@ pub struct Guide<'a> {
     /// Onsets keep to this grid, in ticks from the bar line, when set: an answer to a call on the
     /// sixteenth grid keeps to it (no triplets after straight eighths).
     pub grid: Option<i64>,
+    /// The approach to an answer's cadence, when the planner knows where it falls: the keys a
+    /// note starting just before it is drawn towards (see [`Approach`]).
+    pub approach: Option<Approach>,
+}
+
+/// The approach to a cadence: a note whose onset lies in `from..until` is drawn towards `keys`
+/// (its pitch logits raised by `bias` on them), so that the cadence that follows is reached by a
+/// repeat or a step, as tunes reach theirs. Soft: the model may still leap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Approach {
+    /// First tick of the onsets drawn.
+    pub from: i64,
+    /// The tick after the last onset drawn (the cadence's beat).
+    pub until: i64,
+    /// The keys drawn towards (bit `k`: MIDI key `k`).
+    pub keys: u128,
+    /// Added to the pitch logits of `keys`, in nats.
+    pub bias: f32,
 }
 
 /// Where and over what a line starts (see [`Continuation::start`](super::Continuation::start)).

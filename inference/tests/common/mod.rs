@@ -90,6 +90,7 @@ pub fn take_guarded(
         harmony_guard: false,
         alternates: false,
         grid: None,
+        approach: None,
     };
     let mut out = Vec::new();
     while out.len() < n {
@@ -124,6 +125,7 @@ pub fn take_with_chord(
         harmony_guard: false,
         alternates: false,
         grid: None,
+        approach: None,
     };
     let mut out = Vec::new();
     while out.len() < n {

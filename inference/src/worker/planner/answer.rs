@@ -455,6 +455,47 @@ mod tests {
     }
 
     #[test]
+    fn a_note_in_the_beat_before_a_home_cadence_leads_into_it_by_a_repeat_or_a_step() {
+        let c_major = KeySetting::Fixed(Key {
+            tonic: 0,
+            mode: Mode::Major,
+        });
+        // 2-bar answers from the bar line at beat 8: the cadence on beat 3 of the last bar
+        // (beat 14); the beat before it is 13..14.
+        let (mut leading, mut by_step) = (0, 0);
+        for seed in 1..=160 {
+            let mut rig = Rig::new();
+            let mut settings = answer_settings(AnswerLength::Bars(2));
+            settings.seed = seed;
+            settings.ending = Ending::Home;
+            settings.steering.key = c_major;
+            call(&mut rig);
+            let mut out = Recorder::default();
+            plan_until(&mut rig, &settings, beats(4.5), beats(30.0), &mut out);
+            let [.., before, last] = out.notes.as_slice() else {
+                panic!("an answer of two notes or more: {:?}", out.notes);
+            };
+            assert_eq!((last.key % 12, last.onset_beat), (0, 14.0), "{last:?}");
+            assert!(
+                last.key.abs_diff(before.key) <= 6,
+                "the tonic nearest the note before: {before:?} {last:?}"
+            );
+            if before.onset_beat >= 13.0 {
+                leading += 1;
+                by_step += usize::from(last.key.abs_diff(before.key) <= 2);
+            }
+        }
+        assert!(
+            leading >= 20,
+            "{leading} of 160 answers with a note in the beat before"
+        );
+        assert!(
+            4 * by_step >= 3 * leading,
+            "{by_step} of {leading} reach the cadence by a repeat or a step"
+        );
+    }
+
+    #[test]
     fn no_answer_while_the_player_holds_a_key() {
         let mut rig = Rig::new();
         let settings = answer_settings(AnswerLength::Bars(2));

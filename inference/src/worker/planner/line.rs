@@ -182,6 +182,7 @@ impl<M: StepModel> Planner<M> {
             } else {
                 None
             },
+            approach: self.approach,
         };
         let Some(cont) = self.continuation.as_mut() else {
             return Ok(None);

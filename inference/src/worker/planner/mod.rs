@@ -31,7 +31,7 @@ use parking_lot::RwLock;
 use crate::critic::Scores;
 use crate::error::ModelError;
 use crate::events::{ContextEvent, GeneratedNote};
-use crate::generator::Continuation;
+use crate::generator::{Approach, Continuation};
 use crate::key::{self, Key};
 use crate::model::Model;
 use crate::originality::NgramIndex;
@@ -115,6 +115,9 @@ pub struct Planner<M: StepModel = Model> {
     now: i64,
     /// Where the current line's phrase ends (an answer's end, a loop cycle's), if known.
     phrase_end: Option<i64>,
+    /// The approach to the cadence of the answer candidate being written, if any (set and
+    /// cleared around each candidate; see [`crate::generator::Approach`]).
+    approach: Option<Approach>,
     /// Meter of the host's bars.
     meter: Meter,
     /// Absolute tick of a bar line.
@@ -169,6 +172,7 @@ impl<M: StepModel> Planner<M> {
             heard: Vec::with_capacity(MAX_PHRASE_NOTES),
             now: 0,
             phrase_end: None,
+            approach: None,
             meter: Meter::FOUR_FOUR,
             anchor: 0,
             control: Vec::new(),
@@ -356,6 +360,7 @@ impl<M: StepModel> Planner<M> {
             self.along.resume_from = c.cursor();
         }
         self.continuation = None;
+        self.approach = None;
         self.answer.drop_answer();
         self.answer_base = None;
         self.looping.cycle = None;
