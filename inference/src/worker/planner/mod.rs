@@ -51,8 +51,9 @@ use memory::TrackMemory;
 pub const START_GRID_TICKS: i64 = 3;
 /// Player notes (and, in Continue mode, Descant's own) kept as context.
 const MAX_PHRASE_NOTES: usize = 256;
-/// Player notes the automatic key looks at.
-const KEY_NOTES: usize = 64;
+/// Player notes the automatic key looks at: as many as Answer mode's automatic home
+/// ([`key::HOME_NOTES`]), so the two follow a change of key as soon.
+const KEY_NOTES: usize = key::HOME_NOTES;
 /// Notes sent that a correction may still withdraw.
 const MAX_SENT: usize = 64;
 
