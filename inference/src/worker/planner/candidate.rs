@@ -166,12 +166,12 @@ impl<M: StepModel> Planner<M> {
         }
     }
 
-    /// What the automatic home is heard from: the player's notes before `call` (from the
-    /// phrase the planner keeps, since the last stop, seek or reset) and then `call`, the last
-    /// [`key::HOME_NOTES`] of them, or all of `call` if it is longer. A second call says less about
-    /// its key than the first, which begins the tune: on the test split's tunes the key finder
-    /// found the tonic from a later 2- or 4-bar call alone in 51-68 % of calls, and from the
-    /// same call with the notes before it in 71-74 % (`training/home_key.py`).
+    /// What the automatic home is heard from: the player's notes before `call` (those the
+    /// planner keeps: since the transport last stopped or jumped, or a reset) and then `call`,
+    /// the last [`key::HOME_NOTES`] of them, or all of `call` if it is longer. A later call says
+    /// less about its key than the first, which begins the tune: on the test split's tunes the
+    /// key finder found the tonic from a second, third or fourth 2- or 4-bar call alone in
+    /// 50-68 % of calls, and with the notes before it in 71-74 % (`key::home_of`'s weights).
     pub(super) fn heard_up_to(&self, call: &[TickNote]) -> Vec<TickNote> {
         let first = call.first().map_or(i64::MAX, |n| n.onset);
         let before = self.phrase.partition_point(|n| n.onset < first);
@@ -184,8 +184,9 @@ impl<M: StepModel> Planner<M> {
 
     /// Ends a candidate with its cadence: a note of pitch class `pc` at `at` (the last bar's
     /// last strong beat), the key of that class nearest the note before it inside the register
-    /// (`near`, the model's own next key, breaking a tie or standing in when there is none), as long as the call's last note (the tune's own way of ending a phrase), at
-    /// least a beat (a quarter note where the beat is longer) and at most to `end`. Notes from
+    /// (`near`, the model's own next key, breaking a tie or standing in when there is none), as
+    /// long as the call's last note (the tune's own way of ending a phrase), at least a beat (a
+    /// quarter note where the beat is longer) and at most to `end`. Notes from
     /// `at` on are dropped; the note before is cut at `at`, or held up to it across a gap of a
     /// beat or less.
     fn cadence(
