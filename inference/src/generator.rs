@@ -16,7 +16,7 @@
 use crate::error::ModelError;
 use crate::model::Model;
 use crate::onset::Alternates;
-use crate::phrasing::{Close, Phrasing};
+use crate::phrasing::{self, Close, Phrasing};
 use crate::sampler::{Sampler, SamplingSettings};
 use crate::shaping::{self, PitchContext, REPEAT_RUN};
 use crate::steering::Steering;
@@ -418,15 +418,22 @@ impl<M: StepModel> Continuation<M> {
                         parallel: self.parallels_at(guide, onset),
                     };
                     shaping::shape_pitches(logits, &mut self.shaped, &guide.steering, ctx);
-                    if let Some(a) = guide
-                        .approach
-                        .filter(|a| (a.from..a.until).contains(&onset))
-                    {
-                        for key in (0..128u8).filter(|&k| a.keys >> k & 1 == 1) {
+                    // An answer's cadence approached by step; a phrase's last note (of its
+                    // close's keys) reached by step from the note before where one can be.
+                    let near_last = self.recent.last().map_or(0, |&k| phrasing::keys_near(k));
+                    let drawn = match guide.approach {
+                        Some(a) if (a.from..a.until).contains(&onset) => Some((a.keys, a.bias)),
+                        _ if close_keys & near_last != 0 => {
+                            Some((close_keys & near_last, phrasing::LAST_NOTE_STEP_BIAS))
+                        }
+                        _ => None,
+                    };
+                    if let Some((keys, bias)) = drawn {
+                        for key in (0..128u8).filter(|&k| keys >> k & 1 == 1) {
                             if let Some(l) =
                                 self.shaped.get_mut(tokenizer::pitch_token(key) as usize)
                             {
-                                *l += a.bias;
+                                *l += bias;
                             }
                         }
                     }

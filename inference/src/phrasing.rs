@@ -10,6 +10,8 @@
 //!   [`Phrasing::last_keys`] (or of [`Phrasing::half_keys`], when what sounds there belongs to
 //!   the dominant and not the tonic; in a loop's last phrase first of [`Phrasing::lead_keys`]
 //!   where one does not clash; see [`Close::keys_over`]) when any of them lies in the register;
+//!   those of them a step or less from the note before are drawn towards, not forced
+//!   ([`LAST_NOTE_STEP_BIAS`]);
 //! - that last note ends the phrase with a **breath** ([`breathes`]): it lasts at least a long
 //!   note ([`long_ticks`]), or it ends at least [`REST_TICKS`] before the phrase end.
 
@@ -17,6 +19,21 @@ use crate::critic::strong_beat;
 use crate::key::{Key, Mode, PitchClassSet};
 use crate::time::Meter;
 use crate::tokenizer::TICKS_PER_BEAT;
+
+/// How strongly a phrase's last note is drawn towards those of its close's keys a step or less
+/// from the note before (nats added to their logits), so that a phrase ends by step where its
+/// cadence allows, as tunes and inner voices do; the model may still leap. Beside the twelve
+/// melodies in Continue mode (`descant duet`, seeds 3 and 1) 49.0 and 56.2 % of Descant's phrase
+/// ends were reached by a repeat or a step (the melodies' own: 70.5 %); at 2.25 nats 57.3 % (seed
+/// 3), at 4 nats 66.7 and 71.9 %, with on-beat consonance 99.3 / 97.1 % (4th counted / not;
+/// before 99.3 / 96.5 %) and 99.3 / 97.0 % (99.0 / 97.7 %).
+pub const LAST_NOTE_STEP_BIAS: f32 = 4.0;
+
+/// The keys a step or less (two semitones) from `key`, itself included (bit `k`: MIDI key `k`).
+pub fn keys_near(key: u8) -> u128 {
+    let key = key & 127;
+    (key.saturating_sub(2)..=key.saturating_add(2).min(127)).fold(0, |set, k| set | 1 << k)
+}
 
 /// The shortest rest that counts as a breath before a phrase end: an eighth note, in ticks.
 pub const REST_TICKS: i64 = TICKS_PER_BEAT / 2;
