@@ -429,7 +429,10 @@ impl<M: StepModel> Continuation<M> {
                         _ => None,
                     };
                     if let Some((keys, bias)) = drawn {
-                        for key in (0..128u8).filter(|&k| keys >> k & 1 == 1) {
+                        // The vocabulary's keys only: `pitch_token` folds others into it by
+                        // octaves, which would raise its edge keys once more per octave.
+                        let vocabulary = tokenizer::PITCH_LOW..=tokenizer::PITCH_HIGH;
+                        for key in vocabulary.filter(|&k| keys >> k & 1 == 1) {
                             if let Some(l) =
                                 self.shaped.get_mut(tokenizer::pitch_token(key) as usize)
                             {

@@ -14,6 +14,7 @@ use crate::error::ModelError;
 use crate::generator::Approach;
 use crate::key::{self, Key, Mode};
 use crate::onset::Alternates;
+use crate::phrasing;
 use crate::steering::KeySetting;
 use crate::step::StepModel;
 use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
@@ -46,9 +47,9 @@ const APPROACH_BIAS: f32 = 2.25;
 
 /// The keys a step or less from a key of pitch class `pc` (bit `k`: MIDI key `k`).
 fn approach_keys(pc: u8) -> u128 {
-    (0..128u8)
-        .filter(|&k| (0..=2).any(|d| (k + d) % 12 == pc || (k + 12 - d) % 12 == pc))
-        .fold(0, |set, k| set | 1 << k)
+    (pc..128)
+        .step_by(12)
+        .fold(0, |set, k| set | phrasing::keys_near(k))
 }
 
 /// The pitch class an answer in `key` must end on under `ending`: the tonic (Home) or the

@@ -18,6 +18,18 @@ fn along_settings() -> super::WorkerSettings {
     }
 }
 
+/// Continue mode in `key`, with `seed`.
+fn along_in_key(key: Key, seed: u64) -> super::WorkerSettings {
+    super::WorkerSettings {
+        seed,
+        steering: Steering {
+            key: KeySetting::Fixed(key),
+            ..Steering::default()
+        },
+        ..along_settings()
+    }
+}
+
 #[test]
 fn the_line_starts_on_the_next_bar_line_and_plays_in_its_first_bar() {
     let mut rig = Rig::new();
@@ -325,14 +337,7 @@ fn every_phrase_ends_on_its_close_with_a_breath_and_a_note_of_the_tonic_or_domin
     for (meter, seed) in [((4, 4), 1), ((3, 4), 2), ((6, 8), 3), ((4, 4), 4)] {
         let mut rig = Rig::new();
         rig.planner.hear(transport(meter, true, 0));
-        let settings = super::WorkerSettings {
-            seed,
-            steering: Steering {
-                key: KeySetting::Fixed(d_major),
-                ..Steering::default()
-            },
-            ..along_settings()
-        };
+        let settings = along_in_key(d_major, seed);
         let m = Meter {
             numerator: meter.0,
             denominator: meter.1,
@@ -388,14 +393,7 @@ fn a_phrases_last_note_is_reached_by_a_step_where_its_close_allows() {
     for seed in 1..=12 {
         let mut rig = Rig::new();
         rig.planner.hear(transport((4, 4), true, 0));
-        let settings = super::WorkerSettings {
-            seed,
-            steering: Steering {
-                key: KeySetting::Fixed(d_major),
-                ..Steering::default()
-            },
-            ..along_settings()
-        };
+        let settings = along_in_key(d_major, seed);
         let mut out = Recorder::default();
         plan_until(&mut rig, &settings, 1, 6 * phrase, &mut out);
         for k in 1..6 {
