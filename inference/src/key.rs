@@ -267,7 +267,7 @@ pub const HOME_NOTES: usize = 64;
 /// [`MIN_NOTES_TO_DETECT`] notes.
 ///
 /// The corpus does not say where a tune's home is; where its two readings agree (the
-/// Krumhansl–Schmuckler tonic of all its notes is also its last note's pitch class, 68 % of the
+/// Krumhansl–Schmuckler tonic of all its notes is also its last note's pitch class, 64 % of the
 /// test split's calls) it finds that home from the first 2 bars 84.3 % of the time (the published
 /// profiles alone 74.2 %), and from 4 bars 83.0 % (80.3 %); on Irish and Scottish tunes 91.0 and
 /// 91.0 % (77.8 and 88.0 %).
