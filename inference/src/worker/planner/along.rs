@@ -14,138 +14,184 @@
 
 use crate::error::ModelError;
 use crate::step::StepModel;
+use crate::time::Meter;
 use crate::tokenizer::TickNote;
 
 use super::super::config::WorkerSettings;
-use super::line::{merge_monophonic, note_timer, Step};
-use super::{ceil_to, push_bounded, to_tick, PlanSink, Planner};
+use super::context::PlanContext;
+use super::line::{merge_monophonic, note_timer, LoopView, Step};
+use super::{
+    ceil_to, push_bounded, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime, MAX_PHRASE_NOTES,
+};
 
 /// Interval classes a correction will not let stand on a beat: seconds, sevenths, the tritone.
 const DISSONANT: [i32; 5] = [1, 2, 6, 10, 11];
 
-/// Continue mode's memory.
+/// Continue mode's planner: its own recent notes and when its line re-reads or restarts.
 #[derive(Debug)]
-pub(super) struct AlongState {
+pub(super) struct AlongPlanner {
     /// The player played since the line last took in context: re-read at the next bar line.
-    pub(super) refresh: bool,
+    refresh: bool,
     /// No restarted line starts before this tick (the old line's cursor).
-    pub(super) resume_from: i64,
+    resume_from: i64,
     /// A correction withdrew the line from this tick: the next line starts exactly here.
-    pub(super) restart_at: Option<i64>,
+    restart_at: Option<i64>,
+    /// Descant's own recent notes (absolute ticks), context beside the player's.
+    own: Vec<TickNote>,
 }
 
-impl Default for AlongState {
+impl Default for AlongPlanner {
     fn default() -> Self {
-        AlongState {
+        AlongPlanner {
             refresh: false,
             resume_from: i64::MIN,
             restart_at: None,
+            own: Vec::with_capacity(MAX_PHRASE_NOTES),
         }
     }
 }
 
-impl<M: StepModel> Planner<M> {
-    /// The line's own past: Descant's notes for a two-voice model (the player's are heard beside
-    /// them); one merged line for a v1 model, which knows only one voice.
-    fn along_history(&self, model: &M) -> Vec<TickNote> {
-        if model.contract().two_voice() {
-            self.own.clone()
-        } else {
-            merge_monophonic(&self.phrase, &self.own)
+impl ModeEvents for AlongPlanner {
+    fn line_dropped(&mut self, cursor: Option<i64>) {
+        if let Some(cursor) = cursor {
+            self.resume_from = cursor;
         }
     }
 
-    /// The last-moment correction (see the module doc); returns whether notes were withdrawn.
-    fn correct(&mut self, sink: &mut impl PlanSink) -> bool {
-        let beat = self.meter.beat_ticks();
-        let mut first: Option<f64> = None;
-        for &(onset, key) in &self.arrived {
-            if self.held[usize::from(key)].is_none() {
-                continue; // already released: nothing sounds against the planned note
-            }
-            let clash = self.sent.iter().find(|n| {
-                let t = to_tick(n.onset_beat);
-                let interval = (i32::from(n.key) - i32::from(key)).rem_euclid(12);
-                t > onset
-                    && t > self.now
-                    && t <= onset + 2 * beat
-                    && (t - self.anchor).rem_euclid(beat) == 0
-                    && DISSONANT.contains(&interval)
-            });
-            if let Some(n) = clash {
-                first = Some(first.map_or(n.onset_beat, |f: f64| f.min(n.onset_beat)));
-            }
-        }
-        self.arrived.clear();
-        let Some(from) = first else {
-            return false;
-        };
-        sink.retract_from(from, self.epoch);
-        self.sent.retain(|n| n.onset_beat < from - 1e-9);
-        self.last_end_beat = self
-            .sent
-            .last()
-            .map_or(f64::MIN, |n| n.onset_beat + n.length_beats);
-        let tick = to_tick(from);
-        self.own.retain(|n| n.onset < tick);
-        self.continuation = None;
-        self.along.restart_at = Some(tick);
-        self.along.resume_from = i64::MIN;
-        true
+    fn new_epoch(&mut self) {
+        self.resume_from = i64::MIN;
     }
 
+    fn player_note_finished(&mut self) {
+        self.refresh = true;
+    }
+
+    fn forget(&mut self) {
+        self.own.clear();
+    }
+
+    /// The line is what was played: it re-reads it at the next bar line.
+    fn adopt_choice(&mut self, meter: Meter, beat: f64, planned: u8, played: u8) {
+        let tick = to_tick(beat);
+        let near = meter.beat_ticks() / 2;
+        // (Humanize may have moved the onset as sent off the line's grid tick.)
+        let mut own = self.own.iter_mut().rev().filter(|n| n.key == planned);
+        if let Some(n) = own.find(|n| (n.onset - tick).abs() <= near) {
+            n.key = played;
+        }
+        self.refresh = true;
+    }
+}
+
+impl<M: StepModel> ModePlanner<M> for AlongPlanner {
     /// Continue mode: one note (or bar line) more of the line, starting one at the next bar line.
-    pub(super) fn plan_along(
+    fn plan(
         &mut self,
+        cx: &mut PlanContext<M>,
         model: &mut M,
         settings: &WorkerSettings,
-        playhead: i64,
-        horizon: i64,
+        time: PlanTime,
         sink: &mut impl PlanSink,
     ) -> Result<bool, ModelError> {
+        let PlanTime {
+            playhead, horizon, ..
+        } = time;
         if settings.hearing.correct {
-            self.correct(sink);
+            self.correct(cx, sink);
         } else {
-            self.arrived.clear();
+            cx.player.arrived.clear();
         }
-        if self.continuation.is_none() {
-            let bar = self.meter.bar_ticks();
-            let from = (playhead + 1).max(self.along.resume_from);
-            let restart = self.along.restart_at.take().filter(|&t| t > playhead);
-            let start = restart.unwrap_or_else(|| self.anchor + ceil_to(from - self.anchor, bar));
+        if cx.line.continuation.is_none() {
+            let bar = cx.clock.meter.bar_ticks();
+            let from = (playhead + 1).max(self.resume_from);
+            let restart = self.restart_at.take().filter(|&t| t > playhead);
+            let start =
+                restart.unwrap_or_else(|| cx.clock.anchor + ceil_to(from - cx.clock.anchor, bar));
             if start >= horizon {
-                self.along.restart_at = restart;
+                self.restart_at = restart;
                 return Ok(false);
             }
-            let history = self.along_history(model);
-            self.start_line(model, settings, &history, None, start, sink)?;
-            self.along.refresh = false;
+            let history = self.history(model, &cx.player.phrase);
+            cx.start_line(model, settings, &history, None, start, LoopView::NONE, sink)?;
+            self.refresh = false;
         }
-        let Some((step, t0)) = self.step_before(model, settings, horizon, sink)? else {
+        let Some((step, t0)) = cx.step_before(model, settings, horizon, sink)? else {
             return Ok(false);
         };
         match step {
             Step::Note(n) => {
                 push_bounded(&mut self.own, n);
                 note_timer(t0, sink);
-                self.emit(n, settings, f64::MIN, t0.elapsed(), sink);
+                cx.emit(n, settings, f64::MIN, t0.elapsed(), sink);
             }
-            Step::Bar(t) if self.along.refresh => {
-                let history = self.along_history(model);
-                self.start_line(model, settings, &history, None, t, sink)?;
-                self.along.refresh = false;
+            Step::Bar(t) if self.refresh => {
+                let history = self.history(model, &cx.player.phrase);
+                cx.start_line(model, settings, &history, None, t, LoopView::NONE, sink)?;
+                self.refresh = false;
             }
             Step::Bar(_) => {
                 // Beside a player who is playing, the line plays in every bar: a whole bar of
                 // silence from Descant then sounds like a dropped cue, not a breath.
-                if self.player_active() {
-                    if let Some(c) = self.continuation.as_mut() {
+                if cx.player_active() {
+                    if let Some(c) = cx.line.continuation.as_mut() {
                         c.play_first_bar();
                     }
                 }
             }
         }
         Ok(true)
+    }
+}
+
+impl AlongPlanner {
+    /// The line's own past: Descant's notes for a two-voice model (the player's `phrase` is
+    /// heard beside them); one merged line for a v1 model, which knows only one voice.
+    fn history<M: StepModel>(&self, model: &M, phrase: &[TickNote]) -> Vec<TickNote> {
+        if model.contract().two_voice() {
+            self.own.clone()
+        } else {
+            merge_monophonic(phrase, &self.own)
+        }
+    }
+
+    /// The last-moment correction (see the module doc); returns whether notes were withdrawn.
+    fn correct<M: StepModel>(&mut self, cx: &mut PlanContext<M>, sink: &mut impl PlanSink) -> bool {
+        let beat = cx.clock.meter.beat_ticks();
+        let mut first: Option<f64> = None;
+        for &(onset, key) in &cx.player.arrived {
+            if cx.player.held[usize::from(key)].is_none() {
+                continue; // already released: nothing sounds against the planned note
+            }
+            let clash = cx.sent.notes.iter().find(|n| {
+                let t = to_tick(n.onset_beat);
+                let interval = (i32::from(n.key) - i32::from(key)).rem_euclid(12);
+                t > onset
+                    && t > cx.clock.now
+                    && t <= onset + 2 * beat
+                    && (t - cx.clock.anchor).rem_euclid(beat) == 0
+                    && DISSONANT.contains(&interval)
+            });
+            if let Some(n) = clash {
+                first = Some(first.map_or(n.onset_beat, |f: f64| f.min(n.onset_beat)));
+            }
+        }
+        cx.player.arrived.clear();
+        let Some(from) = first else {
+            return false;
+        };
+        sink.retract_from(from, cx.clock.epoch);
+        cx.sent.notes.retain(|n| n.onset_beat < from - 1e-9);
+        cx.sent.last_end_beat = cx
+            .sent
+            .notes
+            .last()
+            .map_or(f64::MIN, |n| n.onset_beat + n.length_beats);
+        let tick = to_tick(from);
+        self.own.retain(|n| n.onset < tick);
+        cx.line.continuation = None;
+        self.restart_at = Some(tick);
+        self.resume_from = i64::MIN;
+        true
     }
 }
 

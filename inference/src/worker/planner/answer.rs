@@ -9,7 +9,7 @@
 //! past dropped) rather than starting over at a later bar;
 //! the work is thrown away if the player plays on (a new epoch). Offline the playhead moves by
 //! blocks, so the count, and the answer, are the same for the same seed. Writing and judging one
-//! candidate is in [`super::candidate`].
+//! candidate is in [`candidate`].
 //!
 //! Guarantees: no answer starts while a player key is down, before `Answer after` beats after the
 //! latest note-off, or before the playhead, and starts no later than the first bar line after
@@ -29,13 +29,15 @@ use std::time::Duration;
 
 use crate::critic::Scores;
 use crate::error::ModelError;
+use crate::generator::Continuation;
 use crate::onset::Alternates;
 use crate::step::StepModel;
 use crate::tokenizer::TickNote;
 
 use super::super::config::{AnswerLength, WorkerSettings};
-use super::line::{note_timer, Step};
-use super::{ceil_to, to_tick, PlanSink, Planner, START_GRID_TICKS};
+use super::context::{Clock, PlanContext};
+use super::line::{note_timer, LoopView, Step};
+use super::{ceil_to, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime, START_GRID_TICKS};
 
 /// Candidates an answer is chosen from, at least (even when time is short).
 pub const MIN_CANDIDATES: u32 = 3;
@@ -44,15 +46,28 @@ pub const MAX_CANDIDATES: u32 = 8;
 /// Longest answer "Match the call" gives, in bars.
 pub const MATCH_CAP_BARS: i64 = 8;
 
-/// Answer mode's memory.
-#[derive(Debug, Default)]
-pub(super) struct AnswerState {
+/// Answer mode's planner: the phrase waiting for its answer, the answer being chosen, the chosen
+/// answer being sent.
+pub(super) struct AnswerPlanner<M: StepModel> {
     /// The player finished a phrase that has not been answered yet. Set on a player note-off.
-    pub(super) pending: bool,
+    pending: bool,
     /// The answer being chosen, if any.
-    pub(super) choosing: Option<Choosing>,
+    choosing: Option<Choosing>,
     /// The chosen answer's notes not yet sent, in order, with their alternates.
-    pub(super) chosen: VecDeque<(TickNote, Alternates)>,
+    chosen: VecDeque<(TickNote, Alternates)>,
+    /// The prefilled line every candidate of the answer being chosen forks from.
+    base: Option<Continuation<M>>,
+}
+
+impl<M: StepModel> Default for AnswerPlanner<M> {
+    fn default() -> Self {
+        AnswerPlanner {
+            pending: false,
+            choosing: None,
+            chosen: VecDeque::new(),
+            base: None,
+        }
+    }
 }
 
 /// An answer being chosen: where it goes and the best candidate so far.
@@ -68,11 +83,38 @@ pub(super) struct Choosing {
     best: Option<(Vec<(TickNote, Alternates)>, Scores)>,
 }
 
-impl AnswerState {
+impl<M: StepModel> ModeEvents for AnswerPlanner<M> {
     /// Forgets the answer being chosen or played (the player played on, time jumped).
-    pub(super) fn drop_answer(&mut self) {
+    fn line_dropped(&mut self, _cursor: Option<i64>) {
         self.choosing = None;
         self.chosen.clear();
+        self.base = None;
+    }
+
+    fn player_note_finished(&mut self) {
+        self.pending = true;
+    }
+
+    fn forget(&mut self) {
+        self.pending = false;
+    }
+}
+
+impl<M: StepModel> ModePlanner<M> for AnswerPlanner<M> {
+    /// Answer mode: one step more: a note of the chosen answer sent, a candidate written, or a
+    /// note (or bar line) of a streamed answer.
+    fn plan(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        model: &mut M,
+        settings: &WorkerSettings,
+        time: PlanTime,
+        sink: &mut impl PlanSink,
+    ) -> Result<bool, ModelError> {
+        let PlanTime {
+            playhead, horizon, ..
+        } = time;
+        self.plan_answer(cx, model, settings, playhead, horizon, sink)
     }
 }
 
@@ -91,87 +133,91 @@ fn call_of(phrase: &[TickNote], wait: i64) -> &[TickNote] {
     &phrase[from..]
 }
 
-impl<M: StepModel> Planner<M> {
-    /// Where the answer to `call` goes, from the earliest tick it may start on: `(start,
-    /// downbeat)`, its first tick and the tick its bars count from (see the module's
-    /// guarantees).
-    fn answer_span(&self, call: &[TickNote], earliest: i64) -> (i64, i64) {
-        let (bar, beat) = (self.meter.bar_ticks(), self.meter.beat_ticks());
-        let first = call.first().map_or(earliest, |n| n.onset);
-        let place = (first - self.anchor).rem_euclid(bar);
-        let pickup = if place == 0 { 0 } else { bar - place };
-        let next_bar = self.anchor + ceil_to(earliest - self.anchor, bar);
-        let matched = if pickup > 0 && next_bar - pickup >= earliest {
-            next_bar - pickup
-        } else {
-            next_bar
-        };
-        if matched - earliest <= bar / 2 {
-            return (matched, next_bar);
-        }
-        // Half a bar or more to wait for the bar's place: the call's place in the beat instead.
-        let in_beat = (first - self.anchor).rem_euclid(beat);
-        let start = self.anchor + in_beat + ceil_to(earliest - self.anchor - in_beat, beat);
-        (start, start)
+/// Where the answer to `call` goes, from the earliest tick it may start on: `(start,
+/// downbeat)`, its first tick and the tick its bars count from (see the module's guarantees).
+fn answer_span(clock: &Clock, call: &[TickNote], earliest: i64) -> (i64, i64) {
+    let (bar, beat) = (clock.meter.bar_ticks(), clock.meter.beat_ticks());
+    let first = call.first().map_or(earliest, |n| n.onset);
+    let place = (first - clock.anchor).rem_euclid(bar);
+    let pickup = if place == 0 { 0 } else { bar - place };
+    let next_bar = clock.anchor + ceil_to(earliest - clock.anchor, bar);
+    let matched = if pickup > 0 && next_bar - pickup >= earliest {
+        next_bar - pickup
+    } else {
+        next_bar
+    };
+    if matched - earliest <= bar / 2 {
+        return (matched, next_bar);
     }
+    // Half a bar or more to wait for the bar's place: the call's place in the beat instead.
+    let in_beat = (first - clock.anchor).rem_euclid(beat);
+    let start = clock.anchor + in_beat + ceil_to(earliest - clock.anchor - in_beat, beat);
+    (start, start)
+}
 
-    /// How many bars the answer lasts, `None` for "until you play".
-    fn answer_bars(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<i64> {
-        let bar = self.meter.bar_ticks();
-        match settings.answer_length {
-            AnswerLength::UntilYouPlay => None,
-            AnswerLength::Bars(n) => Some(i64::from(n.max(1))),
-            AnswerLength::MatchTheCall => {
-                let first = call.first().map_or(self.last_off_tick, |n| n.onset);
-                let len = (self.last_off_tick - first).max(1);
-                Some(((len + bar / 2) / bar).clamp(1, MATCH_CAP_BARS))
-            }
+/// How many bars the answer lasts, `None` for "until you play" (`last_off`: where the call
+/// ended).
+fn answer_bars(
+    clock: &Clock,
+    settings: &WorkerSettings,
+    call: &[TickNote],
+    last_off: i64,
+) -> Option<i64> {
+    let bar = clock.meter.bar_ticks();
+    match settings.answer_length {
+        AnswerLength::UntilYouPlay => None,
+        AnswerLength::Bars(n) => Some(i64::from(n.max(1))),
+        AnswerLength::MatchTheCall => {
+            let first = call.first().map_or(last_off, |n| n.onset);
+            let len = (last_off - first).max(1);
+            Some(((len + bar / 2) / bar).clamp(1, MATCH_CAP_BARS))
         }
     }
+}
 
-    /// Answer mode: one step more: a note of the chosen answer sent, a candidate written, or a
-    /// note (or bar line) of a streamed answer.
-    pub(super) fn plan_answer(
+impl<M: StepModel> AnswerPlanner<M> {
+    /// One step more of Answer mode (see [`ModePlanner::plan`]).
+    fn plan_answer(
         &mut self,
+        cx: &mut PlanContext<M>,
         model: &mut M,
         settings: &WorkerSettings,
         playhead: i64,
         horizon: i64,
         sink: &mut impl PlanSink,
     ) -> Result<bool, ModelError> {
-        if let Some(&(n, alternates)) = self.answer.chosen.front() {
+        if let Some(&(n, alternates)) = self.chosen.front() {
             if n.onset >= horizon {
                 return Ok(false);
             }
-            self.answer.chosen.pop_front();
-            self.emit_with(n, alternates, settings, f64::MIN, Duration::ZERO, sink);
+            self.chosen.pop_front();
+            cx.emit_with(n, alternates, settings, f64::MIN, Duration::ZERO, sink);
             return Ok(true);
         }
-        if self.continuation.is_some() {
-            return self.stream_answer(model, settings, horizon, sink);
+        if cx.line.continuation.is_some() {
+            return self.stream_answer(cx, model, settings, horizon, sink);
         }
-        if !self.answer.pending || self.held.iter().any(Option::is_some) {
+        if !self.pending || cx.player.any_held() {
             return Ok(false);
         }
         let wait = to_tick(settings.answer_after_beats.max(0.0));
-        let earliest = ceil_to(self.last_off_tick + wait, START_GRID_TICKS)
+        let earliest = ceil_to(cx.player.last_off_tick + wait, START_GRID_TICKS)
             .max(ceil_to(playhead + 1, START_GRID_TICKS));
-        let call = call_of(&self.phrase, wait.max(1)).to_vec();
-        let (mut start, downbeat) = self.answer_span(&call, earliest);
-        let Some(bars) = self.answer_bars(settings, &call) else {
+        let call = call_of(&cx.player.phrase, wait.max(1)).to_vec();
+        let (mut start, downbeat) = answer_span(&cx.clock, &call, earliest);
+        let Some(bars) = answer_bars(&cx.clock, settings, &call, cx.player.last_off_tick) else {
             if start >= horizon {
                 return Ok(false); // not due yet: the player may still go on
             }
-            self.begin_answer(model, settings, start, sink)?;
-            return self.stream_answer(model, settings, horizon, sink);
+            self.begin_answer(cx, model, settings, start, sink)?;
+            return self.stream_answer(cx, model, settings, horizon, sink);
         };
-        let mut end = downbeat + bars * self.meter.bar_ticks();
+        let mut end = downbeat + bars * cx.clock.meter.bar_ticks();
         // Late: the playhead reached the answer's start while candidates were written (a slow
         // machine, a dense answer). Its place stays, and the best so far plays from where the
         // playhead is (the notes already past are dropped as late): moving the answer on would
         // throw the work away again with every bar and never answer.
         let late = self
-            .answer
             .choosing
             .as_ref()
             .filter(|c| c.tried > 0 && playhead >= c.start)
@@ -180,27 +226,26 @@ impl<M: StepModel> Planner<M> {
             (start, end) = (s, e);
         }
         if self
-            .answer
             .choosing
             .as_ref()
             .is_none_or(|c| c.start != start || c.end != end)
         {
-            self.answer.choosing = Some(Choosing {
+            self.choosing = Some(Choosing {
                 start,
                 end,
                 tried: 0,
                 best: None,
             });
-            self.answer_base = None;
+            self.base = None;
         }
-        let tried = self.answer.choosing.as_ref().map_or(0, |c| c.tried);
-        let key = self.answer_key(settings, &call);
-        let time_left = start - playhead > self.meter.beat_ticks();
+        let tried = self.choosing.as_ref().map_or(0, |c| c.tried);
+        let key = self.answer_key(cx, settings, &call);
+        let time_left = start - playhead > cx.clock.meter.beat_ticks();
         if late.is_none() && (tried < MIN_CANDIDATES || (tried < MAX_CANDIDATES && time_left)) {
             let (candidate, likelihood) =
-                self.write_candidate(model, settings, (start, end), tried, key, sink)?;
-            let scores = self.judge(settings, &call, key, &candidate, likelihood, end);
-            if let Some(c) = self.answer.choosing.as_mut() {
+                self.write_candidate(cx, model, settings, (start, end), tried, key, sink)?;
+            let scores = self.judge(cx, settings, &call, key, &candidate, likelihood, end);
+            if let Some(c) = self.choosing.as_mut() {
                 c.tried += 1;
                 if c.best.as_ref().is_none_or(|(_, s)| scores.total > s.total) {
                     c.best = Some((candidate, scores));
@@ -209,54 +254,57 @@ impl<M: StepModel> Planner<M> {
             return Ok(true);
         }
         // Chosen: play the best.
-        self.answer_base = None;
-        let Some(c) = self.answer.choosing.take() else {
+        self.base = None;
+        let Some(c) = self.choosing.take() else {
             return Ok(false);
         };
         if let Some((notes, scores)) = c.best {
             sink.answer_chosen(scores, c.tried);
-            self.answer.chosen = notes.into();
+            self.chosen = notes.into();
         }
-        self.answer.pending = false;
-        self.last_end_beat = f64::MIN;
+        self.pending = false;
+        cx.sent.last_end_beat = f64::MIN;
         Ok(true)
     }
 
     /// Starts a streamed answer's line at `start` over the player's phrase.
     fn begin_answer(
         &mut self,
+        cx: &mut PlanContext<M>,
         model: &mut M,
         settings: &WorkerSettings,
         start: i64,
         sink: &mut impl PlanSink,
     ) -> Result<(), ModelError> {
-        let phrase = std::mem::take(&mut self.phrase);
-        let started = self.start_line(model, settings, &phrase, None, start, sink);
-        self.phrase = phrase;
+        let phrase = std::mem::take(&mut cx.player.phrase);
+        let started = cx.start_line(model, settings, &phrase, None, start, LoopView::NONE, sink);
+        cx.player.phrase = phrase;
         started?;
-        self.answer.pending = false;
-        self.last_end_beat = f64::MIN;
+        self.pending = false;
+        cx.sent.last_end_beat = f64::MIN;
         Ok(())
     }
 
     /// An answer with no end ("until you play"): one note (or bar line) more of its line.
     fn stream_answer(
         &mut self,
+        cx: &mut PlanContext<M>,
         model: &mut M,
         settings: &WorkerSettings,
         horizon: i64,
         sink: &mut impl PlanSink,
     ) -> Result<bool, ModelError> {
-        let Some((step, t0)) = self.step_before(model, settings, horizon, sink)? else {
+        let Some((step, t0)) = cx.step_before(model, settings, horizon, sink)? else {
             return Ok(false);
         };
         if let Step::Note(n) = step {
             note_timer(t0, sink);
-            self.emit(n, settings, f64::MIN, t0.elapsed(), sink);
+            cx.emit(n, settings, f64::MIN, t0.elapsed(), sink);
         }
         Ok(true)
     }
 }
 
+mod candidate;
 #[cfg(test)]
 mod tests;

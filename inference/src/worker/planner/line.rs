@@ -21,8 +21,9 @@ use crate::take::PlayMode;
 use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 use super::super::config::WorkerSettings;
+use super::context::PlanContext;
 use super::memory::BarGrid;
-use super::{to_beat, to_tick, PlanSink, Planner, MAX_SENT};
+use super::{to_beat, PlanSink, MAX_SENT};
 
 /// How far past the playhead the track memory is asked what to expect, in bars (beyond any
 /// look-ahead: a line enters a bar at most one look-ahead, two seconds, before it sounds).
@@ -30,6 +31,27 @@ const EXPECT_BARS: i64 = 4;
 
 /// Player notes the automatic density looks at.
 const DENSITY_NOTES: usize = 16;
+
+/// What a Loop cycle tells the line it plays in; nothing in the other modes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LoopView {
+    /// The cycle's length in ticks, while a cycle is planned (the track memory expects the
+    /// previous cycle's material in it).
+    pub(super) cycle_len: Option<i64>,
+    /// The cycle being generated (not replayed): its start tick and length.
+    pub(super) span: Option<(i64, i64)>,
+    /// The key of the take's first note (the cycle's last phrase leads back into it).
+    pub(super) first_key: Option<u8>,
+}
+
+impl LoopView {
+    /// No loop cycle (Answer and Continue).
+    pub(super) const NONE: LoopView = LoopView {
+        cycle_len: None,
+        span: None,
+        first_key: None,
+    };
+}
 
 /// What the planner should do after one generation step.
 pub(super) enum Step {
@@ -39,15 +61,15 @@ pub(super) enum Step {
     Bar(i64),
 }
 
-impl<M: StepModel> Planner<M> {
-    /// Rebuilds what Descant hears (`self.heard`: what a two-voice model is told, and what the
+impl<M: StepModel> PlanContext<M> {
+    /// Rebuilds what Descant hears (`self.line.heard`: what a two-voice model is told, and what the
     /// harmony guard reads for any model; before every note): in Continue and Loop the
     /// player's notes, the keys held now (as sounding up to the playhead, at least a beat) and
     /// what the track memory expects from the playhead on; in every mode the chord channel's
     /// held keys. In Answer mode the player's phrase is the line's own past, not something heard.
-    pub(super) fn refresh_heard(&mut self, settings: &WorkerSettings) {
-        self.heard.clear();
-        let now = self.now;
+    pub(super) fn refresh_heard(&mut self, settings: &WorkerSettings, view: LoopView) {
+        self.line.heard.clear();
+        let now = self.clock.now;
         let sounding = |onset: i64, key: usize| TickNote {
             onset,
             duration: (now - onset).max(TICKS_PER_BEAT),
@@ -55,29 +77,28 @@ impl<M: StepModel> Planner<M> {
         };
         let with_player = settings.mode != PlayMode::Answer;
         if with_player {
-            self.heard.extend_from_slice(&self.phrase);
+            self.line.heard.extend_from_slice(&self.player.phrase);
         }
         for k in 0..128usize {
-            if let Some(onset) = self.held[k].filter(|_| with_player) {
-                self.heard.push(sounding(onset, k));
+            if let Some(onset) = self.player.held[k].filter(|_| with_player) {
+                self.line.heard.push(sounding(onset, k));
             }
-            if let Some(onset) = self.chord_held[k] {
-                self.heard.push(sounding(onset, k));
+            if let Some(onset) = self.player.chord_held[k] {
+                self.line.heard.push(sounding(onset, k));
             }
         }
         if with_player && settings.hearing.memory {
             let grid = BarGrid {
-                anchor: self.anchor,
-                bar_len: self.meter.bar_ticks(),
+                anchor: self.clock.anchor,
+                bar_len: self.clock.meter.bar_ticks(),
             };
-            let cycle = (settings.mode == PlayMode::Loop && self.looping.cycle.is_some())
-                .then(|| self.looping.len());
-            self.memory.expect(
+            let cycle = view.cycle_len.filter(|_| settings.mode == PlayMode::Loop);
+            self.player.memory.expect(
                 now,
                 now + EXPECT_BARS * grid.bar_len,
                 grid,
                 cycle,
-                &mut self.heard,
+                &mut self.line.heard,
             );
         }
     }
@@ -87,13 +108,13 @@ impl<M: StepModel> Planner<M> {
         take_seed(
             settings
                 .seed
-                .wrapping_add(self.candidate.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                .wrapping_add(self.line.candidate.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
             start as u64,
         )
     }
 
     /// Starts a line at `start` over `history` (its own past), with the take's seed for that
-    /// start; a two-voice model also hears [`Planner::refresh_heard`]'s notes and, with
+    /// start; a two-voice model also hears [`PlanContext::refresh_heard`]'s notes and, with
     /// `phrase_end`, how many bars the phrase has left.
     pub(super) fn start_line(
         &mut self,
@@ -102,35 +123,36 @@ impl<M: StepModel> Planner<M> {
         history: &[TickNote],
         phrase_end: Option<i64>,
         start: i64,
+        view: LoopView,
         sink: &mut impl PlanSink,
     ) -> Result<(), ModelError> {
         let started = Instant::now();
         // The seed comes from where the line starts, not from how many lines were started (a
         // line the player cut short before it sounded must not change the next one).
         let seed = self.line_seed(settings, start);
-        self.feel_rng = fastrand::Rng::with_seed(seed);
+        self.line.feel_rng = fastrand::Rng::with_seed(seed);
         steering::control_vector(
             model.contract(),
             &settings.steering,
-            player_density(&self.phrase),
-            &mut self.control,
+            player_density(&self.player.phrase),
+            &mut self.line.control,
         );
-        self.refresh_heard(settings);
-        self.phrase_end = phrase_end;
+        self.refresh_heard(settings, view);
+        self.line.phrase_end = phrase_end;
         let at = LineStart {
             history,
-            heard: &self.heard,
+            heard: &self.line.heard,
             phrase_end,
-            phrasing: self.phrasing(settings, start),
-            meter: self.meter,
-            anchor: self.anchor,
+            phrasing: self.phrasing(settings, start, view),
+            meter: self.clock.meter,
+            anchor: self.clock.anchor,
             tick: start,
             seed,
             expect_heard: self.expecting(settings),
         };
-        let mut line = Continuation::start(model, at, &self.control)?;
+        let mut line = Continuation::start(model, at, &self.line.control)?;
         line.play_first_bar();
-        self.continuation = Some(line);
+        self.line.continuation = Some(line);
         sink.line_started(started.elapsed());
         Ok(())
     }
@@ -141,50 +163,58 @@ impl<M: StepModel> Planner<M> {
         &mut self,
         model: &mut M,
         settings: &WorkerSettings,
+        view: LoopView,
         sink: &mut impl PlanSink,
     ) -> Result<Option<Step>, ModelError> {
         steering::control_vector(
             model.contract(),
             &settings.steering,
-            player_density(&self.phrase),
-            &mut self.control,
+            player_density(&self.player.phrase),
+            &mut self.line.control,
         );
         let key = match settings.steering.key {
             KeySetting::Fixed(k) => Some(k),
-            KeySetting::Auto => self.detected_key,
+            KeySetting::Auto => self.player.detected_key,
         };
         sink.key_in_use(key);
         // In Continue mode the player plays along: the keys held now are harmony too.
         let with_player = settings.mode == PlayMode::Continue;
         let chord = (0..128usize)
-            .filter(|&k| self.chord_held[k].is_some() || (with_player && self.held[k].is_some()))
+            .filter(|&k| {
+                self.player.chord_held[k].is_some()
+                    || (with_player && self.player.held[k].is_some())
+            })
             .fold(0u16, |set, k| set | 1 << (k % 12));
-        self.refresh_heard(settings);
-        let cursor = self.continuation.as_ref().map_or(self.now, |c| c.cursor());
-        let phrasing = self.phrasing(settings, cursor);
+        self.refresh_heard(settings, view);
+        let cursor = self
+            .line
+            .continuation
+            .as_ref()
+            .map_or(self.clock.now, |c| c.cursor());
+        let phrasing = self.phrasing(settings, cursor, view);
         let guide = Guide {
             steering: settings.steering,
-            control: &self.control,
+            control: &self.line.control,
             key,
             chord: PitchClassSet(chord),
             originality: self
                 .ngrams
                 .as_ref()
                 .filter(|_| settings.steering.originality_guard),
-            heard: &self.heard,
-            phrase_end: self.phrase_end,
+            heard: &self.line.heard,
+            phrase_end: self.line.phrase_end,
             phrasing,
             expect_heard: self.expecting(settings),
             harmony_guard: settings.hearing.guard,
             alternates: settings.hearing.choose,
             grid: if settings.mode == PlayMode::Answer {
-                call_grid(&self.phrase, self.anchor)
+                call_grid(&self.player.phrase, self.clock.anchor)
             } else {
                 None
             },
-            approach: self.approach,
+            approach: self.line.approach,
         };
-        let Some(cont) = self.continuation.as_mut() else {
+        let Some(cont) = self.line.continuation.as_mut() else {
             return Ok(None);
         };
         let interventions = cont.interventions();
@@ -205,12 +235,14 @@ impl<M: StepModel> Planner<M> {
         horizon: i64,
         sink: &mut impl PlanSink,
     ) -> Result<Option<(Step, Instant)>, ModelError> {
-        match &self.continuation {
+        match &self.line.continuation {
             Some(cont) if cont.cursor() < horizon => {}
             _ => return Ok(None),
         }
         let t0 = Instant::now();
-        Ok(self.step(model, settings, sink)?.map(|step| (step, t0)))
+        Ok(self
+            .step(model, settings, LoopView::NONE, sink)?
+            .map(|step| (step, t0)))
     }
 
     /// Gives `note` (the line's latest) its feel and sends it with its alternates; `earliest`
@@ -224,13 +256,14 @@ impl<M: StepModel> Planner<M> {
         sink: &mut impl PlanSink,
     ) -> GeneratedNote {
         let alternates = self
+            .line
             .continuation
             .as_ref()
             .map_or_else(Alternates::default, |c| c.alternates_of(note));
         self.emit_with(note, alternates, settings, earliest, work, sink)
     }
 
-    /// [`Planner::emit`] for a note with the given alternates (a chosen answer's).
+    /// [`PlanContext::emit`] for a note with the given alternates (a chosen answer's).
     pub(super) fn emit_with(
         &mut self,
         note: TickNote,
@@ -245,92 +278,77 @@ impl<M: StepModel> Planner<M> {
         let contour =
             (f32::from(note.key) - mid) / ((f32::from(hi) - f32::from(lo)) / 2.0).max(1.0);
         let felt = feel::apply(
-            note.onset - self.anchor,
-            self.meter,
+            note.onset - self.clock.anchor,
+            self.clock.meter,
             to_beat(note.onset),
             to_beat(note.duration),
             contour,
             settings.humanize,
-            earliest.max(self.last_end_beat),
-            &mut self.feel_rng,
+            earliest.max(self.sent.last_end_beat),
+            &mut self.line.feel_rng,
         );
         let sent = GeneratedNote {
             key: note.key,
             velocity: felt.velocity,
             onset_beat: felt.onset_beat,
             length_beats: felt.length_beats,
-            epoch: self.epoch,
+            epoch: self.clock.epoch,
             alternates,
         };
         self.send(sent, work, sink);
         sent
     }
 
-    /// The audio thread played `played` for the note planned as `planned` at `beat` (the onset
-    /// choice): Descant's line is what it played. A Continue line re-reads it at the next bar
-    /// line; a loop's recording or take keeps it.
-    pub(super) fn adopt_choice(&mut self, beat: f64, planned: u8, played: u8) {
-        let tick = to_tick(beat);
-        let near = self.meter.beat_ticks() / 2;
-        // (Humanize may have moved the onset as sent off the line's grid tick.)
-        let mut own = self.own.iter_mut().rev().filter(|n| n.key == planned);
-        if let Some(n) = own.find(|n| (n.onset - tick).abs() <= near) {
-            n.key = played;
-        }
-        let mut sent = self.sent.iter_mut().rev().filter(|n| n.key == planned);
-        if let Some(n) = sent.find(|n| (n.onset_beat - beat).abs() < 1e-6) {
-            n.key = played;
-            n.alternates = Alternates::default();
-        }
-        self.looping.amend(beat, planned, played);
-        self.along.refresh = true;
-    }
-
     /// Sends a planned note. A note that would start before the previous one ends (a stretch
     /// planned twice, e.g. after a loop changed length) is not sent: Descant's line stays
     /// monophonic.
     pub(super) fn send(&mut self, note: GeneratedNote, work: Duration, sink: &mut impl PlanSink) {
-        if note.onset_beat < self.last_end_beat - 1e-9 {
+        if note.onset_beat < self.sent.last_end_beat - 1e-9 {
             return;
         }
-        self.last_end_beat = note.onset_beat + note.length_beats;
-        if self.sent.len() == MAX_SENT {
-            self.sent.remove(0);
+        self.sent.last_end_beat = note.onset_beat + note.length_beats;
+        if self.sent.notes.len() == MAX_SENT {
+            self.sent.notes.remove(0);
         }
-        self.sent.push(note);
+        self.sent.notes.push(note);
         sink.note(note, work);
     }
 }
 
-impl<M: StepModel> Planner<M> {
+impl<M: StepModel> PlanContext<M> {
     /// How the line is cut into phrases at `tick` (see [`crate::phrasing`]): in Continue mode
     /// phrases of `Phrase length` bars from a host bar line, whose last note is a note of the tonic
     /// triad when a key is known; in Loop mode the cycle (or phrases of `Phrase length` that tile
     /// it), whose last phrase's last note leads back by step into the take's first note. None in
     /// Answer mode (an answer has its own cadence), with `Phrase length` off, or for a replay.
-    pub(super) fn phrasing(&self, settings: &WorkerSettings, tick: i64) -> Option<Phrasing> {
-        let bar = self.meter.bar_ticks();
+    pub(super) fn phrasing(
+        &self,
+        settings: &WorkerSettings,
+        tick: i64,
+        view: LoopView,
+    ) -> Option<Phrasing> {
+        let bar = self.clock.meter.bar_ticks();
         let phrase = i64::from(settings.phrase_bars) * bar;
         if phrase <= 0 {
             return None;
         }
         let key = match settings.steering.key {
             KeySetting::Fixed(k) => Some(k),
-            KeySetting::Auto => self.detected_key,
+            KeySetting::Auto => self.player.detected_key,
         };
         let cadence = key.map_or(0, phrasing::triad_keys);
         let half_cadence = key.map_or(0, phrasing::dominant_keys);
         match settings.mode {
             PlayMode::Answer => None,
             PlayMode::Continue => Some(Phrasing {
-                origin: self.anchor,
+                origin: self.clock.anchor,
                 len: phrase,
                 last_keys: cadence,
                 half_keys: half_cadence,
                 lead_keys: 0,
             }),
             PlayMode::Loop => {
-                let (start, cycle) = self.looping.span()?;
+                let (start, cycle) = view.span?;
                 // The cycle is one phrase unless phrases of `Phrase length` tile it.
                 let len = if cycle > phrase && cycle % phrase == 0 && phrase % bar == 0 {
                     phrase
@@ -345,7 +363,7 @@ impl<M: StepModel> Planner<M> {
                     lead_keys: 0,
                 };
                 if p.end_after(tick) == start + cycle {
-                    if let Some(first) = self.looping.first_key() {
+                    if let Some(first) = view.first_key {
                         p.lead_keys = phrasing::lead_back_keys(first, key.map(|k| k.scale()));
                     }
                 }
@@ -362,8 +380,8 @@ impl<M: StepModel> Planner<M> {
 
     /// Whether the player is playing now: a key is down, or one was released within the last bar.
     pub(super) fn player_active(&self) -> bool {
-        self.held.iter().any(Option::is_some)
-            || self.now - self.last_off_tick <= self.meter.bar_ticks()
+        self.player.held.iter().any(Option::is_some)
+            || self.clock.now - self.player.last_off_tick <= self.clock.meter.bar_ticks()
     }
 }
 

@@ -7,24 +7,42 @@
 //! (it never stops the model); a replayed take is the kept one, note for note; only a cycle
 //! recorded from its start becomes the take.
 
+use std::sync::Arc;
 use std::time::Instant;
+
+use parking_lot::RwLock;
 
 use crate::error::ModelError;
 use crate::events::GeneratedNote;
 use crate::onset::Alternates;
 use crate::step::StepModel;
 use crate::take::{KeptTake, TakeNote};
+use crate::time::Meter;
 use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 use super::super::config::WorkerSettings;
-use super::line::{merge_monophonic, note_timer, Step};
-use super::{ceil_to, to_beat, to_tick, PlanSink, Planner, START_GRID_TICKS};
+use super::context::{Clock, PlanContext};
+use super::line::{merge_monophonic, note_timer, LoopView, Step};
+use super::{
+    ceil_to, to_beat, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime, START_GRID_TICKS,
+};
 
-/// Loop mode's memory: the cycle being planned, the take being recorded or replayed.
+/// Loop mode's planner: its memory, and the store of the kept take it shares with the project.
+pub(super) struct LoopPlanner {
+    /// The cycle being planned and the take being recorded or replayed.
+    state: LoopState,
+    /// The kept loop take, shared with the plugin's persisted state: written when a take is kept,
+    /// adopted (after a project loads) when the planner has none of its own.
+    kept_take: Arc<RwLock<Option<KeptTake>>>,
+}
+
+/// Loop mode's memory: the cycle being planned, the take being recorded or replayed. (Thirteen
+/// fields: the cycle's place and cursor, the recording, the take and the two switches are read
+/// together at every cycle's turn; split, each step would pass them all around.)
 #[derive(Debug, Default)]
-pub(super) struct LoopState {
+struct LoopState {
     /// Index of the cycle being planned (cycles tile time from the loop's start), if any.
-    pub(super) cycle: Option<i64>,
+    cycle: Option<i64>,
     /// Absolute tick of that cycle's start.
     start: i64,
     /// Cycle length in ticks.
@@ -34,54 +52,40 @@ pub(super) struct LoopState {
     /// Replay: the index of the next note of `take` to plan.
     next_note: usize,
     /// The notes generated in this cycle so far (relative to its start).
-    pub(super) recording: Vec<TakeNote>,
+    recording: Vec<TakeNote>,
     /// Whether the recording began at the cycle's start (only a whole cycle becomes the take).
     whole: bool,
     /// The latest whole take: what repeats while `Keep` is on.
-    pub(super) take: Option<KeptTake>,
+    take: Option<KeptTake>,
     /// Absolute tick where the cycle that became `take` started (the onset choice may amend the
     /// take's last notes after the cycle was planned).
     take_start: i64,
     /// Absolute tick up to which this cycle is planned.
     cursor: i64,
     /// The `Regenerate` switch as last seen (any change asks for a new take).
-    pub(super) regenerate_seen: Option<bool>,
+    regenerate_seen: Option<bool>,
     /// A new take was asked for; honoured at the next cycle.
-    pub(super) regenerate_pending: bool,
+    regenerate_pending: bool,
 }
 
 impl LoopState {
-    /// The cycle length in ticks (meaningful while a cycle is planned).
-    pub(super) fn len(&self) -> i64 {
-        self.len
-    }
-
-    /// The cycle being generated (not replayed): its start tick and length.
-    pub(super) fn span(&self) -> Option<(i64, i64)> {
-        (self.cycle.is_some() && !self.replaying && self.len > 0).then_some((self.start, self.len))
-    }
-
-    /// The key of the take's first note: this cycle's, or the kept take's when this cycle has
-    /// none yet.
-    pub(super) fn first_key(&self) -> Option<u8> {
-        self.recording
-            .first()
-            .or(self.take.as_ref().and_then(|t| t.notes.first()))
-            .map(|n| n.key)
-    }
-
-    /// Forgets the cycle, the recording and the switches; keeps the take.
-    pub(super) fn forget_all_but_the_take(&mut self) {
-        let take = self.take.take();
-        *self = LoopState {
-            take,
-            ..LoopState::default()
-        };
+    /// What the cycle tells the line it plays in.
+    fn view(&self) -> LoopView {
+        LoopView {
+            cycle_len: self.cycle.is_some().then_some(self.len),
+            span: (self.cycle.is_some() && !self.replaying && self.len > 0)
+                .then_some((self.start, self.len)),
+            first_key: self
+                .recording
+                .first()
+                .or(self.take.as_ref().and_then(|t| t.notes.first()))
+                .map(|n| n.key),
+        }
     }
 
     /// The audio thread played `played` for the note planned as `planned` at `beat` (the onset
     /// choice): the recording, or the take it just became, keeps what was played.
-    pub(super) fn amend(&mut self, beat: f64, planned: u8, played: u8) {
+    fn amend(&mut self, beat: f64, planned: u8, played: u8) {
         let amend = |notes: &mut [TakeNote], start: i64| {
             let at = |n: &&mut TakeNote| (to_beat(start) + n.onset - beat).abs() < 1e-6;
             if let Some(n) = notes.iter_mut().filter(|n| n.key == planned).find(at) {
@@ -97,40 +101,109 @@ impl LoopState {
     }
 }
 
-impl<M: StepModel> Planner<M> {
-    /// The loop's cycle grid now: `(anchor tick, length in ticks)`, the anchor reduced to
-    /// `0..length` so that cycle numbers stay the same when the host's loop start moves on by a
-    /// loop length at each wrap (see the plugin's clock). `host_loop` is the host's loop range
-    /// (start, length in beats), if it loops.
-    fn loop_grid(&self, settings: &WorkerSettings, host_loop: Option<(f64, f64)>) -> (i64, i64) {
-        let (anchor, len) = match host_loop {
-            Some((start, len)) if len > 0.0 => (to_tick(start), to_tick(len)),
-            _ => (
-                self.anchor,
-                i64::from(settings.loop_bars.max(1)) * self.meter.bar_ticks(),
-            ),
-        };
-        (anchor.rem_euclid(len.max(1)), len)
+impl LoopPlanner {
+    /// Loop mode with nothing planned, sharing the project's kept-take store.
+    pub(super) fn new(kept_take: Arc<RwLock<Option<KeptTake>>>) -> LoopPlanner {
+        LoopPlanner {
+            state: LoopState::default(),
+            kept_take,
+        }
     }
 
+    /// Forgets the cycle, the recording and the switches; keeps the take.
+    pub(super) fn forget_all_but_the_take(&mut self) {
+        let take = self.state.take.take();
+        self.state = LoopState {
+            take,
+            ..LoopState::default()
+        };
+    }
+
+    /// The `Regenerate` switch as the settings have it now: a flip asks for a new take.
+    pub(super) fn saw_regenerate(&mut self, regenerate: bool) {
+        if self.state.regenerate_seen.replace(regenerate) == Some(!regenerate) {
+            self.state.regenerate_pending = true;
+        }
+    }
+
+    /// Whether a take is kept (tests).
+    #[cfg(test)]
+    pub(super) fn has_take(&self) -> bool {
+        self.state.take.is_some()
+    }
+}
+
+impl ModeEvents for LoopPlanner {
+    fn line_dropped(&mut self, _cursor: Option<i64>) {
+        self.state.cycle = None;
+        self.state.recording.clear();
+    }
+
+    fn adopt_choice(&mut self, _meter: Meter, beat: f64, planned: u8, played: u8) {
+        self.state.amend(beat, planned, played);
+    }
+}
+
+impl<M: StepModel> ModePlanner<M> for LoopPlanner {
     /// Loop mode: one note (or bar line) more of the cycle, beginning cycles as they come.
-    pub(super) fn plan_loop(
+    fn plan(
         &mut self,
+        cx: &mut PlanContext<M>,
+        model: &mut M,
+        settings: &WorkerSettings,
+        time: PlanTime,
+        sink: &mut impl PlanSink,
+    ) -> Result<bool, ModelError> {
+        self.plan_loop(
+            cx,
+            model,
+            settings,
+            (time.playhead, time.horizon),
+            time.host_loop,
+            sink,
+        )
+    }
+}
+
+/// The loop's cycle grid now: `(anchor tick, length in ticks)`, the anchor reduced to
+/// `0..length` so that cycle numbers stay the same when the host's loop start moves on by a
+/// loop length at each wrap (see the plugin's clock). `host_loop` is the host's loop range
+/// (start, length in beats), if it loops.
+fn loop_grid(
+    clock: &Clock,
+    settings: &WorkerSettings,
+    host_loop: Option<(f64, f64)>,
+) -> (i64, i64) {
+    let (anchor, len) = match host_loop {
+        Some((start, len)) if len > 0.0 => (to_tick(start), to_tick(len)),
+        _ => (
+            clock.anchor,
+            i64::from(settings.loop_bars.max(1)) * clock.meter.bar_ticks(),
+        ),
+    };
+    (anchor.rem_euclid(len.max(1)), len)
+}
+
+impl LoopPlanner {
+    /// One step more of Loop mode (see [`ModePlanner::plan`]).
+    pub(super) fn plan_loop<M: StepModel>(
+        &mut self,
+        cx: &mut PlanContext<M>,
         model: &mut M,
         settings: &WorkerSettings,
         (playhead, horizon): (i64, i64),
         host_loop: Option<(f64, f64)>,
         sink: &mut impl PlanSink,
     ) -> Result<bool, ModelError> {
-        let (anchor, len) = self.loop_grid(settings, host_loop);
+        let (anchor, len) = loop_grid(&cx.clock, settings, host_loop);
         if len <= 0 {
             return Ok(false);
         }
-        let lp = &mut self.looping;
+        let lp = &mut self.state;
         if lp.cycle.is_some() && lp.len != len {
             // The loop changed length: plan again from the playhead.
             lp.cycle = None;
-            self.continuation = None;
+            cx.line.continuation = None;
         }
         if lp.replaying && lp.cursor <= playhead {
             // A replay that fell behind skips what it can no longer play in time.
@@ -147,35 +220,37 @@ impl<M: StepModel> Planner<M> {
         let cycle = (cursor - anchor).div_euclid(len);
         // A grid that moved (the host's loop range appeared or shifted) can put a cursor whose
         // line just ended back inside the same cycle number: begin it afresh from there.
-        let line_ended = lp.cycle == Some(cycle) && !lp.replaying && self.continuation.is_none();
+        let line_ended = lp.cycle == Some(cycle) && !lp.replaying && cx.line.continuation.is_none();
         if lp.cycle != Some(cycle) || line_ended {
-            if lp.cycle.is_some() && !lp.replaying && self.continuation.is_some() {
+            if lp.cycle.is_some() && !lp.replaying && cx.line.continuation.is_some() {
                 // The line reached the cycle's end exactly with its last note.
                 let end = lp.start + lp.len;
-                self.end_cycle(end);
+                self.end_cycle(cx, end);
             }
             let start = anchor + cycle * len;
-            self.begin_cycle(model, settings, (cycle, start, len), cursor, sink)?;
+            self.begin_cycle(cx, model, settings, (cycle, start, len), cursor, sink)?;
         }
         let t0 = Instant::now();
-        let (start, end) = (self.looping.start, self.looping.start + len);
-        if self.looping.replaying {
-            return Ok(self.replay(start, end, horizon, t0, sink));
+        let (start, end) = (self.state.start, self.state.start + len);
+        if self.state.replaying {
+            return Ok(self.replay(cx, start, end, horizon, t0, sink));
         }
-        let Some(step) = self.step(model, settings, sink)? else {
+        let view = self.state.view();
+        let Some(step) = cx.step(model, settings, view, sink)? else {
             return Ok(false);
         };
         match step {
-            Step::Note(n) if n.onset >= end => self.end_cycle(end),
-            Step::Bar(t) if t >= end => self.end_cycle(end),
+            Step::Note(n) if n.onset >= end => self.end_cycle(cx, end),
+            Step::Bar(t) if t >= end => self.end_cycle(cx, end),
             Step::Note(mut n) => {
                 n.duration = n.duration.min(end - n.onset);
                 note_timer(t0, sink);
-                let sent = self.emit(n, settings, to_beat(start), t0.elapsed(), sink);
-                let lp = &mut self.looping;
+                let sent = cx.emit(n, settings, to_beat(start), t0.elapsed(), sink);
+                let lp = &mut self.state;
                 // The note was cut at the cycle's end: the line's own cursor may lie beyond it,
                 // but the next cycle is free from its start.
-                lp.cursor = self
+                lp.cursor = cx
+                    .line
                     .continuation
                     .as_ref()
                     .map_or(end, |c| c.cursor().min(end));
@@ -187,15 +262,16 @@ impl<M: StepModel> Planner<M> {
                     velocity: sent.velocity,
                 });
             }
-            Step::Bar(t) => self.looping.cursor = t,
+            Step::Bar(t) => self.state.cursor = t,
         }
         Ok(true)
     }
 
     /// Replays the kept take's next note of the cycle `start..end`, if it is due before
     /// `horizon`. Returns whether it did any work.
-    fn replay(
+    fn replay<M: StepModel>(
         &mut self,
+        cx: &mut PlanContext<M>,
         start: i64,
         end: i64,
         horizon: i64,
@@ -203,7 +279,7 @@ impl<M: StepModel> Planner<M> {
         sink: &mut impl PlanSink,
     ) -> bool {
         let take = self
-            .looping
+            .state
             .take
             .as_ref()
             .map(|t| &t.notes[..])
@@ -211,39 +287,39 @@ impl<M: StepModel> Planner<M> {
         let next = take
             .iter()
             .enumerate()
-            .skip(self.looping.next_note)
-            .find(|(_, n)| to_tick(n.onset) + start >= self.looping.cursor)
+            .skip(self.state.next_note)
+            .find(|(_, n)| to_tick(n.onset) + start >= self.state.cursor)
             .map(|(i, n)| (i, *n));
         match next {
-            None => self.looping.cursor = end,
+            None => self.state.cursor = end,
             Some((_, n)) if to_tick(n.onset) + start >= horizon => return false,
             Some((i, n)) => {
-                self.looping.next_note = i + 1;
-                self.looping.cursor = to_tick(n.onset) + start + 1;
+                self.state.next_note = i + 1;
+                self.state.cursor = to_tick(n.onset) + start + 1;
                 let note = GeneratedNote {
                     key: n.key,
                     velocity: n.velocity,
                     onset_beat: to_beat(start) + n.onset,
                     length_beats: n.length,
-                    epoch: self.epoch,
+                    epoch: cx.clock.epoch,
                     // A kept take repeats exactly: no onset choice.
                     alternates: Alternates::default(),
                 };
-                self.send(note, t0.elapsed(), sink);
+                cx.send(note, t0.elapsed(), sink);
             }
         }
         true
     }
 
     /// Loop mode: the cycle's line reached its end; a whole recording becomes the take.
-    fn end_cycle(&mut self, end: i64) {
-        self.continuation = None;
-        let lp = &mut self.looping;
+    fn end_cycle<M: StepModel>(&mut self, cx: &mut PlanContext<M>, end: i64) {
+        cx.line.continuation = None;
+        let lp = &mut self.state;
         lp.cursor = end;
         if lp.whole {
             let take = KeptTake {
                 cycle_beats: to_beat(lp.len),
-                model: self.model_name.clone(),
+                model: cx.model_name.clone(),
                 notes: std::mem::take(&mut lp.recording),
             };
             if take.validate().is_ok() {
@@ -256,8 +332,9 @@ impl<M: StepModel> Planner<M> {
 
     /// Loop mode: decides how cycle `cycle` (from tick `start`, `len` ticks long) is played, from
     /// `cursor`.
-    fn begin_cycle(
+    fn begin_cycle<M: StepModel>(
         &mut self,
+        cx: &mut PlanContext<M>,
         model: &mut M,
         settings: &WorkerSettings,
         (cycle, start, len): (i64, i64, i64),
@@ -265,13 +342,13 @@ impl<M: StepModel> Planner<M> {
         sink: &mut impl PlanSink,
     ) -> Result<(), ModelError> {
         let fits = |t: &KeptTake| (to_tick(t.cycle_beats) - len).abs() == 0;
-        if settings.keep && self.looping.take.as_ref().is_none_or(|t| !fits(t)) {
+        if settings.keep && self.state.take.as_ref().is_none_or(|t| !fits(t)) {
             // A project loaded with a kept take: adopt it when it fits this loop.
             if let Some(t) = self.kept_take.read().as_ref().filter(|t| fits(t)) {
-                self.looping.take = Some(t.clone());
+                self.state.take = Some(t.clone());
             }
         }
-        let lp = &mut self.looping;
+        let lp = &mut self.state;
         lp.cycle = Some(cycle);
         lp.start = start;
         lp.len = len;
@@ -288,7 +365,7 @@ impl<M: StepModel> Planner<M> {
                     *store = Some(take.clone());
                 }
             }
-            self.continuation = None;
+            cx.line.continuation = None;
             return Ok(());
         }
         if !settings.keep {
@@ -319,11 +396,12 @@ impl<M: StepModel> Planner<M> {
         let history = if model.contract().two_voice() {
             previous
         } else {
-            merge_monophonic(&self.phrase, &previous)
+            merge_monophonic(&cx.player.phrase, &previous)
         };
         // A cycle of two bars or more is a phrase that ends where the cycle does.
-        let phrase_end = (len >= 2 * self.meter.bar_ticks()).then_some(start + len);
-        self.start_line(model, settings, &history, phrase_end, cursor, sink)
+        let phrase_end = (len >= 2 * cx.clock.meter.bar_ticks()).then_some(start + len);
+        let view = self.state.view();
+        cx.start_line(model, settings, &history, phrase_end, cursor, view, sink)
     }
 }
 
@@ -429,10 +507,7 @@ mod tests {
         walk(&mut rig, &loop_settings(true), None, (1.0, 3.75), &mut out);
         let late = *out.notes.iter().rfind(|n| n.onset_beat < 4.0).unwrap();
         assert!(late.onset_beat > early.onset_beat, "{late:?}");
-        assert!(
-            rig.planner.looping.take.is_some(),
-            "cycle 0 became the take"
-        );
+        assert!(rig.planner.looping.has_take(), "cycle 0 became the take");
         rig.planner.hear(chose(&late));
         walk(&mut rig, &loop_settings(true), None, (3.75, 12.0), &mut out);
         // (Cycle 1's start was replayed before the late choice was heard; cycle 2 is all after.)

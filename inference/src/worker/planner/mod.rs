@@ -9,14 +9,16 @@
 //! cost of planning, which the sink passes on to the look-ahead.) Notes it sends never overlap:
 //! Descant's line is monophonic, also when a stretch is planned twice.
 //!
-//! One file per mode: [`answer`] (call and response, its candidates in [`candidate`]), [`along`]
-//! (Continue), [`looping`] (Loop);
-//! [`line`] has what they share (starting a line, stepping it, giving a note its feel, telling a
-//! two-voice model what it hears); [`memory`] keeps what was heard by where it sounded.
+//! The [`Planner`] holds the shared [`context`] (the clock, what was heard, the line, what was
+//! sent) and one planner per mode, each in its own file with its own state: [`answer`] (call and
+//! response, its candidates in `answer/candidate.rs`), [`along`] (Continue), [`looping`] (Loop). It asks
+//! the active mode's planner for each step. [`line`] has what the modes share (starting a line,
+//! stepping it, giving a note its feel, telling a two-voice model what it hears); [`memory`]
+//! keeps what was heard by where it sounded.
 
 mod along;
 mod answer;
-mod candidate;
+mod context;
 #[cfg(test)]
 mod fake;
 mod line;
@@ -31,8 +33,7 @@ use parking_lot::RwLock;
 use crate::critic::Scores;
 use crate::error::ModelError;
 use crate::events::{ContextEvent, GeneratedNote};
-use crate::generator::{Approach, Continuation};
-use crate::key::{self, Key};
+use crate::key::Key;
 use crate::model::Model;
 use crate::originality::NgramIndex;
 use crate::step::StepModel;
@@ -41,19 +42,16 @@ use crate::time::Meter;
 use crate::tokenizer::TickNote;
 
 use super::config::WorkerSettings;
-use along::AlongState;
-use answer::AnswerState;
+use along::AlongPlanner;
+use answer::AnswerPlanner;
 pub use answer::MATCH_CAP_BARS;
-use looping::LoopState;
-use memory::TrackMemory;
+use context::PlanContext;
+use looping::LoopPlanner;
 
 /// Grid an answer starts on: a sixteenth note, in ticks.
 pub const START_GRID_TICKS: i64 = 3;
 /// Player notes (and, in Continue mode, Descant's own) kept as context.
 const MAX_PHRASE_NOTES: usize = 256;
-/// Player notes the automatic key looks at: as many as Answer mode's automatic home
-/// ([`key::HOME_NOTES`]), so the two follow a change of key as soon.
-const KEY_NOTES: usize = key::HOME_NOTES;
 /// Notes sent that a correction may still withdraw.
 const MAX_SENT: usize = 64;
 
@@ -91,126 +89,85 @@ pub trait PlanSink {
     fn answer_chosen(&mut self, scores: Scores, candidates: u32);
 }
 
-/// Everything the worker decides with: what it heard, the line it plays and each mode's memory.
-/// Touched by the worker thread only (the kept-take store is shared with the plugin's state).
+/// One mode's planner: its own state, and one step of planning in the shared context. The
+/// [`Planner`] asks the active mode's planner for each step.
+trait ModePlanner<M: StepModel>: ModeEvents {
+    /// Plans at most one more note (or bar line) at `time`; returns whether it did any work.
+    fn plan(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        model: &mut M,
+        settings: &WorkerSettings,
+        time: PlanTime,
+        sink: &mut impl PlanSink,
+    ) -> Result<bool, ModelError>;
+}
+
+/// The events a mode's planner hears whichever mode plays: the [`Planner`] tells every mode's
+/// planner, so each keeps its memory while another mode plays (a kept loop take waits for Loop
+/// mode) and forgets it when the history goes.
+trait ModeEvents {
+    /// The line was dropped (it had reached `cursor`, if there was one).
+    fn line_dropped(&mut self, _cursor: Option<i64>) {}
+
+    /// A new plan epoch: everything sent before was dropped by the audio thread.
+    fn new_epoch(&mut self) {}
+
+    /// The player finished a note.
+    fn player_note_finished(&mut self) {}
+
+    /// What was heard was forgotten (a stop, a jump, a reset).
+    fn forget(&mut self) {}
+
+    /// The audio thread played `played` for the note planned as `planned` at `beat` (the onset
+    /// choice).
+    fn adopt_choice(&mut self, _meter: Meter, _beat: f64, _planned: u8, _played: u8) {}
+}
+
+/// Everything the worker decides with: the shared context and each mode's planner. Touched by
+/// the worker thread only (the kept-take store is shared with the plugin's state).
 pub struct Planner<M: StepModel = Model> {
-    /// Latest plan epoch seen from the audio thread; notes are sent with it.
-    epoch: u32,
-    /// Player keys held down: onset tick per key.
-    held: [Option<i64>; 128],
-    /// Keys held on the chord channel: onset tick per key.
-    chord_held: [Option<i64>; 128],
-    /// The key detected from the player's phrase (updated on every note-off).
-    detected_key: Option<Key>,
-    /// The player's recent notes (absolute ticks), oldest first.
-    phrase: Vec<TickNote>,
-    /// Continue mode: Descant's own recent notes (absolute ticks), context beside the player's.
-    own: Vec<TickNote>,
-    /// Tick of the player's latest note-off.
-    last_off_tick: i64,
-    /// Everything heard (player and chord channel), by where it sounded: survives loop wraps.
-    memory: TrackMemory,
-    /// What a two-voice model is told it hears: rebuilt before every step (reused buffer).
-    heard: Vec<TickNote>,
-    /// The playhead of the plan being made.
-    now: i64,
-    /// Where the current line's phrase ends (an answer's end, a loop cycle's), if known.
-    phrase_end: Option<i64>,
-    /// The approach to the cadence of the answer candidate being written, if any (set and
-    /// cleared around each candidate; see [`crate::generator::Approach`]).
-    approach: Option<Approach>,
-    /// Meter of the host's bars.
-    meter: Meter,
-    /// Absolute tick of a bar line.
-    anchor: i64,
-    /// The control vector, rebuilt from the steering before every note (model's control size).
-    control: Vec<f32>,
-    /// The model's originality index, if it has one.
-    ngrams: Option<NgramIndex>,
-    /// The loaded model's name (recorded in a kept take).
-    model_name: String,
-    /// The line being played, if any.
-    continuation: Option<Continuation<M>>,
+    /// What every mode plans with: the clock, what was heard, the line, what was sent.
+    cx: PlanContext<M>,
     /// The mode planned in last (a change drops the line).
     mode: PlayMode,
-    /// Which of an answer's candidates the next line is (mixed into its seed; 0 otherwise).
-    candidate: u64,
-    /// Answer mode: the prefilled line every candidate of the answer being chosen forks from.
-    answer_base: Option<Continuation<M>>,
-    /// Humanize's random numbers; reseeded with every line, so a seed gives the same feel.
-    feel_rng: fastrand::Rng,
-    /// End in beats of the latest note sent (nothing starts before it; humanize never moves a
-    /// note onto it).
-    last_end_beat: f64,
-    /// The latest notes sent, oldest first (what a last-moment correction may withdraw).
-    sent: Vec<GeneratedNote>,
-    /// Player notes that began since the last plan, `(onset tick, key)`: checked against the
-    /// notes already sent (Continue mode's last-moment correction).
-    arrived: Vec<(i64, u8)>,
-    /// Answer mode's memory.
-    answer: AnswerState,
-    /// Continue mode's memory.
-    along: AlongState,
-    /// Loop mode's memory.
-    looping: LoopState,
-    /// The kept loop take, shared with the plugin's persisted state: written when a take is kept,
-    /// adopted (after a project loads) when the planner has none of its own.
-    kept_take: Arc<RwLock<Option<KeptTake>>>,
+    /// Answer mode.
+    answer: AnswerPlanner<M>,
+    /// Continue mode.
+    along: AlongPlanner,
+    /// Loop mode.
+    looping: LoopPlanner,
 }
 
 impl<M: StepModel> Planner<M> {
     /// A planner with nothing heard, sharing the persisted kept take `kept_take`.
     pub fn new(kept_take: Arc<RwLock<Option<KeptTake>>>) -> Planner<M> {
         Planner {
-            epoch: 0,
-            held: [None; 128],
-            chord_held: [None; 128],
-            detected_key: None,
-            phrase: Vec::with_capacity(MAX_PHRASE_NOTES),
-            own: Vec::with_capacity(MAX_PHRASE_NOTES),
-            last_off_tick: 0,
-            memory: TrackMemory::default(),
-            heard: Vec::with_capacity(MAX_PHRASE_NOTES),
-            now: 0,
-            phrase_end: None,
-            approach: None,
-            meter: Meter::FOUR_FOUR,
-            anchor: 0,
-            control: Vec::new(),
-            ngrams: None,
-            model_name: String::new(),
-            continuation: None,
+            cx: PlanContext::new(),
             mode: PlayMode::Answer,
-            candidate: 0,
-            answer_base: None,
-            feel_rng: fastrand::Rng::with_seed(0),
-            last_end_beat: f64::MIN,
-            sent: Vec::with_capacity(MAX_SENT),
-            arrived: Vec::with_capacity(16),
-            answer: AnswerState::default(),
-            along: AlongState::default(),
-            looping: LoopState::default(),
-            kept_take,
+            answer: AnswerPlanner::default(),
+            along: AlongPlanner::default(),
+            looping: LoopPlanner::new(kept_take),
         }
     }
 
     /// A new model is in use: its line is dropped, its control size and originality index taken.
     pub fn use_model(&mut self, model: &M, ngrams: Option<NgramIndex>) {
         self.drop_line();
-        self.control = vec![0.0; model.contract().control.size];
-        self.model_name = model.contract().name.clone();
-        self.ngrams = ngrams;
+        self.cx.line.control = vec![0.0; model.contract().control.size];
+        self.cx.model_name = model.contract().name.clone();
+        self.cx.ngrams = ngrams;
     }
 
     /// The model is gone: forget its line and its index.
     pub fn drop_model(&mut self) {
         self.drop_line();
-        self.ngrams = None;
+        self.cx.ngrams = None;
     }
 
     /// Whether an originality index is in use.
     pub fn has_originality_index(&self) -> bool {
-        self.ngrams.is_some()
+        self.cx.ngrams.is_some()
     }
 
     /// After an internal error: forget everything heard and planned, keep the loop take.
@@ -221,48 +178,19 @@ impl<M: StepModel> Planner<M> {
 
     /// Takes in one event from the audio thread.
     pub fn hear(&mut self, event: ContextEvent) {
-        if event.epoch() != self.epoch {
+        if event.epoch() != self.cx.clock.epoch {
             // The audio thread dropped every plan of the old epoch: start afresh.
-            self.epoch = event.epoch();
             self.drop_line();
-            self.along.resume_from = i64::MIN;
-            self.last_end_beat = f64::MIN;
-            self.sent.clear();
+            self.cx.new_epoch(event.epoch());
+            self.each(|p| p.new_epoch());
         }
         match event {
-            ContextEvent::PlayerNoteOn { key, beat, .. } => {
-                self.held[usize::from(key & 127)] = Some(to_tick(beat));
-                if self.arrived.len() < self.arrived.capacity() {
-                    self.arrived.push((to_tick(beat), key & 127));
-                }
-            }
-            ContextEvent::PlayerNoteOff { key, beat, .. } => {
-                let off = to_tick(beat);
-                if let Some(onset) = self.held[usize::from(key & 127)].take() {
-                    let note = TickNote {
-                        onset,
-                        duration: (off - onset).max(1),
-                        key,
-                    };
-                    push_bounded(&mut self.phrase, note);
-                    self.memory.record(note);
-                    self.last_off_tick = off;
-                    self.answer.pending = true;
-                    self.along.refresh = true;
-                    let from = self.phrase.len().saturating_sub(KEY_NOTES);
-                    self.detected_key = key::detect(&self.phrase[from..]).or(self.detected_key);
-                }
-            }
-            ContextEvent::ChordNoteOn { key, beat, .. } => {
-                self.chord_held[usize::from(key & 127)] = Some(to_tick(beat));
-            }
-            ContextEvent::ChordNoteOff { key, beat, .. } => {
-                if let Some(onset) = self.chord_held[usize::from(key & 127)].take() {
-                    self.memory.record(TickNote {
-                        onset,
-                        duration: (to_tick(beat) - onset).max(1),
-                        key,
-                    });
+            ContextEvent::PlayerNoteOn { .. }
+            | ContextEvent::PlayerNoteOff { .. }
+            | ContextEvent::ChordNoteOn { .. }
+            | ContextEvent::ChordNoteOff { .. } => {
+                if self.cx.hear_note(event) {
+                    self.each(|p| p.player_note_finished());
                 }
             }
             ContextEvent::Transport {
@@ -274,15 +202,15 @@ impl<M: StepModel> Planner<M> {
                 ..
             } => {
                 let meter = Meter::nearest(i32::from(numerator), i32::from(denominator));
-                if meter != self.meter {
+                if meter != self.cx.clock.meter {
                     // The line goes on from its next bar line in the new meter.
                     self.drop_line();
                 }
-                self.meter = meter;
-                self.anchor = to_tick(bar_start_beat);
+                self.cx.clock.meter = meter;
+                self.cx.clock.anchor = to_tick(bar_start_beat);
                 if jumped || !playing {
                     // What was heard stays in the track memory: a new pass over the same bars.
-                    self.memory.new_pass();
+                    self.cx.player.memory.new_pass();
                     self.forget_history();
                 }
             }
@@ -291,9 +219,13 @@ impl<M: StepModel> Planner<M> {
                 planned,
                 played,
                 ..
-            } => self.adopt_choice(beat, planned, played),
+            } => {
+                self.cx.adopt_choice(beat, planned, played);
+                let meter = self.cx.clock.meter;
+                self.each(|p| p.adopt_choice(meter, beat, planned, played));
+            }
             ContextEvent::Reset { .. } => {
-                self.memory.clear();
+                self.cx.player.memory.clear();
                 self.forget_history();
             }
         }
@@ -307,10 +239,7 @@ impl<M: StepModel> Planner<M> {
             self.mode = settings.mode;
             self.drop_line();
         }
-        let regenerate = settings.regenerate;
-        if self.looping.regenerate_seen.replace(regenerate) == Some(!regenerate) {
-            self.looping.regenerate_pending = true;
-        }
+        self.looping.saw_regenerate(settings.regenerate);
         if !settings.enabled || !playing {
             self.drop_line();
             return false;
@@ -327,45 +256,52 @@ impl<M: StepModel> Planner<M> {
         time: PlanTime,
         sink: &mut impl PlanSink,
     ) -> Result<bool, ModelError> {
-        let PlanTime {
-            playhead, horizon, ..
-        } = time;
-        self.now = playhead;
+        self.cx.clock.now = time.playhead;
         if settings.mode != PlayMode::Continue {
-            self.arrived.clear();
+            self.cx.player.arrived.clear();
         }
+        let cx = &mut self.cx;
         match settings.mode {
-            PlayMode::Answer => self.plan_answer(model, settings, playhead, horizon, sink),
-            PlayMode::Continue => self.plan_along(model, settings, playhead, horizon, sink),
-            PlayMode::Loop => {
-                self.plan_loop(model, settings, (playhead, horizon), time.host_loop, sink)
-            }
+            PlayMode::Answer => self.answer.plan(cx, model, settings, time, sink),
+            PlayMode::Continue => self.along.plan(cx, model, settings, time, sink),
+            PlayMode::Loop => self.looping.plan(cx, model, settings, time, sink),
         }
+    }
+
+    /// Loop mode's step alone, with the playhead and horizon given and the clock left as it is
+    /// (the loop tests walk the playhead themselves).
+    #[cfg(test)]
+    fn plan_loop(
+        &mut self,
+        model: &mut M,
+        settings: &WorkerSettings,
+        (playhead, horizon): (i64, i64),
+        host_loop: Option<(f64, f64)>,
+        sink: &mut impl PlanSink,
+    ) -> Result<bool, ModelError> {
+        let cx = &mut self.cx;
+        self.looping
+            .plan_loop(cx, model, settings, (playhead, horizon), host_loop, sink)
+    }
+
+    /// Tells each mode's planner of an event.
+    fn each(&mut self, mut tell: impl FnMut(&mut dyn ModeEvents)) {
+        tell(&mut self.answer);
+        tell(&mut self.along);
+        tell(&mut self.looping);
     }
 
     /// Forgets what was heard (keys, phrase, key) and the line.
     fn forget_history(&mut self) {
-        self.held = [None; 128];
-        self.chord_held = [None; 128];
-        self.phrase.clear();
-        self.own.clear();
-        self.detected_key = None;
-        self.arrived.clear();
+        self.cx.forget_heard();
+        self.each(|p| p.forget());
         self.drop_line();
-        self.answer.pending = false;
     }
 
     /// Drops the line being played (its planned notes stay valid unless the epoch changed).
     pub fn drop_line(&mut self) {
-        if let Some(c) = &self.continuation {
-            self.along.resume_from = c.cursor();
-        }
-        self.continuation = None;
-        self.approach = None;
-        self.answer.drop_answer();
-        self.answer_base = None;
-        self.looping.cycle = None;
-        self.looping.recording.clear();
+        let cursor = self.cx.drop_line();
+        self.each(|p| p.line_dropped(cursor));
     }
 }
 

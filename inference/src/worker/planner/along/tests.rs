@@ -499,11 +499,19 @@ fn a_key_chosen_at_the_onset_becomes_the_lines_own_note() {
         epoch: 0,
     });
     let tick = super::to_tick(n.onset_beat);
-    let own = rig.planner.own.iter().find(|o| o.onset == tick).unwrap();
+    let own = rig
+        .planner
+        .along
+        .own
+        .iter()
+        .find(|o| o.onset == tick)
+        .unwrap();
     assert_eq!(own.key, n.key + 3);
     let sent = rig
         .planner
+        .cx
         .sent
+        .notes
         .iter()
         .find(|s| s.onset_beat == n.onset_beat);
     assert_eq!(sent.unwrap().key, n.key + 3);

@@ -328,21 +328,31 @@ fn a_candidate_forked_from_the_shared_line_is_the_one_a_fresh_line_writes() {
     let write = |index: u32, after_base: bool| {
         let mut rig = Rig::new();
         call(&mut rig);
-        let call = rig.planner.phrase.clone();
+        let call = rig.planner.cx.player.phrase.clone();
         let mut out = Recorder::default();
         let p = &mut rig.planner;
-        let key = p.answer_key(&settings, &call);
+        let key = p.answer.answer_key(&p.cx, &settings, &call);
         if after_base {
-            p.write_candidate(&mut rig.model, &settings, span, 0, key, &mut out)
+            p.answer
+                .write_candidate(&mut p.cx, &mut rig.model, &settings, span, 0, key, &mut out)
                 .unwrap();
             assert!(
-                p.answer_base.is_some(),
+                p.answer.base.is_some(),
                 "candidate 0 leaves the shared line"
             );
         }
         let lines = out.lines_started;
         let (notes, likelihood) = p
-            .write_candidate(&mut rig.model, &settings, span, index, key, &mut out)
+            .answer
+            .write_candidate(
+                &mut p.cx,
+                &mut rig.model,
+                &settings,
+                span,
+                index,
+                key,
+                &mut out,
+            )
             .unwrap();
         let prefilled = out.lines_started > lines;
         (notes, likelihood.to_bits(), prefilled)

@@ -1,6 +1,6 @@
 //! One candidate answer: written whole from the line every candidate forks, ended with its
-//! cadence, and scored by the [`critic`](crate::critic). Part of Answer mode
-//! ([`super::answer`]); worker thread (or tests); allocates.
+//! cadence, and scored by the [`critic`](crate::critic). Part of Answer mode ([`super`]); worker
+//! thread (or tests); allocates.
 //!
 //! Guarantees: a candidate's notes start before the answer's end; with Ending Home or Open and
 //! a key known, its last note is the cadence: the tonic (or the dominant) on the last strong beat
@@ -19,9 +19,11 @@ use crate::steering::KeySetting;
 use crate::step::StepModel;
 use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
 
-use super::super::config::WorkerSettings;
-use super::line::Step;
-use super::{ceil_to, PlanSink, Planner};
+use super::super::context::PlanContext;
+use super::super::line::{LoopView, Step};
+use super::super::{ceil_to, PlanSink};
+use super::AnswerPlanner;
+use crate::worker::config::WorkerSettings;
 
 /// Most notes one candidate may hold (a model that never reaches the end cannot stall).
 const MAX_CANDIDATE_NOTES: usize = 256;
@@ -63,13 +65,14 @@ fn cadence_class(ending: Ending, key: Option<Key>) -> Option<u8> {
     }
 }
 
-impl<M: StepModel> Planner<M> {
+impl<M: StepModel> AnswerPlanner<M> {
     /// Writes candidate `index` of the answer `start..end` whole: the notes that start before
     /// `end`, ended by its cadence (or, with a free ending, the last held to the end of its bar,
     /// and past `end` if it already was), and the
     /// model's mean log-probability per token of them.
     pub(super) fn write_candidate(
         &mut self,
+        cx: &mut PlanContext<M>,
         model: &mut M,
         settings: &WorkerSettings,
         (start, end): (i64, i64),
@@ -80,51 +83,60 @@ impl<M: StepModel> Planner<M> {
         let mut proposing = *settings;
         proposing.sampling.temperature *= PROPOSAL_SPREAD;
         let settings = &proposing;
-        self.candidate = u64::from(index);
-        let seed = self.line_seed(settings, start);
-        let base = self.answer_base.as_ref().filter(|_| index > 0);
+        cx.line.candidate = u64::from(index);
+        let seed = cx.line_seed(settings, start);
+        let base = self.base.as_ref().filter(|_| index > 0);
         if let Some(base) = base {
             // Every candidate starts from the same prefilled line: only the sampling differs.
-            self.continuation = Some(base.fork(model, seed)?);
+            cx.line.continuation = Some(base.fork(model, seed)?);
         } else {
-            let phrase = std::mem::take(&mut self.phrase);
-            let started = self.start_line(model, settings, &phrase, Some(end), start, sink);
-            self.phrase = phrase;
-            self.candidate = 0;
+            let phrase = std::mem::take(&mut cx.player.phrase);
+            let started = cx.start_line(
+                model,
+                settings,
+                &phrase,
+                Some(end),
+                start,
+                LoopView::NONE,
+                sink,
+            );
+            cx.player.phrase = phrase;
+            cx.line.candidate = 0;
             started?;
-            if let Some(c) = self.continuation.as_mut() {
+            if let Some(c) = cx.line.continuation.as_mut() {
                 c.play_first_by(start);
             }
-            self.answer_base = match &self.continuation {
+            self.base = match &cx.line.continuation {
                 Some(c) => Some(c.fork(model, seed)?),
                 None => None,
             };
         }
-        self.candidate = 0;
+        cx.line.candidate = 0;
         let cadence = cadence_class(settings.ending, key);
-        let bar = self.meter.bar_ticks();
+        let bar = cx.clock.meter.bar_ticks();
         // The cadence's beat: the last strong beat of the last bar.
         let last_strong = (end - bar..end)
             .rev()
-            .find(|&t| critic::strong_beat(self.meter, self.anchor, t))
+            .find(|&t| critic::strong_beat(cx.clock.meter, cx.clock.anchor, t))
             .unwrap_or(end - bar);
         let mut notes: Vec<(TickNote, Alternates)> = Vec::new();
         let mut cadenced = false;
-        self.approach = cadence.map(|pc| Approach {
-            from: last_strong - self.meter.beat_ticks().min(TICKS_PER_BEAT),
+        cx.line.approach = cadence.map(|pc| Approach {
+            from: last_strong - cx.clock.meter.beat_ticks().min(TICKS_PER_BEAT),
             until: last_strong,
             keys: approach_keys(pc),
             bias: APPROACH_BIAS,
         });
         while notes.len() < MAX_CANDIDATE_NOTES {
-            match self.step(model, settings, sink)? {
+            match cx.step(model, settings, LoopView::NONE, sink)? {
                 Some(Step::Note(n)) if n.onset < end => {
                     if let Some(pc) = cadence.filter(|_| n.onset >= last_strong) {
-                        self.cadence(&mut notes, n.key, pc, (last_strong, end), settings);
+                        self.cadence(cx, &mut notes, n.key, pc, (last_strong, end), settings);
                         cadenced = true;
                         break;
                     }
-                    let alternates = self
+                    let alternates = cx
+                        .line
                         .continuation
                         .as_ref()
                         .map_or_else(Alternates::default, |c| c.alternates_of(n));
@@ -134,53 +146,47 @@ impl<M: StepModel> Planner<M> {
                 _ => break,
             }
         }
-        self.approach = None;
+        cx.line.approach = None;
         if let (Some(pc), false, Some(&(last, _))) = (cadence, cadenced, notes.last()) {
             // The line stopped before its cadence's beat: the cadence follows its last note.
-            self.cadence(&mut notes, last.key, pc, (last_strong, end), settings);
+            self.cadence(cx, &mut notes, last.key, pc, (last_strong, end), settings);
         }
-        let likelihood = self
+        let likelihood = cx
+            .line
             .continuation
             .take()
             .map_or(f32::NEG_INFINITY, |c| c.mean_log_prob());
         if let Some((last, _)) = notes.last_mut().filter(|_| cadence.is_none()) {
             // A free ending: the last note is held to the end of its bar.
-            let bar_end = self.anchor + ceil_to(last.onset + 1 - self.anchor, bar);
+            let bar_end = cx.clock.anchor + ceil_to(last.onset + 1 - cx.clock.anchor, bar);
             last.duration = last.duration.max(bar_end.min(end) - last.onset);
         }
         Ok((notes, likelihood))
     }
 
     /// The key an answer to `call` is in: the key set, or with the key on Auto the home of what
-    /// the player played up to the call's end (see [`Planner::heard_up_to`] and
+    /// the player played up to the call's end (see [`heard_up_to`] and
     /// [`key::home_of`]), else the key detected from the player's notes, else (a call too short
     /// to weigh) the major key of its first note, where calls most often start.
-    pub(super) fn answer_key(&self, settings: &WorkerSettings, call: &[TickNote]) -> Option<Key> {
+    pub(super) fn answer_key(
+        &self,
+        cx: &PlanContext<M>,
+        settings: &WorkerSettings,
+        call: &[TickNote],
+    ) -> Option<Key> {
         match settings.steering.key {
             KeySetting::Fixed(k) => Some(k),
-            KeySetting::Auto => key::home_of(&self.heard_up_to(call), self.meter, self.anchor)
-                .or(self.detected_key)
-                .or(call.first().map(|n| Key {
-                    tonic: n.key % 12,
-                    mode: Mode::Major,
-                })),
+            KeySetting::Auto => key::home_of(
+                &heard_up_to(&cx.player.phrase, call),
+                cx.clock.meter,
+                cx.clock.anchor,
+            )
+            .or(cx.player.detected_key)
+            .or(call.first().map(|n| Key {
+                tonic: n.key % 12,
+                mode: Mode::Major,
+            })),
         }
-    }
-
-    /// What the automatic home is heard from: the player's notes before `call` (those the
-    /// planner keeps: since the transport last stopped or jumped, or a reset) and then `call`,
-    /// the last [`key::HOME_NOTES`] of them, or all of `call` if it is longer. A later call says
-    /// less about its key than the first, which begins the tune: on the test split's tunes the
-    /// key finder found the tonic from a second, third or fourth 2- or 4-bar call alone in
-    /// 50-68 % of calls, and with the notes before it in 71-74 % (`key::home_of`'s weights).
-    pub(super) fn heard_up_to(&self, call: &[TickNote]) -> Vec<TickNote> {
-        let first = call.first().map_or(i64::MAX, |n| n.onset);
-        let before = self.phrase.partition_point(|n| n.onset < first);
-        let keep = key::HOME_NOTES.saturating_sub(call.len()).min(before);
-        let mut heard = Vec::with_capacity(keep + call.len());
-        heard.extend_from_slice(&self.phrase[before - keep..before]);
-        heard.extend_from_slice(call);
-        heard
     }
 
     /// Ends a candidate with its cadence: a note of pitch class `pc` at `at` (the last bar's
@@ -192,6 +198,7 @@ impl<M: StepModel> Planner<M> {
     /// beat or less.
     fn cadence(
         &self,
+        cx: &PlanContext<M>,
         notes: &mut Vec<(TickNote, Alternates)>,
         near: u8,
         pc: u8,
@@ -209,14 +216,14 @@ impl<M: StepModel> Planner<M> {
             .unwrap_or(near);
         if let Some((prev, _)) = notes.last_mut() {
             let gap = at - (prev.onset + prev.duration);
-            if gap < 0 || gap <= self.meter.beat_ticks() {
+            if gap < 0 || gap <= cx.clock.meter.beat_ticks() {
                 prev.duration = at - prev.onset;
             }
         }
         // At least a beat, or a quarter note in meters of longer beats (a reel in 2/2 ends its
         // phrase on a quarter or an eighth, as its call does, not on a half note).
-        let beat = self.meter.beat_ticks().min(TICKS_PER_BEAT);
-        let like_the_call = self.phrase.last().map_or(end - at, |n| n.duration);
+        let beat = cx.clock.meter.beat_ticks().min(TICKS_PER_BEAT);
+        let like_the_call = cx.player.phrase.last().map_or(end - at, |n| n.duration);
         // No alternates: the onset choice must not move the cadence off its note.
         notes.push((
             TickNote {
@@ -231,6 +238,7 @@ impl<M: StepModel> Planner<M> {
     /// The critic's scores of a candidate (see [`critic::score`]).
     pub(super) fn judge(
         &self,
+        cx: &PlanContext<M>,
         settings: &WorkerSettings,
         call: &[TickNote],
         key: Option<Key>,
@@ -242,8 +250,8 @@ impl<M: StepModel> Planner<M> {
         let brief = Brief {
             call,
             key,
-            meter: self.meter,
-            anchor: self.anchor,
+            meter: cx.clock.meter,
+            anchor: cx.clock.anchor,
             end,
             ending: settings.ending,
             echo: settings.echo,
@@ -251,4 +259,20 @@ impl<M: StepModel> Planner<M> {
         };
         critic::score(&notes, likelihood, &brief)
     }
+}
+
+/// What the automatic home is heard from: the player's notes before `call` (those the
+/// planner keeps: since the transport last stopped or jumped, or a reset) and then `call`,
+/// the last [`key::HOME_NOTES`] of them, or all of `call` if it is longer. A later call says
+/// less about its key than the first, which begins the tune: on the test split's tunes the
+/// key finder found the tonic from a second, third or fourth 2- or 4-bar call alone in
+/// 50-68 % of calls, and with the notes before it in 71-74 % (`key::home_of`'s weights).
+fn heard_up_to(phrase: &[TickNote], call: &[TickNote]) -> Vec<TickNote> {
+    let first = call.first().map_or(i64::MAX, |n| n.onset);
+    let before = phrase.partition_point(|n| n.onset < first);
+    let keep = key::HOME_NOTES.saturating_sub(call.len()).min(before);
+    let mut heard = Vec::with_capacity(keep + call.len());
+    heard.extend_from_slice(&phrase[before - keep..before]);
+    heard.extend_from_slice(call);
+    heard
 }

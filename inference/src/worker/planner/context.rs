@@ -1,0 +1,231 @@
+//! What every mode plans with: the clock, what the player (and the chord channel) played, the
+//! line being played and what was sent. The mode planners ([`super::answer`], [`super::along`],
+//! [`super::looping`]) each get it by `&mut` for one planning step; the stepping of the line is in
+//! [`super::line`]. Worker thread (or tests); allocates only when a line starts or a buffer grows.
+//!
+//! Guarantees: it never reads the wall clock or a shared atomic; what it knows of time comes in
+//! through [`PlanContext::hear`] (events) and the playhead of each plan.
+
+use fastrand::Rng;
+
+use crate::events::{ContextEvent, GeneratedNote};
+use crate::generator::{Approach, Continuation};
+use crate::key::{self, Key};
+use crate::model::Model;
+use crate::originality::NgramIndex;
+use crate::step::StepModel;
+use crate::time::Meter;
+use crate::tokenizer::TickNote;
+
+use super::memory::TrackMemory;
+use super::{push_bounded, to_tick, MAX_PHRASE_NOTES, MAX_SENT};
+
+/// Player notes the automatic key looks at: as many as Answer mode's automatic home
+/// ([`key::HOME_NOTES`]), so the two follow a change of key as soon.
+const KEY_NOTES: usize = key::HOME_NOTES;
+
+/// When the plan is made and in which bars.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Clock {
+    /// Latest plan epoch seen from the audio thread; notes are sent with it.
+    pub(super) epoch: u32,
+    /// The playhead of the plan being made.
+    pub(super) now: i64,
+    /// Meter of the host's bars.
+    pub(super) meter: Meter,
+    /// Absolute tick of a bar line.
+    pub(super) anchor: i64,
+}
+
+/// What the player and the chord channel played.
+#[derive(Debug)]
+pub(super) struct Player {
+    /// Player keys held down: onset tick per key.
+    pub(super) held: [Option<i64>; 128],
+    /// Keys held on the chord channel: onset tick per key.
+    pub(super) chord_held: [Option<i64>; 128],
+    /// The key detected from the player's phrase (updated on every note-off).
+    pub(super) detected_key: Option<Key>,
+    /// The player's recent notes (absolute ticks), oldest first.
+    pub(super) phrase: Vec<TickNote>,
+    /// Tick of the player's latest note-off.
+    pub(super) last_off_tick: i64,
+    /// Everything heard (player and chord channel), by where it sounded: survives loop wraps.
+    pub(super) memory: TrackMemory,
+    /// Player notes that began since the last plan, `(onset tick, key)`: checked against the
+    /// notes already sent (Continue mode's last-moment correction).
+    pub(super) arrived: Vec<(i64, u8)>,
+}
+
+impl Player {
+    /// Whether a player key is down.
+    pub(super) fn any_held(&self) -> bool {
+        self.held.iter().any(Option::is_some)
+    }
+}
+
+/// The line being played and what it is told.
+pub(super) struct Line<M: StepModel> {
+    /// The line being played, if any.
+    pub(super) continuation: Option<Continuation<M>>,
+    /// What a two-voice model is told it hears: rebuilt before every step (reused buffer).
+    pub(super) heard: Vec<TickNote>,
+    /// Where the current line's phrase ends (an answer's end, a loop cycle's), if known.
+    pub(super) phrase_end: Option<i64>,
+    /// The approach to the cadence of the answer candidate being written, if any (set and
+    /// cleared around each candidate; see [`crate::generator::Approach`]).
+    pub(super) approach: Option<Approach>,
+    /// The control vector, rebuilt from the steering before every note (model's control size).
+    pub(super) control: Vec<f32>,
+    /// Which of an answer's candidates the next line is (mixed into its seed; 0 otherwise).
+    pub(super) candidate: u64,
+    /// Humanize's random numbers; reseeded with every line, so a seed gives the same feel.
+    pub(super) feel_rng: Rng,
+}
+
+/// What was sent to the audio thread.
+#[derive(Debug)]
+pub(super) struct Sent {
+    /// End in beats of the latest note sent (nothing starts before it; humanize never moves a
+    /// note onto it).
+    pub(super) last_end_beat: f64,
+    /// The latest notes sent, oldest first (what a last-moment correction may withdraw).
+    pub(super) notes: Vec<GeneratedNote>,
+}
+
+/// The shared context of the mode planners. Touched by the worker thread only.
+pub(super) struct PlanContext<M: StepModel = Model> {
+    /// When the plan is made and in which bars.
+    pub(super) clock: Clock,
+    /// What the player and the chord channel played.
+    pub(super) player: Player,
+    /// The line being played and what it is told.
+    pub(super) line: Line<M>,
+    /// What was sent.
+    pub(super) sent: Sent,
+    /// The model's originality index, if it has one.
+    pub(super) ngrams: Option<NgramIndex>,
+    /// The loaded model's name (recorded in a kept take).
+    pub(super) model_name: String,
+}
+
+impl<M: StepModel> PlanContext<M> {
+    /// A context with nothing heard and no model.
+    pub(super) fn new() -> PlanContext<M> {
+        PlanContext {
+            clock: Clock {
+                epoch: 0,
+                now: 0,
+                meter: Meter::FOUR_FOUR,
+                anchor: 0,
+            },
+            player: Player {
+                held: [None; 128],
+                chord_held: [None; 128],
+                detected_key: None,
+                phrase: Vec::with_capacity(MAX_PHRASE_NOTES),
+                last_off_tick: 0,
+                memory: TrackMemory::default(),
+                arrived: Vec::with_capacity(16),
+            },
+            line: Line {
+                continuation: None,
+                heard: Vec::with_capacity(MAX_PHRASE_NOTES),
+                phrase_end: None,
+                approach: None,
+                control: Vec::new(),
+                candidate: 0,
+                feel_rng: Rng::with_seed(0),
+            },
+            sent: Sent {
+                last_end_beat: f64::MIN,
+                notes: Vec::with_capacity(MAX_SENT),
+            },
+            ngrams: None,
+            model_name: String::new(),
+        }
+    }
+
+    /// Drops the line being played; returns its cursor, if there was one.
+    pub(super) fn drop_line(&mut self) -> Option<i64> {
+        let cursor = self.line.continuation.as_ref().map(|c| c.cursor());
+        self.line.continuation = None;
+        self.line.approach = None;
+        cursor
+    }
+
+    /// A new plan epoch: every plan of the old one was dropped by the audio thread.
+    pub(super) fn new_epoch(&mut self, epoch: u32) {
+        self.clock.epoch = epoch;
+        self.sent.last_end_beat = f64::MIN;
+        self.sent.notes.clear();
+    }
+
+    /// Forgets what was heard (keys, phrase, key) and the new arrivals.
+    pub(super) fn forget_heard(&mut self) {
+        let p = &mut self.player;
+        p.held = [None; 128];
+        p.chord_held = [None; 128];
+        p.phrase.clear();
+        p.detected_key = None;
+        p.arrived.clear();
+    }
+
+    /// Takes in a player or chord-channel note event; returns whether it finished a player note.
+    pub(super) fn hear_note(&mut self, event: ContextEvent) -> bool {
+        let p = &mut self.player;
+        match event {
+            ContextEvent::PlayerNoteOn { key, beat, .. } => {
+                p.held[usize::from(key & 127)] = Some(to_tick(beat));
+                if p.arrived.len() < p.arrived.capacity() {
+                    p.arrived.push((to_tick(beat), key & 127));
+                }
+            }
+            ContextEvent::PlayerNoteOff { key, beat, .. } => {
+                let off = to_tick(beat);
+                if let Some(onset) = p.held[usize::from(key & 127)].take() {
+                    let note = TickNote {
+                        onset,
+                        duration: (off - onset).max(1),
+                        key,
+                    };
+                    push_bounded(&mut p.phrase, note);
+                    p.memory.record(note);
+                    p.last_off_tick = off;
+                    let from = p.phrase.len().saturating_sub(KEY_NOTES);
+                    p.detected_key = key::detect(&p.phrase[from..]).or(p.detected_key);
+                    return true;
+                }
+            }
+            ContextEvent::ChordNoteOn { key, beat, .. } => {
+                p.chord_held[usize::from(key & 127)] = Some(to_tick(beat));
+            }
+            ContextEvent::ChordNoteOff { key, beat, .. } => {
+                if let Some(onset) = p.chord_held[usize::from(key & 127)].take() {
+                    p.memory.record(TickNote {
+                        onset,
+                        duration: (to_tick(beat) - onset).max(1),
+                        key,
+                    });
+                }
+            }
+            _ => {}
+        }
+        false
+    }
+
+    /// The audio thread played `played` for the note sent as `planned` at `beat` (the onset
+    /// choice): the notes sent say what was played.
+    pub(super) fn adopt_choice(&mut self, beat: f64, planned: u8, played: u8) {
+        let mut sent = self
+            .sent
+            .notes
+            .iter_mut()
+            .rev()
+            .filter(|n| n.key == planned);
+        if let Some(n) = sent.find(|n| (n.onset_beat - beat).abs() < 1e-6) {
+            n.key = played;
+            n.alternates = crate::onset::Alternates::default();
+        }
+    }
+}
