@@ -16,7 +16,7 @@
 pub mod choice;
 pub mod config;
 pub mod load;
-mod planner;
+pub(crate) mod planner;
 pub mod shared;
 pub mod thread;
 

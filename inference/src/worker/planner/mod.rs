@@ -20,7 +20,7 @@ mod along;
 mod answer;
 mod context;
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 mod line;
 mod looping;
 mod memory;

@@ -1,0 +1,123 @@
+//! The steps of [`Continuation::next`] one at a time, on the fake step model.
+
+use super::*;
+use crate::key::{Mode, PitchClassSet};
+use crate::tokenizer::{dur_token, pitch_token, pos_token};
+use crate::worker::planner::fake::FakeModel;
+
+/// A line on the fake model from tick 0 of a 4/4 bar, with nothing before it.
+fn line(model: &mut FakeModel) -> (Continuation<FakeModel>, Vec<f32>) {
+    let control = vec![0.0; model.contract().control.size];
+    let at = LineStart::over(&[], Meter::FOUR_FOUR, 0, 0, 7);
+    let c = Continuation::start(model, at, &control).expect("the fake model never fails");
+    (c, control)
+}
+
+/// A guide with `steering` and `key`, nothing heard, no phrases.
+fn guide<'a>(control: &'a [f32], steering: Steering, key: Option<Key>) -> Guide<'a> {
+    Guide {
+        steering,
+        control,
+        key,
+        chord: PitchClassSet(0),
+        originality: None,
+        heard: &[],
+        phrase_end: None,
+        phrasing: None,
+        expect_heard: false,
+        harmony_guard: false,
+        alternates: false,
+        grid: None,
+        approach: None,
+    }
+}
+
+const C_MAJOR: Key = Key {
+    tonic: 0,
+    mode: Mode::Major,
+};
+
+#[test]
+fn shape_leaves_onsets_to_the_model_and_locks_pitches_to_the_scale() {
+    let mut model = FakeModel::new();
+    let (mut c, control) = line(&mut model);
+    let locked = Steering {
+        scale_lock: 1.0,
+        ..Steering::default()
+    };
+    let g = guide(&control, locked, Some(C_MAJOR));
+    let mask = c.mask(&g);
+    assert!(
+        !c.shape(&g, &mask, &locked, g.key),
+        "an onset is the model's"
+    );
+    assert_eq!(c.advance(&mut model, &g, pos_token(0)).unwrap(), None);
+    let mask = c.mask(&g);
+    assert!(c.shape(&g, &mask, &locked, g.key));
+    let logit = |c: &Continuation<FakeModel>, key: u8| c.shaped[pitch_token(key) as usize];
+    assert_eq!(logit(&c, 66), f32::NEG_INFINITY, "F# is out of C major");
+    assert!(logit(&c, 67).is_finite(), "G is in it");
+}
+
+#[test]
+fn choose_plays_in_the_register_unlocked_when_no_scale_key_fits_it() {
+    let mut model = FakeModel::new();
+    let (mut c, control) = line(&mut model);
+    let narrow = Steering {
+        scale_lock: 1.0,
+        register_low: 61,
+        register_high: 61,
+        ..Steering::default()
+    };
+    let g = guide(&control, narrow, Some(C_MAJOR));
+    c.advance(&mut model, &g, pos_token(0)).unwrap();
+    let mask = c.mask(&g);
+    let token = c.choose(SamplingSettings::default(), &g, &mask);
+    assert_eq!(token, pitch_token(61), "C# is the only key in the register");
+}
+
+#[test]
+fn choose_gives_a_bar_line_when_the_bar_has_no_room_left() {
+    let mut model = FakeModel::new();
+    let (mut c, control) = line(&mut model);
+    let g = guide(&control, Steering::default(), None);
+    c.next_free = c.bar_start + Meter::FOUR_FOUR.bar_ticks();
+    let mask = c.mask(&g);
+    assert_eq!(c.choose(SamplingSettings::default(), &g, &mask), BAR);
+}
+
+#[test]
+fn advance_finishes_a_note_with_its_length_and_a_bar_line_moves_the_bar() {
+    let mut model = FakeModel::new();
+    let (mut c, control) = line(&mut model);
+    let g = guide(&control, Steering::default(), None);
+    assert_eq!(c.advance(&mut model, &g, pos_token(6)).unwrap(), None);
+    assert_eq!(c.advance(&mut model, &g, pitch_token(64)).unwrap(), None);
+    let note = TickNote {
+        onset: 6,
+        duration: 12,
+        key: 64,
+    };
+    assert_eq!(
+        c.advance(&mut model, &g, dur_token(12)).unwrap(),
+        Some(Generated::Note(note))
+    );
+    assert_eq!(c.cursor(), 18, "the line is free from the note's end");
+    let bar = Meter::FOUR_FOUR.bar_ticks();
+    assert_eq!(
+        c.advance(&mut model, &g, BAR).unwrap(),
+        Some(Generated::BarLine(bar))
+    );
+}
+
+#[test]
+fn note_token_counts_the_model_likelihood_of_each_token() {
+    let mut model = FakeModel::new();
+    let (mut c, control) = line(&mut model);
+    let g = guide(&control, Steering::default(), None);
+    assert_eq!(c.mean_log_prob(), f32::NEG_INFINITY);
+    let mask = c.mask(&g);
+    c.note_token(&g, &mask, pos_token(0));
+    let once = c.mean_log_prob();
+    assert!(once.is_finite() && once < 0.0, "{once}");
+}
