@@ -14,25 +14,21 @@
 //! as before.
 
 use crate::error::ModelError;
-use crate::key::Key;
 use crate::model::Model;
 use crate::onset::Alternates;
-use crate::phrasing::{self, Close, Phrasing};
+use crate::phrasing::Phrasing;
 use crate::sampler::{Sampler, SamplingSettings};
-use crate::shaping::{self, PitchContext, REPEAT_RUN};
-use crate::steering::Steering;
+use crate::shaping::REPEAT_RUN;
 use crate::step::{StepModel, StepState};
-use crate::tokenizer::{self, kind, Meter, TickNote, TokenKind, BAR};
+use crate::tokenizer::{self, Meter, TickNote};
 
 mod guide;
 mod hearing;
 mod mask;
 mod original;
+mod steps;
 
 pub use guide::{Approach, Guide, LineStart};
-
-use hearing::voice_bounds;
-use mask::Mask;
 
 /// Most bars a prompt window looks back.
 const MAX_WINDOW_BARS: i64 = 16;
@@ -381,201 +377,6 @@ impl<M: StepModel> Continuation<M> {
         Err(ModelError::Contract(
             "the model did not complete a note within its token budget".into(),
         ))
-    }
-
-    /// What may come next here, under `guide`: the grammar position, the line's free time and
-    /// first-note deadline, the phrase's close, the grid and the voice's register.
-    fn mask(&self, guide: &Guide) -> Mask {
-        let bar_len = self.meter.bar_ticks();
-        let (bar_start, next_free) = (self.bar_start, self.next_free);
-        let register = match self.expect {
-            Expect::Pitch { onset } => voice_bounds(guide, onset, guide.steering.register()),
-            _ => guide.steering.register(),
-        };
-        // A held bar line is let through when no onset is left in the bar.
-        let close: Option<Close> = guide
-            .phrasing
-            .map(|p| p.close(self.meter, self.anchor, p.end_after(bar_start)));
-        let bar_ok = (!self.hold_bar || next_free >= bar_start + bar_len)
-            && close.is_none_or(|c| c.bar_ok(bar_start + bar_len, next_free));
-        let close_keys = match (self.expect, close) {
-            (Expect::Pitch { onset }, Some(c)) if onset >= c.from => {
-                c.keys_over(self.heard_classes_at(guide, onset))
-            }
-            _ => 0,
-        };
-        Mask {
-            expect: self.expect,
-            bar_start,
-            bar_len,
-            next_free,
-            first_by: self.first_by.unwrap_or(i64::MAX),
-            bar_ok,
-            grid: guide.grid,
-            close,
-            close_keys,
-            register,
-        }
-    }
-
-    /// The steering on the model's logits for what `mask` expects: a pitch's (scale, mood,
-    /// chord, harmony guard, repetition, and the draw towards a cadence's or a close's keys,
-    /// under `steering`, in `key`) or a length's (density) into `self.shaped`. Returns whether
-    /// it shaped: an onset or a bar line is drawn from the model's own logits.
-    fn shape(&mut self, guide: &Guide, mask: &Mask, steering: &Steering, key: Option<Key>) -> bool {
-        match mask.expect {
-            Expect::Pitch { onset } => {
-                let ctx = PitchContext {
-                    key,
-                    chord: guide.chord,
-                    strong_beat: (onset - self.anchor).rem_euclid(self.meter.beat_ticks()) == 0,
-                    recent_keys: &self.recent,
-                    sounding: self.sounding_at(guide, onset),
-                    parallel: self.parallels_at(guide, onset),
-                };
-                shaping::shape_pitches(self.state.logits(), &mut self.shaped, steering, ctx);
-                true
-            }
-            Expect::Dur { .. } => {
-                let logits = self.state.logits();
-                shaping::shape_durations(logits, &mut self.shaped, guide.steering.density);
-                true
-            }
-            Expect::PosOrBar => false,
-        }
-    }
-
-    /// Raises the logits of the keys a pitch at `onset` is drawn towards: an answer's cadence
-    /// approached by step ([`Guide::approach`]); a phrase's last note (of its close's keys)
-    /// reached by step from the note before where one can be.
-    fn draw_towards(&mut self, guide: &Guide, mask: &Mask, onset: i64) {
-        let near_last = self.recent.last().map_or(0, |&k| phrasing::keys_near(k));
-        let drawn = match guide.approach {
-            Some(a) if (a.from..a.until).contains(&onset) => Some((a.keys, a.bias)),
-            _ if mask.close_keys & near_last != 0 => {
-                Some((mask.close_keys & near_last, phrasing::LAST_NOTE_STEP_BIAS))
-            }
-            _ => None,
-        };
-        if let Some((keys, bias)) = drawn {
-            // The vocabulary's keys only: `pitch_token` folds others into it by octaves, which
-            // would raise its edge keys once more per octave.
-            let vocabulary = tokenizer::PITCH_LOW..=tokenizer::PITCH_HIGH;
-            for key in vocabulary.filter(|&k| keys >> k & 1 == 1) {
-                if let Some(l) = self.shaped.get_mut(tokenizer::pitch_token(key) as usize) {
-                    *l += bias;
-                }
-            }
-        }
-    }
-
-    /// Samples the next token under `mask`. A pitch falls back, in turn, to any key that fits
-    /// when none of the phrase close's keys does, then to the register unlocked when no scale key
-    /// fits in it; the originality guard may resample it. A bar line when nothing at all fits.
-    fn choose(&mut self, settings: SamplingSettings, guide: &Guide, mask: &Mask) -> u32 {
-        let shaped = self.shape(guide, mask, &guide.steering, guide.key);
-        if let Expect::Pitch { onset } = mask.expect {
-            self.draw_towards(guide, mask, onset);
-        }
-        let allowed = |t: u32| mask.allows(t, mask.close_keys);
-        let logits: &[f32] = if shaped {
-            &self.shaped
-        } else {
-            self.state.logits()
-        };
-        let mut token = self.sampler.sample(logits, settings, allowed);
-        if let (None, Expect::Pitch { .. }) = (token, mask.expect) {
-            // No key of the phrase's close fits the scale and the register: any key that
-            // does (the scale lock stands).
-            token = self.sampler.sample(logits, settings, |t| mask.allows(t, 0));
-        }
-        if let (None, Expect::Pitch { .. }) = (token, mask.expect) {
-            // No scale key fits in the register: play in the register, unlocked.
-            let unlocked = Steering {
-                scale_lock: 0.0,
-                ..guide.steering
-            };
-            self.shape(guide, mask, &unlocked, None);
-            token = self
-                .sampler
-                .sample(&self.shaped, settings, |t| mask.allows(t, 0));
-        }
-        if let (Some(index), Some(t), Expect::Pitch { .. }) =
-            (guide.originality, token, mask.expect)
-        {
-            token = Some(self.keep_original(index, t, settings, &allowed));
-        }
-        token.unwrap_or(BAR)
-    }
-
-    /// Takes note of the chosen `token`: its log-probability under the model (the critic's
-    /// likelihood), and for an on-beat pitch the alternates the onset choice may play instead.
-    fn note_token(&mut self, guide: &Guide, mask: &Mask, token: u32) {
-        self.log_prob.0 += f64::from(log_prob_of(self.state.logits(), token));
-        self.log_prob.1 += 1;
-        if let (Expect::Pitch { onset }, TokenKind::Pitch(key)) = (mask.expect, kind(token)) {
-            let on_beat = (onset - self.anchor).rem_euclid(self.meter.beat_ticks()) == 0;
-            let alternates = if guide.alternates && on_beat {
-                // A phrase's last note may turn, at its onset, into any of its close's keys
-                // (cadence, half cadence, lead back) that fits what sounds then.
-                let wide = mask.close.map_or(0, |c| c.any_keys());
-                self.alternates_for(guide, key, &|t| mask.allows(t, wide))
-            } else {
-                Alternates::default()
-            };
-            self.alternates = (onset, key, alternates);
-        }
-    }
-
-    /// Feeds `token` to the model and moves the grammar on: a finished note or a bar line is
-    /// returned (a two-voice model is first told the new bar's heard notes); `None` mid-note.
-    fn advance(
-        &mut self,
-        model: &mut M,
-        guide: &Guide,
-        token: u32,
-    ) -> Result<Option<Generated>, ModelError> {
-        model.step(&mut self.state, token, &self.control)?;
-        Ok(match (self.expect, kind(token)) {
-            (Expect::PosOrBar, TokenKind::Pos(p)) => {
-                self.expect = Expect::Pitch {
-                    onset: self.bar_start + p,
-                };
-                None
-            }
-            (Expect::Pitch { onset }, TokenKind::Pitch(key)) => {
-                self.expect = Expect::Dur { onset, key };
-                None
-            }
-            (Expect::Dur { onset, key }, TokenKind::Dur(duration)) => {
-                self.expect = Expect::PosOrBar;
-                let note = TickNote {
-                    onset,
-                    duration,
-                    key,
-                };
-                self.next_free = onset + duration;
-                self.hold_bar = false;
-                self.first_by = None;
-                self.context.push(note);
-                if self.recent.len() == REPEAT_RUN {
-                    self.recent.remove(0);
-                }
-                self.recent.push(key);
-                Some(Generated::Note(note))
-            }
-            _ => {
-                // A bar line (the only other token the mask lets through). A first-note
-                // deadline still open here has passed: it is void.
-                self.first_by = None;
-                self.expect = Expect::PosOrBar;
-                self.bar_start += self.meter.bar_ticks();
-                if self.two_voice {
-                    self.enter_bar(model, guide)?;
-                }
-                Some(Generated::BarLine(self.bar_start))
-            }
-        })
     }
 
     /// The alternates of `note` if it is the latest note generated (empty otherwise, and for notes

@@ -19,7 +19,7 @@ use crate::tokenizer::TickNote;
 
 use super::super::config::WorkerSettings;
 use super::context::PlanContext;
-use super::line::{merge_monophonic, note_timer, LoopView, Step};
+use super::line::{merge_monophonic, note_timer, Frame, Step};
 use super::{
     ceil_to, push_bounded, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime, MAX_PHRASE_NOTES,
 };
@@ -112,7 +112,7 @@ impl<M: StepModel> ModePlanner<M> for AlongPlanner {
                 return Ok(false);
             }
             let history = self.history(model, &cx.player.phrase);
-            cx.start_line(model, settings, &history, None, start, LoopView::NONE, sink)?;
+            cx.start_line(model, settings, &history, start, Frame::NONE, sink)?;
             self.refresh = false;
         }
         let Some((step, t0)) = cx.step_before(model, settings, horizon, sink)? else {
@@ -126,7 +126,7 @@ impl<M: StepModel> ModePlanner<M> for AlongPlanner {
             }
             Step::Bar(t) if self.refresh => {
                 let history = self.history(model, &cx.player.phrase);
-                cx.start_line(model, settings, &history, None, t, LoopView::NONE, sink)?;
+                cx.start_line(model, settings, &history, t, Frame::NONE, sink)?;
                 self.refresh = false;
             }
             Step::Bar(_) => {

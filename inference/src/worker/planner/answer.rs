@@ -36,8 +36,9 @@ use crate::tokenizer::TickNote;
 
 use super::super::config::{AnswerLength, WorkerSettings};
 use super::context::{Clock, PlanContext};
-use super::line::{note_timer, LoopView, Step};
+use super::line::{note_timer, Frame, Step};
 use super::{ceil_to, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime, START_GRID_TICKS};
+use candidate::{judge, Slot};
 
 /// Candidates an answer is chosen from, at least (even when time is short).
 pub const MIN_CANDIDATES: u32 = 3;
@@ -242,9 +243,19 @@ impl<M: StepModel> AnswerPlanner<M> {
         let key = self.answer_key(cx, settings, &call);
         let time_left = start - playhead > cx.clock.meter.beat_ticks();
         if late.is_none() && (tried < MIN_CANDIDATES || (tried < MAX_CANDIDATES && time_left)) {
-            let (candidate, likelihood) =
-                self.write_candidate(cx, model, settings, (start, end), tried, key, sink)?;
-            let scores = self.judge(cx, settings, &call, key, &candidate, likelihood, end);
+            let (candidate, likelihood) = self.write_candidate(
+                cx,
+                model,
+                settings,
+                Slot {
+                    start,
+                    end,
+                    index: tried,
+                    key,
+                },
+                sink,
+            )?;
+            let scores = judge(&cx.clock, settings, &call, key, &candidate, likelihood, end);
             if let Some(c) = self.choosing.as_mut() {
                 c.tried += 1;
                 if c.best.as_ref().is_none_or(|(_, s)| scores.total > s.total) {
@@ -277,7 +288,7 @@ impl<M: StepModel> AnswerPlanner<M> {
         sink: &mut impl PlanSink,
     ) -> Result<(), ModelError> {
         let phrase = std::mem::take(&mut cx.player.phrase);
-        let started = cx.start_line(model, settings, &phrase, None, start, LoopView::NONE, sink);
+        let started = cx.start_line(model, settings, &phrase, start, Frame::NONE, sink);
         cx.player.phrase = phrase;
         started?;
         self.pending = false;

@@ -32,9 +32,13 @@ const EXPECT_BARS: i64 = 4;
 /// Player notes the automatic density looks at.
 const DENSITY_NOTES: usize = 16;
 
-/// What a Loop cycle tells the line it plays in; nothing in the other modes.
+/// What a mode tells its line of the frame it plays in: where its phrase ends (an answer's end,
+/// a loop cycle's) and, in Loop mode, the cycle.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct LoopView {
+pub(super) struct Frame {
+    /// Where the line's phrase ends (absolute tick), if the mode knows: a two-voice model is told
+    /// how many bars are left. Read when a line starts.
+    pub(super) phrase_end: Option<i64>,
     /// The cycle's length in ticks, while a cycle is planned (the track memory expects the
     /// previous cycle's material in it).
     pub(super) cycle_len: Option<i64>,
@@ -44,9 +48,10 @@ pub(super) struct LoopView {
     pub(super) first_key: Option<u8>,
 }
 
-impl LoopView {
-    /// No loop cycle (Answer and Continue).
-    pub(super) const NONE: LoopView = LoopView {
+impl Frame {
+    /// No phrase end known and no loop cycle (a Continue line, a streamed answer).
+    pub(super) const NONE: Frame = Frame {
+        phrase_end: None,
         cycle_len: None,
         span: None,
         first_key: None,
@@ -67,7 +72,7 @@ impl<M: StepModel> PlanContext<M> {
     /// player's notes, the keys held now (as sounding up to the playhead, at least a beat) and
     /// what the track memory expects from the playhead on; in every mode the chord channel's
     /// held keys. In Answer mode the player's phrase is the line's own past, not something heard.
-    pub(super) fn refresh_heard(&mut self, settings: &WorkerSettings, view: LoopView) {
+    pub(super) fn refresh_heard(&mut self, settings: &WorkerSettings, frame: Frame) {
         self.line.heard.clear();
         let now = self.clock.now;
         let sounding = |onset: i64, key: usize| TickNote {
@@ -92,7 +97,7 @@ impl<M: StepModel> PlanContext<M> {
                 anchor: self.clock.anchor,
                 bar_len: self.clock.meter.bar_ticks(),
             };
-            let cycle = view.cycle_len.filter(|_| settings.mode == PlayMode::Loop);
+            let cycle = frame.cycle_len.filter(|_| settings.mode == PlayMode::Loop);
             self.player.memory.expect(
                 now,
                 now + EXPECT_BARS * grid.bar_len,
@@ -115,15 +120,14 @@ impl<M: StepModel> PlanContext<M> {
 
     /// Starts a line at `start` over `history` (its own past), with the take's seed for that
     /// start; a two-voice model also hears [`PlanContext::refresh_heard`]'s notes and, with
-    /// `phrase_end`, how many bars the phrase has left.
+    /// the frame's phrase end, how many bars the phrase has left.
     pub(super) fn start_line(
         &mut self,
         model: &mut M,
         settings: &WorkerSettings,
         history: &[TickNote],
-        phrase_end: Option<i64>,
         start: i64,
-        view: LoopView,
+        frame: Frame,
         sink: &mut impl PlanSink,
     ) -> Result<(), ModelError> {
         let started = Instant::now();
@@ -137,13 +141,14 @@ impl<M: StepModel> PlanContext<M> {
             player_density(&self.player.phrase),
             &mut self.line.control,
         );
-        self.refresh_heard(settings, view);
+        self.refresh_heard(settings, frame);
+        let phrase_end = frame.phrase_end;
         self.line.phrase_end = phrase_end;
         let at = LineStart {
             history,
             heard: &self.line.heard,
             phrase_end,
-            phrasing: self.phrasing(settings, start, view),
+            phrasing: self.phrasing(settings, start, frame),
             meter: self.clock.meter,
             anchor: self.clock.anchor,
             tick: start,
@@ -163,7 +168,7 @@ impl<M: StepModel> PlanContext<M> {
         &mut self,
         model: &mut M,
         settings: &WorkerSettings,
-        view: LoopView,
+        frame: Frame,
         sink: &mut impl PlanSink,
     ) -> Result<Option<Step>, ModelError> {
         steering::control_vector(
@@ -185,13 +190,13 @@ impl<M: StepModel> PlanContext<M> {
                     || (with_player && self.player.held[k].is_some())
             })
             .fold(0u16, |set, k| set | 1 << (k % 12));
-        self.refresh_heard(settings, view);
+        self.refresh_heard(settings, frame);
         let cursor = self
             .line
             .continuation
             .as_ref()
             .map_or(self.clock.now, |c| c.cursor());
-        let phrasing = self.phrasing(settings, cursor, view);
+        let phrasing = self.phrasing(settings, cursor, frame);
         let guide = Guide {
             steering: settings.steering,
             control: &self.line.control,
@@ -241,7 +246,7 @@ impl<M: StepModel> PlanContext<M> {
         }
         let t0 = Instant::now();
         Ok(self
-            .step(model, settings, LoopView::NONE, sink)?
+            .step(model, settings, Frame::NONE, sink)?
             .map(|step| (step, t0)))
     }
 
@@ -325,7 +330,7 @@ impl<M: StepModel> PlanContext<M> {
         &self,
         settings: &WorkerSettings,
         tick: i64,
-        view: LoopView,
+        frame: Frame,
     ) -> Option<Phrasing> {
         let bar = self.clock.meter.bar_ticks();
         let phrase = i64::from(settings.phrase_bars) * bar;
@@ -348,7 +353,7 @@ impl<M: StepModel> PlanContext<M> {
                 lead_keys: 0,
             }),
             PlayMode::Loop => {
-                let (start, cycle) = view.span?;
+                let (start, cycle) = frame.span?;
                 // The cycle is one phrase unless phrases of `Phrase length` tile it.
                 let len = if cycle > phrase && cycle % phrase == 0 && phrase % bar == 0 {
                     phrase
@@ -363,7 +368,7 @@ impl<M: StepModel> PlanContext<M> {
                     lead_keys: 0,
                 };
                 if p.end_after(tick) == start + cycle {
-                    if let Some(first) = view.first_key {
+                    if let Some(first) = frame.first_key {
                         p.lead_keys = phrasing::lead_back_keys(first, key.map(|k| k.scale()));
                     }
                 }

@@ -22,7 +22,7 @@ use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 use super::super::config::WorkerSettings;
 use super::context::{Clock, PlanContext};
-use super::line::{merge_monophonic, note_timer, LoopView, Step};
+use super::line::{merge_monophonic, note_timer, Frame, Step};
 use super::{
     ceil_to, to_beat, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime, START_GRID_TICKS,
 };
@@ -70,8 +70,9 @@ struct LoopState {
 
 impl LoopState {
     /// What the cycle tells the line it plays in.
-    fn view(&self) -> LoopView {
-        LoopView {
+    fn frame(&self) -> Frame {
+        Frame {
+            phrase_end: None,
             cycle_len: self.cycle.is_some().then_some(self.len),
             span: (self.cycle.is_some() && !self.replaying && self.len > 0)
                 .then_some((self.start, self.len)),
@@ -235,8 +236,8 @@ impl LoopPlanner {
         if self.state.replaying {
             return Ok(self.replay(cx, start, end, horizon, t0, sink));
         }
-        let view = self.state.view();
-        let Some(step) = cx.step(model, settings, view, sink)? else {
+        let frame = self.state.frame();
+        let Some(step) = cx.step(model, settings, frame, sink)? else {
             return Ok(false);
         };
         match step {
@@ -400,8 +401,11 @@ impl LoopPlanner {
         };
         // A cycle of two bars or more is a phrase that ends where the cycle does.
         let phrase_end = (len >= 2 * cx.clock.meter.bar_ticks()).then_some(start + len);
-        let view = self.state.view();
-        cx.start_line(model, settings, &history, phrase_end, cursor, view, sink)
+        let frame = Frame {
+            phrase_end,
+            ..self.state.frame()
+        };
+        cx.start_line(model, settings, &history, cursor, frame, sink)
     }
 }
 

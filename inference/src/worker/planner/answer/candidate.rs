@@ -19,8 +19,8 @@ use crate::steering::KeySetting;
 use crate::step::StepModel;
 use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
 
-use super::super::context::PlanContext;
-use super::super::line::{LoopView, Step};
+use super::super::context::{Clock, PlanContext};
+use super::super::line::{Frame, Step};
 use super::super::{ceil_to, PlanSink};
 use super::AnswerPlanner;
 use crate::worker::config::WorkerSettings;
@@ -65,8 +65,21 @@ fn cadence_class(ending: Ending, key: Option<Key>) -> Option<u8> {
     }
 }
 
+/// Which candidate of which answer is written: the answer's span and key, the candidate's number.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Slot {
+    /// First tick of the answer.
+    pub(super) start: i64,
+    /// Tick where it ends.
+    pub(super) end: i64,
+    /// Which candidate this is (0 prefills the line the others fork).
+    pub(super) index: u32,
+    /// The key the answer is in, if known (its cadence).
+    pub(super) key: Option<Key>,
+}
+
 impl<M: StepModel> AnswerPlanner<M> {
-    /// Writes candidate `index` of the answer `start..end` whole: the notes that start before
+    /// Writes candidate `slot.index` of the answer `slot.start..slot.end` whole: the notes that start before
     /// `end`, ended by its cadence (or, with a free ending, the last held to the end of its bar,
     /// and past `end` if it already was), and the
     /// model's mean log-probability per token of them.
@@ -75,11 +88,15 @@ impl<M: StepModel> AnswerPlanner<M> {
         cx: &mut PlanContext<M>,
         model: &mut M,
         settings: &WorkerSettings,
-        (start, end): (i64, i64),
-        index: u32,
-        key: Option<Key>,
+        slot: Slot,
         sink: &mut impl PlanSink,
     ) -> Result<(Vec<(TickNote, Alternates)>, f32), ModelError> {
+        let Slot {
+            start,
+            end,
+            index,
+            key,
+        } = slot;
         let mut proposing = *settings;
         proposing.sampling.temperature *= PROPOSAL_SPREAD;
         let settings = &proposing;
@@ -95,9 +112,11 @@ impl<M: StepModel> AnswerPlanner<M> {
                 model,
                 settings,
                 &phrase,
-                Some(end),
                 start,
-                LoopView::NONE,
+                Frame {
+                    phrase_end: Some(end),
+                    ..Frame::NONE
+                },
                 sink,
             );
             cx.player.phrase = phrase;
@@ -128,7 +147,7 @@ impl<M: StepModel> AnswerPlanner<M> {
             bias: APPROACH_BIAS,
         });
         while notes.len() < MAX_CANDIDATE_NOTES {
-            match cx.step(model, settings, LoopView::NONE, sink)? {
+            match cx.step(model, settings, Frame::NONE, sink)? {
                 Some(Step::Note(n)) if n.onset < end => {
                     if let Some(pc) = cadence.filter(|_| n.onset >= last_strong) {
                         self.cadence(cx, &mut notes, n.key, pc, (last_strong, end), settings);
@@ -234,31 +253,6 @@ impl<M: StepModel> AnswerPlanner<M> {
             Alternates::default(),
         ));
     }
-
-    /// The critic's scores of a candidate (see [`critic::score`]).
-    pub(super) fn judge(
-        &self,
-        cx: &PlanContext<M>,
-        settings: &WorkerSettings,
-        call: &[TickNote],
-        key: Option<Key>,
-        candidate: &[(TickNote, Alternates)],
-        likelihood: f32,
-        end: i64,
-    ) -> Scores {
-        let notes: Vec<TickNote> = candidate.iter().map(|(n, _)| *n).collect();
-        let brief = Brief {
-            call,
-            key,
-            meter: cx.clock.meter,
-            anchor: cx.clock.anchor,
-            end,
-            ending: settings.ending,
-            echo: settings.echo,
-            density_target: settings.steering.density,
-        };
-        critic::score(&notes, likelihood, &brief)
-    }
 }
 
 /// What the automatic home is heard from: the player's notes before `call` (those the
@@ -275,4 +269,28 @@ fn heard_up_to(phrase: &[TickNote], call: &[TickNote]) -> Vec<TickNote> {
     heard.extend_from_slice(&phrase[before - keep..before]);
     heard.extend_from_slice(call);
     heard
+}
+
+/// The critic's scores of a candidate (see [`critic::score`]).
+pub(super) fn judge(
+    clock: &Clock,
+    settings: &WorkerSettings,
+    call: &[TickNote],
+    key: Option<Key>,
+    candidate: &[(TickNote, Alternates)],
+    likelihood: f32,
+    end: i64,
+) -> Scores {
+    let notes: Vec<TickNote> = candidate.iter().map(|(n, _)| *n).collect();
+    let brief = Brief {
+        call,
+        key,
+        meter: clock.meter,
+        anchor: clock.anchor,
+        end,
+        ending: settings.ending,
+        echo: settings.echo,
+        density_target: settings.steering.density,
+    };
+    critic::score(&notes, likelihood, &brief)
 }

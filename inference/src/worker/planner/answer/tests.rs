@@ -332,9 +332,15 @@ fn a_candidate_forked_from_the_shared_line_is_the_one_a_fresh_line_writes() {
         let mut out = Recorder::default();
         let p = &mut rig.planner;
         let key = p.answer.answer_key(&p.cx, &settings, &call);
+        let slot = |index: u32| super::Slot {
+            start: span.0,
+            end: span.1,
+            index,
+            key,
+        };
         if after_base {
             p.answer
-                .write_candidate(&mut p.cx, &mut rig.model, &settings, span, 0, key, &mut out)
+                .write_candidate(&mut p.cx, &mut rig.model, &settings, slot(0), &mut out)
                 .unwrap();
             assert!(
                 p.answer.base.is_some(),
@@ -344,15 +350,7 @@ fn a_candidate_forked_from_the_shared_line_is_the_one_a_fresh_line_writes() {
         let lines = out.lines_started;
         let (notes, likelihood) = p
             .answer
-            .write_candidate(
-                &mut p.cx,
-                &mut rig.model,
-                &settings,
-                span,
-                index,
-                key,
-                &mut out,
-            )
+            .write_candidate(&mut p.cx, &mut rig.model, &settings, slot(index), &mut out)
             .unwrap();
         let prefilled = out.lines_started > lines;
         (notes, likelihood.to_bits(), prefilled)
