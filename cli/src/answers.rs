@@ -12,10 +12,10 @@ use anyhow::Result;
 use descant_host::answers::{key_name, notes_per_beat, AnswerStats};
 use descant_host::duet::Note;
 use descant_host::melodies::MELODIES;
-use descant_inference::critic::{self, Brief, Ending};
-use descant_inference::key::{self, Mode};
-use descant_inference::time::{beats_to_ticks, Meter};
-use descant_inference::tokenizer::TickNote;
+use descant_inference::music::critic::{self, Brief, Ending};
+use descant_inference::music::key::{self, Mode};
+use descant_inference::music::time::{beats_to_ticks, Meter};
+use descant_inference::model::tokenizer::TickNote;
 
 /// `descant answers`' arguments.
 #[derive(Debug, clap::Args)]
@@ -71,7 +71,7 @@ fn finder_home(played: &[Note], call_notes: usize, meter: (u8, u8)) -> String {
 }
 
 /// The critic's rhythmic and melodic kinship (0..=1 each) of `answer` with `call` (see
-/// `descant_inference::critic`).
+/// `descant_inference::music::critic`).
 fn kinship(call: &[Note], answer: &[Note], meter: (u8, u8)) -> (f64, f64) {
     let call = ticks(call);
     let brief = Brief {

@@ -21,10 +21,10 @@ use descant_host::{Input, Pacer, PluginHost};
 use descant_inference::bridge::BlockSnapshot;
 use descant_inference::events::{ContextEvent, GeneratedNote, Plan};
 use descant_inference::model::{Model, State};
-use descant_inference::runtime;
-use descant_inference::sampler::{Sampler, SamplingSettings};
-use descant_inference::steering::Steering;
-use descant_inference::tokenizer::{self, Meter, TickNote};
+use descant_inference::model::runtime;
+use descant_inference::decode::sampler::{Sampler, SamplingSettings};
+use descant_inference::decode::steering::Steering;
+use descant_inference::model::tokenizer::{self, Meter, TickNote};
 use descant_inference::worker::{
     AnswerLength, InferenceWorker, ModelSource, WorkerConfig, WorkerSettings, WorkerShared,
 };
@@ -93,7 +93,7 @@ fn int8_model(path: &Path) -> Result<Model> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let shipped = descant_inference::contract::ModelContract::parse(SHIPPED_SIDECAR)?;
+    let shipped = descant_inference::model::contract::ModelContract::parse(SHIPPED_SIDECAR)?;
     let sidecar = SHIPPED_SIDECAR.replace(&shipped.sha256, &hex);
     Ok(Model::from_bytes(&bytes, &sidecar)?)
 }
@@ -223,7 +223,7 @@ const CANDIDATE_RUNS: usize = 20;
 
 /// Seconds to write `n` candidates of [`CANDIDATE_TOKENS`] tokens from the prefilled `base`: one
 /// at a time (each a fork of `base` stepped alone, as the answer planner writes them), or all in
-/// one [`Batch`](descant_inference::batch::Batch).
+/// one [`Batch`](descant_inference::model::batch::Batch).
 fn candidates(model: &mut Model, base: &State, n: usize, batched: bool, seed: u64) -> Result<f64> {
     let control = vec![0.0; model.contract().control.size];
     let mut sampler = Sampler::new(seed);

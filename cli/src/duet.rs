@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use descant_host::duet::{DuetStats, Note};
 use descant_host::melodies::{MELODIES, PHRASE_BARS, TEMPO};
 use descant_host::phrase_ends::PhraseEnds;
-use descant_inference::midi_file::{self, BeatNote};
+use descant_inference::files::midi_file::{self, BeatNote};
 
 /// `descant duet`'s arguments.
 #[derive(Debug, clap::Args)]

@@ -19,8 +19,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use descant_inference::catalog;
-use descant_inference::melody_lines;
+use descant_inference::files::catalog;
+use descant_inference::files::melody_lines;
 
 /// The scripts `learn.py` runs on, compiled in (one source: the project's `training/`).
 const SCRIPTS: [(&str, &str); 7] = [

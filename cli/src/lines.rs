@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use descant_inference::melody_lines::{self, Extraction};
+use descant_inference::files::melody_lines::{self, Extraction};
 
 /// `descant lines`' arguments.
 #[derive(Debug, clap::Args)]

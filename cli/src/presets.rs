@@ -2,7 +2,7 @@
 //! a preset gives `descant render --preset`. Main thread; reads `~/Descant/presets/`.
 
 use anyhow::Result;
-use descant_inference::presets::{self, Origin};
+use descant_inference::files::presets::{self, Origin};
 
 /// Runs `descant presets`: one line per preset (name, where it comes from, what it is for); a
 /// file that does not load is listed with its reason.

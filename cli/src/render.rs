@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use descant_host::render::{paired, render_offline, Track, TrackNote};
 use descant_host::test_plugin_path;
-use descant_inference::midi_file::{self, BeatNote, Song};
+use descant_inference::files::midi_file::{self, BeatNote, Song};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// How Descant plays with the track.
@@ -236,6 +236,6 @@ fn model_name() -> String {
         None => Some(descant_inference::SHIPPED_SIDECAR.to_owned()),
     };
     sidecar
-        .and_then(|s| descant_inference::contract::ModelContract::parse(&s).ok())
+        .and_then(|s| descant_inference::model::contract::ModelContract::parse(&s).ok())
         .map_or_else(|| "unknown".to_owned(), |c| c.name)
 }

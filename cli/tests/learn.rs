@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use descant_inference::midi_file::{self, BeatNote};
+use descant_inference::files::midi_file::{self, BeatNote};
 
 /// Runs `descant learn ARGS` with HOME (where the tools and models would go) set to `home`.
 fn learn(home: &Path, args: &[&str]) -> (Output, String) {

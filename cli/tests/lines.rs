@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use descant_inference::midi_file::{self, BeatNote};
+use descant_inference::files::midi_file::{self, BeatNote};
 
 /// E Phrygian's pitch classes: E F G A B C D.
 const PHRYGIAN: [u8; 7] = [4, 5, 7, 9, 11, 0, 2];

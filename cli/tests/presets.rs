@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::fixture;
-use descant_inference::midi_file;
-use descant_inference::presets::{factory, PRESETS_DIR_ENV};
+use descant_inference::files::midi_file;
+use descant_inference::files::presets::{factory, PRESETS_DIR_ENV};
 
 /// Runs `descant` with `args`, the user presets read from `presets`.
 fn descant(args: &[&str], presets: &Path) -> Output {

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use anyhow::Result;
 use common::fixture;
-use descant_inference::midi_file::{self, Song};
+use descant_inference::files::midi_file::{self, Song};
 
 /// A folder of this test's files, removed when it is dropped (also when the test fails).
 fn scratch() -> tempfile::TempDir {

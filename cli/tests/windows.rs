@@ -16,7 +16,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use descant_inference::midi_file;
+use descant_inference::files::midi_file;
 
 /// The workspace root.
 fn root() -> PathBuf {

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::duet::{Note, Scale};
+use crate::duet::{strong_beat, Note, Scale};
 use crate::melodies::Melody;
 
 /// Bars of silence after a call: room for the longest answer measured.
@@ -89,15 +89,6 @@ pub fn notes_per_beat(notes: &[Note]) -> f64 {
     } else {
         0.0
     }
-}
-
-/// Whether `beat` is a strong beat of a bar of `meter` starting at beat 0: the downbeat, or the
-/// middle of a bar of 4, 6 or 12 beats.
-pub fn strong_beat(meter: (u8, u8), beat: f64) -> bool {
-    let bar = f64::from(meter.0) * 4.0 / f64::from(meter.1);
-    let pos = beat.rem_euclid(bar);
-    let near = |x: f64| (pos - x).abs() < 1e-3 || (pos - x - bar).abs() < 1e-3;
-    near(0.0) || (matches!(meter.0, 4 | 6 | 12) && near(bar / 2.0))
 }
 
 /// Measures one answer to `call` in `scale` and `meter`, with `Answer after` of `after` beats.
@@ -278,13 +269,5 @@ mod tests {
         assert_eq!(s.density_in_range, 0);
         assert_eq!(s.dominant_strong, 1);
         assert_eq!(s.half_the_notes, 1);
-    }
-
-    #[test]
-    fn strong_beats_follow_the_meter() {
-        assert!(strong_beat((4, 4), 6.0));
-        assert!(!strong_beat((3, 4), 4.0));
-        assert!(strong_beat((6, 8), 4.5));
-        assert!(!strong_beat((6, 8), 4.0));
     }
 }

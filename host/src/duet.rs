@@ -269,6 +269,15 @@ pub fn measure(
     s
 }
 
+/// Whether `beat` is a strong beat of a bar of `meter` starting at beat 0: the downbeat, or the
+/// middle of a bar of 4, 6 or 12 beats.
+pub fn strong_beat(meter: (u8, u8), beat: f64) -> bool {
+    let bar = f64::from(meter.0) * 4.0 / f64::from(meter.1);
+    let pos = beat.rem_euclid(bar);
+    let near = |x: f64| (pos - x).abs() < 1e-3 || (pos - x - bar).abs() < 1e-3;
+    near(0.0) || (matches!(meter.0, 4 | 6 | 12) && near(bar / 2.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,5 +418,13 @@ mod tests {
         let descant = [n(0.5, 0.5, 61), n(2.0, 1.0, 61)];
         let s = measure(&player, &descant, Scale::major(0), 1.0, (0.0, 4.0));
         assert_eq!((s.notes, s.on_beat, s.duet_beats), (2, 0, 0));
+    }
+
+    #[test]
+    fn strong_beats_follow_the_meter() {
+        assert!(strong_beat((4, 4), 6.0));
+        assert!(!strong_beat((3, 4), 4.0));
+        assert!(strong_beat((6, 8), 4.5));
+        assert!(!strong_beat((6, 8), 4.0));
     }
 }

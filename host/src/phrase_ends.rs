@@ -6,8 +6,7 @@
 //! Guarantees: nothing is sampled (the random-note reference is the exact share of the tonic
 //! triad in the key's scale), so the same notes give the same figures.
 
-use crate::answers::strong_beat;
-use crate::duet::{Note, Scale};
+use crate::duet::{strong_beat, Note, Scale};
 
 /// The shortest rest that counts as a breath before a phrase end, in beats (an eighth note).
 pub const REST_BEATS: f64 = 0.5;

@@ -22,7 +22,7 @@ use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::events::AtomicF64;
-use crate::time::Meter;
+use crate::music::time::Meter;
 
 /// What the audio thread knows of time at the start of its latest block.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -152,7 +152,7 @@ pub struct Telemetry {
     pub late_notes: AtomicU64,
     /// Notes the worker generated. Written by worker.
     pub generated_notes: AtomicU64,
-    /// Notes played with an alternate key chosen at their onset (see [`crate::onset`]). Written
+    /// Notes played with an alternate key chosen at their onset (see [`crate::music::onset`]). Written
     /// by audio.
     pub onset_choices: AtomicU64,
     /// Notes dropped because the note queue was full. Written by worker.
@@ -166,7 +166,7 @@ pub struct Telemetry {
     /// Recent per-token step time in microseconds. Written by worker.
     pub step_micros: AtomicU32,
     /// The key in use for the scale lock: 0 none, else 1 + its index in parameter order
-    /// ([`crate::key::Key::from_index`]). Written by worker.
+    /// ([`crate::music::key::Key::from_index`]). Written by worker.
     pub key_in_use: AtomicU32,
     /// The look-ahead in use, in beats. Written by worker.
     pub lookahead_beats: AtomicF64,

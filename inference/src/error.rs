@@ -27,7 +27,7 @@ pub enum ModelError {
     /// The sidecar or graph does not match contract v1.
     #[error("model does not fit Descant's contract: {0}")]
     Contract(String),
-    /// The model file was refused before ONNX Runtime saw it (see [`crate::vetting`]).
+    /// The model file was refused before ONNX Runtime saw it (see [`crate::model::vetting`]).
     #[error("model refused: {0}")]
     Untrusted(String),
     /// ONNX Runtime refused the model or failed to run it.

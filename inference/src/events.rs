@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::onset::Alternates;
+use crate::music::onset::Alternates;
 
 /// Audio thread → inference worker: what the player and the transport did.
 ///
@@ -72,7 +72,7 @@ pub enum ContextEvent {
         epoch: u32,
     },
     /// At the onset of one of Descant's notes the audio thread played an alternate instead of the
-    /// planned key (see [`crate::onset`]): Descant's line is what it played.
+    /// planned key (see [`crate::music::onset`]): Descant's line is what it played.
     Chose {
         /// The note's onset in beats, as planned.
         beat: f64,

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use descant_inference::bridge::BlockSnapshot;
 use descant_inference::events::{ContextEvent, Plan};
-use descant_inference::generator::{Continuation, Generated, Guide, LineStart};
-use descant_inference::key::{Key, PitchClassSet};
+use descant_inference::decode::generator::{Continuation, Generated, Guide, LineStart};
+use descant_inference::music::key::{Key, PitchClassSet};
 use descant_inference::model::Model;
-use descant_inference::sampler::SamplingSettings;
-use descant_inference::steering::Steering;
-use descant_inference::tokenizer::{self, Meter};
+use descant_inference::decode::sampler::SamplingSettings;
+use descant_inference::decode::steering::Steering;
+use descant_inference::model::tokenizer::{self, Meter};
 use descant_inference::worker::{
     InferenceWorker, ModelChoice, ModelSource, ModelStatus, Pick, WorkerConfig, WorkerSettings,
     WorkerShared,
@@ -176,7 +176,7 @@ fn a_corrupt_model_is_refused_with_a_reason() {
     let hollow = [
         0x08, 0x08, 0x42, 0x02, 0x10, 0x11, 0x3a, 0x07, 0x0a, 0x05, 0x22, 0x03, b'A', b'd', b'd',
     ];
-    assert!(descant_inference::vetting::vet(&hollow).is_ok());
+    assert!(descant_inference::model::vetting::vet(&hollow).is_ok());
     assert!(matches!(
         Model::from_bytes(&hollow, &vouched(&hollow)),
         Err(ModelError::Ort(_))
@@ -279,7 +279,7 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
     match &*shared.status.lock() {
         ModelStatus::Ready { name, trained, .. } => {
             let shipped =
-                descant_inference::contract::ModelContract::parse(SHIPPED_SIDECAR).unwrap();
+                descant_inference::model::contract::ModelContract::parse(SHIPPED_SIDECAR).unwrap();
             assert_eq!((name, *trained), (&shipped.name, shipped.trained));
         }
         other => panic!("worker not ready: {other:?}"),
@@ -450,7 +450,7 @@ fn a_full_note_queue_drops_and_counts_and_the_worker_keeps_listening() {
     let shared = Arc::new(WorkerShared::default());
     let config = shipped_worker_config();
     let settings = Box::new(|| WorkerSettings {
-        mode: descant_inference::take::PlayMode::Continue,
+        mode: descant_inference::files::take::PlayMode::Continue,
         ..WorkerSettings::default()
     });
     let mut worker =
@@ -506,7 +506,7 @@ fn a_loop_grid_that_moves_under_a_finished_cycle_does_not_stop_the_model() {
     let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<Plan>::new(256);
     let shared = Arc::new(WorkerShared::default());
     let settings = Box::new(|| WorkerSettings {
-        mode: descant_inference::take::PlayMode::Loop,
+        mode: descant_inference::files::take::PlayMode::Loop,
         loop_bars: 2,
         ..WorkerSettings::default()
     });
@@ -628,7 +628,7 @@ fn a_pick_switches_once_it_loads_and_a_refused_one_keeps_the_model_playing() {
         env!("CARGO_MANIFEST_DIR"),
         "/../assets/descant.int8.onnx"
     ));
-    let int8_sha = descant_inference::contract::ModelContract::parse(
+    let int8_sha = descant_inference::model::contract::ModelContract::parse(
         &std::fs::read_to_string(int8.with_extension("json")).unwrap(),
     )
     .unwrap()

@@ -3,8 +3,8 @@
 //! Whatever comes in, they return a value or an error, never panic, and what they return keeps
 //! its documented bounds.
 
-use descant_inference::midi_file::{self, BeatNote};
-use descant_inference::tokenizer::{self, Meter, VOCAB_SIZE_V2};
+use descant_inference::files::midi_file::{self, BeatNote};
+use descant_inference::model::tokenizer::{self, Meter, VOCAB_SIZE_V2};
 use proptest::prelude::*;
 
 /// A small valid file, the seed that mutations start from.

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use arrayvec::ArrayVec;
 use descant_inference::bridge::BlockSnapshot;
 use descant_inference::events::{ContextEvent, GeneratedNote, Plan};
-use descant_inference::onset::{self, Meeting};
-use descant_inference::take::PlayMode;
+use descant_inference::music::onset::{self, Meeting};
+use descant_inference::files::take::PlayMode;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
@@ -109,7 +109,7 @@ impl Descant {
     }
 
     /// Starts the notes due in this block and ends the ones whose time is up. Each note's key is
-    /// chosen at its onset against what sounds there (see `descant_inference::onset`); the worker
+    /// chosen at its onset against what sounds there (see `descant_inference::music::onset`); the worker
     /// is told of every alternate played.
     fn play_block(&mut self, block: &BlockTime, frames: u32) {
         let outbox = &mut self.outbox;

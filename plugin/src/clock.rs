@@ -8,7 +8,7 @@
 //! positions after each wrap), so a line and a loop take continue across it; the block is flagged
 //! `wrapped` so the caller still ends the notes sounding at the wrap.
 
-use descant_inference::tokenizer::Meter;
+use descant_inference::model::tokenizer::Meter;
 
 /// Largest host position taken at its word, in beats (about 15 years at 120 BPM).
 const MAX_HOST_BEATS: f64 = 1e9;

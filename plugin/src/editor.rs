@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use descant_inference::key::Key;
+use descant_inference::music::key::Key;
 use descant_inference::worker::{ModelStatus, WorkerShared};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;

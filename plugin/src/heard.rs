@@ -1,6 +1,6 @@
 //! What sounds beside Descant, as the audio thread knows it: the player's keys and the chord
 //! channel's, sample by sample within a block, for the onset choice (see
-//! `descant_inference::onset`). Audio thread only; fixed capacity, no allocation.
+//! `descant_inference::music::onset`). Audio thread only; fixed capacity, no allocation.
 //!
 //! Guarantees: [`Heard::sounding_at`] is the set down at the block's start with this block's
 //! events at or before the offset applied in order (a key pressed at the very sample a note of
@@ -8,7 +8,7 @@
 //! set only at the block's end: a flood costs the onset choice precision, never a note.
 
 use arrayvec::ArrayVec;
-use descant_inference::onset::{KeySet, Meeting};
+use descant_inference::music::onset::{KeySet, Meeting};
 
 /// Key events per block the set follows sample by sample.
 pub const MAX_BLOCK_EVENTS: usize = 256;

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use descant_inference::take::{KeptTake, PlayMode};
+use descant_inference::files::take::{KeptTake, PlayMode};
 use descant_inference::worker::{ModelChoice, WorkerShared};
 use nice_plug::plugin::{ParamValue, PluginState};
 use nice_plug::prelude::*;

@@ -6,40 +6,17 @@
 
 use std::sync::Arc;
 
-use descant_inference::key::{Key, KEY_COUNT};
-use descant_inference::steering::{KeySetting, Steering};
-use descant_inference::take::KeptTake;
+use descant_inference::music::key::{Key, KEY_COUNT};
+use descant_inference::decode::steering::{KeySetting, Steering};
+use descant_inference::files::take::KeptTake;
 use descant_inference::worker::ModelChoice;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
 
-/// The shipped model's style ids in its control order (its sidecar's `control.styles`, written by
-/// `training/extract.py`); a unit test holds them to the sidecar.
-pub const STYLE_IDS: [&str; 5] = [
-    "folk-european",
-    "folk-chinese",
-    "irish-scottish",
-    "chorale",
-    "renaissance",
-];
-
-/// Style choices in parameter order: "Any" (unconditioned), then a name for each of
-/// [`STYLE_IDS`], in that order, then "Yours": the style a model learned from the musician's own
-/// melodies adds after the shipped ones (`training/learn.py`; a model without it plays that
-/// choice unconditioned, as "Any"). A custom model's styles are addressed by the same indices.
-pub const STYLE_NAMES: [&str; 2 + STYLE_IDS.len()] = [
-    "Any",
-    "European folk",
-    "Chinese folk",
-    "Irish & Scottish",
-    "Chorale",
-    "Renaissance",
-    "Yours",
-];
 
 pub use crate::choices::{answer_length, EndingChoice, ModeChoice, VoiceChoice, MATCH_THE_CALL};
 pub use crate::editor_memory::{EditorMemory, EDITOR_MAX, EDITOR_MIN};
-use crate::styles::style_param;
+use crate::styles::{style_param, STYLE_IDS, STYLE_NAMES};
 pub use crate::styles::style_text;
 
 /// All of Descant's parameters and the editor's persisted state.
@@ -461,7 +438,7 @@ mod tests {
     #[test]
     fn the_style_choices_follow_the_shipped_sidecar() {
         let contract =
-            descant_inference::contract::ModelContract::parse(descant_inference::SHIPPED_SIDECAR)
+            descant_inference::model::contract::ModelContract::parse(descant_inference::SHIPPED_SIDECAR)
                 .expect("shipped sidecar");
         assert_eq!(contract.control.styles, STYLE_IDS);
         assert_eq!(STYLE_NAMES[0], "Any");
@@ -522,7 +499,7 @@ mod tests {
             s.key,
             KeySetting::Fixed(Key {
                 tonic: 2,
-                mode: descant_inference::key::Mode::Dorian
+                mode: descant_inference::music::key::Mode::Dorian
             })
         );
         assert!((s.scale_lock - 0.8).abs() < 1e-6);

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use descant_inference::catalog::{self, ModelInfo};
+use descant_inference::files::catalog::{self, ModelInfo};
 use descant_inference::worker::{ModelStatus, Pick, WorkerShared};
 
 /// How often the open list looks at the models folder again.
@@ -34,7 +34,7 @@ pub struct ModelPicker {
 pub fn yours_style_value(info: &ModelInfo) -> Option<i32> {
     let slot = info.styles.iter().position(|s| s == "Yours")?;
     let value = i32::try_from(slot + 1).ok()?;
-    (value < crate::params::STYLE_NAMES.len() as i32).then_some(value)
+    (value < crate::styles::STYLE_NAMES.len() as i32).then_some(value)
 }
 
 /// The text of a model in the list: its name and where it comes from.

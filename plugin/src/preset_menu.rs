@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use descant_inference::presets::{self, Origin, Preset, PresetError};
+use descant_inference::files::presets::{self, Origin, Preset, PresetError};
 use nice_plug::context::gui::GuiContext;
 
 use crate::params::DescantParams;

@@ -1,6 +1,6 @@
 //! Presets against Descant's own parameters: checking a preset's every value before any is set,
 //! and taking the current values as a preset. The file format, the factory presets and the user
-//! folder are `descant_inference::presets`. GUI thread (and tests); allocates.
+//! folder are `descant_inference::files::presets`. GUI thread (and tests); allocates.
 //!
 //! Guarantees: [`resolve`] either gives a normalised value for every entry of the preset, and the
 //! default for every other parameter but the session's own ([`SESSION`]), so a preset sounds the
@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use descant_inference::presets::{Preset, PRESET_VERSION};
+use descant_inference::files::presets::{Preset, PRESET_VERSION};
 use nice_plug::prelude::{ParamPtr, Params};
 
 use crate::params::DescantParams;
@@ -93,7 +93,7 @@ pub fn capture(params: &DescantParams, name: &str, description: &str) -> Preset 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use descant_inference::presets::{factory, parse, to_text};
+    use descant_inference::files::presets::{factory, parse, to_text};
 
     /// Sets every resolved value, as the host does when the editor asks it to.
     fn apply(values: &[(ParamPtr, f32)]) {

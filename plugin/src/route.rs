@@ -6,7 +6,7 @@
 //! key that was let through; notes on the chord channel are harmony (told to the worker, never
 //! silencing); only in Answer mode does a player's note-on silence Descant.
 
-use descant_inference::take::PlayMode;
+use descant_inference::files::take::PlayMode;
 use nice_plug::midi::Key;
 use nice_plug::prelude::NoteEvent;
 

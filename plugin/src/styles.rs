@@ -7,7 +7,29 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
 
-use crate::params::STYLE_NAMES;
+/// The shipped model's style ids in its control order (its sidecar's `control.styles`, written by
+/// `training/extract.py`); a unit test holds them to the sidecar.
+pub const STYLE_IDS: [&str; 5] = [
+    "folk-european",
+    "folk-chinese",
+    "irish-scottish",
+    "chorale",
+    "renaissance",
+];
+
+/// Style choices in parameter order: "Any" (unconditioned), then a name for each of
+/// [`STYLE_IDS`], in that order, then "Yours": the style a model learned from the musician's own
+/// melodies adds after the shipped ones (`training/learn.py`; a model without it plays that
+/// choice unconditioned, as "Any"). A custom model's styles are addressed by the same indices.
+pub const STYLE_NAMES: [&str; 2 + STYLE_IDS.len()] = [
+    "Any",
+    "European folk",
+    "Chinese folk",
+    "Irish & Scottish",
+    "Chorale",
+    "Renaissance",
+    "Yours",
+];
 
 /// The text of a `Style` value: "Any", the loaded model's name for it, or, for a slot the model
 /// does not declare, the built-in name marked as unconditioned.

@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use descant_inference::midi_file::{self, BeatNote};
-use descant_inference::time::Meter;
+use descant_inference::files::midi_file::{self, BeatNote};
+use descant_inference::music::time::Meter;
 
 /// Environment variable naming the folder takes are saved to (default: `~/Descant/takes`).
 pub const TAKES_DIR_ENV: &str = "DESCANT_TAKES_DIR";
@@ -70,7 +70,7 @@ pub fn takes_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os(TAKES_DIR_ENV).filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    match descant_inference::catalog::descant_home() {
+    match descant_inference::files::catalog::descant_home() {
         Some(home) => home.join("takes"),
         None => std::env::temp_dir().join("descant-takes"),
     }

@@ -217,7 +217,7 @@ fn disruption_releases_every_generated_note(
         Disruption::Disable => inputs.push(set(&mut h, "Enabled", "Off")),
         Disruption::Bypass => inputs.push(set(&mut h, "Bypass", "On")),
         Disruption::Preset => {
-            let preset = descant_inference::presets::factory()
+            let preset = descant_inference::files::presets::factory()
                 .into_iter()
                 .find(|p| p.name == "Jig loop")
                 .expect("the factory preset");

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use anyhow::{ensure, Context, Result};
 use descant_host_tests::{env_number, test_plugin_path, Input, OutNote, PluginHost};
-use descant_inference::key::{Key, KEY_COUNT};
+use descant_inference::music::key::{Key, KEY_COUNT};
 
 /// Sessions per plugin instance (each instance is a fresh load).
 const SESSIONS_PER_INSTANCE: usize = 50;

@@ -260,7 +260,7 @@ fn dotted_share(take: &[(u8, bool, i64, u32)]) -> f64 {
 #[test]
 fn a_learned_model_the_project_chose_plays_and_a_changed_one_falls_back() -> Result<()> {
     // The picker lists the learned model as the models folder holds it, with its own style.
-    let listed = descant_inference::catalog::scan(std::path::Path::new(concat!(
+    let listed = descant_inference::files::catalog::scan(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures"
     )));

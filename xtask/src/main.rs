@@ -33,7 +33,7 @@ use anyhow::{bail, Context, Result};
 mod ort;
 /// The ONNX Runtime release and file names, from the engine's one source.
 mod ort_version {
-    include!("../../inference/src/ort_version.rs");
+    include!("../../inference/src/model/ort_version.rs");
 }
 mod windows;
 

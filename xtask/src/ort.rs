@@ -4,7 +4,7 @@
 //! Guarantees: [`fetch`] returns a library that came whole out of the platform's own wheel (it is
 //! written beside its place and renamed into it, so an interrupted run leaves nothing
 //! half-written under the final name); a wheel without the library is an error that names the
-//! member it looked for. Every file name comes from `inference/src/ort_version.rs`, the one
+//! member it looked for. Every file name comes from `inference/src/model/ort_version.rs`, the one
 //! source the engine also reads, so xtask places the file the plugin looks for.
 
 use std::io::Read;

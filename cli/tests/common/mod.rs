@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use descant_inference::midi_file::{self, BeatNote};
+use descant_inference::files::midi_file::{self, BeatNote};
 
 /// The track: two 2-bar phrases in C major with 2 bars of rest after each, at 100 BPM, then 132
 /// BPM from beat 16.

@@ -10,9 +10,25 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::config::ModelSource;
-use crate::contract::ModelContract;
+use crate::model::contract::ModelContract;
 use crate::model::sidecar_path;
+
+/// Where the model comes from. [`WorkerConfig::model`](super::config::WorkerConfig::model) is the default one: what plays when no
+/// model is chosen, and what a missing chosen file falls back to.
+#[derive(Debug, Clone)]
+pub enum ModelSource {
+    /// Bytes compiled into the plugin.
+    Embedded {
+        /// The `.onnx` bytes.
+        onnx: &'static [u8],
+        /// The sidecar JSON.
+        sidecar: &'static str,
+        /// The originality index, if the model has one.
+        ngrams: Option<&'static [u8]>,
+    },
+    /// A `.onnx` file with its `.json` sidecar beside it (and optionally its `.ngrams` index).
+    File(PathBuf),
+}
 
 /// The model a project plays when it is not the default one: the `.onnx` file and the SHA-256 of
 /// its bytes when it was chosen (the sidecar's digest, which loading checks against the bytes).
@@ -84,7 +100,7 @@ pub fn source_for_choice(
 /// The SHA-256 the sidecar of `model` states for its bytes (loading checks the bytes against it).
 pub fn sidecar_digest(model: &Path) -> Result<String, String> {
     let path = sidecar_path(model);
-    let text = crate::catalog::read_small(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = crate::files::catalog::read_small(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let contract = ModelContract::parse(&text).map_err(|e| e.to_string())?;
     Ok(contract.sha256.trim().to_lowercase())
 }

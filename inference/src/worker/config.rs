@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::choice::ModelChoice;
-use crate::critic::Ending;
-use crate::sampler::SamplingSettings;
-use crate::steering::Steering;
-use crate::take::{KeptTake, PlayMode};
+use super::choice::{ModelChoice, ModelSource};
+use crate::music::critic::Ending;
+use crate::decode::sampler::SamplingSettings;
+use crate::decode::steering::Steering;
+use crate::files::take::{KeptTake, PlayMode};
 
 /// Which of the ways of knowing the harmony ahead of the playhead are on (all are, normally).
 /// `DESCANT_HEARING` switches them for measurement: a comma-separated list of the ones to keep,
@@ -30,7 +30,7 @@ pub struct Hearing {
     /// weighed down.
     pub guard: bool,
     /// On-beat notes carry alternates for the audio thread's onset choice (see
-    /// [`crate::onset`]).
+    /// [`crate::music::onset`]).
     pub choose: bool,
 }
 
@@ -138,23 +138,6 @@ impl Default for WorkerSettings {
     }
 }
 
-/// Where the model comes from. [`WorkerConfig::model`] is the default one: what plays when no
-/// model is chosen, and what a missing chosen file falls back to.
-#[derive(Debug, Clone)]
-pub enum ModelSource {
-    /// Bytes compiled into the plugin.
-    Embedded {
-        /// The `.onnx` bytes.
-        onnx: &'static [u8],
-        /// The sidecar JSON.
-        sidecar: &'static str,
-        /// The originality index, if the model has one.
-        ngrams: Option<&'static [u8]>,
-    },
-    /// A `.onnx` file with its `.json` sidecar beside it (and optionally its `.ngrams` index).
-    File(PathBuf),
-}
-
 /// How to start a worker.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -169,7 +152,7 @@ pub struct WorkerConfig {
     /// plugin's persisted state: the worker writes it when a pick succeeds and follows it when a
     /// project loads (see [`super::choice`]).
     pub chosen: Arc<RwLock<Option<ModelChoice>>>,
-    /// The loaded model's style names in control order (see [`crate::catalog::style_name`]),
+    /// The loaded model's style names in control order (see [`crate::files::catalog::style_name`]),
     /// shared with the parameters' text: the worker writes them whenever a model loads.
     pub style_names: Arc<RwLock<Vec<String>>>,
 }

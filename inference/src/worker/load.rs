@@ -9,10 +9,11 @@ use std::path::Path;
 
 use crate::error::ModelError;
 use crate::model::Model;
-use crate::originality::NgramIndex;
-use crate::runtime;
+use crate::music::originality::NgramIndex;
+use crate::model::runtime;
 
-use super::config::{ModelSource, WorkerConfig};
+use super::choice::ModelSource;
+use super::config::WorkerConfig;
 
 /// Debug builds only: the environment variable that injects a fault into the worker, for the
 /// fault tests (`panic-once`, `panic-always`). Release builds do not read it.

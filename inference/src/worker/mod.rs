@@ -4,7 +4,7 @@
 //! One file per part:
 //! - [`thread`]: the thread and its turn loop (spawn, stop, load on request, catch panics);
 //! - [`load`]: loading the runtime, the model and its originality index; watching their files;
-//! - `planner/`: the decisions, as plain synchronous code over [`crate::step::StepModel`]: one
+//! - `planner/`: the decisions, as plain synchronous code over [`crate::model::step::StepModel`]: one
 //!   planner per mode (Answer, Continue, Loop) and what they share, unit-tested on a fake model;
 //! - [`choice`]: which model plays (the editor's pick, the project's choice);
 //! - [`config`]: how a worker is started and the live settings it reads;
@@ -16,12 +16,14 @@
 pub mod choice;
 pub mod config;
 pub mod load;
+pub mod lookahead;
 pub(crate) mod planner;
 pub mod shared;
 pub mod thread;
 
 pub use choice::{ModelChoice, Pick};
-pub use config::{AnswerLength, Hearing, ModelSource, SettingsFn, WorkerConfig, WorkerSettings};
+pub use choice::ModelSource;
+pub use config::{AnswerLength, Hearing, SettingsFn, WorkerConfig, WorkerSettings};
 #[cfg(debug_assertions)]
 pub use load::FAULT_ENV;
 pub use load::{load_model, load_ngrams};

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use parking_lot::Mutex;
 
 use crate::bridge::{BlockCell, RenderSync, Telemetry};
-use crate::critic::Scores;
+use crate::music::critic::Scores;
 use crate::events::GeneratedNote;
 
 use super::choice::Pick;

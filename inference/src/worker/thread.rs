@@ -18,15 +18,15 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::critic::Scores;
+use crate::music::critic::Scores;
 use crate::error::ModelError;
 use crate::events::{ContextEvent, GeneratedNote, Plan};
-use crate::key::Key;
-use crate::lookahead::Lookahead;
+use crate::music::key::Key;
+use crate::worker::lookahead::Lookahead;
 use crate::model::Model;
 
 use super::choice::{source_for_choice, source_name, ModelChoice, Pick};
-use super::config::ModelSource;
+use super::choice::ModelSource;
 #[cfg(debug_assertions)]
 use super::load::Fault;
 use super::load::{load_model, load_ngrams, panic_text, FilesSeen};
@@ -35,7 +35,7 @@ use super::shared::{ModelStatus, WorkerShared, PLAN_VIEW_NOTES};
 use super::{SettingsFn, WorkerConfig};
 
 /// How far ahead of the playhead the worker plans when rendering offline, in beats (live, the
-/// look-ahead adapts; see [`crate::lookahead`]).
+/// look-ahead adapts; see [`crate::worker::lookahead`]).
 pub const OFFLINE_LOOKAHEAD_BEATS: f64 = 2.0;
 /// Shortest idle sleep.
 const MIN_BACKOFF: Duration = Duration::from_micros(500);
@@ -406,7 +406,7 @@ impl Worker {
             .control
             .styles
             .iter()
-            .map(|s| crate::catalog::style_name(s))
+            .map(|s| crate::files::catalog::style_name(s))
             .collect();
         log::info!(
             "model '{}' ready in {} ms",

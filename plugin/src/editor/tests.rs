@@ -1,6 +1,6 @@
 use super::*;
 use crate::params::EditorMemory;
-use descant_inference::critic::Scores;
+use descant_inference::music::critic::Scores;
 use nice_plug::prelude::{GuiContextInner, ParamPtr, PluginApi, PluginState};
 
 /// A host that takes every parameter change and does nothing with it.

@@ -13,9 +13,9 @@
 //! rest of the line after it, and the line is planned again from there, hearing the new note.
 
 use crate::error::ModelError;
-use crate::step::StepModel;
-use crate::time::Meter;
-use crate::tokenizer::TickNote;
+use crate::model::step::StepModel;
+use crate::music::time::Meter;
+use crate::model::tokenizer::TickNote;
 
 use super::super::config::WorkerSettings;
 use super::context::PlanContext;

@@ -2,7 +2,7 @@
 //! of silence, Descant answers with a phrase of its own. Worker thread (or tests); allocates.
 //!
 //! An answer of known length is chosen, not streamed: as soon as the player falls silent the
-//! planner writes whole candidate answers, one per call, and the [`critic`](crate::critic)
+//! planner writes whole candidate answers, one per call, and the [`critic`](crate::music::critic)
 //! scores each against the call; the best is played. At least [`MIN_CANDIDATES`] are written,
 //! and more (up to [`MAX_CANDIDATES`]) while the answer's first note is more than a beat away;
 //! once the playhead reaches the answer's start, the best so far plays (late, its notes already
@@ -27,12 +27,12 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::critic::Scores;
+use crate::music::critic::Scores;
 use crate::error::ModelError;
-use crate::generator::Continuation;
-use crate::onset::Alternates;
-use crate::step::StepModel;
-use crate::tokenizer::TickNote;
+use crate::decode::generator::Continuation;
+use crate::music::onset::Alternates;
+use crate::model::step::StepModel;
+use crate::model::tokenizer::TickNote;
 
 use super::super::config::{AnswerLength, WorkerSettings};
 use super::context::{Clock, PlanContext};

@@ -9,13 +9,13 @@
 use fastrand::Rng;
 
 use crate::events::{ContextEvent, GeneratedNote};
-use crate::generator::{Approach, Continuation};
-use crate::key::{self, Key};
+use crate::decode::generator::{Approach, Continuation};
+use crate::music::key::{self, Key};
 use crate::model::Model;
-use crate::originality::NgramIndex;
-use crate::step::StepModel;
-use crate::time::Meter;
-use crate::tokenizer::TickNote;
+use crate::music::originality::NgramIndex;
+use crate::model::step::StepModel;
+use crate::music::time::Meter;
+use crate::model::tokenizer::TickNote;
 
 use super::memory::TrackMemory;
 use super::{push_bounded, to_tick, MAX_PHRASE_NOTES, MAX_SENT};
@@ -73,7 +73,7 @@ pub(super) struct Line<M: StepModel> {
     /// Where the current line's phrase ends (an answer's end, a loop cycle's), if known.
     pub(super) phrase_end: Option<i64>,
     /// The approach to the cadence of the answer candidate being written, if any (set and
-    /// cleared around each candidate; see [`crate::generator::Approach`]).
+    /// cleared around each candidate; see [`crate::decode::generator::Approach`]).
     pub(super) approach: Option<Approach>,
     /// The control vector, rebuilt from the steering before every note (model's control size).
     pub(super) control: Vec<f32>,
@@ -225,7 +225,7 @@ impl<M: StepModel> PlanContext<M> {
             .filter(|n| n.key == planned);
         if let Some(n) = sent.find(|n| (n.onset_beat - beat).abs() < 1e-6) {
             n.key = played;
-            n.alternates = crate::onset::Alternates::default();
+            n.alternates = crate::music::onset::Alternates::default();
         }
     }
 }

@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use parking_lot::RwLock;
 
-use crate::contract::ModelContract;
-use crate::critic::Scores;
+use crate::model::contract::ModelContract;
+use crate::music::critic::Scores;
 use crate::error::ModelError;
 use crate::events::{ContextEvent, GeneratedNote};
-use crate::key::Key;
-use crate::step::{StepModel, StepState};
-use crate::take::KeptTake;
-use crate::tokenizer::{kind, TokenKind, TICKS_PER_BEAT};
+use crate::music::key::Key;
+use crate::model::step::{StepModel, StepState};
+use crate::files::take::KeptTake;
+use crate::model::tokenizer::{kind, TokenKind, TICKS_PER_BEAT};
 
 use super::super::config::WorkerSettings;
 use super::{PlanSink, Planner};

@@ -10,15 +10,15 @@ use std::time::{Duration, Instant};
 
 use crate::error::ModelError;
 use crate::events::GeneratedNote;
-use crate::feel;
-use crate::generator::{Continuation, Generated, Guide, LineStart};
-use crate::key::PitchClassSet;
-use crate::onset::Alternates;
-use crate::phrasing::{self, Phrasing};
-use crate::steering::{self, KeySetting};
-use crate::step::StepModel;
-use crate::take::PlayMode;
-use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
+use crate::music::feel;
+use crate::decode::generator::{Continuation, Generated, Guide, LineStart};
+use crate::music::key::PitchClassSet;
+use crate::music::onset::Alternates;
+use crate::music::phrasing::{self, Phrasing};
+use crate::decode::steering::{self, KeySetting};
+use crate::model::step::StepModel;
+use crate::files::take::PlayMode;
+use crate::model::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 use super::super::config::WorkerSettings;
 use super::context::PlanContext;
@@ -321,7 +321,7 @@ impl<M: StepModel> PlanContext<M> {
 }
 
 impl<M: StepModel> PlanContext<M> {
-    /// How the line is cut into phrases at `tick` (see [`crate::phrasing`]): in Continue mode
+    /// How the line is cut into phrases at `tick` (see [`crate::music::phrasing`]): in Continue mode
     /// phrases of `Phrase length` bars from a host bar line, whose last note is a note of the tonic
     /// triad when a key is known; in Loop mode the cycle (or phrases of `Phrase length` that tile
     /// it), whose last phrase's last note leads back by step into the take's first note. None in

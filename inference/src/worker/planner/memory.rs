@@ -17,7 +17,7 @@
 //!    in the bar) were heard before, whole bars earlier: what followed them then is expected now
 //!    (a tune played again, a repeated riff).
 
-use crate::tokenizer::TickNote;
+use crate::model::tokenizer::TickNote;
 
 /// Most notes kept.
 pub const MAX_NOTES: usize = 4096;

@@ -30,16 +30,16 @@ use std::time::Duration;
 
 use parking_lot::RwLock;
 
-use crate::critic::Scores;
+use crate::music::critic::Scores;
 use crate::error::ModelError;
 use crate::events::{ContextEvent, GeneratedNote};
-use crate::key::Key;
+use crate::music::key::Key;
 use crate::model::Model;
-use crate::originality::NgramIndex;
-use crate::step::StepModel;
-use crate::take::{KeptTake, PlayMode};
-use crate::time::Meter;
-use crate::tokenizer::TickNote;
+use crate::music::originality::NgramIndex;
+use crate::model::step::StepModel;
+use crate::files::take::{KeptTake, PlayMode};
+use crate::music::time::Meter;
+use crate::model::tokenizer::TickNote;
 
 use super::config::WorkerSettings;
 use along::AlongPlanner;
@@ -305,8 +305,8 @@ impl<M: StepModel> Planner<M> {
     }
 }
 
-use crate::time::ceil_to_grid as ceil_to;
-pub(crate) use crate::time::{beats_to_ticks as to_tick, ticks_to_beats as to_beat};
+use crate::music::time::ceil_to_grid as ceil_to;
+pub(crate) use crate::music::time::{beats_to_ticks as to_tick, ticks_to_beats as to_beat};
 
 /// Appends `note`, dropping the oldest note when `notes` is full.
 fn push_bounded(notes: &mut Vec<TickNote>, note: TickNote) {

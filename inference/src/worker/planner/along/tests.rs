@@ -3,13 +3,13 @@ use super::super::fake::{
     beats, note_off, note_on, plan_until, transport, FakeModel, Recorder, Rig,
 };
 use crate::events::{ContextEvent, GeneratedNote};
-use crate::key::{Key, Mode};
-use crate::phrasing::{self, Phrasing};
-use crate::steering::{KeySetting, Steering};
-use crate::step::StepModel;
-use crate::take::PlayMode;
-use crate::time::Meter;
-use crate::tokenizer::{kind, TokenKind, OWN};
+use crate::music::key::{Key, Mode};
+use crate::music::phrasing::{self, Phrasing};
+use crate::decode::steering::{KeySetting, Steering};
+use crate::model::step::StepModel;
+use crate::files::take::PlayMode;
+use crate::music::time::Meter;
+use crate::model::tokenizer::{kind, TokenKind, OWN};
 
 fn along_settings() -> super::WorkerSettings {
     super::WorkerSettings {
@@ -204,7 +204,7 @@ fn a_two_voice_model_is_told_what_the_player_plays_bar_by_bar() {
         .model
         .fed
         .iter()
-        .filter(|&&t| t == crate::tokenizer::BAR)
+        .filter(|&&t| t == crate::model::tokenizer::BAR)
         .count();
     let owns = rig.model.fed.iter().filter(|&&t| t == OWN).count();
     assert_eq!(bars, owns, "every bar closes its heard notes");
@@ -230,7 +230,7 @@ fn a_v1_model_still_gets_one_merged_line_and_no_new_tokens() {
         .model
         .fed
         .iter()
-        .all(|&t| (t as usize) < crate::tokenizer::VOCAB_SIZE_V1));
+        .all(|&t| (t as usize) < crate::model::tokenizer::VOCAB_SIZE_V1));
 }
 
 #[test]
@@ -526,5 +526,5 @@ fn a_key_chosen_at_the_onset_becomes_the_lines_own_note() {
     assert!(rig
         .model
         .fed
-        .contains(&crate::tokenizer::pitch_token(n.key + 3)));
+        .contains(&crate::model::tokenizer::pitch_token(n.key + 3)));
 }

@@ -1,5 +1,5 @@
 //! One candidate answer: written whole from the line every candidate forks, ended with its
-//! cadence, and scored by the [`critic`](crate::critic). Part of Answer mode ([`super`]); worker
+//! cadence, and scored by the [`critic`](crate::music::critic). Part of Answer mode ([`super`]); worker
 //! thread (or tests); allocates.
 //!
 //! Guarantees: a candidate's notes start before the answer's end; with Ending Home or Open and
@@ -9,15 +9,15 @@
 //! less from it); its first note starts at the answer's start. A note starting in the beat before
 //! the cadence is drawn towards the cadence's neighbours ([`APPROACH_BIAS`]), not forced.
 
-use crate::critic::{self, Brief, Ending, Scores};
+use crate::music::critic::{self, Brief, Ending, Scores};
 use crate::error::ModelError;
-use crate::generator::Approach;
-use crate::key::{self, Key, Mode};
-use crate::onset::Alternates;
-use crate::phrasing;
-use crate::steering::KeySetting;
-use crate::step::StepModel;
-use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
+use crate::decode::generator::Approach;
+use crate::music::key::{self, Key, Mode};
+use crate::music::onset::Alternates;
+use crate::music::phrasing;
+use crate::decode::steering::KeySetting;
+use crate::model::step::StepModel;
+use crate::model::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 use super::super::context::{Clock, PlanContext};
 use super::super::line::{Frame, Step};

@@ -3,7 +3,7 @@
 use super::super::fake::{beats, transport, Recorder, Rig};
 use super::to_tick;
 use crate::events::{ContextEvent, GeneratedNote};
-use crate::take::PlayMode;
+use crate::files::take::PlayMode;
 
 fn loop_settings(keep: bool) -> super::WorkerSettings {
     super::WorkerSettings {
@@ -140,7 +140,7 @@ fn each_take_ends_with_a_breath_on_a_note_that_leads_back_by_step_into_its_first
             };
             let end = to_tick(len);
             assert!(
-                crate::phrasing::breathes(crate::time::Meter::FOUR_FOUR, last.1, last.2, end),
+                crate::music::phrasing::breathes(crate::music::time::Meter::FOUR_FOUR, last.1, last.2, end),
                 "{loop_bars} bars, cycle {cycle}: {notes:?}"
             );
             let step = first.0.abs_diff(last.0);

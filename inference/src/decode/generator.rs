@@ -15,12 +15,12 @@
 
 use crate::error::ModelError;
 use crate::model::Model;
-use crate::onset::Alternates;
-use crate::phrasing::Phrasing;
-use crate::sampler::{Sampler, SamplingSettings};
-use crate::shaping::REPEAT_RUN;
-use crate::step::{StepModel, StepState};
-use crate::tokenizer::{self, Meter, TickNote};
+use crate::music::onset::Alternates;
+use crate::music::phrasing::Phrasing;
+use crate::decode::sampler::{Sampler, SamplingSettings};
+use crate::decode::shaping::REPEAT_RUN;
+use crate::model::step::{StepModel, StepState};
+use crate::model::tokenizer::{self, Meter, TickNote};
 
 mod guide;
 mod hearing;

@@ -5,7 +5,7 @@
 //! grid) and the velocity depends only on the metric position and the key's place in the register;
 //! a humanized onset moves by at most [`MAX_SHIFT_BEATS`] and never before `earliest`.
 
-use crate::tokenizer::{Meter, TICKS_PER_BEAT};
+use crate::music::time::{Meter, TICKS_PER_BEAT};
 
 /// Largest timing shift at `Humanize` 100 %, in beats (about 16 ms at 120 BPM).
 pub const MAX_SHIFT_BEATS: f64 = 0.03;

@@ -1,11 +1,11 @@
 //! What a line starts from and how each of its notes is steered: plain `Copy` descriptions the
 //! planner builds and the generator reads. Worker thread (or tests); no allocation.
 
-use crate::key::{Key, PitchClassSet};
-use crate::originality::NgramIndex;
-use crate::phrasing::Phrasing;
-use crate::steering::Steering;
-use crate::tokenizer::{Meter, TickNote};
+use crate::music::key::{Key, PitchClassSet};
+use crate::music::originality::NgramIndex;
+use crate::music::phrasing::Phrasing;
+use crate::decode::steering::Steering;
+use crate::model::tokenizer::{Meter, TickNote};
 
 /// How the next note is steered: the musician's controls, the control vector they imply and what
 /// the worker knows of the music (key, chord).
@@ -13,7 +13,7 @@ use crate::tokenizer::{Meter, TickNote};
 pub struct Guide<'a> {
     /// The controls (register, scale lock strength, chord bias and repetition switches, density).
     pub steering: Steering,
-    /// The model's control vector (see [`crate::steering::control_vector`]).
+    /// The model's control vector (see [`crate::decode::steering::control_vector`]).
     pub control: &'a [f32],
     /// The fixed or detected key, if any (scale lock and mood).
     pub key: Option<Key>,
@@ -28,17 +28,17 @@ pub struct Guide<'a> {
     /// model is told how many bars are left.
     pub phrase_end: Option<i64>,
     /// Phrases that end and breathe (Continue and Loop): each phrase's close is kept (see
-    /// [`crate::phrasing`]) and a two-voice model is told each bar's distance to its phrase end
+    /// [`crate::music::phrasing`]) and a two-voice model is told each bar's distance to its phrase end
     /// (this wins over `phrase_end`).
     pub phrasing: Option<Phrasing>,
     /// The player is playing: in a bar with no heard note known, a two-voice model writes what it
     /// expects them to play (its own prediction of the heard voice) before its own notes.
     pub expect_heard: bool,
     /// Weigh down keys that clash with what sounds at a note's onset (see
-    /// [`crate::shaping`]).
+    /// [`crate::decode::shaping`]).
     pub harmony_guard: bool,
-    /// Give each on-beat note [`Alternates`](crate::onset::Alternates) for the audio thread's onset choice (see
-    /// [`crate::onset`]).
+    /// Give each on-beat note [`Alternates`](crate::music::onset::Alternates) for the audio thread's onset choice (see
+    /// [`crate::music::onset`]).
     pub alternates: bool,
     /// Onsets keep to this grid, in ticks from the bar line, when set: an answer to a call on the
     /// sixteenth grid keeps to it (no triplets after straight eighths).

@@ -9,12 +9,12 @@
 //! notes; the guard's sets are empty when the guard is off.
 
 use crate::error::ModelError;
-use crate::key::PitchClassSet;
-use crate::onset::{Alternates, MAX_ALTERNATES};
-use crate::sampler::SamplingSettings;
-use crate::steering::Voice;
-use crate::step::{StepModel, StepState};
-use crate::tokenizer::{self, kind, TickNote, TokenKind, PHRASE_BARS};
+use crate::music::key::PitchClassSet;
+use crate::music::onset::{Alternates, MAX_ALTERNATES};
+use crate::decode::sampler::SamplingSettings;
+use crate::decode::steering::Voice;
+use crate::model::step::{StepModel, StepState};
+use crate::model::tokenizer::{self, kind, TickNote, TokenKind, PHRASE_BARS};
 
 use super::{Continuation, Guide};
 

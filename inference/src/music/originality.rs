@@ -115,7 +115,7 @@ impl NgramIndex {
 mod tests {
     use super::*;
 
-    const GOLDEN: &str = include_str!("../../training/golden/ngram_hash_v1.json");
+    const GOLDEN: &str = include_str!("../../../training/golden/ngram_hash_v1.json");
 
     #[derive(serde::Deserialize)]
     struct Case {

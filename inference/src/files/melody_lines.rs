@@ -5,7 +5,7 @@
 //! Guarantees:
 //! - every file is reported once, as read (with its lines) or skipped (with the reason);
 //! - nothing here panics on any file;
-//! - a file larger than [`crate::midi_file::MAX_FILE_BYTES`] is skipped unread;
+//! - a file larger than [`crate::files::midi_file::MAX_FILE_BYTES`] is skipped unread;
 //! - links are not followed, and the walk goes at most [`MAX_DEPTH`] folders deep and reads at
 //!   most [`MAX_FILES`] files;
 //! - a line is one channel's notes, a single voice on the token grammar's grid: where a channel
@@ -16,9 +16,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::midi_file::{self, Song, MAX_FILE_BYTES};
-use crate::time::Meter;
-use crate::tokenizer::{TickNote, TICKS_PER_BEAT};
+use crate::files::midi_file::{self, Song, MAX_FILE_BYTES};
+use crate::music::time::Meter;
+use crate::model::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 /// Fewest notes a line must have to be learned from (shorter ones say little about a style).
 pub const MIN_LINE_NOTES: usize = 16;
@@ -258,7 +258,7 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::midi_file::BeatNote;
+    use crate::files::midi_file::BeatNote;
 
     fn n(beat: f64, length: f64, key: u8, channel: u8) -> BeatNote {
         BeatNote {

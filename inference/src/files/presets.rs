@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::descant_home;
+use crate::files::catalog::descant_home;
 
 /// The preset format's version; a file of another version is refused.
 pub const PRESET_VERSION: u32 = 1;
@@ -33,14 +33,14 @@ pub const PRESETS_DIR_ENV: &str = "DESCANT_PRESETS_DIR";
 
 /// The factory presets' files, in menu order.
 const FACTORY: [&str; 8] = [
-    include_str!("../../assets/presets/folk-answer.json"),
-    include_str!("../../assets/presets/question-and-answer.json"),
-    include_str!("../../assets/presets/chorale-descant.json"),
-    include_str!("../../assets/presets/jig-loop.json"),
-    include_str!("../../assets/presets/two-styles-blended.json"),
-    include_str!("../../assets/presets/renaissance-line.json"),
-    include_str!("../../assets/presets/sparse-and-safe.json"),
-    include_str!("../../assets/presets/wild.json"),
+    include_str!("../../../assets/presets/folk-answer.json"),
+    include_str!("../../../assets/presets/question-and-answer.json"),
+    include_str!("../../../assets/presets/chorale-descant.json"),
+    include_str!("../../../assets/presets/jig-loop.json"),
+    include_str!("../../../assets/presets/two-styles-blended.json"),
+    include_str!("../../../assets/presets/renaissance-line.json"),
+    include_str!("../../../assets/presets/sparse-and-safe.json"),
+    include_str!("../../../assets/presets/wild.json"),
 ];
 
 /// One preset, as its file holds it.

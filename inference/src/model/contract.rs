@@ -2,7 +2,7 @@
 //! its checks. Called on the inference worker when a model loads (and in tests); allocates.
 //!
 //! Guarantees: a [`ModelContract`] returned by [`ModelContract::parse`] names contract
-//! `descant-step` version 1 or 2, has that version's vocabulary of [`crate::tokenizer`] (v1: the
+//! `descant-step` version 1 or 2, has that version's vocabulary of [`crate::model::tokenizer`] (v1: the
 //! single-line grammar; v2: the two-voice grammar, which appends heard notes, `OWN` and phrase
 //! marks), sane sizes, and (with [`ModelContract::check_bytes`]) the sha256 of the model bytes it
 //! was loaded with. The graph's inputs and outputs are the same in both versions.
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::ModelError;
-use crate::tokenizer;
+use crate::model::tokenizer;
 
 /// Name of the only contract this engine speaks.
 pub const CONTRACT_NAME: &str = "descant-step";
@@ -228,9 +228,9 @@ impl ModelContract {
 mod tests {
     use super::*;
 
-    const SHIPPED: &str = include_str!("../../assets/descant.json");
+    const SHIPPED: &str = include_str!("../../../assets/descant.json");
     /// Descant 0.2's model (contract v1), kept as a fixture: v1 models must still load and play.
-    const V1: &str = include_str!("../../tests/fixtures/descant-melody-v2.json");
+    const V1: &str = include_str!("../../../tests/fixtures/descant-melody-v2.json");
 
     #[test]
     fn shipped_sidecar_passes() {
@@ -245,7 +245,7 @@ mod tests {
         assert_eq!(c.vocab_size, tokenizer::VOCAB_SIZE_V1);
         assert!(!c.two_voice());
         c.check_bytes(include_bytes!(
-            "../../tests/fixtures/descant-melody-v2.onnx"
+            "../../../tests/fixtures/descant-melody-v2.onnx"
         ))
         .unwrap();
     }
@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn shipped_model_matches_its_sidecar() {
         let c = ModelContract::parse(SHIPPED).unwrap();
-        c.check_bytes(include_bytes!("../../assets/descant.onnx"))
+        c.check_bytes(include_bytes!("../../../assets/descant.onnx"))
             .unwrap();
         assert!(c.check_bytes(b"not the model").is_err());
     }

@@ -7,8 +7,8 @@
 //! only inside the register (and the close's keys, when it asks); a length only as the close
 //! allows it; a bar line only when `bar_ok`; any other token never.
 
-use crate::phrasing::Close;
-use crate::tokenizer::{kind, TokenKind};
+use crate::music::phrasing::Close;
+use crate::model::tokenizer::{kind, TokenKind};
 
 use super::Expect;
 
@@ -67,7 +67,7 @@ impl Mask {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokenizer::{dur_token, pitch_token, pos_token, BAR, BOS};
+    use crate::model::tokenizer::{dur_token, pitch_token, pos_token, BAR, BOS};
 
     /// A 4/4 bar (48 ticks) from tick 96, free from tick 108, no close, no grid, register C4–C5.
     fn open() -> Mask {

@@ -6,8 +6,8 @@
 //! [`MIN_NOTES_TO_DETECT`] notes or a flat histogram, and is deterministic (ties go to the lower
 //! tonic, major before minor).
 
-use crate::time::Meter;
-use crate::tokenizer::TickNote;
+use crate::music::time::Meter;
+use crate::music::time::TickNote;
 
 /// Fewest notes [`detect`] decides a key from.
 pub const MIN_NOTES_TO_DETECT: usize = 4;
@@ -341,7 +341,7 @@ mod tests {
             minor: [f32; 12],
         }
         let golden: Profiles =
-            serde_json::from_str(include_str!("../../training/golden/key_profiles.json"))
+            serde_json::from_str(include_str!("../../../training/golden/key_profiles.json"))
                 .expect("golden key profiles");
         assert_eq!(golden.major, KK_MAJOR);
         assert_eq!(golden.minor, KK_MINOR);
@@ -423,7 +423,7 @@ mod tests {
             weights: std::collections::HashMap<String, [f32; 12]>,
         }
         let golden: Golden =
-            serde_json::from_str(include_str!("../../training/golden/home_key.json"))
+            serde_json::from_str(include_str!("../../../training/golden/home_key.json"))
                 .expect("golden home weights");
         assert_eq!(golden.features.len(), HOME_FEATURES);
         for (i, name) in golden.features.iter().enumerate() {
@@ -444,7 +444,7 @@ mod tests {
             cases: Vec<Case>,
         }
         let golden: Golden =
-            serde_json::from_str(include_str!("../../training/golden/home_key.json"))
+            serde_json::from_str(include_str!("../../../training/golden/home_key.json"))
                 .expect("golden home cases");
         assert!(!golden.cases.is_empty());
         for case in &golden.cases {

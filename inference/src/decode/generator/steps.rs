@@ -4,14 +4,14 @@
 //! of [`super::Continuation`]; worker thread (or tests); no allocation but the context's growth.
 
 use crate::error::ModelError;
-use crate::key::Key;
-use crate::onset::Alternates;
-use crate::phrasing::{self, Close};
-use crate::sampler::SamplingSettings;
-use crate::shaping::{self, PitchContext, REPEAT_RUN};
-use crate::steering::Steering;
-use crate::step::{StepModel, StepState};
-use crate::tokenizer::{self, kind, TickNote, TokenKind, BAR};
+use crate::music::key::Key;
+use crate::music::onset::Alternates;
+use crate::music::phrasing::{self, Close};
+use crate::decode::sampler::SamplingSettings;
+use crate::decode::shaping::{self, PitchContext, REPEAT_RUN};
+use crate::decode::steering::Steering;
+use crate::model::step::{StepModel, StepState};
+use crate::model::tokenizer::{self, kind, TickNote, TokenKind, BAR};
 
 use super::hearing::voice_bounds;
 use super::mask::Mask;

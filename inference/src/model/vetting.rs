@@ -350,11 +350,11 @@ mod tests {
             ("descant.onnx", crate::SHIPPED_MODEL),
             (
                 "descant.int8.onnx",
-                &include_bytes!("../../assets/descant.int8.onnx")[..],
+                &include_bytes!("../../../assets/descant.int8.onnx")[..],
             ),
             (
                 "descant-melody-v2.onnx",
-                &include_bytes!("../../tests/fixtures/descant-melody-v2.onnx")[..],
+                &include_bytes!("../../../tests/fixtures/descant-melody-v2.onnx")[..],
             ),
         ] {
             let vetted = vet(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -13,8 +13,6 @@
 //! (the player's and the track's notes, several at once if need be), then [`OWN`], then Descant's
 //! own line. `PHRASE(k)` says the phrase ends `k` bars after this one.
 
-/// Grid resolution: ticks per quarter note. 3 ticks are a sixteenth, 4 an eighth-note triplet.
-pub const TICKS_PER_BEAT: i64 = 12;
 /// Padding (never generated).
 pub const PAD: u32 = 0;
 /// Start of a sequence.
@@ -23,19 +21,6 @@ pub const BOS: u32 = 1;
 pub const EOS: u32 = 2;
 /// Start of a bar.
 pub const BAR: u32 = 3;
-/// The meters the vocabulary knows, as (numerator, denominator). Append only.
-pub const METERS: [(u8, u8); 10] = [
-    (4, 4),
-    (3, 4),
-    (2, 4),
-    (6, 8),
-    (2, 2),
-    (3, 8),
-    (9, 8),
-    (12, 8),
-    (5, 4),
-    (3, 2),
-];
 /// First meter token.
 pub const METER_BASE: u32 = 4;
 /// Longest bar in ticks (eight quarter notes).
@@ -65,18 +50,7 @@ pub const PHRASE_BARS: u32 = 4;
 /// Number of tokens of grammar v2.
 pub const VOCAB_SIZE_V2: usize = (PHRASE_BASE + PHRASE_BARS) as usize;
 
-pub use crate::time::Meter;
-
-/// A note on the tick grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct TickNote {
-    /// Onset in ticks from the sequence's origin (the start of its first bar).
-    pub onset: i64,
-    /// Length in ticks (at least 1).
-    pub duration: i64,
-    /// MIDI key.
-    pub key: u8,
-}
+pub use crate::music::time::{Meter, TickNote, METERS, TICKS_PER_BEAT};
 
 /// What kind of token an id is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +99,15 @@ pub fn kind(token: u32) -> TokenKind {
     }
 }
 
+/// The token of `meter` (the first meter's for one the grammar does not name).
+pub fn meter_token(meter: Meter) -> u32 {
+    let index = METERS
+        .iter()
+        .position(|&m| m == (meter.numerator, meter.denominator))
+        .unwrap_or(0);
+    METER_BASE + index as u32
+}
+
 /// Token for an onset `ticks` into the bar (must be below [`MAX_BAR_TICKS`]).
 pub fn pos_token(ticks: i64) -> u32 {
     POS_BASE + ticks.clamp(0, MAX_BAR_TICKS - 1) as u32
@@ -165,7 +148,7 @@ pub fn encode(notes: &[TickNote], meter: Meter, n_bars: Option<i64>) -> Vec<u32>
     let last_bar = ordered.last().map_or(0, |n| n.onset.div_euclid(bar_len));
     let total_bars = (last_bar + 1).max(n_bars.unwrap_or(0));
     let mut tokens = Vec::with_capacity(2 + total_bars as usize + 3 * ordered.len());
-    tokens.extend([BOS, meter.token()]);
+    tokens.extend([BOS, meter_token(meter)]);
     let mut i = 0;
     for bar in 0..total_bars {
         tokens.push(BAR);
@@ -241,7 +224,7 @@ pub fn encode_two_voice(
     end_bars.dedup();
     let mut tokens =
         Vec::with_capacity(2 + 3 * total_bars as usize + 3 * (mine.len() + theirs.len()));
-    tokens.extend([BOS, meter.token()]);
+    tokens.extend([BOS, meter_token(meter)]);
     let (mut i, mut j) = (0, 0);
     for bar in 0..total_bars {
         let bar_start = bar * bar_len;
@@ -339,7 +322,7 @@ mod tests {
     }
 
     fn golden() -> Golden {
-        let text = include_str!("../../training/golden/tokenizer_v1.json");
+        let text = include_str!("../../../training/golden/tokenizer_v1.json");
         serde_json::from_str(text).expect("golden file parses")
     }
 
@@ -458,7 +441,7 @@ mod tests {
     #[test]
     fn two_voice_grammar_matches_the_python_side() {
         let g: GoldenV2 =
-            serde_json::from_str(include_str!("../../training/golden/tokenizer_v2.json"))
+            serde_json::from_str(include_str!("../../../training/golden/tokenizer_v2.json"))
                 .expect("golden v2 parses");
         assert_eq!(
             (g.vocab_size, g.vocab_size_v1, g.own),

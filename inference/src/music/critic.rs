@@ -26,9 +26,9 @@
 //! - **shape** (≤ 0): minus the range beyond a twelfth in octaves, minus the share of repeated
 //!   keys beyond a third of the notes.
 
-use crate::key::Key;
-use crate::time::Meter;
-use crate::tokenizer::TickNote;
+use crate::music::key::Key;
+use crate::music::time::Meter;
+use crate::music::time::TickNote;
 
 /// How an answer should end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -134,7 +134,7 @@ pub fn strong_beat(meter: Meter, anchor: i64, tick: i64) -> bool {
 fn notes_per_beat(notes: &[TickNote]) -> Option<f32> {
     let first = notes.first()?.onset;
     let last = notes.iter().map(|n| n.onset + n.duration).max()?;
-    let beats = (last - first) as f32 / crate::tokenizer::TICKS_PER_BEAT as f32;
+    let beats = (last - first) as f32 / crate::music::time::TICKS_PER_BEAT as f32;
     (beats > 0.0).then(|| notes.len() as f32 / beats)
 }
 
@@ -308,7 +308,7 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::Mode;
+    use crate::music::key::Mode;
 
     const C_MAJOR: Key = Key {
         tonic: 0,

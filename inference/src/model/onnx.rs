@@ -12,9 +12,9 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::{DynValue, Tensor, TensorElementType, TensorRef, ValueType};
 
-use crate::contract::ModelContract;
+use crate::model::contract::ModelContract;
 use crate::error::ModelError;
-use crate::step::{StepModel, StepState};
+use crate::model::step::{StepModel, StepState};
 
 /// Largest model file Descant will read (bounds memory for untrusted files).
 pub const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
@@ -27,7 +27,7 @@ pub struct Model {
     session: Session,
     /// What the sidecar says the model is.
     contract: ModelContract,
-    /// The graph's batch axis is free, so [`crate::batch::Batch`]es can be stepped (read off the
+    /// The graph's batch axis is free, so [`crate::model::batch::Batch`]es can be stepped (read off the
     /// graph at load: models exported before issue 14 have batch 1 only).
     pub(crate) batch_axis_free: bool,
 }
@@ -105,7 +105,7 @@ pub fn sidecar_path(model: &Path) -> PathBuf {
 
 impl Model {
     /// Loads `x.onnx` and its sidecar `x.json` from disk. The runtime must be loaded
-    /// ([`crate::runtime::ensure_runtime`]).
+    /// ([`crate::model::runtime::ensure_runtime`]).
     pub fn from_file(model: &Path) -> Result<Model, ModelError> {
         let sidecar = read_capped(&sidecar_path(model), MAX_SIDECAR_BYTES)?;
         let sidecar = String::from_utf8(sidecar)
@@ -114,14 +114,14 @@ impl Model {
         Model::from_bytes(&bytes, &sidecar)
     }
 
-    /// Builds a model from the `.onnx` bytes and the sidecar text, after [`crate::vetting::vet`]
+    /// Builds a model from the `.onnx` bytes and the sidecar text, after [`crate::model::vetting::vet`]
     /// accepts them. The runtime must be loaded.
     pub fn from_bytes(model_bytes: &[u8], sidecar: &str) -> Result<Model, ModelError> {
         let contract = ModelContract::parse(sidecar)?;
         contract.check_bytes(model_bytes)?;
         // An untrusted file is refused before ONNX Runtime reads it.
-        crate::vetting::vet(model_bytes)?;
-        let Some(env) = crate::runtime::environment() else {
+        crate::model::vetting::vet(model_bytes)?;
+        let Some(env) = crate::model::runtime::environment() else {
             return Err(ModelError::Ort("ONNX Runtime is not loaded".into()));
         };
         let ort_err = |e: ort::Error<_>| ModelError::Ort(e.to_string());
@@ -147,7 +147,7 @@ impl Model {
         })
     }
 
-    /// The session, for [`crate::batch`]'s steps.
+    /// The session, for [`crate::model::batch`]'s steps.
     pub(crate) fn session_mut(&mut self) -> &mut Session {
         &mut self.session
     }

@@ -4,11 +4,37 @@
 //! here allocates.
 //!
 //! Guarantees: every [`Meter`] is one the token grammar can express (see
-//! [`crate::tokenizer::METERS`]); a host's time signature outside it maps to the nearest bar
+//! [`METERS`]); a host's time signature outside it maps to the nearest bar
 //! length the grammar has ([`Meter::nearest`]), so 7/8 is written and planned as 4/4.
 //! `beats_to_ticks(ticks_to_beats(t)) == t` for every tick count a session reaches.
 
-use crate::tokenizer::{METERS, METER_BASE, TICKS_PER_BEAT};
+/// A note on the tick grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TickNote {
+    /// Onset in ticks from the sequence's origin (the start of its first bar).
+    pub onset: i64,
+    /// Length in ticks (at least 1).
+    pub duration: i64,
+    /// MIDI key.
+    pub key: u8,
+}
+
+/// Grid resolution: ticks per quarter note. 3 ticks are a sixteenth, 4 an eighth-note triplet.
+pub const TICKS_PER_BEAT: i64 = 12;
+/// The meters Descant knows (and the token grammar names), as (numerator, denominator). Append
+/// only: a meter's place is its token.
+pub const METERS: [(u8, u8); 10] = [
+    (4, 4),
+    (3, 4),
+    (2, 4),
+    (6, 8),
+    (2, 2),
+    (3, 8),
+    (9, 8),
+    (12, 8),
+    (5, 4),
+    (3, 2),
+];
 
 /// A meter the vocabulary can express.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,15 +105,6 @@ impl Meter {
     /// The meter [`Meter::pack`] packed; one the vocabulary lacks becomes the nearest it has.
     pub fn unpack(bits: u16) -> Meter {
         Meter::nearest(i32::from(bits >> 8), i32::from(bits & 0xff))
-    }
-
-    /// The meter's token.
-    pub fn token(self) -> u32 {
-        let index = METERS
-            .iter()
-            .position(|&m| m == (self.numerator, self.denominator))
-            .unwrap_or(0);
-        METER_BASE + index as u32
     }
 }
 

@@ -10,7 +10,8 @@
 use ort::value::{DynValue, Tensor, TensorRef};
 
 use crate::error::ModelError;
-use crate::model::{check_step, checked_present, control_rows, Model, State};
+use super::onnx::{check_step, checked_present, control_rows};
+use super::{Model, State};
 
 /// The generation state of several lines at one position: what [`State`] is for one.
 #[derive(Debug)]

@@ -8,7 +8,7 @@
 //! `contract().vocab_size` logits; it refuses (with [`ModelError::Contract`]) a token outside the
 //! vocabulary or a step past `contract().max_context`.
 
-use crate::contract::ModelContract;
+use crate::model::contract::ModelContract;
 use crate::error::ModelError;
 
 /// Per-generation state spawned from a [`StepModel`] (tract's `State` beside its `Model`).

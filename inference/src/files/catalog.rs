@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::contract::ModelContract;
+use crate::model::contract::ModelContract;
 use crate::model::sidecar_path;
 
 /// Environment variable naming the models folder instead of `~/Descant/models` (tests, and

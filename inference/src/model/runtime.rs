@@ -17,13 +17,13 @@ pub const ORT_LIBRARY_ENV: &str = "DESCANT_ORT_LIB";
 
 /// The library's file name, as `cargo xtask fetch-ort` places it beside the plugin.
 #[cfg(target_os = "linux")]
-pub const ORT_LIBRARY_FILE: &str = crate::ort_version::ORT_LIBRARY_LINUX;
+pub const ORT_LIBRARY_FILE: &str = crate::model::ort_version::ORT_LIBRARY_LINUX;
 /// The library's file name, as `cargo xtask fetch-ort` places it beside the plugin.
 #[cfg(target_os = "macos")]
-pub const ORT_LIBRARY_FILE: &str = crate::ort_version::ORT_LIBRARY_MACOS;
+pub const ORT_LIBRARY_FILE: &str = crate::model::ort_version::ORT_LIBRARY_MACOS;
 /// The library's file name, as `cargo xtask fetch-ort` places it beside the plugin.
 #[cfg(target_os = "windows")]
-pub const ORT_LIBRARY_FILE: &str = crate::ort_version::ORT_LIBRARY_WINDOWS;
+pub const ORT_LIBRARY_FILE: &str = crate::model::ort_version::ORT_LIBRARY_WINDOWS;
 
 /// The process-wide environment, alive for the process' lifetime once built.
 static ENVIRONMENT: OnceLock<ort::environment::Environment> = OnceLock::new();

@@ -2,7 +2,7 @@
 //! generator keeps in each phrase's close. Plain `Copy` types and functions, no allocation; used by
 //! the worker (the planner and the generator) and by the measurements.
 //!
-//! Guarantees, for a line generated under a [`Phrasing`] (see [`crate::generator`]):
+//! Guarantees, for a line generated under a [`Phrasing`] (see [`crate::decode::generator`]):
 //! - no note of the line sounds across a phrase end;
 //! - a note that starts before a phrase's close (the last strong beat of its last bar) ends by it;
 //! - the phrase's last note starts in the close, between that strong beat and half a pulse after it
@@ -15,10 +15,10 @@
 //! - that last note ends the phrase with a **breath** ([`breathes`]): it lasts at least a long
 //!   note ([`long_ticks`]), or it ends at least [`REST_TICKS`] before the phrase end.
 
-use crate::critic::strong_beat;
-use crate::key::{Key, Mode, PitchClassSet};
-use crate::time::Meter;
-use crate::tokenizer::TICKS_PER_BEAT;
+use crate::music::critic::strong_beat;
+use crate::music::key::{Key, Mode, PitchClassSet};
+use crate::music::time::Meter;
+use crate::music::time::TICKS_PER_BEAT;
 
 /// How strongly a phrase's last note is drawn towards those of its close's keys a step or less
 /// from the note before (nats added to their logits), so that a phrase ends by step where its

@@ -6,8 +6,8 @@
 //! that part dropped ("unconditioned"), and nothing beyond the model's control layout; the style
 //! weights are non-negative and sum to at most 1.
 
-use crate::contract::ModelContract;
-use crate::key::Key;
+use crate::model::contract::ModelContract;
+use crate::music::key::Key;
 
 /// Attribute z-scores are clamped to this many standard deviations (the model never saw more).
 pub const MAX_Z: f32 = 2.5;
@@ -166,7 +166,7 @@ pub fn control_vector(
 mod tests {
     use super::*;
 
-    const SHIPPED: &str = include_str!("../../assets/descant.json");
+    const SHIPPED: &str = include_str!("../../../assets/descant.json");
 
     fn contract() -> ModelContract {
         ModelContract::parse(SHIPPED).unwrap()
