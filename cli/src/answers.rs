@@ -12,10 +12,10 @@ use anyhow::Result;
 use descant_host::answers::{key_name, notes_per_beat, AnswerStats};
 use descant_host::duet::Note;
 use descant_host::melodies::MELODIES;
+use descant_inference::model::tokenizer::TickNote;
 use descant_inference::music::critic::{self, Brief, Ending};
 use descant_inference::music::key::{self, Mode};
 use descant_inference::music::time::{beats_to_ticks, Meter};
-use descant_inference::model::tokenizer::TickNote;
 
 /// `descant answers`' arguments.
 #[derive(Debug, clap::Args)]

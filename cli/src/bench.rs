@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use descant_host::{Input, Pacer, PluginHost};
 use descant_inference::bridge::BlockSnapshot;
-use descant_inference::events::{ContextEvent, GeneratedNote, Plan};
-use descant_inference::model::{Model, State};
-use descant_inference::model::runtime;
 use descant_inference::decode::sampler::{Sampler, SamplingSettings};
 use descant_inference::decode::steering::Steering;
+use descant_inference::events::{ContextEvent, GeneratedNote, Plan};
+use descant_inference::model::runtime;
 use descant_inference::model::tokenizer::{self, Meter, TickNote};
+use descant_inference::model::{Model, State};
 use descant_inference::worker::{
     AnswerLength, InferenceWorker, ModelSource, WorkerConfig, WorkerSettings, WorkerShared,
 };

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use descant_inference::bridge::BlockSnapshot;
-use descant_inference::events::{ContextEvent, Plan};
 use descant_inference::decode::generator::{Continuation, Generated, Guide, LineStart};
-use descant_inference::music::key::{Key, PitchClassSet};
-use descant_inference::model::Model;
 use descant_inference::decode::sampler::SamplingSettings;
 use descant_inference::decode::steering::Steering;
+use descant_inference::events::{ContextEvent, Plan};
 use descant_inference::model::tokenizer::{self, Meter};
+use descant_inference::model::Model;
+use descant_inference::music::key::{Key, PitchClassSet};
 use descant_inference::worker::{
     InferenceWorker, ModelChoice, ModelSource, ModelStatus, Pick, WorkerConfig, WorkerSettings,
     WorkerShared,

@@ -3,11 +3,11 @@
 //! seed does not decide. (`cargo xtask fetch-ort` provides the library.)
 
 use descant_inference::decode::generator::MAX_ORIGINALITY_RESAMPLES;
-use descant_inference::music::key::{self, Key, Mode, PitchClassSet};
-use descant_inference::model::Model;
-use descant_inference::music::originality::NgramIndex;
 use descant_inference::decode::steering::{KeySetting, Steering};
 use descant_inference::model::tokenizer::{TickNote, TICKS_PER_BEAT};
+use descant_inference::model::Model;
+use descant_inference::music::key::{self, Key, Mode, PitchClassSet};
+use descant_inference::music::originality::NgramIndex;
 
 mod common;
 use common::{phrase, shipped_model, take, take_guarded, take_with_chord};

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use arrayvec::ArrayVec;
 use descant_inference::bridge::BlockSnapshot;
 use descant_inference::events::{ContextEvent, GeneratedNote, Plan};
-use descant_inference::music::onset::{self, Meeting};
 use descant_inference::files::take::PlayMode;
+use descant_inference::music::onset::{self, Meeting};
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 

@@ -2,9 +2,9 @@
 //! values) and how the engine reads them. Plain `Copy` enums and functions: read wherever a
 //! parameter is read (audio thread, worker settings closure, GUI); nothing here allocates.
 
-use descant_inference::music::critic::Ending;
 use descant_inference::decode::steering::Voice;
 use descant_inference::files::take::PlayMode;
+use descant_inference::music::critic::Ending;
 use descant_inference::worker::AnswerLength;
 use nice_plug::prelude::*;
 

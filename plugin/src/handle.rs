@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use descant_inference::decode::sampler::SamplingSettings;
 use descant_inference::events::{ContextEvent, Plan};
 use descant_inference::model::runtime;
-use descant_inference::decode::sampler::SamplingSettings;
 use descant_inference::worker::{
     Hearing, InferenceWorker, ModelSource, SettingsFn, WorkerConfig, WorkerSettings, WorkerShared,
 };

@@ -6,18 +6,17 @@
 
 use std::sync::Arc;
 
-use descant_inference::music::key::{Key, KEY_COUNT};
 use descant_inference::decode::steering::{KeySetting, Steering};
 use descant_inference::files::take::KeptTake;
+use descant_inference::music::key::{Key, KEY_COUNT};
 use descant_inference::worker::ModelChoice;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
 
-
 pub use crate::choices::{answer_length, EndingChoice, ModeChoice, VoiceChoice, MATCH_THE_CALL};
 pub use crate::editor_memory::{EditorMemory, EDITOR_MAX, EDITOR_MIN};
-use crate::styles::{style_param, STYLE_IDS, STYLE_NAMES};
 pub use crate::styles::style_text;
+use crate::styles::{style_param, STYLE_IDS, STYLE_NAMES};
 
 /// All of Descant's parameters and the editor's persisted state.
 #[derive(Params)]
@@ -437,9 +436,10 @@ mod tests {
 
     #[test]
     fn the_style_choices_follow_the_shipped_sidecar() {
-        let contract =
-            descant_inference::model::contract::ModelContract::parse(descant_inference::SHIPPED_SIDECAR)
-                .expect("shipped sidecar");
+        let contract = descant_inference::model::contract::ModelContract::parse(
+            descant_inference::SHIPPED_SIDECAR,
+        )
+        .expect("shipped sidecar");
         assert_eq!(contract.control.styles, STYLE_IDS);
         assert_eq!(STYLE_NAMES[0], "Any");
     }

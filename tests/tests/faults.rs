@@ -19,8 +19,8 @@ use anyhow::{ensure, Context, Result};
 use descant_host_tests::{
     phrase_script, test_plugin_path, unmatched, Input, OutNote, Pacer, PluginHost,
 };
-use descant_inference::model::MAX_MODEL_BYTES;
 use descant_inference::model::runtime::ORT_LIBRARY_FILE;
+use descant_inference::model::MAX_MODEL_BYTES;
 use sha2::{Digest, Sha256};
 
 /// The shipped model and its sidecar.

@@ -24,12 +24,14 @@
 //!   CI): the training venv, `descant lines DIR`, then `training/learn.py` fine-tunes the shipped
 //!   model with the style "yours" into `~/Descant/models/NAME/`.
 //! - `cargo xtask placeholder-model`: writes the random-weight contract fixture to `target/placeholder/`.
+//! - `cargo xtask deps`: fails when a crate declares a dependency its code never names (`deps.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+mod deps;
 mod ort;
 /// The ONNX Runtime release and file names, from the engine's one source.
 mod ort_version {
@@ -65,6 +67,7 @@ fn main() -> Result<()> {
         Some("learn") => learn(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("deps") => deps::check(),
         Some("placeholder-model") => run(Command::new("python3")
             .arg("training/make_placeholder_model.py")
             .args(&args[1..])),

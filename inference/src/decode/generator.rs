@@ -13,14 +13,14 @@
 //! play there), then the model writes its own notes for the bar. A v1 model gets the v1 grammar,
 //! as before.
 
+use crate::decode::sampler::{Sampler, SamplingSettings};
+use crate::decode::shaping::REPEAT_RUN;
 use crate::error::ModelError;
+use crate::model::step::{StepModel, StepState};
+use crate::model::tokenizer::{self, Meter, TickNote};
 use crate::model::Model;
 use crate::music::onset::Alternates;
 use crate::music::phrasing::Phrasing;
-use crate::decode::sampler::{Sampler, SamplingSettings};
-use crate::decode::shaping::REPEAT_RUN;
-use crate::model::step::{StepModel, StepState};
-use crate::model::tokenizer::{self, Meter, TickNote};
 
 mod guide;
 mod hearing;

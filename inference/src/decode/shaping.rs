@@ -16,9 +16,9 @@
 //!   moving heard voice, from a fifth or an octave with it, is weighed down by
 //!   `e^-PARALLEL_PENALTY`.
 
-use crate::music::key::{Key, PitchClassSet};
 use crate::decode::steering::Steering;
 use crate::model::tokenizer::{self, TICKS_PER_BEAT};
+use crate::music::key::{Key, PitchClassSet};
 
 /// Logit bonus of a chord tone on a strong beat (a factor of about 4.5).
 pub const CHORD_BONUS_STRONG: f32 = 1.5;
@@ -183,8 +183,8 @@ pub fn shape_durations(logits: &[f32], out: &mut [f32], density: Option<f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::music::key::{Key, Mode};
     use crate::model::tokenizer::VOCAB_SIZE_V2 as VOCAB_SIZE;
+    use crate::music::key::{Key, Mode};
 
     fn flat() -> Vec<f32> {
         vec![0.0; VOCAB_SIZE]

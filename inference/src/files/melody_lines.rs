@@ -17,8 +17,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::files::midi_file::{self, Song, MAX_FILE_BYTES};
-use crate::music::time::Meter;
 use crate::model::tokenizer::{TickNote, TICKS_PER_BEAT};
+use crate::music::time::Meter;
 
 /// Fewest notes a line must have to be learned from (shorter ones say little about a style).
 pub const MIN_LINE_NOTES: usize = 16;

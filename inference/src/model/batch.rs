@@ -9,9 +9,9 @@
 
 use ort::value::{DynValue, Tensor, TensorRef};
 
-use crate::error::ModelError;
 use super::onnx::{check_step, checked_present, control_rows};
 use super::{Model, State};
+use crate::error::ModelError;
 
 /// The generation state of several lines at one position: what [`State`] is for one.
 #[derive(Debug)]

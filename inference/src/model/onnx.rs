@@ -12,8 +12,8 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::{DynValue, Tensor, TensorElementType, TensorRef, ValueType};
 
-use crate::model::contract::ModelContract;
 use crate::error::ModelError;
+use crate::model::contract::ModelContract;
 use crate::model::step::{StepModel, StepState};
 
 /// Largest model file Descant will read (bounds memory for untrusted files).

@@ -8,8 +8,8 @@
 //! `contract().vocab_size` logits; it refuses (with [`ModelError::Contract`]) a token outside the
 //! vocabulary or a step past `contract().max_context`.
 
-use crate::model::contract::ModelContract;
 use crate::error::ModelError;
+use crate::model::contract::ModelContract;
 
 /// Per-generation state spawned from a [`StepModel`] (tract's `State` beside its `Model`).
 pub trait StepState {

@@ -100,7 +100,8 @@ pub fn source_for_choice(
 /// The SHA-256 the sidecar of `model` states for its bytes (loading checks the bytes against it).
 pub fn sidecar_digest(model: &Path) -> Result<String, String> {
     let path = sidecar_path(model);
-    let text = crate::files::catalog::read_small(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text =
+        crate::files::catalog::read_small(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let contract = ModelContract::parse(&text).map_err(|e| e.to_string())?;
     Ok(contract.sha256.trim().to_lowercase())
 }

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use super::choice::{ModelChoice, ModelSource};
-use crate::music::critic::Ending;
 use crate::decode::sampler::SamplingSettings;
 use crate::decode::steering::Steering;
 use crate::files::take::{KeptTake, PlayMode};
+use crate::music::critic::Ending;
 
 /// Which of the ways of knowing the harmony ahead of the playhead are on (all are, normally).
 /// `DESCANT_HEARING` switches them for measurement: a comma-separated list of the ones to keep,

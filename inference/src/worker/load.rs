@@ -8,9 +8,9 @@
 use std::path::Path;
 
 use crate::error::ModelError;
+use crate::model::runtime;
 use crate::model::Model;
 use crate::music::originality::NgramIndex;
-use crate::model::runtime;
 
 use super::choice::ModelSource;
 use super::config::WorkerConfig;

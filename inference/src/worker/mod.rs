@@ -21,8 +21,8 @@ pub(crate) mod planner;
 pub mod shared;
 pub mod thread;
 
-pub use choice::{ModelChoice, Pick};
 pub use choice::ModelSource;
+pub use choice::{ModelChoice, Pick};
 pub use config::{AnswerLength, Hearing, SettingsFn, WorkerConfig, WorkerSettings};
 #[cfg(debug_assertions)]
 pub use load::FAULT_ENV;

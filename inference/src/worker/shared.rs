@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use parking_lot::Mutex;
 
 use crate::bridge::{BlockCell, RenderSync, Telemetry};
-use crate::music::critic::Scores;
 use crate::events::GeneratedNote;
+use crate::music::critic::Scores;
 
 use super::choice::Pick;
 

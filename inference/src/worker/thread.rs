@@ -18,15 +18,15 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::music::critic::Scores;
 use crate::error::ModelError;
 use crate::events::{ContextEvent, GeneratedNote, Plan};
+use crate::model::Model;
+use crate::music::critic::Scores;
 use crate::music::key::Key;
 use crate::worker::lookahead::Lookahead;
-use crate::model::Model;
 
-use super::choice::{source_for_choice, source_name, ModelChoice, Pick};
 use super::choice::ModelSource;
+use super::choice::{source_for_choice, source_name, ModelChoice, Pick};
 #[cfg(debug_assertions)]
 use super::load::Fault;
 use super::load::{load_model, load_ngrams, panic_text, FilesSeen};

@@ -5,13 +5,13 @@
 use std::path::PathBuf;
 
 use descant_inference::decode::generator::{Continuation, Generated, Guide, LineStart};
-use descant_inference::music::key::{Key, PitchClassSet};
-use descant_inference::model::Model;
-use descant_inference::music::originality::NgramIndex;
-use descant_inference::model::runtime;
 use descant_inference::decode::sampler::SamplingSettings;
 use descant_inference::decode::steering::{self, Steering};
+use descant_inference::model::runtime;
 use descant_inference::model::tokenizer::{Meter, TickNote};
+use descant_inference::model::Model;
+use descant_inference::music::key::{Key, PitchClassSet};
+use descant_inference::music::originality::NgramIndex;
 use descant_inference::{SHIPPED_MODEL, SHIPPED_SIDECAR};
 
 pub fn ort_library() -> PathBuf {

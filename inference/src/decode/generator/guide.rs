@@ -1,11 +1,11 @@
 //! What a line starts from and how each of its notes is steered: plain `Copy` descriptions the
 //! planner builds and the generator reads. Worker thread (or tests); no allocation.
 
+use crate::decode::steering::Steering;
+use crate::model::tokenizer::{Meter, TickNote};
 use crate::music::key::{Key, PitchClassSet};
 use crate::music::originality::NgramIndex;
 use crate::music::phrasing::Phrasing;
-use crate::decode::steering::Steering;
-use crate::model::tokenizer::{Meter, TickNote};
 
 /// How the next note is steered: the musician's controls, the control vector they imply and what
 /// the worker knows of the music (key, chord).

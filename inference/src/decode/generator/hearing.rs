@@ -8,13 +8,13 @@
 //! model writes its own, closed by `OWN`; an expectation writes at most [`MAX_EXPECTED_NOTES`]
 //! notes; the guard's sets are empty when the guard is off.
 
-use crate::error::ModelError;
-use crate::music::key::PitchClassSet;
-use crate::music::onset::{Alternates, MAX_ALTERNATES};
 use crate::decode::sampler::SamplingSettings;
 use crate::decode::steering::Voice;
+use crate::error::ModelError;
 use crate::model::step::{StepModel, StepState};
 use crate::model::tokenizer::{self, kind, TickNote, TokenKind, PHRASE_BARS};
+use crate::music::key::PitchClassSet;
+use crate::music::onset::{Alternates, MAX_ALTERNATES};
 
 use super::{Continuation, Guide};
 

@@ -7,8 +7,8 @@
 //! only inside the register (and the close's keys, when it asks); a length only as the close
 //! allows it; a bar line only when `bar_ok`; any other token never.
 
-use crate::music::phrasing::Close;
 use crate::model::tokenizer::{kind, TokenKind};
+use crate::music::phrasing::Close;
 
 use super::Expect;
 

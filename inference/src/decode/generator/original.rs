@@ -5,10 +5,10 @@
 //! Guarantees: at most [`MAX_ORIGINALITY_RESAMPLES`] resamples per note, then the latest choice
 //! stands; a resample only ever returns a token the grammar allows.
 
-use crate::music::originality::NgramIndex;
 use crate::decode::sampler::SamplingSettings;
 use crate::model::step::StepModel;
 use crate::model::tokenizer::{kind, TokenKind};
+use crate::music::originality::NgramIndex;
 
 use super::{Continuation, MAX_ORIGINALITY_RESAMPLES};
 

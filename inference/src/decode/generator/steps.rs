@@ -3,15 +3,15 @@
 //! its fallbacks and the originality guard), and the advance of the model and the grammar. Part
 //! of [`super::Continuation`]; worker thread (or tests); no allocation but the context's growth.
 
-use crate::error::ModelError;
-use crate::music::key::Key;
-use crate::music::onset::Alternates;
-use crate::music::phrasing::{self, Close};
 use crate::decode::sampler::SamplingSettings;
 use crate::decode::shaping::{self, PitchContext, REPEAT_RUN};
 use crate::decode::steering::Steering;
+use crate::error::ModelError;
 use crate::model::step::{StepModel, StepState};
 use crate::model::tokenizer::{self, kind, TickNote, TokenKind, BAR};
+use crate::music::key::Key;
+use crate::music::onset::Alternates;
+use crate::music::phrasing::{self, Close};
 
 use super::hearing::voice_bounds;
 use super::mask::Mask;

@@ -1,10 +1,10 @@
 //! The steps of [`Continuation::next`] one at a time, on the fake step model.
 
 use super::*;
-use crate::music::key::{Key, Mode, PitchClassSet};
 use crate::decode::sampler::SamplingSettings;
 use crate::decode::steering::Steering;
 use crate::model::tokenizer::{dur_token, pitch_token, pos_token, BAR};
+use crate::music::key::{Key, Mode, PitchClassSet};
 use crate::worker::planner::fake::FakeModel;
 
 /// A line on the fake model from tick 0 of a 4/4 bar, with nothing before it.

@@ -14,8 +14,8 @@
 
 use crate::error::ModelError;
 use crate::model::step::StepModel;
-use crate::music::time::Meter;
 use crate::model::tokenizer::TickNote;
+use crate::music::time::Meter;
 
 use super::super::config::WorkerSettings;
 use super::context::PlanContext;

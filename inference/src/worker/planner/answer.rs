@@ -27,12 +27,12 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::music::critic::Scores;
-use crate::error::ModelError;
 use crate::decode::generator::Continuation;
-use crate::music::onset::Alternates;
+use crate::error::ModelError;
 use crate::model::step::StepModel;
 use crate::model::tokenizer::TickNote;
+use crate::music::critic::Scores;
+use crate::music::onset::Alternates;
 
 use super::super::config::{AnswerLength, WorkerSettings};
 use super::context::{Clock, PlanContext};

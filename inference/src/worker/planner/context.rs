@@ -8,14 +8,14 @@
 
 use fastrand::Rng;
 
-use crate::events::{ContextEvent, GeneratedNote};
 use crate::decode::generator::{Approach, Continuation};
-use crate::music::key::{self, Key};
-use crate::model::Model;
-use crate::music::originality::NgramIndex;
+use crate::events::{ContextEvent, GeneratedNote};
 use crate::model::step::StepModel;
-use crate::music::time::Meter;
 use crate::model::tokenizer::TickNote;
+use crate::model::Model;
+use crate::music::key::{self, Key};
+use crate::music::originality::NgramIndex;
+use crate::music::time::Meter;
 
 use super::memory::TrackMemory;
 use super::{push_bounded, to_tick, MAX_PHRASE_NOTES, MAX_SENT};

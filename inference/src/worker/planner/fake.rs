@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use parking_lot::RwLock;
 
-use crate::model::contract::ModelContract;
-use crate::music::critic::Scores;
 use crate::error::ModelError;
 use crate::events::{ContextEvent, GeneratedNote};
-use crate::music::key::Key;
-use crate::model::step::{StepModel, StepState};
 use crate::files::take::KeptTake;
+use crate::model::contract::ModelContract;
+use crate::model::step::{StepModel, StepState};
 use crate::model::tokenizer::{kind, TokenKind, TICKS_PER_BEAT};
+use crate::music::critic::Scores;
+use crate::music::key::Key;
 
 use super::super::config::WorkerSettings;
 use super::{PlanSink, Planner};

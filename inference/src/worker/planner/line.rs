@@ -8,17 +8,17 @@
 
 use std::time::{Duration, Instant};
 
+use crate::decode::generator::{Continuation, Generated, Guide, LineStart};
+use crate::decode::steering::{self, KeySetting};
 use crate::error::ModelError;
 use crate::events::GeneratedNote;
+use crate::files::take::PlayMode;
+use crate::model::step::StepModel;
+use crate::model::tokenizer::{TickNote, TICKS_PER_BEAT};
 use crate::music::feel;
-use crate::decode::generator::{Continuation, Generated, Guide, LineStart};
 use crate::music::key::PitchClassSet;
 use crate::music::onset::Alternates;
 use crate::music::phrasing::{self, Phrasing};
-use crate::decode::steering::{self, KeySetting};
-use crate::model::step::StepModel;
-use crate::files::take::PlayMode;
-use crate::model::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 use super::super::config::WorkerSettings;
 use super::context::PlanContext;

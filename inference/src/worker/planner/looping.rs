@@ -14,11 +14,11 @@ use parking_lot::RwLock;
 
 use crate::error::ModelError;
 use crate::events::GeneratedNote;
-use crate::music::onset::Alternates;
-use crate::model::step::StepModel;
 use crate::files::take::{KeptTake, TakeNote};
-use crate::music::time::Meter;
+use crate::model::step::StepModel;
 use crate::model::tokenizer::{TickNote, TICKS_PER_BEAT};
+use crate::music::onset::Alternates;
+use crate::music::time::Meter;
 
 use super::super::config::WorkerSettings;
 use super::context::{Clock, PlanContext};

@@ -30,16 +30,16 @@ use std::time::Duration;
 
 use parking_lot::RwLock;
 
-use crate::music::critic::Scores;
 use crate::error::ModelError;
 use crate::events::{ContextEvent, GeneratedNote};
-use crate::music::key::Key;
-use crate::model::Model;
-use crate::music::originality::NgramIndex;
-use crate::model::step::StepModel;
 use crate::files::take::{KeptTake, PlayMode};
-use crate::music::time::Meter;
+use crate::model::step::StepModel;
 use crate::model::tokenizer::TickNote;
+use crate::model::Model;
+use crate::music::critic::Scores;
+use crate::music::key::Key;
+use crate::music::originality::NgramIndex;
+use crate::music::time::Meter;
 
 use super::config::WorkerSettings;
 use along::AlongPlanner;

@@ -2,14 +2,14 @@
 use super::super::fake::{
     beats, note_off, note_on, plan_until, transport, FakeModel, Recorder, Rig,
 };
+use crate::decode::steering::{KeySetting, Steering};
 use crate::events::{ContextEvent, GeneratedNote};
+use crate::files::take::PlayMode;
+use crate::model::step::StepModel;
+use crate::model::tokenizer::{kind, TokenKind, OWN};
 use crate::music::key::{Key, Mode};
 use crate::music::phrasing::{self, Phrasing};
-use crate::decode::steering::{KeySetting, Steering};
-use crate::model::step::StepModel;
-use crate::files::take::PlayMode;
 use crate::music::time::Meter;
-use crate::model::tokenizer::{kind, TokenKind, OWN};
 
 fn along_settings() -> super::WorkerSettings {
     super::WorkerSettings {

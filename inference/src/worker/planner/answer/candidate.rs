@@ -9,15 +9,15 @@
 //! less from it); its first note starts at the answer's start. A note starting in the beat before
 //! the cadence is drawn towards the cadence's neighbours ([`APPROACH_BIAS`]), not forced.
 
-use crate::music::critic::{self, Brief, Ending, Scores};
-use crate::error::ModelError;
 use crate::decode::generator::Approach;
+use crate::decode::steering::KeySetting;
+use crate::error::ModelError;
+use crate::model::step::StepModel;
+use crate::model::tokenizer::{TickNote, TICKS_PER_BEAT};
+use crate::music::critic::{self, Brief, Ending, Scores};
 use crate::music::key::{self, Key, Mode};
 use crate::music::onset::Alternates;
 use crate::music::phrasing;
-use crate::decode::steering::KeySetting;
-use crate::model::step::StepModel;
-use crate::model::tokenizer::{TickNote, TICKS_PER_BEAT};
 
 use super::super::context::{Clock, PlanContext};
 use super::super::line::{Frame, Step};

@@ -1,10 +1,10 @@
 //! Answer mode's tests: the planner driven with a fake model and hand-made events.
 use super::super::fake::{beats, note_off, note_on, plan_until, transport, Recorder, Rig};
 use super::{AnswerLength, MIN_CANDIDATES};
-use crate::music::critic::Ending;
-use crate::music::key::{Key, Mode};
 use crate::decode::steering::KeySetting;
 use crate::files::take::PlayMode;
+use crate::music::critic::Ending;
+use crate::music::key::{Key, Mode};
 
 fn answer_settings(length: AnswerLength) -> super::WorkerSettings {
     super::WorkerSettings {

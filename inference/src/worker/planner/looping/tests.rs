@@ -140,7 +140,12 @@ fn each_take_ends_with_a_breath_on_a_note_that_leads_back_by_step_into_its_first
             };
             let end = to_tick(len);
             assert!(
-                crate::music::phrasing::breathes(crate::music::time::Meter::FOUR_FOUR, last.1, last.2, end),
+                crate::music::phrasing::breathes(
+                    crate::music::time::Meter::FOUR_FOUR,
+                    last.1,
+                    last.2,
+                    end
+                ),
                 "{loop_bars} bars, cycle {cycle}: {notes:?}"
             );
             let step = first.0.abs_diff(last.0);
