@@ -15,7 +15,6 @@ use parking_lot::RwLock;
 
 pub use crate::choices::{answer_length, EndingChoice, ModeChoice, VoiceChoice, MATCH_THE_CALL};
 pub use crate::editor_memory::{EditorMemory, EDITOR_MAX, EDITOR_MIN};
-pub use crate::styles::style_text;
 use crate::styles::{style_param, STYLE_IDS, STYLE_NAMES};
 
 /// All of Descant's parameters and the editor's persisted state.

@@ -6,7 +6,7 @@ use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 
 use crate::help;
-use crate::params::{style_text, STYLE_NAMES};
+use crate::styles::{style_text, STYLE_NAMES};
 
 /// The README's text for a parameter (see [`help`]); empty for one the table lacks.
 pub(crate) fn tip(param: &impl Param) -> &'static str {
