@@ -1,5 +1,5 @@
 //! Host tests of Descant's state in a host project: exact round trip (parameters, editor, the kept
-//! loop take), loading a project saved by 0.1, and damaged blobs. The built debug `Descant.clap`
+//! loop take), loading projects saved by 0.1 and 0.2, and damaged blobs. The built debug `Descant.clap`
 //! through `clack-host` and the CLAP state extension. Run by `cargo xtask test`.
 
 use anyhow::Result;
@@ -14,6 +14,10 @@ const BLOCK: u32 = 256;
 /// A project saved by Descant 0.1.0 (Style Chorale, Density 1.5, Seed 42, Key D minor, Scale lock
 /// 80 %, Pass through off; the rest default), written by that build through this host.
 const STATE_0_1: &[u8] = include_bytes!("../fixtures/state-0.1.0.bin");
+/// A project saved by Descant 0.2.0 (Loop with Keep on and a kept take, Style Chorale, Seed 7,
+/// Humanize 30 %, Density 2.0, Ending Open, Phrase length 2 bars, Voice Below, Key G major, Pass
+/// through off; the rest default), written by that build through this host.
+const STATE_0_2: &[u8] = include_bytes!("../fixtures/state-0.2.0.bin");
 
 /// A state blob as nice-plug frames it in the CLAP stream: the JSON's length, then the JSON.
 fn framed(json: &str) -> Vec<u8> {
@@ -105,6 +109,52 @@ fn a_project_saved_by_0_1_keeps_its_values_and_answers_until_the_player_plays() 
     )?;
     let late = sent.iter().filter(|n| n.on && n.beat > 4.5 + 16.5).count();
     assert!(late > 0, "still answering after 4 bars: {sent:?}");
+    Ok(())
+}
+
+#[test]
+fn a_project_saved_by_0_2_opens_with_its_settings_and_replays_its_kept_take() -> Result<()> {
+    let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    h.load_state(STATE_0_2)?;
+    for (name, text) in [
+        ("Mode", "Loop"),
+        ("Keep", "On"),
+        ("Style", "Chorale"),
+        ("Seed", "7"),
+        ("Humanize", "30%"),
+        ("Density", "2.00 notes/beat"),
+        ("Ending", "Open"),
+        ("Phrase length", "2 bars"),
+        ("Voice", "Below"),
+        ("Key", "G major"),
+        ("Pass through", "Off"),
+        ("Answer length", "Match the call"),
+    ] {
+        assert_eq!(h.param_text(name)?, text, "{name}");
+    }
+    let saved_by_0_2 = json_of(STATE_0_2);
+    let take: serde_json::Value = serde_json::from_str(
+        saved_by_0_2["fields"]["kept-take"]
+            .as_str()
+            .expect("the 0.2 project kept a take"),
+    )?;
+    let keys: Vec<u64> = take["notes"]
+        .as_array()
+        .expect("the take's notes")
+        .iter()
+        .filter_map(|n| n["key"].as_u64())
+        .collect();
+    assert!(keys.len() >= 4, "{take}");
+    let (sent, base, len) = two_cycles(&mut h)?;
+    let replayed: Vec<u64> = cycle_notes(&sent, base, 1, len)
+        .iter()
+        .map(|n| u64::from(n.0))
+        .collect();
+    assert_eq!(replayed, keys, "the kept take plays again note for note");
+    // Saved again, it is a project of this version with the same settings.
+    let saved = json_of(&h.save_state()?);
+    assert_eq!(saved["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(saved["params"], saved_by_0_2["params"]);
     Ok(())
 }
 
