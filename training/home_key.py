@@ -1,4 +1,4 @@
-"""Where an answer comes home: a key finder for short calls, learned from the corpus (issue 14).
+"""Where an answer comes home: a key finder for short calls, learned from the corpus.
 
 With the key on Auto, an answer's Home ending lands on the tonic Descant finds from the call
 alone, often just two bars. Published key profiles (Krumhansl-Kessler, Aarden) read a whole

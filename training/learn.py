@@ -1,4 +1,4 @@
-"""Teaches Descant a musician's own melodies (issue 16): fine-tunes the shipped model on the lines
+"""Teaches Descant a musician's own melodies: fine-tunes the shipped model on the lines
 `descant lines DIR --out LINES` found, with a new style slot "yours", and writes a model Descant
 loads (`DESCANT_MODEL=OUT/descant.onnx`).
 

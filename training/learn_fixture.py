@@ -1,4 +1,4 @@
-"""Writes the learning fixture (issue 16): a folder of short MIDI melodies with an unmistakable idiom,
+"""Writes the learning fixture: a folder of short MIDI melodies with an unmistakable idiom,
 E Phrygian in dotted rhythms, made here (never downloaded), for trying `descant learn` end to end.
 
     python3 training/learn_fixture.py DIR [--melodies 40] [--seed 1]

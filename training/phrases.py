@@ -1,4 +1,4 @@
-"""The phrase benchmark (issue 14): Descant's answers to held-out tunes' first phrases, through the
+"""The phrase benchmark: Descant's answers to held-out tunes' first phrases, through the
 built plugin, against the tunes' real consequent phrases and a random note of the key.
 
 For each held-out tune of a style (the test split, so the model never trained on it) the call is its

@@ -1,5 +1,5 @@
 """Exports an already-trained step model again, unchanged in its weights, with `train.export`'s
-current graph: since issue 14 that graph takes any batch (docs/MODEL.md, "Batches"), so the engine
+current graph, which takes any batch (docs/MODEL.md, "Batches"), so the engine
 can step several candidates in one call. The sidecar keeps every field but the hash and the export
 check; the new graph is checked against the old one token by token, in batch 1 and in a batch of
 four different lines, before anything is written.

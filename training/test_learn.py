@@ -1,4 +1,4 @@
-"""The learning fixture, learned (issue 16): a one-minute fine-tune on the E Phrygian fixture, without
+"""The learning fixture, learned: a one-minute fine-tune on the E Phrygian fixture, without
 replaying the corpus, lowers the held-out bits per own token and makes the model write the
 fixture's idiom, its dotted rhythm (a dotted eighth on the beat, then a sixteenth), with
 Style = yours, where the shipped model with no style writes none. (Its scale is no test: training

@@ -1,6 +1,6 @@
 //! `descant lines DIR [--out FILE]`: the melodic lines Descant finds in a folder of your own MIDI
 //! files, what it skips and why, and whether there is enough to learn from (the first step of
-//! learning your style, issue 16). Reads the folder recursively; writes nothing unless `--out` is
+//! learning your style). Reads the folder recursively; writes nothing unless `--out` is
 //! given. Exit 1 when the folder cannot be read or holds too little to learn from (the reason is
 //! on stderr).
 

@@ -1,5 +1,5 @@
 //! `descant learn`: bad input is refused with the reason before anything is installed or
-//! written (issue 16). The learning itself needs torch and is measured by
+//! written. The learning itself needs torch and is measured by
 //! `training/test_learn.py` and the closing notes; this file runs without it.
 
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! `descant lines`: the melodic lines in a folder of a musician's own MIDI files, and what is
-//! skipped and why (issue 16). The fixture folder is written here: short melodies with an
+//! skipped and why. The fixture folder is written here: short melodies with an
 //! unmistakable idiom (E Phrygian, dotted rhythms), in nested folders, beside a drum file, a chord
 //! part, a damaged file, an oversized file and a text file.
 

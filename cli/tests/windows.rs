@@ -1,4 +1,4 @@
-//! Descant for Windows under wine (issue 15): the debug Windows build that `cargo xtask windows
+//! Descant for Windows under wine: the debug Windows build that `cargo xtask windows
 //! --debug` writes to `target/windows-debug/` (plugin with the allocation check, `descant.exe`,
 //! `onnxruntime.dll`, the installer), run by Debian's wine 8.0 in a 64-bit prefix of its own
 //! (`target/wine-prefix/`, made on first use). `cargo xtask test` builds it first.

@@ -1,4 +1,4 @@
-//! How Descant answers a call: the measures users hear in Answer mode (issue 14). A call is the
+//! How Descant answers a call: the measures users hear in Answer mode. A call is the
 //! start of one of the hand-written melodies (its first bars), then silence; the built plugin
 //! answers it in offline render, and the answer is measured against the call. Pure measures over
 //! notes in beats plus the render; used by `descant answers` and the host tests.

@@ -1,4 +1,4 @@
-//! Property tests (issue 6) of the engine's readers of untrusted input: MIDI files given to
+//! Property tests of the engine's readers of untrusted input: MIDI files given to
 //! `descant render`, and token sequences (what a model, trained or foreign, may generate).
 //! Whatever comes in, they return a value or an error, never panic, and what they return keeps
 //! its documented bounds.

@@ -1,4 +1,4 @@
-//! Fault injection (issue 6): the built debug `Descant.clap` meets a missing, foreign or old ONNX
+//! Fault injection: the built debug `Descant.clap` meets a missing, foreign or old ONNX
 //! Runtime library; a model that is missing, truncated, random bytes, of another contract or
 //! absurdly large; a worker thread that panics; a flood of events that fills its queues; and a
 //! host that calls it out of order.

@@ -1,4 +1,4 @@
-//! Property tests (issue 6) through the built debug `Descant.clap` (with the allocation check):
+//! Property tests through the built debug `Descant.clap` (with the allocation check):
 //! hostile hosts and damaged projects, generated and shrunk by `proptest`.
 //!
 //! - The event path: blocks with any transport (tempo, position, meter and loop range not a

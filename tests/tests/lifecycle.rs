@@ -1,4 +1,4 @@
-//! Lifecycle stress (issue 6): 1,000 create → activate → process → deactivate → destroy cycles of
+//! Lifecycle stress: 1,000 create → activate → process → deactivate → destroy cycles of
 //! the built debug `Descant.clap` in one process, through `clack-host`. Each cycle loads the
 //! `.clap`, starts the inference thread (which loads the model) and joins it again. Measured from
 //! `/proc/self` after a warm-up of 100 cycles and at the end: open file descriptors and threads

@@ -1,16 +1,11 @@
-//! Host tests of how Descant answers a call (issue 14): the first 2 and 4 bars of each of the
+//! Host tests of how Descant answers a call: the first 2 and 4 bars of each of the
 //! twelve hand-written melodies of `descant_host::melodies` (4/4 and 3/4; major, minor, dorian;
 //! pickups) are played to the built debug `Descant.clap` in offline render, Answer mode, default
 //! settings, then silence; each answer is measured against its call (`descant_host::answers`).
 //!
-//! Measured on this project's machine (stop 28): with the key on Auto, 83 % of answers end on the
-//! tonic on a strong beat (the misses are calls that do not say their key: Drunken Sailor's
-//! 2-bar call, Happy Birthday's 4-bar call, Jingle Bells' calls, which dwell on the third); with
-//! the key set, 100 % (Home) and 100 % on the dominant (Open); notes per beat 0.6–1.6× the
-//! call's in 100 %; notes in key 96.9 %; 100 % start by the first bar line after `Answer after`.
-//! A second call, heard with the first (stop 29), comes home in 10 of 12 melodies (2-bar calls).
-//! Before
-//! issue 14, 2 of 12 answers ended on the tonic. The floors sit below, because ONNX Runtime's
+//! What Descant reaches on these calls is in `docs/MEASUREMENTS.md` ("Answers"); the misses with
+//! the key on Auto are calls that do not say their key (Happy Birthday's 4-bar call, Jingle
+//! Bells' calls, which dwell on the third). The floors sit below, because ONNX Runtime's
 //! arithmetic (and so a sampled line) may differ on another CPU.
 
 use anyhow::Result;
@@ -103,8 +98,7 @@ fn with_the_key_set_answers_end_where_the_ending_asks() -> Result<()> {
 #[test]
 fn on_auto_a_second_call_comes_home_to_the_key_the_first_set() -> Result<()> {
     // Each melody's first two 2-bar calls in turn. A melody's bars 3-4 alone say less of its key
-    // than its opening: answered from the call alone, 4 of 12 came home (stop 28); heard with
-    // the call before, 10 of 12 (stop 29).
+    // than its opening: Auto hears them with the call before.
     let settings: Vec<(String, String)> = [("Pass through", "Off"), ("Mode", "Answer")]
         .map(|(n, v)| (n.to_owned(), v.to_owned()))
         .to_vec();

@@ -1,4 +1,4 @@
-//! Randomized host sessions (issue 6): the built debug `Descant.clap` (with the allocation check)
+//! Randomized host sessions: the built debug `Descant.clap` (with the allocation check)
 //! through `clack-host`, driven by seeded random sessions that mix block sizes of 1 to 4,096
 //! frames (changing inside a session), sample rates, tempo and meter changes, seeks, loop ranges
 //! and their wraps, start and stop, player notes (overlapping, the same key twice, note-offs

@@ -1,4 +1,4 @@
-//! `cargo xtask windows [--debug]`: Descant for Windows, built on Linux (issue 15).
+//! `cargo xtask windows [--debug]`: Descant for Windows, built on Linux.
 //!
 //! Cross-builds the plugin (CLAP and VST3) and the `descant` program for `x86_64-pc-windows-gnu`
 //! with Debian's MinGW-w64 linker, places `onnxruntime.dll` from the `win_amd64` wheel beside each

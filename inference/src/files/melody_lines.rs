@@ -1,5 +1,5 @@
 //! Melodic lines from a musician's own MIDI files: what `descant lines` reads out of a folder,
-//! and what learning from them starts with (issue 16). Tools only (the `descant` program);
+//! and what learning from them starts with. Tools only (the `descant` program);
 //! reads files and allocates.
 //!
 //! Guarantees:

@@ -1,5 +1,5 @@
 //! Several lines stepped in one call: a [`Batch`] of generation states that share a position,
-//! for candidate answers forked from one line (issue 14's "best of N"). Worker thread (or tests
+//! for candidate answers forked from one line (the critic's "best of N"). Worker thread (or tests
 //! and benches); allocates.
 //!
 //! Guarantees: row `r` of a batch computes what a [`State`] stepped alone with row `r`'s tokens
@@ -47,7 +47,7 @@ impl Batch {
 
 impl Model {
     /// Whether the graph takes a batch of more than one line (its batch axis is free, as in
-    /// every model `training/train.py` has exported since issue 14). Older models step one line
+    /// every model `training/train.py` exports now). Older models step one line
     /// at a time; they still load and play.
     pub fn batches(&self) -> bool {
         self.batch_axis_free

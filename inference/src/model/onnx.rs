@@ -28,7 +28,7 @@ pub struct Model {
     /// What the sidecar says the model is.
     contract: ModelContract,
     /// The graph's batch axis is free, so [`crate::model::batch::Batch`]es can be stepped (read off the
-    /// graph at load: models exported before issue 14 have batch 1 only).
+    /// graph at load: older models have batch 1 only).
     pub(crate) batch_axis_free: bool,
 }
 

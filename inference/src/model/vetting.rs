@@ -1,5 +1,5 @@
-//! Vetting a model file before ONNX Runtime reads it. A model from someone else is untrusted input
-//! (issue 16): ONNX Runtime follows a graph's references to external data files and loads custom
+//! Vetting a model file before ONNX Runtime reads it. A model from someone else is untrusted input:
+//! ONNX Runtime follows a graph's references to external data files and loads custom
 //! operators, so a shared `.onnx` could make it read other files or run code Descant never
 //! shipped. [`vet`] reads the file's protobuf wire format itself and refuses it when:
 //! - a tensor keeps its data in an external file (`data_location = EXTERNAL`, `external_data`);

@@ -254,8 +254,8 @@ fn home_features(call: &[TickNote], meter: Meter, anchor: i64) -> [[f32; 12]; HO
 
 /// Most of the player's latest notes Answer mode's automatic home is heard from: the call and
 /// the notes before it (as many as the planner's automatic key looks at, so that a change of key
-/// is followed as soon). More would help a little on the corpus's tunes, which rarely change key:
-/// 96 found the tonic from a fourth 4-bar call in 78 % of the test split's tunes, 64 in 72 %.
+/// is followed as soon). More would help a little on the corpus's tunes, which rarely change key
+/// (`docs/MEASUREMENTS.md`, "Tuned constants").
 pub const HOME_NOTES: usize = 64;
 
 /// The key an answer to `call` comes home to, with the key on Auto. The tonic is the one a
@@ -266,11 +266,9 @@ pub const HOME_NOTES: usize = 64;
 /// sets (Krumhansl–Kessler's and Aarden's from the Essen folk songs). `None` with fewer than
 /// [`MIN_NOTES_TO_DETECT`] notes.
 ///
-/// The corpus does not say where a tune's home is; where its two readings agree (the
-/// Krumhansl–Schmuckler tonic of all its notes is also its last note's pitch class, 64 % of the
-/// test split's calls) it finds that home from the first 2 bars 84.3 % of the time (the published
-/// profiles alone 74.2 %), and from 4 bars 83.0 % (80.3 %); on Irish and Scottish tunes 91.0 and
-/// 91.0 % (77.8 and 88.0 %).
+/// The corpus does not say where a tune's home is; the weights are fitted where its two readings
+/// agree (the Krumhansl–Schmuckler tonic of all its notes is also its last note's pitch class).
+/// How often it finds that home is in `docs/MEASUREMENTS.md` ("The key finder").
 pub fn home_of(call: &[TickNote], meter: Meter, anchor: i64) -> Option<Key> {
     if call.len() < MIN_NOTES_TO_DETECT {
         return None;

@@ -22,11 +22,8 @@ use crate::music::time::TICKS_PER_BEAT;
 
 /// How strongly a phrase's last note is drawn towards those of its close's keys a step or less
 /// from the note before (nats added to their logits), so that a phrase ends by step where its
-/// cadence allows, as tunes and inner voices do; the model may still leap. Beside the twelve
-/// melodies in Continue mode (`descant duet`, seeds 3 and 1) 49.0 and 56.2 % of Descant's phrase
-/// ends were reached by a repeat or a step (the melodies' own: 70.5 %); at 2.25 nats 57.3 % (seed
-/// 3), at 4 nats 66.7 and 71.9 %, with on-beat consonance 99.3 / 97.1 % (4th counted / not;
-/// before 99.3 / 96.5 %) and 99.3 / 97.0 % (99.0 / 97.7 %).
+/// cadence allows, as tunes and inner voices do; the model may still leap. Tuned beside the
+/// twelve melodies in Continue mode (`docs/MEASUREMENTS.md`, "Tuned constants").
 pub const LAST_NOTE_STEP_BIAS: f32 = 4.0;
 
 /// The keys a step or less (two semitones) from `key`, itself included (bit `k`: MIDI key `k`).

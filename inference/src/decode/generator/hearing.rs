@@ -24,9 +24,8 @@ pub(super) const MAX_EXPECTED_NOTES: usize = 12;
 /// survives the onset choice).
 const ALTERNATE_REACH: u8 = 5;
 /// How much less likely than the likeliest key an alternate may be, in logits (`e^3`, 20 times:
-/// an alternate is still a key the model finds likely). Measured beside the twelve melodies (heard
-/// once, consonant / strict): 1.5 gives 94.3 / 87.0 %, 3 gives 98.9 / 96.7 %, 6 gives 99.7 /
-/// 99.7 %.
+/// an alternate is still a key the model finds likely). Tuned beside the twelve melodies; the
+/// figures are in `docs/MEASUREMENTS.md` ("Tuned constants").
 const ALTERNATE_SPAN: f32 = 3.0;
 
 /// The keys a note starting at `onset` may take in `register` under the `Voice` control: above the

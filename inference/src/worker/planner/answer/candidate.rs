@@ -30,21 +30,16 @@ const MAX_CANDIDATE_NOTES: usize = 256;
 
 /// Candidates are sampled at this times the `Temperature` setting. Drawn at the setting itself,
 /// the candidates were too alike and plainer than the tunes they answer (more steps, a narrower
-/// range); drawn wider, the critic has more to choose from and keeps the ending, the density
-/// and the key. On 150 held-out Irish and Scottish tunes (`training/phrases.py`, seed 3) the
-/// discriminator's accuracy fell from 68.7 % to 64.0 %, steps from 68.0 % to 64.9 % (the real
-/// consequents 64.1 %), with notes in key 98.5 → 98.7 %; at 1.3 the answers leapt more than the
-/// tunes (59.4 % steps) and the discriminator rose again to 68.0 %.
+/// range); drawn wider, the critic has more to choose from and keeps the ending, the density and
+/// the key; drawn wider still, the answers leap more than the tunes do. Tuned on held-out tunes
+/// (`docs/MEASUREMENTS.md`, "Tuned constants").
 pub const PROPOSAL_SPREAD: f32 = 1.15;
 
 /// How strongly a note starting in the beat before an answer's cadence is drawn towards the
 /// cadence's neighbours, a step or less from it (nats added to their logits; see [`Approach`]).
-/// Without it the cadence was the model's own next note moved to the tonic, and was reached by a
-/// repeat or a step in 44.8 % of the answers to 222 held-out Irish and Scottish tunes (mean of
-/// seeds 3, 1, 2, 5; `training/phrases.py`), where their real consequents reach theirs so in
-/// 85.6 %. At 1.5 nats 71 %, at 2.25 83.1 %, at 3.0 89 % (seeds 3 and 1); at 2.25 the
-/// discriminator's accuracy went from 62.8 to 62.2 % (European folk: 42.0 → 76.0 % by a repeat or
-/// a step, the consequents' 77.3 %; discriminator 62.8 → 62.0 %).
+/// Without it the cadence is the model's own next note moved to the tonic, and is reached by a
+/// leap far more often than tunes reach theirs. Tuned on held-out tunes (`docs/MEASUREMENTS.md`,
+/// "Tuned constants").
 const APPROACH_BIAS: f32 = 2.25;
 
 /// The keys a step or less from a key of pitch class `pc` (bit `k`: MIDI key `k`).
@@ -258,9 +253,8 @@ impl<M: StepModel> AnswerPlanner<M> {
 /// What the automatic home is heard from: the player's notes before `call` (those the
 /// planner keeps: since the transport last stopped or jumped, or a reset) and then `call`,
 /// the last [`key::HOME_NOTES`] of them, or all of `call` if it is longer. A later call says
-/// less about its key than the first, which begins the tune: on the test split's tunes the
-/// key finder found the tonic from a second, third or fourth 2- or 4-bar call alone in
-/// 50-68 % of calls, and with the notes before it in 71-74 % (`key::home_of`'s weights).
+/// less about its key than the first, which begins the tune: the key finder finds a later call's
+/// tonic far more often with the notes before it (`docs/MEASUREMENTS.md`, "The key finder").
 fn heard_up_to(phrase: &[TickNote], call: &[TickNote]) -> Vec<TickNote> {
     let first = call.first().map_or(i64::MAX, |n| n.onset);
     let before = phrase.partition_point(|n| n.onset < first);
