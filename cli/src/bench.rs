@@ -424,7 +424,7 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
             style_names: Default::default(),
         };
         let seed = i as u64 + 1;
-        let settings = Box::new(move || WorkerSettings {
+        let settings = WorkerSettings {
             enabled: true,
             sampling: SamplingSettings::default(),
             answer_after_beats: 0.5,
@@ -434,7 +434,7 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
             // never pauses for a bar would rarely sound).
             answer_length: AnswerLength::UntilYouPlay,
             ..WorkerSettings::default()
-        });
+        };
         let worker = InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone())?;
         shared.block.publish(BlockSnapshot {
             playing: true,

@@ -230,14 +230,14 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
     let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<Plan>::new(256);
     let shared = Arc::new(WorkerShared::default());
     let config = shipped_worker_config();
-    let settings = Box::new(|| WorkerSettings {
+    let settings = WorkerSettings {
         enabled: true,
         sampling: SamplingSettings::default(),
         answer_after_beats: 1.0,
         steering: Steering::default(),
         seed: 1,
         ..WorkerSettings::default()
-    });
+    };
     let mut worker =
         InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone()).unwrap();
     at_beat(&shared, 0.0, None);
@@ -449,10 +449,10 @@ fn a_full_note_queue_drops_and_counts_and_the_worker_keeps_listening() {
     let (notes_tx, notes_rx) = rtrb::RingBuffer::<Plan>::new(2);
     let shared = Arc::new(WorkerShared::default());
     let config = shipped_worker_config();
-    let settings = Box::new(|| WorkerSettings {
+    let settings = WorkerSettings {
         mode: descant_inference::files::take::PlayMode::Continue,
         ..WorkerSettings::default()
-    });
+    };
     let mut worker =
         InferenceWorker::spawn(config, settings, ev_rx, notes_tx, shared.clone()).unwrap();
     shared.render.activate(true);
@@ -505,11 +505,11 @@ fn a_loop_grid_that_moves_under_a_finished_cycle_does_not_stop_the_model() {
     let (mut ev_tx, ev_rx) = rtrb::RingBuffer::<ContextEvent>::new(64);
     let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<Plan>::new(256);
     let shared = Arc::new(WorkerShared::default());
-    let settings = Box::new(|| WorkerSettings {
+    let settings = WorkerSettings {
         mode: descant_inference::files::take::PlayMode::Loop,
         loop_bars: 2,
         ..WorkerSettings::default()
-    });
+    };
     let mut worker = InferenceWorker::spawn(
         shipped_worker_config(),
         settings,
@@ -592,7 +592,7 @@ fn a_pick_switches_once_it_loads_and_a_refused_one_keeps_the_model_playing() {
     let (chosen, styles) = (config.chosen.clone(), config.style_names.clone());
     let mut worker = InferenceWorker::spawn(
         config,
-        Box::new(WorkerSettings::default),
+        WorkerSettings::default(),
         ev_rx,
         notes_tx,
         shared.clone(),

@@ -8,15 +8,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use descant_inference::decode::sampler::SamplingSettings;
 use descant_inference::events::{ContextEvent, Plan};
 use descant_inference::model::runtime;
-use descant_inference::worker::{
-    Hearing, InferenceWorker, ModelSource, SettingsFn, WorkerConfig, WorkerSettings, WorkerShared,
-};
+use descant_inference::worker::{InferenceWorker, ModelSource, WorkerConfig, WorkerShared};
 use descant_inference::{SHIPPED_MODEL, SHIPPED_NGRAMS, SHIPPED_SIDECAR};
 
-use crate::params::{answer_length, DescantParams};
+use crate::params::DescantParams;
+use crate::settings::LiveSettings;
 
 /// Environment variable naming a `.onnx` model (with its `.json` sidecar) to use instead of the
 /// one compiled in.
@@ -47,7 +45,7 @@ pub fn plugin_dir() -> Option<PathBuf> {
 }
 
 impl InferenceHandle {
-    /// Starts a worker that reads its settings from `params`. Main thread.
+    /// Starts a worker that reads its settings from `params` (see [`LiveSettings`]). Main thread.
     pub fn start(
         params: Arc<DescantParams>,
         shared: Arc<WorkerShared>,
@@ -69,28 +67,7 @@ impl InferenceHandle {
             chosen: params.chosen_model.clone(),
             style_names: params.style_names.clone(),
         };
-        // Read once here, never on the audio thread: a measurement switch (see `Hearing`).
-        let hearing = Hearing::from_env_value(std::env::var("DESCANT_HEARING").ok().as_deref());
-        let settings: SettingsFn = Box::new(move || WorkerSettings {
-            enabled: params.playing(),
-            sampling: SamplingSettings {
-                temperature: params.temperature.value(),
-                top_p: params.top_p.value(),
-            },
-            answer_after_beats: f64::from(params.answer_after.value()),
-            steering: params.steering(),
-            seed: params.seed.value() as u64,
-            mode: params.mode.value().into(),
-            answer_length: answer_length(params.answer_bars.value()),
-            ending: params.ending.value().into(),
-            echo: params.echo.value(),
-            loop_bars: params.loop_bars.value().max(1) as u32,
-            phrase_bars: params.phrase_bars.value().max(0) as u32,
-            keep: params.keep.value(),
-            regenerate: params.regenerate.value(),
-            humanize: params.humanize.value(),
-            hearing,
-        });
+        let settings = LiveSettings::new(params);
         let worker = InferenceWorker::spawn(config, settings, worker_events, worker_notes, shared)?;
         Ok(InferenceHandle {
             events,

@@ -31,6 +31,7 @@ mod presets;
 mod roll;
 mod route;
 mod scheduler;
+mod settings;
 mod styles;
 mod takefile;
 mod thru;

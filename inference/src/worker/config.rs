@@ -157,8 +157,20 @@ pub struct WorkerConfig {
     pub style_names: Arc<RwLock<Vec<String>>>,
 }
 
-/// A reader of the live settings, called on the worker thread.
-pub type SettingsFn = Box<dyn Fn() -> WorkerSettings + Send>;
+/// Where the worker reads its live settings from, before each note it plans: the plugin's
+/// parameters (read from their atomics), or settings that never change (tests and tools).
+/// Called on the worker thread only.
+pub trait SettingsSource: Send {
+    /// The settings as they are now.
+    fn read(&self) -> WorkerSettings;
+}
+
+/// Fixed settings: the worker plays by these whatever happens.
+impl SettingsSource for WorkerSettings {
+    fn read(&self) -> WorkerSettings {
+        *self
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -23,7 +23,7 @@ pub mod thread;
 
 pub use choice::ModelSource;
 pub use choice::{ModelChoice, Pick};
-pub use config::{AnswerLength, Hearing, SettingsFn, WorkerConfig, WorkerSettings};
+pub use config::{AnswerLength, Hearing, SettingsSource, WorkerConfig, WorkerSettings};
 #[cfg(debug_assertions)]
 pub use load::FAULT_ENV;
 pub use load::{load_model, load_ngrams};

@@ -32,7 +32,7 @@ use super::load::Fault;
 use super::load::{load_model, load_ngrams, panic_text, FilesSeen};
 use super::planner::{to_tick, PlanSink, PlanTime, Planner};
 use super::shared::{ModelStatus, WorkerShared, PLAN_VIEW_NOTES};
-use super::{SettingsFn, WorkerConfig};
+use super::{SettingsSource, WorkerConfig};
 
 /// How far ahead of the playhead the worker plans when rendering offline, in beats (live, the
 /// look-ahead adapts; see [`crate::worker::lookahead`]).
@@ -57,10 +57,11 @@ pub struct InferenceWorker {
 }
 
 impl InferenceWorker {
-    /// Starts the worker thread. It loads the runtime and model first, off the caller's thread.
+    /// Starts the worker thread. It loads the runtime and model first, off the caller's thread;
+    /// it reads `settings` before each note it plans.
     pub fn spawn(
         config: WorkerConfig,
-        settings: SettingsFn,
+        settings: impl SettingsSource + 'static,
         events: rtrb::Consumer<ContextEvent>,
         notes: rtrb::Producer<Plan>,
         shared: Arc<WorkerShared>,
@@ -70,7 +71,7 @@ impl InferenceWorker {
         let thread = std::thread::Builder::new()
             .name("descant-inference".into())
             .spawn(move || {
-                let mut w = Worker::new(config, settings, events, notes, thread_shared);
+                let mut w = Worker::new(config, Box::new(settings), events, notes, thread_shared);
                 w.run();
             })?;
         Ok(InferenceWorker {
@@ -112,8 +113,8 @@ struct Worker {
     default_model: ModelSource,
     /// The project's choice as last acted on; `None` before the first turn.
     chosen_seen: Option<Option<ModelChoice>>,
-    /// Reads the live parameters (atomics written by the host and the GUI).
-    settings: SettingsFn,
+    /// Reads the live settings (the plugin's parameters: atomics written by the host and the GUI).
+    settings: Box<dyn SettingsSource>,
     /// Audio → worker: the player's notes and the transport.
     events: rtrb::Consumer<ContextEvent>,
     /// Worker → audio: planned notes.
@@ -226,7 +227,7 @@ impl PlanSink for Outlet<'_> {
 impl Worker {
     fn new(
         config: WorkerConfig,
-        settings: SettingsFn,
+        settings: Box<dyn SettingsSource>,
         events: rtrb::Consumer<ContextEvent>,
         notes: rtrb::Producer<Plan>,
         shared: Arc<WorkerShared>,
@@ -526,7 +527,7 @@ impl Worker {
     }
 
     fn try_plan(&mut self, model: &mut Model) -> Result<bool, ModelError> {
-        let settings = (self.settings)();
+        let settings = self.settings.read();
         let block = self.shared.block.read();
         if !self.planner.ready(&settings, block.playing) {
             return Ok(false);
