@@ -38,7 +38,8 @@ const RUNS: usize = 5;
 /// `descant bench`'s arguments.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// A release `.clap`, for the audio-thread table (skipped without it).
+    /// A release `.clap`, for the audio-thread table (skipped without it); the ONNX Runtime
+    /// library beside it (or the installed plugin's, or `DESCANT_ORT_LIB`) is the one measured.
     #[arg(long, value_name = "PATH")]
     plugin: Option<PathBuf>,
     /// The int8 model (its sidecar is the shipped one with the hash replaced).
@@ -59,10 +60,11 @@ pub struct BenchArgs {
     speed: f64,
 }
 
-fn ort_library() -> PathBuf {
-    runtime::library_path(Some(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/ort"),
-    ))
+/// The ONNX Runtime library: `DESCANT_ORT_LIB`, else the one beside the plugin (`--plugin`, else
+/// the installed one), as the plugin itself finds it.
+fn ort_library(plugin: Option<&Path>) -> PathBuf {
+    let plugin = plugin.map_or_else(crate::render::default_plugin, Path::to_path_buf);
+    runtime::library_path(plugin.parent())
 }
 
 /// The tokens of the phrase both throughput loops start from (as `training/bench_ort.py`).
@@ -396,7 +398,7 @@ struct Instance {
     late: u64,
 }
 
-fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
+fn many_instances(ort: &Path, n: usize, minutes: f64, speed: f64) -> Result<()> {
     println!(
         "\n## 5. {n} instances, 240 BPM sixteenths, {minutes} simulated minutes at {speed}× real time\n"
     );
@@ -413,7 +415,7 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
         let (notes_tx, notes_rx) = rtrb::RingBuffer::new(256);
         let shared = Arc::new(WorkerShared::default());
         let config = WorkerConfig {
-            ort_library: ort_library(),
+            ort_library: ort.to_path_buf(),
             model: ModelSource::Embedded {
                 onnx: SHIPPED_MODEL,
                 sidecar: SHIPPED_SIDECAR,
@@ -552,7 +554,8 @@ fn many_instances(n: usize, minutes: f64, speed: f64) -> Result<()> {
 
 /// Runs `descant bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
-    runtime::ensure_runtime(&ort_library())?;
+    let ort = ort_library(args.plugin.as_deref());
+    runtime::ensure_runtime(&ort)?;
     let mut models = vec![("fp32", Model::from_bytes(SHIPPED_MODEL, SHIPPED_SIDECAR)?)];
     if let Some(p) = &args.int8 {
         models.push(("int8", int8_model(p)?));
@@ -560,7 +563,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let name = models[0].1.contract().name.clone();
     println!(
         "# Descant bench: model {name}, ONNX Runtime {}",
-        ort_library().display()
+        ort.display()
     );
     latency(&mut models)?;
     throughput(&mut models[0].1, args.python.as_deref())?;
@@ -569,6 +572,6 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Some(p) => audio_cost(p)?,
         None => println!("\n## 4. Audio-thread cost: n/a (no --plugin)"),
     }
-    many_instances(args.instances, args.minutes, args.speed)?;
+    many_instances(&ort, args.instances, args.minutes, args.speed)?;
     Ok(())
 }

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use descant_host::render::{paired, render_offline, Track, TrackNote};
-use descant_host::test_plugin_path;
 use descant_inference::files::midi_file::{self, BeatNote, Song};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -28,8 +27,7 @@ pub enum Mode {
     after_help = "NAME is a parameter's name as the plugin shows it, VALUE its text \
 (e.g. --set \"Style=Chorale\" --set \"Humanize=30%\"). The plugin: --plugin, else $DESCANT_CLAP, \
 else the installed one (~/.clap/Descant.clap from `cargo xtask install`; on Windows the \
-installer's %COMMONPROGRAMFILES%\\CLAP\\Descant\\Descant.clap), else the debug build of \
-`cargo xtask test`. A file that is not a standard MIDI file, uses SMPTE time or is over 16 MB \
+installer's %COMMONPROGRAMFILES%\\CLAP\\Descant\\Descant.clap). A file that is not a standard MIDI file, uses SMPTE time or is over 16 MB \
 is refused with the reason."
 )]
 pub struct RenderArgs {
@@ -112,14 +110,13 @@ pub struct Job {
     tail_bars: f64,
 }
 
-/// The plugin to render with when none is named: `DESCANT_CLAP`, else the installed plugin, else
-/// the tests' debug build.
+/// The plugin to render with when none is named: `DESCANT_CLAP`, else the installed plugin (the
+/// path where it would be, if it is not there: the error then says where it looked).
 pub fn default_plugin() -> PathBuf {
-    let installed = descant_host::installed_plugin_path();
     std::env::var_os("DESCANT_CLAP")
         .map(PathBuf::from)
-        .or_else(|| installed.filter(|p| p.is_file()))
-        .unwrap_or_else(test_plugin_path)
+        .or_else(descant_host::installed_plugin_path)
+        .unwrap_or_else(|| PathBuf::from("Descant.clap"))
 }
 
 /// The settings of a measurement run: pass-through off, `mode`, the seed, then each `NAME=VALUE`
