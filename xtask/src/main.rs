@@ -25,6 +25,7 @@
 //!   model with the style "yours" into `~/Descant/models/NAME/`.
 //! - `cargo xtask placeholder-model`: writes the random-weight contract fixture to `target/placeholder/`.
 //! - `cargo xtask deps`: fails when a crate declares a dependency its code never names (`deps.rs`).
+//! - `cargo xtask layout`: fails when `docs/ARCHITECTURE.md` does not name a source file (`layout.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,6 +33,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 mod deps;
+mod layout;
 mod ort;
 /// The ONNX Runtime release and file names, from the engine's one source.
 mod ort_version {
@@ -68,6 +70,7 @@ fn main() -> Result<()> {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("deps") => deps::check(),
+        Some("layout") => layout::check(),
         Some("placeholder-model") => run(Command::new("python3")
             .arg("training/make_placeholder_model.py")
             .args(&args[1..])),
