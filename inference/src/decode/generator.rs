@@ -68,13 +68,9 @@ enum Expect {
     Dur { onset: i64, key: u8 },
 }
 
-/// One running continuation of a phrase: the model state plus the grammar position. Generic over
-/// the step model so the planners can be tested on a fake one; the plugin uses the ONNX [`Model`].
-pub struct Continuation<M: StepModel = Model> {
-    /// KV cache and logits.
-    state: M::State,
-    /// Token choice.
-    sampler: Sampler,
+/// Where a line is: the grammar position in its bars, and the holds on its first note.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
     /// The meter of the bars being generated.
     meter: Meter,
     /// Absolute tick of some bar line (all bar lines are `anchor + k * bar_len`).
@@ -85,22 +81,15 @@ pub struct Continuation<M: StepModel = Model> {
     next_free: i64,
     /// Grammar position.
     expect: Expect,
-    /// Every note in the context so far (prompt and generated), absolute ticks, for re-encoding.
-    context: Vec<TickNote>,
-    /// The control vector fed at every step (the latest [`Guide`]'s).
-    control: Vec<f32>,
-    /// Shaped logits, reused between tokens.
-    shaped: Vec<f32>,
-    /// Descant's latest keys, oldest first (for the repetition guard).
-    recent: Vec<u8>,
-    /// Scratch for the originality check: the latest intervals plus a candidate.
-    intervals: Vec<i8>,
-    /// Notes the originality guard resampled so far.
-    interventions: u64,
     /// Whether a bar line is held back until the next note (see [`Continuation::play_first_bar`]).
     hold_bar: bool,
     /// The first note must start by this absolute tick (see [`Continuation::play_first_by`]).
     first_by: Option<i64>,
+}
+
+/// What the model is told besides its own line (two-voice models), kept for re-encoding.
+#[derive(Debug, Clone)]
+struct Told {
     /// Whether the model speaks the two-voice grammar (contract v2).
     two_voice: bool,
     /// Two-voice: the heard notes the model was told of (absolute ticks), for re-encoding.
@@ -109,25 +98,64 @@ pub struct Continuation<M: StepModel = Model> {
     phrase_end: Option<i64>,
     /// The phrases of the line as last told (their ends go into a re-encoded window).
     phrasing: Option<Phrasing>,
-    /// Scratch for one bar's heard tokens.
-    bar_tokens: Vec<u32>,
     /// Whether the latest guide asked for the model's expectation of the player (used when the
     /// window is re-encoded).
     expect_next: bool,
-    /// The latest note's alternates, with the onset and key they belong to (see
-    /// [`Continuation::alternates_of`]).
-    alternates: (i64, u8, Alternates),
+}
+
+/// Buffers reused from token to token, so that generating allocates nothing once warm.
+#[derive(Debug, Clone)]
+struct Scratch {
+    /// Shaped logits.
+    shaped: Vec<f32>,
+    /// The originality check's latest intervals plus a candidate.
+    intervals: Vec<i8>,
+    /// One bar's heard tokens.
+    bar_tokens: Vec<u32>,
+}
+
+/// What the line counted as it went.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    /// Notes the originality guard resampled so far.
+    interventions: u64,
     /// Sum of the model's log-probabilities of the tokens sampled, and how many (the critic's
     /// likelihood; see [`Continuation::mean_log_prob`]).
     log_prob: (f64, u32),
+    /// The latest note's alternates, with the onset and key they belong to (see
+    /// [`Continuation::alternates_of`]).
+    alternates: (i64, u8, Alternates),
+}
+
+/// One running continuation of a phrase: the model state plus the grammar position. Generic over
+/// the step model so the planners can be tested on a fake one; the plugin uses the ONNX [`Model`].
+pub struct Continuation<M: StepModel = Model> {
+    /// KV cache and logits.
+    state: M::State,
+    /// Token choice.
+    sampler: Sampler,
+    /// Where the line is.
+    at: Cursor,
+    /// Every note in the context so far (prompt and generated), absolute ticks, for re-encoding.
+    context: Vec<TickNote>,
+    /// Descant's latest keys, oldest first (for the repetition guard).
+    recent: Vec<u8>,
+    /// The control vector fed at every step (the latest [`Guide`]'s).
+    control: Vec<f32>,
+    /// What the model is told besides its own line.
+    told: Told,
+    /// Buffers reused from token to token.
+    scratch: Scratch,
+    /// What the line counted.
+    tally: Tally,
 }
 
 impl<M: StepModel> std::fmt::Debug for Continuation<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Continuation")
-            .field("meter", &self.meter)
-            .field("bar_start", &self.bar_start)
-            .field("next_free", &self.next_free)
+            .field("meter", &self.at.meter)
+            .field("bar_start", &self.at.bar_start)
+            .field("next_free", &self.at.next_free)
             .field("position", &self.state.position())
             .finish_non_exhaustive()
     }
@@ -163,30 +191,38 @@ impl<M: StepModel> Continuation<M> {
         let mut c = Continuation {
             state: model.new_state(),
             sampler: Sampler::new(seed),
-            meter,
-            anchor,
-            bar_start,
-            next_free: start_tick,
-            expect: Expect::PosOrBar,
+            at: Cursor {
+                meter,
+                anchor,
+                bar_start,
+                next_free: start_tick,
+                expect: Expect::PosOrBar,
+                hold_bar: false,
+                first_by: None,
+            },
             context,
-            control: vec![0.0; model.contract().control.size],
-            shaped: vec![0.0; model.contract().vocab_size],
             recent: Vec::with_capacity(REPEAT_RUN + 1),
-            intervals: Vec::with_capacity(32),
-            interventions: 0,
-            hold_bar: false,
-            first_by: None,
-            two_voice: model.contract().two_voice(),
-            heard: Vec::new(),
-            phrase_end,
-            phrasing,
-            bar_tokens: Vec::with_capacity(64),
-            expect_next: expect_heard,
-            alternates: (i64::MIN, 0, Alternates::default()),
-            log_prob: (0.0, 0),
+            control: vec![0.0; model.contract().control.size],
+            told: Told {
+                two_voice: model.contract().two_voice(),
+                heard: Vec::new(),
+                phrase_end,
+                phrasing,
+                expect_next: expect_heard,
+            },
+            scratch: Scratch {
+                shaped: vec![0.0; model.contract().vocab_size],
+                intervals: Vec::with_capacity(32),
+                bar_tokens: Vec::with_capacity(64),
+            },
+            tally: Tally {
+                interventions: 0,
+                log_prob: (0.0, 0),
+                alternates: (i64::MIN, 0, Alternates::default()),
+            },
         };
-        if c.two_voice {
-            c.heard = heard
+        if c.told.two_voice {
+            c.told.heard = heard
                 .iter()
                 .copied()
                 .filter(|n| n.onset < bar_start + bar_len && n.onset + n.duration > 0)
@@ -205,7 +241,7 @@ impl<M: StepModel> Continuation<M> {
     /// Makes the line play in the bar it starts in: no bar line is sampled before its first note
     /// (a line that starts with an empty bar sounds like Descant missed its cue).
     pub fn play_first_bar(&mut self) {
-        self.hold_bar = true;
+        self.at.hold_bar = true;
     }
 
     /// A copy of this line that goes on independently from here, sampling with `seed` (the same
@@ -214,68 +250,55 @@ impl<M: StepModel> Continuation<M> {
         Ok(Continuation {
             state: model.fork_state(&self.state)?,
             sampler: Sampler::new(seed),
-            meter: self.meter,
-            anchor: self.anchor,
-            bar_start: self.bar_start,
-            next_free: self.next_free,
-            expect: self.expect,
+            at: self.at,
             context: self.context.clone(),
-            control: self.control.clone(),
-            shaped: self.shaped.clone(),
             recent: self.recent.clone(),
-            intervals: self.intervals.clone(),
-            interventions: self.interventions,
-            hold_bar: self.hold_bar,
-            first_by: self.first_by,
-            two_voice: self.two_voice,
-            heard: self.heard.clone(),
-            phrase_end: self.phrase_end,
-            phrasing: self.phrasing,
-            bar_tokens: self.bar_tokens.clone(),
-            expect_next: self.expect_next,
-            alternates: self.alternates,
-            log_prob: self.log_prob,
+            control: self.control.clone(),
+            told: self.told.clone(),
+            scratch: self.scratch.clone(),
+            tally: self.tally,
         })
     }
 
     /// Makes the line's first note start no later than `tick` (an answer starts where its call
     /// did in the bar, not somewhere in that bar); implies [`Continuation::play_first_bar`].
     pub fn play_first_by(&mut self, tick: i64) {
-        self.hold_bar = true;
-        self.first_by = Some(tick);
+        self.at.hold_bar = true;
+        self.at.first_by = Some(tick);
     }
 
     /// Whether the model hears what sounds beside the line (contract v2).
     pub fn two_voice(&self) -> bool {
-        self.two_voice
+        self.told.two_voice
     }
 
     /// The tick up to which the line is decided: nothing new can start before it.
     pub fn cursor(&self) -> i64 {
-        self.next_free.max(self.bar_start)
+        self.at.next_free.max(self.at.bar_start)
     }
 
     /// Re-encodes a window of recent bars ending with the current bar, and feeds it.
     fn prefill(&mut self, model: &mut M) -> Result<(), ModelError> {
-        let bar_len = self.meter.bar_ticks();
+        let bar_len = self.at.meter.bar_ticks();
         let budget = model.contract().max_context / 2;
         let notes_in = |from: i64| {
             self.context
                 .iter()
-                .filter(|n| n.onset >= from && n.onset < self.bar_start + bar_len)
+                .filter(|n| n.onset >= from && n.onset < self.at.bar_start + bar_len)
                 .count()
         };
         let heard_in = |from: i64| {
-            self.heard
+            self.told
+                .heard
                 .iter()
-                .filter(|n| n.onset + n.duration > from && n.onset < self.bar_start + bar_len)
+                .filter(|n| n.onset + n.duration > from && n.onset < self.at.bar_start + bar_len)
                 .count()
         };
-        let per_bar = if self.two_voice { 2 } else { 1 };
-        let mut first = self.bar_start;
-        while first - bar_len >= self.bar_start - MAX_WINDOW_BARS * bar_len {
-            let bars = (self.bar_start - (first - bar_len)) / bar_len + 1;
-            let heard = if self.two_voice {
+        let per_bar = if self.told.two_voice { 2 } else { 1 };
+        let mut first = self.at.bar_start;
+        while first - bar_len >= self.at.bar_start - MAX_WINDOW_BARS * bar_len {
+            let bars = (self.at.bar_start - (first - bar_len)) / bar_len + 1;
+            let heard = if self.told.two_voice {
                 heard_in(first - bar_len)
             } else {
                 0
@@ -288,27 +311,28 @@ impl<M: StepModel> Continuation<M> {
         let window: Vec<TickNote> = self
             .context
             .iter()
-            .filter(|n| n.onset >= first && n.onset < self.bar_start + bar_len)
+            .filter(|n| n.onset >= first && n.onset < self.at.bar_start + bar_len)
             .map(|n| TickNote {
                 onset: n.onset - first,
                 ..*n
             })
             .collect();
-        let n_bars = (self.bar_start - first) / bar_len + 1;
-        let tokens = if self.two_voice {
+        let n_bars = (self.at.bar_start - first) / bar_len + 1;
+        let tokens = if self.told.two_voice {
             // A heard note sounding across the window's first bar line enters with what is left.
             let heard: Vec<TickNote> = self
+                .told
                 .heard
                 .iter()
-                .filter(|n| n.onset + n.duration > first && n.onset < self.bar_start + bar_len)
+                .filter(|n| n.onset + n.duration > first && n.onset < self.at.bar_start + bar_len)
                 .map(|n| TickNote {
                     onset: n.onset.max(first) - first,
                     duration: n.onset + n.duration - n.onset.max(first),
                     key: n.key,
                 })
                 .collect();
-            let window_end = self.bar_start + bar_len;
-            let ends: Option<Vec<i64>> = match self.phrasing {
+            let window_end = self.at.bar_start + bar_len;
+            let ends: Option<Vec<i64>> = match self.told.phrasing {
                 // Every phrase end the window's bars count down to.
                 Some(p) => Some(
                     std::iter::successors(Some(p.end_after(first)), |&e| Some(e + p.len))
@@ -316,18 +340,24 @@ impl<M: StepModel> Continuation<M> {
                         .map(|e| e - first)
                         .collect(),
                 ),
-                None => self.phrase_end.map(|e| vec![e - first]),
+                None => self.told.phrase_end.map(|e| vec![e - first]),
             };
-            tokenizer::encode_two_voice(&window, &heard, self.meter, Some(n_bars), ends.as_deref())
+            tokenizer::encode_two_voice(
+                &window,
+                &heard,
+                self.at.meter,
+                Some(n_bars),
+                ends.as_deref(),
+            )
         } else {
-            tokenizer::encode(&window, self.meter, Some(n_bars))
+            tokenizer::encode(&window, self.at.meter, Some(n_bars))
         };
         // Nothing known of the last bar's heard notes, none of its own yet, the player playing:
         // the model writes the heard notes it expects before closing them.
-        let expect = self.two_voice
-            && self.expect_next
+        let expect = self.told.two_voice
+            && self.told.expect_next
             && tokens.last() == Some(&tokenizer::OWN)
-            && !self.heard.iter().any(|n| n.onset >= self.bar_start);
+            && !self.told.heard.iter().any(|n| n.onset >= self.at.bar_start);
         let fed = if expect {
             &tokens[..tokens.len() - 1]
         } else {
@@ -341,9 +371,9 @@ impl<M: StepModel> Continuation<M> {
             self.expect_heard(model)?;
         }
         // Forget notes that can never be in a window again.
-        let horizon = self.bar_start - MAX_WINDOW_BARS * bar_len;
+        let horizon = self.at.bar_start - MAX_WINDOW_BARS * bar_len;
         self.context.retain(|n| n.onset >= horizon);
-        self.heard.retain(|n| n.onset + n.duration > horizon);
+        self.told.heard.retain(|n| n.onset + n.duration > horizon);
         Ok(())
     }
 
@@ -359,10 +389,10 @@ impl<M: StepModel> Continuation<M> {
         guide: &Guide,
     ) -> Result<Generated, ModelError> {
         self.set_control(guide.control);
-        self.expect_next = guide.expect_heard;
-        self.phrasing = guide.phrasing;
+        self.told.expect_next = guide.expect_heard;
+        self.told.phrasing = guide.phrasing;
         for _ in 0..MAX_TOKENS_PER_EVENT {
-            if self.expect == Expect::PosOrBar
+            if self.at.expect == Expect::PosOrBar
                 && self.state.position() + 4 > model.contract().max_context
             {
                 self.prefill(model)?;
@@ -382,7 +412,7 @@ impl<M: StepModel> Continuation<M> {
     /// The alternates of `note` if it is the latest note generated (empty otherwise, and for notes
     /// off the beat or generated without [`Guide::alternates`]).
     pub fn alternates_of(&self, note: TickNote) -> Alternates {
-        let (onset, key, alternates) = self.alternates;
+        let (onset, key, alternates) = self.tally.alternates;
         if onset == note.onset && key == note.key {
             alternates
         } else {
@@ -393,7 +423,7 @@ impl<M: StepModel> Continuation<M> {
     /// The model's mean log-probability per token of what this continuation sampled (the raw
     /// distribution, before shaping); `-inf` before any token.
     pub fn mean_log_prob(&self) -> f32 {
-        match self.log_prob {
+        match self.tally.log_prob {
             (_, 0) => f32::NEG_INFINITY,
             (sum, n) => (sum / f64::from(n)) as f32,
         }
@@ -401,7 +431,7 @@ impl<M: StepModel> Continuation<M> {
 
     /// Notes the originality guard has resampled in this continuation.
     pub fn interventions(&self) -> u64 {
-        self.interventions
+        self.tally.interventions
     }
 }
 

@@ -57,39 +57,47 @@ impl<M: StepModel> Continuation<M> {
     /// already fed): the phrase mark, the guide's heard notes in the bar, then `OWN`. Re-encodes
     /// the window instead when the context could not hold them.
     pub(super) fn enter_bar(&mut self, model: &mut M, guide: &Guide) -> Result<(), ModelError> {
-        let bar_len = self.meter.bar_ticks();
-        let (start, end) = (self.bar_start, self.bar_start + bar_len);
-        self.phrase_end = match guide.phrasing {
+        let bar_len = self.at.meter.bar_ticks();
+        let (start, end) = (self.at.bar_start, self.at.bar_start + bar_len);
+        self.told.phrase_end = match guide.phrasing {
             Some(p) => Some(p.end_after(start)),
             None => guide.phrase_end,
         };
         let phrase = self
+            .told
             .phrase_end
             .filter(|&e| e > start)
             .map(|e| ((e - 1 - start).div_euclid(bar_len)) as u32)
             .filter(|&k| k < PHRASE_BARS);
         // A bar's notes are the heard notes that start in it (a note sounding on from an earlier
         // bar was told there, as in training); the guide's view of this bar replaces any older one.
-        self.heard.retain(|n| n.onset < start);
-        self.heard.extend(
+        self.told.heard.retain(|n| n.onset < start);
+        self.told.heard.extend(
             guide
                 .heard
                 .iter()
                 .filter(|n| n.onset >= start && n.onset < end && n.duration > 0),
         );
         let mut bar_notes: Vec<TickNote> = self
+            .told
             .heard
             .iter()
             .copied()
             .filter(|n| n.onset >= start)
             .collect();
         bar_notes.sort_by_key(|n| (n.onset, n.duration, n.key));
-        self.bar_tokens.clear();
-        tokenizer::push_bar_two_voice(&mut self.bar_tokens, &bar_notes, start, bar_len, phrase);
+        self.scratch.bar_tokens.clear();
+        tokenizer::push_bar_two_voice(
+            &mut self.scratch.bar_tokens,
+            &bar_notes,
+            start,
+            bar_len,
+            phrase,
+        );
         let expect = guide.expect_heard && bar_notes.is_empty();
         if expect {
             // Leave the OWN out: the model writes the heard notes it expects, then closes them.
-            self.bar_tokens.pop();
+            self.scratch.bar_tokens.pop();
         }
         // The BAR is in already.
         let room = if expect {
@@ -97,12 +105,14 @@ impl<M: StepModel> Continuation<M> {
         } else {
             3
         };
-        if self.state.position() + self.bar_tokens.len() + room > model.contract().max_context {
+        if self.state.position() + self.scratch.bar_tokens.len() + room
+            > model.contract().max_context
+        {
             // The re-encoded window closes the bar's heard notes (none known): no expectation.
             return self.prefill(model);
         }
-        for i in 1..self.bar_tokens.len() {
-            let t = self.bar_tokens[i];
+        for i in 1..self.scratch.bar_tokens.len() {
+            let t = self.scratch.bar_tokens[i];
             model.step(&mut self.state, t, &self.control)?;
         }
         if expect {
@@ -115,7 +125,7 @@ impl<M: StepModel> Continuation<M> {
     /// order, keys, lengths) until it closes them with `OWN` or writes [`MAX_EXPECTED_NOTES`];
     /// they are kept as told notes. Deterministic per seed (the line's sampler).
     pub(super) fn expect_heard(&mut self, model: &mut M) -> Result<(), ModelError> {
-        let bar_len = self.meter.bar_ticks();
+        let bar_len = self.at.meter.bar_ticks();
         let settings = SamplingSettings::default();
         let mut from = 0i64;
         for _ in 0..MAX_EXPECTED_NOTES {
@@ -146,8 +156,8 @@ impl<M: StepModel> Continuation<M> {
                 .unwrap_or(tokenizer::dur_token(12));
             model.step(&mut self.state, dur, &self.control)?;
             if let (TokenKind::Heard(k), TokenKind::Dur(d)) = (kind(key), kind(dur)) {
-                self.heard.push(TickNote {
-                    onset: self.bar_start + p,
+                self.told.heard.push(TickNote {
+                    onset: self.at.bar_start + p,
                     duration: d,
                     key: k,
                 });
@@ -172,7 +182,8 @@ impl<M: StepModel> Continuation<M> {
     pub(super) fn heard_classes_at(&self, guide: &Guide, onset: i64) -> PitchClassSet {
         let at = |n: &&TickNote| n.onset <= onset && onset < n.onset + n.duration;
         PitchClassSet(
-            self.heard
+            self.told
+                .heard
                 .iter()
                 .chain(guide.heard)
                 .filter(at)
@@ -182,7 +193,8 @@ impl<M: StepModel> Continuation<M> {
 
     /// The highest heard or expected key sounding at `onset`.
     pub(super) fn top_heard_at(&self, guide: &Guide, onset: i64) -> Option<u8> {
-        self.heard
+        self.told
+            .heard
             .iter()
             .chain(guide.heard)
             .filter(|n| n.onset <= onset && onset < n.onset + n.duration)
@@ -221,7 +233,7 @@ impl<M: StepModel> Continuation<M> {
         key: u8,
         allowed: &impl Fn(u32) -> bool,
     ) -> Alternates {
-        let logit = |k: u8| self.shaped[tokenizer::pitch_token(k) as usize];
+        let logit = |k: u8| self.scratch.shaped[tokenizer::pitch_token(k) as usize];
         let best = (tokenizer::PITCH_LOW..=tokenizer::PITCH_HIGH)
             .map(logit)
             .fold(f32::NEG_INFINITY, f32::max);

@@ -19,16 +19,18 @@ impl<M: StepModel> Continuation<M> {
         if self.context.len() < n {
             return false;
         }
-        self.intervals.clear();
+        self.scratch.intervals.clear();
         let tail = &self.context[self.context.len() - n..];
         for w in tail.windows(2) {
-            self.intervals
+            self.scratch
+                .intervals
                 .push((i16::from(w[1].key) - i16::from(w[0].key)) as i8);
         }
         let last = tail[n - 1].key;
-        self.intervals
+        self.scratch
+            .intervals
             .push((i16::from(key) - i16::from(last)) as i8);
-        index.contains(&self.intervals)
+        index.contains(&self.scratch.intervals)
     }
 
     /// The pitch token `token`, or a resample without it (and without each later copy) when it
@@ -47,9 +49,9 @@ impl<M: StepModel> Continuation<M> {
             if !self.copies(index, key) {
                 return token;
             }
-            self.interventions += 1;
-            self.shaped[token as usize] = f32::NEG_INFINITY;
-            match self.sampler.sample(&self.shaped, settings, allowed) {
+            self.tally.interventions += 1;
+            self.scratch.shaped[token as usize] = f32::NEG_INFINITY;
+            match self.sampler.sample(&self.scratch.shaped, settings, allowed) {
                 Some(t) => token = t,
                 None => return token,
             }

@@ -21,30 +21,30 @@ impl<M: StepModel> Continuation<M> {
     /// What may come next here, under `guide`: the grammar position, the line's free time and
     /// first-note deadline, the phrase's close, the grid and the voice's register.
     pub(super) fn mask(&self, guide: &Guide) -> Mask {
-        let bar_len = self.meter.bar_ticks();
-        let (bar_start, next_free) = (self.bar_start, self.next_free);
-        let register = match self.expect {
+        let bar_len = self.at.meter.bar_ticks();
+        let (bar_start, next_free) = (self.at.bar_start, self.at.next_free);
+        let register = match self.at.expect {
             Expect::Pitch { onset } => voice_bounds(guide, onset, guide.steering.register()),
             _ => guide.steering.register(),
         };
         // A held bar line is let through when no onset is left in the bar.
         let close: Option<Close> = guide
             .phrasing
-            .map(|p| p.close(self.meter, self.anchor, p.end_after(bar_start)));
-        let bar_ok = (!self.hold_bar || next_free >= bar_start + bar_len)
+            .map(|p| p.close(self.at.meter, self.at.anchor, p.end_after(bar_start)));
+        let bar_ok = (!self.at.hold_bar || next_free >= bar_start + bar_len)
             && close.is_none_or(|c| c.bar_ok(bar_start + bar_len, next_free));
-        let close_keys = match (self.expect, close) {
+        let close_keys = match (self.at.expect, close) {
             (Expect::Pitch { onset }, Some(c)) if onset >= c.from => {
                 c.keys_over(self.heard_classes_at(guide, onset))
             }
             _ => 0,
         };
         Mask {
-            expect: self.expect,
+            expect: self.at.expect,
             bar_start,
             bar_len,
             next_free,
-            first_by: self.first_by.unwrap_or(i64::MAX),
+            first_by: self.at.first_by.unwrap_or(i64::MAX),
             bar_ok,
             grid: guide.grid,
             close,
@@ -55,7 +55,7 @@ impl<M: StepModel> Continuation<M> {
 
     /// The steering on the model's logits for what `mask` expects: a pitch's (scale, mood,
     /// chord, harmony guard, repetition, and the draw towards a cadence's or a close's keys,
-    /// under `steering`, in `key`) or a length's (density) into `self.shaped`. Returns whether
+    /// under `steering`, in `key`) or a length's (density) into `self.scratch.shaped`. Returns whether
     /// it shaped: an onset or a bar line is drawn from the model's own logits.
     pub(super) fn shape(
         &mut self,
@@ -69,17 +69,23 @@ impl<M: StepModel> Continuation<M> {
                 let ctx = PitchContext {
                     key,
                     chord: guide.chord,
-                    strong_beat: (onset - self.anchor).rem_euclid(self.meter.beat_ticks()) == 0,
+                    strong_beat: (onset - self.at.anchor).rem_euclid(self.at.meter.beat_ticks())
+                        == 0,
                     recent_keys: &self.recent,
                     sounding: self.sounding_at(guide, onset),
                     parallel: self.parallels_at(guide, onset),
                 };
-                shaping::shape_pitches(self.state.logits(), &mut self.shaped, steering, ctx);
+                shaping::shape_pitches(
+                    self.state.logits(),
+                    &mut self.scratch.shaped,
+                    steering,
+                    ctx,
+                );
                 true
             }
             Expect::Dur { .. } => {
                 let logits = self.state.logits();
-                shaping::shape_durations(logits, &mut self.shaped, guide.steering.density);
+                shaping::shape_durations(logits, &mut self.scratch.shaped, guide.steering.density);
                 true
             }
             Expect::PosOrBar => false,
@@ -103,7 +109,11 @@ impl<M: StepModel> Continuation<M> {
             // would raise its edge keys once more per octave.
             let vocabulary = tokenizer::PITCH_LOW..=tokenizer::PITCH_HIGH;
             for key in vocabulary.filter(|&k| keys >> k & 1 == 1) {
-                if let Some(l) = self.shaped.get_mut(tokenizer::pitch_token(key) as usize) {
+                if let Some(l) = self
+                    .scratch
+                    .shaped
+                    .get_mut(tokenizer::pitch_token(key) as usize)
+                {
                     *l += bias;
                 }
             }
@@ -120,7 +130,7 @@ impl<M: StepModel> Continuation<M> {
         }
         let allowed = |t: u32| mask.allows(t, mask.close_keys);
         let logits: &[f32] = if shaped {
-            &self.shaped
+            &self.scratch.shaped
         } else {
             self.state.logits()
         };
@@ -139,7 +149,7 @@ impl<M: StepModel> Continuation<M> {
             self.shape(guide, mask, &unlocked, None);
             token = self
                 .sampler
-                .sample(&self.shaped, settings, |t| mask.allows(t, 0));
+                .sample(&self.scratch.shaped, settings, |t| mask.allows(t, 0));
         }
         if let (Some(index), Some(t), Expect::Pitch { .. }) =
             (guide.originality, token, mask.expect)
@@ -152,10 +162,10 @@ impl<M: StepModel> Continuation<M> {
     /// Takes note of the chosen `token`: its log-probability under the model (the critic's
     /// likelihood), and for an on-beat pitch the alternates the onset choice may play instead.
     pub(super) fn note_token(&mut self, guide: &Guide, mask: &Mask, token: u32) {
-        self.log_prob.0 += f64::from(log_prob_of(self.state.logits(), token));
-        self.log_prob.1 += 1;
+        self.tally.log_prob.0 += f64::from(log_prob_of(self.state.logits(), token));
+        self.tally.log_prob.1 += 1;
         if let (Expect::Pitch { onset }, TokenKind::Pitch(key)) = (mask.expect, kind(token)) {
-            let on_beat = (onset - self.anchor).rem_euclid(self.meter.beat_ticks()) == 0;
+            let on_beat = (onset - self.at.anchor).rem_euclid(self.at.meter.beat_ticks()) == 0;
             let alternates = if guide.alternates && on_beat {
                 // A phrase's last note may turn, at its onset, into any of its close's keys
                 // (cadence, half cadence, lead back) that fits what sounds then.
@@ -164,7 +174,7 @@ impl<M: StepModel> Continuation<M> {
             } else {
                 Alternates::default()
             };
-            self.alternates = (onset, key, alternates);
+            self.tally.alternates = (onset, key, alternates);
         }
     }
 
@@ -177,27 +187,27 @@ impl<M: StepModel> Continuation<M> {
         token: u32,
     ) -> Result<Option<Generated>, ModelError> {
         model.step(&mut self.state, token, &self.control)?;
-        Ok(match (self.expect, kind(token)) {
+        Ok(match (self.at.expect, kind(token)) {
             (Expect::PosOrBar, TokenKind::Pos(p)) => {
-                self.expect = Expect::Pitch {
-                    onset: self.bar_start + p,
+                self.at.expect = Expect::Pitch {
+                    onset: self.at.bar_start + p,
                 };
                 None
             }
             (Expect::Pitch { onset }, TokenKind::Pitch(key)) => {
-                self.expect = Expect::Dur { onset, key };
+                self.at.expect = Expect::Dur { onset, key };
                 None
             }
             (Expect::Dur { onset, key }, TokenKind::Dur(duration)) => {
-                self.expect = Expect::PosOrBar;
+                self.at.expect = Expect::PosOrBar;
                 let note = TickNote {
                     onset,
                     duration,
                     key,
                 };
-                self.next_free = onset + duration;
-                self.hold_bar = false;
-                self.first_by = None;
+                self.at.next_free = onset + duration;
+                self.at.hold_bar = false;
+                self.at.first_by = None;
                 self.context.push(note);
                 if self.recent.len() == REPEAT_RUN {
                     self.recent.remove(0);
@@ -208,13 +218,13 @@ impl<M: StepModel> Continuation<M> {
             _ => {
                 // A bar line (the only other token the mask lets through). A first-note
                 // deadline still open here has passed: it is void.
-                self.first_by = None;
-                self.expect = Expect::PosOrBar;
-                self.bar_start += self.meter.bar_ticks();
-                if self.two_voice {
+                self.at.first_by = None;
+                self.at.expect = Expect::PosOrBar;
+                self.at.bar_start += self.at.meter.bar_ticks();
+                if self.told.two_voice {
                     self.enter_bar(model, guide)?;
                 }
-                Some(Generated::BarLine(self.bar_start))
+                Some(Generated::BarLine(self.at.bar_start))
             }
         })
     }

@@ -56,7 +56,7 @@ fn shape_leaves_onsets_to_the_model_and_locks_pitches_to_the_scale() {
     assert_eq!(c.advance(&mut model, &g, pos_token(0)).unwrap(), None);
     let mask = c.mask(&g);
     assert!(c.shape(&g, &mask, &locked, g.key));
-    let logit = |c: &Continuation<FakeModel>, key: u8| c.shaped[pitch_token(key) as usize];
+    let logit = |c: &Continuation<FakeModel>, key: u8| c.scratch.shaped[pitch_token(key) as usize];
     assert_eq!(logit(&c, 66), f32::NEG_INFINITY, "F# is out of C major");
     assert!(logit(&c, 67).is_finite(), "G is in it");
 }
@@ -83,7 +83,7 @@ fn choose_gives_a_bar_line_when_the_bar_has_no_room_left() {
     let mut model = FakeModel::new();
     let (mut c, control) = line(&mut model);
     let g = guide(&control, Steering::default(), None);
-    c.next_free = c.bar_start + Meter::FOUR_FOUR.bar_ticks();
+    c.at.next_free = c.at.bar_start + Meter::FOUR_FOUR.bar_ticks();
     let mask = c.mask(&g);
     assert_eq!(c.choose(SamplingSettings::default(), &g, &mask), BAR);
 }
