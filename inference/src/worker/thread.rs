@@ -103,16 +103,34 @@ impl Drop for InferenceWorker {
     }
 }
 
-/// The thread's own state. Every field is touched by the worker thread only, except through the
-/// shared handles named below.
-struct Worker {
-    /// Where the runtime and the model come from; its `model` is the one playing (or to load).
-    config: WorkerConfig,
+/// Which model the worker loads and when, and how it recovers from failures. Worker thread only.
+struct Loading {
     /// The default model (the config's as started): played when no model is chosen, and when a
     /// project's choice cannot be honoured.
     default_model: ModelSource,
     /// The project's choice as last acted on; `None` before the first turn.
     chosen_seen: Option<Option<ModelChoice>>,
+    /// The model is to be (re)loaded at the start of the next turn.
+    load_pending: bool,
+    /// `reload_request` as last seen.
+    reload_seen: u32,
+    /// The runtime and model files as they were at the latest load attempt (a failed load is
+    /// retried once they change).
+    files_seen: FilesSeen,
+    /// When a failed load may next look at its files.
+    next_retry: Instant,
+    /// When the recent caught panics happened (the last [`PANIC_WINDOW`]).
+    panics: VecDeque<Instant>,
+    /// Debug builds: the fault to inject (see [`super::FAULT_ENV`]).
+    #[cfg(debug_assertions)]
+    fault: Fault,
+}
+
+/// The thread's own state. Every field is touched by the worker thread only, except through the
+/// shared handles named below.
+struct Worker {
+    /// Where the runtime and the model come from; its `model` is the one playing (or to load).
+    config: WorkerConfig,
     /// Reads the live settings (the plugin's parameters: atomics written by the host and the GUI).
     settings: Box<dyn SettingsSource>,
     /// Audio → worker: the player's notes and the transport.
@@ -129,20 +147,8 @@ struct Worker {
     lookahead: Lookahead,
     /// `late_notes` as last seen (an increase grows the look-ahead).
     late_seen: u64,
-    /// The model is to be (re)loaded at the start of the next turn.
-    load_pending: bool,
-    /// `reload_request` as last seen.
-    reload_seen: u32,
-    /// The runtime and model files as they were at the latest load attempt (a failed load is
-    /// retried once they change).
-    files_seen: FilesSeen,
-    /// When a failed load may next look at its files.
-    next_retry: Instant,
-    /// When the recent caught panics happened (the last [`PANIC_WINDOW`]).
-    panics: VecDeque<Instant>,
-    /// Debug builds: the fault to inject (see [`super::FAULT_ENV`]).
-    #[cfg(debug_assertions)]
-    fault: Fault,
+    /// Which model to load and when, and the recovery from failures.
+    loading: Loading,
 }
 
 /// The worker's [`PlanSink`]: notes to the audio thread's queue and the GUI's plan view, figures
@@ -233,9 +239,18 @@ impl Worker {
         shared: Arc<WorkerShared>,
     ) -> Worker {
         let planner = Planner::new(config.kept_take.clone());
-        Worker {
+        let loading = Loading {
             default_model: config.model.clone(),
             chosen_seen: None,
+            load_pending: true,
+            reload_seen: 0,
+            files_seen: FilesSeen::default(),
+            next_retry: Instant::now(),
+            panics: VecDeque::new(),
+            #[cfg(debug_assertions)]
+            fault: Fault::from_env(),
+        };
+        Worker {
             config,
             settings,
             events,
@@ -245,18 +260,12 @@ impl Worker {
             planner,
             lookahead: Lookahead::default(),
             late_seen: 0,
-            load_pending: true,
-            reload_seen: 0,
-            files_seen: FilesSeen::default(),
-            next_retry: Instant::now(),
-            panics: VecDeque::new(),
-            #[cfg(debug_assertions)]
-            fault: Fault::from_env(),
+            loading,
         }
     }
 
     fn run(&mut self) {
-        self.reload_seen = self.shared.reload_request.load(Ordering::Acquire);
+        self.loading.reload_seen = self.shared.reload_request.load(Ordering::Acquire);
         let mut backoff = MIN_BACKOFF;
         while self.shared.running.load(Ordering::Acquire) {
             // Read before draining: every event sent before this request is in the queue now.
@@ -290,20 +299,21 @@ impl Worker {
         }
         self.follow_the_projects_choice();
         let reload = self.shared.reload_request.load(Ordering::Acquire);
-        if reload != self.reload_seen {
-            self.reload_seen = reload;
-            self.panics.clear();
+        if reload != self.loading.reload_seen {
+            self.loading.reload_seen = reload;
+            self.loading.panics.clear();
             log::info!("reloading the model");
-            self.load_pending = true;
-        } else if self.model.is_none() && Instant::now() >= self.next_retry {
-            self.next_retry = Instant::now() + RETRY_INTERVAL;
-            if !self.load_pending && FilesSeen::of(&self.config) != self.files_seen {
+            self.loading.load_pending = true;
+        } else if self.model.is_none() && Instant::now() >= self.loading.next_retry {
+            self.loading.next_retry = Instant::now() + RETRY_INTERVAL;
+            if !self.loading.load_pending && FilesSeen::of(&self.config) != self.loading.files_seen
+            {
                 log::info!("the runtime or model files changed; loading again");
-                self.load_pending = true;
+                self.loading.load_pending = true;
             }
         }
-        if self.load_pending {
-            self.load_pending = false;
+        if self.loading.load_pending {
+            self.loading.load_pending = false;
             self.load();
             return true;
         }
@@ -329,9 +339,9 @@ impl Worker {
                 .generated_notes
                 .load(Ordering::Relaxed)
                 > 0;
-        match self.fault {
+        match self.loading.fault {
             Fault::PanicOnce if planned => {
-                self.fault = Fault::None;
+                self.loading.fault = Fault::None;
                 panic!("injected fault: worker panic");
             }
             Fault::PanicAlways if planned => panic!("injected fault: worker panic"),
@@ -343,33 +353,34 @@ impl Worker {
     /// keeps happening.
     fn recover(&mut self, reason: &str) {
         let now = Instant::now();
-        self.panics
+        self.loading
+            .panics
             .retain(|t| now.duration_since(*t) < PANIC_WINDOW);
-        self.panics.push_back(now);
+        self.loading.panics.push_back(now);
         self.shared
             .telemetry
             .worker_panics
             .fetch_add(1, Ordering::Relaxed);
         self.model = None;
         self.planner.recover();
-        if self.panics.len() > MAX_PANICS {
+        if self.loading.panics.len() > MAX_PANICS {
             log::error!(
                 "the inference worker failed {} times within a minute ({reason}); passing MIDI \
                  through until the model is reloaded",
-                self.panics.len()
+                self.loading.panics.len()
             );
             *self.shared.status.lock() = ModelStatus::Error(format!(
                 "Descant stopped after repeated internal errors ({reason}). MIDI passes through; \
                  reload the model to try again."
             ));
             // A reload request brings it back, or a change of its files (a new runtime).
-            self.files_seen = FilesSeen::of(&self.config);
+            self.loading.files_seen = FilesSeen::of(&self.config);
         } else {
             log::warn!(
                 "the inference worker recovered from an internal error ({reason}); reloading \
                  the model"
             );
-            self.load_pending = true;
+            self.loading.load_pending = true;
         }
     }
 
@@ -378,7 +389,7 @@ impl Worker {
         self.model = None;
         self.planner.drop_model();
         *self.shared.status.lock() = ModelStatus::Loading;
-        self.files_seen = FilesSeen::of(&self.config);
+        self.loading.files_seen = FilesSeen::of(&self.config);
         let started = Instant::now();
         match load_model(&self.config) {
             Ok(model) => self.install(model, started),
@@ -392,7 +403,7 @@ impl Worker {
     /// Plays `model`, loaded from `config.model`: its index, status and style names follow it.
     /// Notes already sent to the audio thread play out, with their note-offs.
     fn install(&mut self, model: Model, started: Instant) {
-        self.files_seen = FilesSeen::of(&self.config);
+        self.loading.files_seen = FilesSeen::of(&self.config);
         let c = model.contract();
         *self.shared.status.lock() = ModelStatus::Ready {
             name: c.name.clone(),
@@ -431,7 +442,7 @@ impl Worker {
     /// a refusal (contract, vetting, size, a missing file) keeps the model playing and says why.
     fn switch(&mut self, pick: Pick) {
         let source = match &pick {
-            Pick::Default => self.default_model.clone(),
+            Pick::Default => self.loading.default_model.clone(),
             Pick::File(path) => ModelSource::File(path.clone()),
         };
         let started = Instant::now();
@@ -447,11 +458,11 @@ impl Worker {
                     }),
                 };
                 *self.config.chosen.write() = choice.clone();
-                self.chosen_seen = Some(choice);
+                self.loading.chosen_seen = Some(choice);
                 self.config.model = source;
-                self.panics.clear();
+                self.loading.panics.clear();
                 *self.shared.notice.lock() = None;
-                self.load_pending = false;
+                self.loading.load_pending = false;
                 self.install(model, started);
             }
             Err(e) => {
@@ -473,12 +484,12 @@ impl Worker {
     /// there unchanged, else the default model with a notice (see [`source_for_choice`]).
     fn follow_the_projects_choice(&mut self) {
         let chosen = self.config.chosen.read().clone();
-        if self.chosen_seen.as_ref() == Some(&chosen) {
+        if self.loading.chosen_seen.as_ref() == Some(&chosen) {
             return;
         }
-        let first = self.chosen_seen.is_none();
-        self.chosen_seen = Some(chosen.clone());
-        let (source, notice) = source_for_choice(chosen.as_ref(), &self.default_model);
+        let first = self.loading.chosen_seen.is_none();
+        self.loading.chosen_seen = Some(chosen.clone());
+        let (source, notice) = source_for_choice(chosen.as_ref(), &self.loading.default_model);
         if let Some(text) = &notice {
             log::warn!("{text}");
         }
@@ -490,7 +501,7 @@ impl Worker {
         };
         if !same || (first && self.model.is_none()) {
             self.config.model = source;
-            self.load_pending = true;
+            self.loading.load_pending = true;
         }
     }
 
@@ -552,6 +563,6 @@ impl Worker {
         *self.shared.status.lock() = ModelStatus::Error(e.to_string());
         self.model = None;
         // Loaded again on a reload request or once its files change.
-        self.files_seen = FilesSeen::of(&self.config);
+        self.loading.files_seen = FilesSeen::of(&self.config);
     }
 }
