@@ -57,7 +57,7 @@ impl Descant {
     fn tell_worker(&mut self, event: ContextEvent) {
         if let Some(h) = self.inference.as_mut() {
             if !h.send(event) {
-                self.context_lost = true;
+                self.memory.context_lost = true;
             }
         }
     }
@@ -70,7 +70,7 @@ impl Descant {
             bar_start_beat: block.bar_start_beat,
             numerator: block.meter.numerator,
             denominator: block.meter.denominator,
-            epoch: self.epoch,
+            epoch: self.memory.epoch,
         }
     }
 
@@ -81,12 +81,12 @@ impl Descant {
         let Some(h) = self.inference.as_ref() else {
             return;
         };
-        self.offline_block += 1;
+        self.offline.block += 1;
         let caught_up =
             self.shared
                 .render
-                .wait_for_worker(self.offline_block, || h.wake(), OFFLINE_WAIT);
-        self.offline_gave_up = !caught_up;
+                .wait_for_worker(self.offline.block, || h.wake(), OFFLINE_WAIT);
+        self.offline.gave_up = !caught_up;
     }
 
     /// Moves the worker's new notes into the scheduler, dropping stale ones.
@@ -96,10 +96,10 @@ impl Descant {
         };
         while self.scheduler.has_room() {
             match h.receive() {
-                Some(Plan::Note(n)) if n.epoch == self.epoch => {
+                Some(Plan::Note(n)) if n.epoch == self.memory.epoch => {
                     self.scheduler.push(n);
                 }
-                Some(Plan::Retract { from_beat, epoch }) if epoch == self.epoch => {
+                Some(Plan::Retract { from_beat, epoch }) if epoch == self.memory.epoch => {
                     self.scheduler.retract_from(from_beat);
                 }
                 Some(_) => {}
@@ -115,8 +115,8 @@ impl Descant {
         let outbox = &mut self.outbox;
         let tracker = &mut self.tracker;
         let heard = &mut self.heard;
-        let channel = self.channel;
-        let epoch = self.epoch;
+        let channel = self.memory.channel;
+        let epoch = self.memory.epoch;
         let mut chosen = ArrayVec::<ContextEvent, MAX_CHOICES_TOLD>::new();
         let late = self.scheduler.take_due(
             frames,
@@ -180,31 +180,33 @@ impl Descant {
     /// Discontinuities end everything at the block start, before anything else happens: a seek,
     /// a start or stop, a loop wrap, `Enabled`, the host's bypass or `Mode` changed, a reset.
     pub(crate) fn handle_discontinuities(&mut self, block: &BlockTime, enabled: bool) {
-        let toggled = enabled != self.was_enabled;
+        let toggled = enabled != self.memory.was_enabled;
         let mode: PlayMode = self.params.mode.value().into();
-        let mode_changed = mode != self.mode;
-        self.mode = mode;
+        let mode_changed = mode != self.memory.mode;
+        self.memory.mode = mode;
         if block.wrapped && !block.jumped {
             // Time runs on across a loop wrap (see `clock`); what sounds at the wrap ends there.
             let outbox = &mut self.outbox;
             self.tracker
                 .end_all(|n| outbox.push_end(Source::DescantOff, note_off(0, n)));
         }
-        if block.jumped || toggled || mode_changed || self.release_pending {
+        if block.jumped || toggled || mode_changed || self.memory.release_pending {
             self.release_all(0);
-            self.epoch = self.epoch.wrapping_add(1);
-            self.release_pending = false;
+            self.memory.epoch = self.memory.epoch.wrapping_add(1);
+            self.memory.release_pending = false;
         }
         if block.jumped {
-            self.phrase_heard = false;
+            self.memory.phrase_heard = false;
             self.heard.last = None;
         }
         if block.jumped || block.meter_changed || mode_changed {
             self.tell_worker(self.transport_event(block));
         }
         if toggled {
-            self.tell_worker(ContextEvent::Reset { epoch: self.epoch });
-            self.was_enabled = enabled;
+            self.tell_worker(ContextEvent::Reset {
+                epoch: self.memory.epoch,
+            });
+            self.memory.was_enabled = enabled;
         }
     }
 
@@ -217,7 +219,7 @@ impl Descant {
             loop_range: block.loop_range,
             bar_start_beat: block.bar_start_beat,
             meter: block.meter,
-            epoch: self.epoch,
+            epoch: self.memory.epoch,
         });
     }
 
@@ -240,15 +242,15 @@ impl Descant {
                 RouteSettings {
                     pass_through,
                     chord_channel,
-                    mode: self.mode,
-                    channel: self.channel,
+                    mode: self.memory.mode,
+                    channel: self.memory.channel,
                 },
             );
             if r.silences && silenced_at.is_none() {
                 silenced_at = Some(event.timing().min(last));
-                self.epoch = self.epoch.wrapping_add(1);
+                self.memory.epoch = self.memory.epoch.wrapping_add(1);
             }
-            let epoch = self.epoch;
+            let epoch = self.memory.epoch;
             match r.tell {
                 Tell::Nothing => {}
                 Tell::PlayerOn {
@@ -257,8 +259,8 @@ impl Descant {
                     timing,
                 } => {
                     self.heard.press(timing, key);
-                    self.channel = r.channel;
-                    self.phrase_heard = true;
+                    self.memory.channel = r.channel;
+                    self.memory.phrase_heard = true;
                     self.tell_worker(ContextEvent::PlayerNoteOn {
                         key,
                         velocity,
@@ -319,13 +321,14 @@ impl Descant {
                 }
             }
         }
-        if self.context_lost {
+        if self.memory.context_lost {
             // Events the worker never heard: it forgets the phrase rather than wait on a key it
             // thinks is still down. Retried every block until the queue has room.
-            self.context_lost = !self
-                .inference
-                .as_mut()
-                .is_some_and(|h| h.send(ContextEvent::Reset { epoch: self.epoch }));
+            self.memory.context_lost = !self.inference.as_mut().is_some_and(|h| {
+                h.send(ContextEvent::Reset {
+                    epoch: self.memory.epoch,
+                })
+            });
         }
         silenced_at
     }
@@ -339,7 +342,7 @@ impl Descant {
         enabled: bool,
         silenced_at: Option<u32>,
     ) {
-        if self.offline && !self.offline_gave_up {
+        if self.offline.active && !self.offline.gave_up {
             self.wait_for_worker();
         }
         self.collect_planned_notes();

@@ -60,7 +60,44 @@ const OFFLINE_WAIT: Duration = Duration::from_secs(10);
 /// Largest persisted field a project may hand Descant (the kept take's JSON is far smaller).
 const MAX_STATE_FIELD_BYTES: usize = 1024 * 1024;
 
+/// What the audio thread remembers from one block to the next. Audio thread only (reset in
+/// `activate`, main thread, while no block runs).
+#[derive(Debug, Clone, Copy)]
+struct BlockMemory {
+    /// Plan epoch: bumped whenever planned notes become invalid; see `ContextEvent`.
+    epoch: u32,
+    /// Whether the player has played since time last started: an answer may be pending, so keep
+    /// the host calling `process()`.
+    phrase_heard: bool,
+    /// `Enabled` as of the previous block, to act on changes.
+    was_enabled: bool,
+    /// Set by `reset`/`deactivate`: release tracked notes at the start of the next block.
+    release_pending: bool,
+    /// The context queue was full and lost an event: the worker is told to forget the phrase as
+    /// soon as the queue has room again.
+    context_lost: bool,
+    /// Channel Descant plays on: the player's latest note-on channel.
+    channel: u8,
+    /// The mode of the previous block, to act on changes.
+    mode: PlayMode,
+}
+
+/// Offline rendering, where `process()` waits for the worker. Set in `activate` (main thread),
+/// then touched by the audio thread only.
+#[derive(Debug, Clone, Copy, Default)]
+struct Offline {
+    /// Whether the host renders offline.
+    active: bool,
+    /// Blocks processed this activation (the worker's sync counter).
+    block: u64,
+    /// The worker did not answer within [`OFFLINE_WAIT`]; stop waiting.
+    gave_up: bool,
+}
+
 /// The plugin. Its fields are touched by the audio thread unless a comment says otherwise.
+/// (Fifteen fields: each is one part of the audio side that `docs/ARCHITECTURE.md` names, and the
+/// steps of `process()` in `block.rs` each touch a few of them by name; grouping them further
+/// would hide which part a step touches.)
 pub struct Descant {
     /// Parameters; shared with the host wrapper, the worker's settings reader and the GUI.
     params: Arc<DescantParams>,
@@ -83,32 +120,15 @@ pub struct Descant {
     /// The player's and the chord channel's keys down, sample by sample: what Descant's on-beat
     /// notes are chosen against at their onset.
     heard: Heard,
-    /// Plan epoch: bumped whenever planned notes become invalid; see `ContextEvent`.
-    epoch: u32,
-    /// Whether the player has played since time last started: an answer may be pending, so keep
-    /// the host calling `process()`.
-    phrase_heard: bool,
-    /// `Enabled` as of the previous block, to act on changes.
-    was_enabled: bool,
-    /// Set by `reset`/`deactivate`: release tracked notes at the start of the next block.
-    release_pending: bool,
-    /// The context queue was full and lost an event: the worker is told to forget the phrase as
-    /// soon as the queue has room again.
-    context_lost: bool,
-    /// Channel Descant plays on: the player's latest note-on channel.
-    channel: u8,
-    /// The mode of the previous block, to act on changes.
-    mode: PlayMode,
+    /// What the audio thread remembers from block to block (epoch, mode, channel, pending
+    /// releases).
+    memory: BlockMemory,
     /// The piano roll's feed to the editor.
     roll: RollFeed,
     /// The editor's end of the roll feed (handed to each editor; never locked by audio).
     roll_view: RollReceiver,
-    /// Whether the host renders offline (set in `activate`): `process()` then waits for the worker.
-    offline: bool,
-    /// Offline: blocks processed this activation (the worker's sync counter).
-    offline_block: u64,
-    /// Offline: the worker did not answer within [`OFFLINE_WAIT`]; stop waiting.
-    offline_gave_up: bool,
+    /// Offline rendering: whether the host renders offline and how the worker keeps up.
+    offline: Offline,
     /// Debug builds: allocate in `process()` (see [`ALLOC_PROBE_ENV`]). Set in `activate`.
     #[cfg(debug_assertions)]
     alloc_probe: bool,
@@ -129,18 +149,18 @@ impl Default for Descant {
             outbox: Outbox::default(),
             held_through: HeldThrough::default(),
             heard: Heard::default(),
-            epoch: 0,
-            phrase_heard: false,
-            was_enabled: true,
-            release_pending: false,
-            context_lost: false,
-            channel: 0,
-            mode: PlayMode::Answer,
+            memory: BlockMemory {
+                epoch: 0,
+                phrase_heard: false,
+                was_enabled: true,
+                release_pending: false,
+                context_lost: false,
+                channel: 0,
+                mode: PlayMode::Answer,
+            },
             roll,
             roll_view,
-            offline: false,
-            offline_block: 0,
-            offline_gave_up: false,
+            offline: Offline::default(),
             #[cfg(debug_assertions)]
             alloc_probe: false,
         }
@@ -216,11 +236,11 @@ impl Plugin for Descant {
     ) -> bool {
         self.sample_rate = buffer_config.sample_rate;
         self.clock.reset();
-        self.offline = buffer_config.process_mode == ProcessMode::Offline;
-        self.shared.render.activate(self.offline);
-        self.offline_block = 0;
-        self.offline_gave_up = false;
-        self.context_lost = false;
+        self.offline.active = buffer_config.process_mode == ProcessMode::Offline;
+        self.shared.render.activate(self.offline.active);
+        self.offline.block = 0;
+        self.offline.gave_up = false;
+        self.memory.context_lost = false;
         {
             let mut memory = self.params.editor_memory.write();
             *memory = memory.bounded();
@@ -258,13 +278,13 @@ impl Plugin for Descant {
                 s.lookahead_beats.load()
             );
         }
-        self.release_pending = !self.tracker.is_empty();
+        self.memory.release_pending = !self.tracker.is_empty();
         self.heard.clear();
     }
 
     fn reset(&mut self) {
         self.clock.reset();
-        self.release_pending = !self.tracker.is_empty();
+        self.memory.release_pending = !self.tracker.is_empty();
         self.heard.clear();
     }
 
@@ -295,7 +315,8 @@ impl Plugin for Descant {
         self.play_notes(&block, frames, enabled, silenced_at);
         self.flush(context, &block);
         self.heard.end_block();
-        if enabled && (self.phrase_heard || !self.tracker.is_empty() || !self.scheduler.is_empty())
+        if enabled
+            && (self.memory.phrase_heard || !self.tracker.is_empty() || !self.scheduler.is_empty())
         {
             ProcessStatus::KeepAlive
         } else {

@@ -205,7 +205,7 @@ impl<M: StepModel> AnswerPlanner<M> {
         let earliest = ceil_to(cx.player.last_off_tick + wait, START_GRID_TICKS)
             .max(ceil_to(playhead + 1, START_GRID_TICKS));
         let call = call_of(&cx.player.phrase, wait.max(1)).to_vec();
-        let (mut start, downbeat) = answer_span(&cx.clock, &call, earliest);
+        let (start, downbeat) = answer_span(&cx.clock, &call, earliest);
         let Some(bars) = answer_bars(&cx.clock, settings, &call, cx.player.last_off_tick) else {
             if start >= horizon {
                 return Ok(false); // not due yet: the player may still go on
@@ -213,11 +213,24 @@ impl<M: StepModel> AnswerPlanner<M> {
             self.begin_answer(cx, model, settings, start, sink)?;
             return self.stream_answer(cx, model, settings, horizon, sink);
         };
-        let mut end = downbeat + bars * cx.clock.meter.bar_ticks();
-        // Late: the playhead reached the answer's start while candidates were written (a slow
-        // machine, a dense answer). Its place stays, and the best so far plays from where the
-        // playhead is (the notes already past are dropped as late): moving the answer on would
-        // throw the work away again with every bar and never answer.
+        let end = downbeat + bars * cx.clock.meter.bar_ticks();
+        let (start, end, late) = self.place((start, end), playhead);
+        let tried = self.choosing.as_ref().map_or(0, |c| c.tried);
+        let time_left = start - playhead > cx.clock.meter.beat_ticks();
+        if !late && (tried < MIN_CANDIDATES || (tried < MAX_CANDIDATES && time_left)) {
+            self.write_next(cx, model, settings, &call, (start, end), sink)?;
+            return Ok(true);
+        }
+        Ok(self.play_best(cx, sink))
+    }
+
+    /// Where the answer being chosen goes: `span`, unless the playhead reached the start of an
+    /// answer whose candidates were being written (a slow machine, a dense answer): then that
+    /// answer keeps its place and is late, and the best so far plays from where the playhead is
+    /// (the notes already past are dropped as late); moving it on would throw the work away
+    /// again with every bar and never answer. A new place starts the choice afresh. Returns the
+    /// place and whether it is late.
+    fn place(&mut self, (mut start, mut end): (i64, i64), playhead: i64) -> (i64, i64, bool) {
         let late = self
             .choosing
             .as_ref()
@@ -239,35 +252,45 @@ impl<M: StepModel> AnswerPlanner<M> {
             });
             self.base = None;
         }
+        (start, end, late.is_some())
+    }
+
+    /// Writes the next candidate answer to `call` over `start..end`, judges it and keeps it if it
+    /// is the best so far.
+    fn write_next(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        model: &mut M,
+        settings: &WorkerSettings,
+        call: &[TickNote],
+        (start, end): (i64, i64),
+        sink: &mut impl PlanSink,
+    ) -> Result<(), ModelError> {
         let tried = self.choosing.as_ref().map_or(0, |c| c.tried);
-        let key = self.answer_key(cx, settings, &call);
-        let time_left = start - playhead > cx.clock.meter.beat_ticks();
-        if late.is_none() && (tried < MIN_CANDIDATES || (tried < MAX_CANDIDATES && time_left)) {
-            let (candidate, likelihood) = self.write_candidate(
-                cx,
-                model,
-                settings,
-                Slot {
-                    start,
-                    end,
-                    index: tried,
-                    key,
-                },
-                sink,
-            )?;
-            let scores = judge(&cx.clock, settings, &call, key, &candidate, likelihood, end);
-            if let Some(c) = self.choosing.as_mut() {
-                c.tried += 1;
-                if c.best.as_ref().is_none_or(|(_, s)| scores.total > s.total) {
-                    c.best = Some((candidate, scores));
-                }
+        let key = self.answer_key(cx, settings, call);
+        let slot = Slot {
+            start,
+            end,
+            index: tried,
+            key,
+        };
+        let (candidate, likelihood) = self.write_candidate(cx, model, settings, slot, sink)?;
+        let scores = judge(&cx.clock, settings, call, key, &candidate, likelihood, end);
+        if let Some(c) = self.choosing.as_mut() {
+            c.tried += 1;
+            if c.best.as_ref().is_none_or(|(_, s)| scores.total > s.total) {
+                c.best = Some((candidate, scores));
             }
-            return Ok(true);
         }
-        // Chosen: play the best.
+        Ok(())
+    }
+
+    /// The choice is made: the best candidate becomes the answer to play. Returns whether there
+    /// was a choice to make.
+    fn play_best(&mut self, cx: &mut PlanContext<M>, sink: &mut impl PlanSink) -> bool {
         self.base = None;
         let Some(c) = self.choosing.take() else {
-            return Ok(false);
+            return false;
         };
         if let Some((notes, scores)) = c.best {
             sink.answer_chosen(scores, c.tried);
@@ -275,7 +298,7 @@ impl<M: StepModel> AnswerPlanner<M> {
         }
         self.pending = false;
         cx.sent.last_end_beat = f64::MIN;
-        Ok(true)
+        true
     }
 
     /// Starts a streamed answer's line at `start` over the player's phrase.

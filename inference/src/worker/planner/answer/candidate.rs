@@ -86,45 +86,11 @@ impl<M: StepModel> AnswerPlanner<M> {
         slot: Slot,
         sink: &mut impl PlanSink,
     ) -> Result<(Vec<(TickNote, Alternates)>, f32), ModelError> {
-        let Slot {
-            start,
-            end,
-            index,
-            key,
-        } = slot;
+        let Slot { end, key, .. } = slot;
         let mut proposing = *settings;
         proposing.sampling.temperature *= PROPOSAL_SPREAD;
         let settings = &proposing;
-        cx.line.candidate = u64::from(index);
-        let seed = cx.line_seed(settings, start);
-        let base = self.base.as_ref().filter(|_| index > 0);
-        if let Some(base) = base {
-            // Every candidate starts from the same prefilled line: only the sampling differs.
-            cx.line.continuation = Some(base.fork(model, seed)?);
-        } else {
-            let phrase = std::mem::take(&mut cx.player.phrase);
-            let started = cx.start_line(
-                model,
-                settings,
-                &phrase,
-                start,
-                Frame {
-                    phrase_end: Some(end),
-                    ..Frame::NONE
-                },
-                sink,
-            );
-            cx.player.phrase = phrase;
-            cx.line.candidate = 0;
-            started?;
-            if let Some(c) = cx.line.continuation.as_mut() {
-                c.play_first_by(start);
-            }
-            self.base = match &cx.line.continuation {
-                Some(c) => Some(c.fork(model, seed)?),
-                None => None,
-            };
-        }
+        self.start_candidate(cx, model, settings, slot, sink)?;
         cx.line.candidate = 0;
         let cadence = cadence_class(settings.ending, key);
         let bar = cx.clock.meter.bar_ticks();
@@ -176,6 +142,53 @@ impl<M: StepModel> AnswerPlanner<M> {
             last.duration = last.duration.max(bar_end.min(end) - last.onset);
         }
         Ok((notes, likelihood))
+    }
+
+    /// Starts candidate `slot.index`'s line: candidate 0 prefills the line from the player's
+    /// phrase and keeps a fork of it; each later candidate forks that one, so only the sampling
+    /// differs (its seed comes from the candidate's number and the answer's start).
+    fn start_candidate(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        model: &mut M,
+        settings: &WorkerSettings,
+        Slot {
+            start, end, index, ..
+        }: Slot,
+        sink: &mut impl PlanSink,
+    ) -> Result<(), ModelError> {
+        cx.line.candidate = u64::from(index);
+        let seed = cx.line_seed(settings, start);
+        let base = self.base.as_ref().filter(|_| index > 0);
+        if let Some(base) = base {
+            // Every candidate starts from the same prefilled line: only the sampling differs.
+            cx.line.continuation = Some(base.fork(model, seed)?);
+        } else {
+            let phrase = std::mem::take(&mut cx.player.phrase);
+            let started = cx.start_line(
+                model,
+                settings,
+                &phrase,
+                start,
+                Frame {
+                    phrase_end: Some(end),
+                    ..Frame::NONE
+                },
+                sink,
+            );
+            cx.player.phrase = phrase;
+            cx.line.candidate = 0;
+            started?;
+            if let Some(c) = cx.line.continuation.as_mut() {
+                c.play_first_by(start);
+            }
+            self.base = match &cx.line.continuation {
+                Some(c) => Some(c.fork(model, seed)?),
+                None => None,
+            };
+        }
+        cx.line.candidate = 0;
+        Ok(())
     }
 
     /// The key an answer to `call` is in: the key set, or with the key on Auto the home of what
