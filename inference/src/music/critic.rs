@@ -209,21 +209,11 @@ fn length_class(n: &TickNote) -> usize {
     }
 }
 
-/// Scores a candidate answer (`notes`, absolute ticks, in order) with the model's mean
-/// log-probability per token `likelihood`.
-pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
-    let mut s = Scores {
-        likelihood,
-        ..Scores::default()
-    };
-    let Some(last) = notes.last() else {
-        s.ending = 0.0;
-        s.density = -4.0;
-        s.total = -1e3;
-        return s;
-    };
-    // Ending.
-    s.ending = match (brief.ending, brief.key) {
+/// The ending's score: 1 for the cadence's class on a strong beat of the last bar (or any ending
+/// when it is free or no key is known), 0.5 off the strong beat, 0.3 for another note of the
+/// cadence's chord on one, else 0.
+fn ending_score(last: &TickNote, brief: &Brief) -> f32 {
+    match (brief.ending, brief.key) {
         (Ending::Free, _) | (_, None) => 1.0,
         (ending, Some(key)) => {
             let target = match ending {
@@ -247,21 +237,55 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
                 _ => 0.0,
             }
         }
-    };
-    // Density.
+    }
+}
+
+/// The density's score: minus the octaves between the candidate's notes per beat and the target's
+/// (the `Density` setting, else the call's), less [`TOO_FEW_NOTES`] for under half the call's
+/// notes when the density follows the call.
+fn density_score(notes: &[TickNote], brief: &Brief) -> f32 {
     let target = brief
         .density_target
         .or_else(|| notes_per_beat(brief.call))
         .unwrap_or(1.0);
     let mine = notes_per_beat(notes).unwrap_or(0.0);
-    s.density = if mine > 0.0 && target > 0.0 {
+    let mut density = if mine > 0.0 && target > 0.0 {
         -(mine / target).log2().abs()
     } else {
         -4.0
     };
     if brief.density_target.is_none() && notes.len() * 2 < brief.call.len() {
-        s.density -= TOO_FEW_NOTES;
+        density -= TOO_FEW_NOTES;
     }
+    density
+}
+
+/// The shape's score: minus the octaves of range past 19 semitones, minus the share of repeated
+/// notes past a third.
+fn shape_score(notes: &[TickNote]) -> f32 {
+    let lo = notes.iter().map(|n| n.key).min().unwrap_or(0);
+    let hi = notes.iter().map(|n| n.key).max().unwrap_or(0);
+    let over = f32::from(hi - lo).max(19.0) - 19.0;
+    let repeats = notes.windows(2).filter(|w| w[0].key == w[1].key).count() as f32;
+    let repeat_share = repeats / notes.len() as f32;
+    -(over / 12.0) - (repeat_share - 1.0 / 3.0).max(0.0)
+}
+
+/// Scores a candidate answer (`notes`, absolute ticks, in order) with the model's mean
+/// log-probability per token `likelihood`.
+pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
+    let mut s = Scores {
+        likelihood,
+        ..Scores::default()
+    };
+    let Some(last) = notes.last() else {
+        s.ending = 0.0;
+        s.density = -4.0;
+        s.total = -1e3;
+        return s;
+    };
+    s.ending = ending_score(last, brief);
+    s.density = density_score(notes, brief);
     // Rhythmic kinship.
     s.kinship = if brief.call.is_empty() {
         0.0
@@ -283,13 +307,7 @@ pub fn score(notes: &[TickNote], likelihood: f32, brief: &Brief) -> Scores {
     });
     // Tonal kinship.
     s.tonality = overlap::<12>(notes, brief.call, |n| usize::from(n.key % 12));
-    // Shape.
-    let lo = notes.iter().map(|n| n.key).min().unwrap_or(0);
-    let hi = notes.iter().map(|n| n.key).max().unwrap_or(0);
-    let over = f32::from(hi - lo).max(19.0) - 19.0;
-    let repeats = notes.windows(2).filter(|w| w[0].key == w[1].key).count() as f32;
-    let repeat_share = repeats / notes.len() as f32;
-    s.shape = -(over / 12.0) - (repeat_share - 1.0 / 3.0).max(0.0);
+    s.shape = shape_score(notes);
     let ending_weight = if brief.ending == Ending::Free {
         0.0
     } else {
