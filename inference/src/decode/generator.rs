@@ -277,10 +277,10 @@ impl<M: StepModel> Continuation<M> {
         self.at.next_free.max(self.at.bar_start)
     }
 
-    /// Re-encodes a window of recent bars ending with the current bar, and feeds it.
-    fn prefill(&mut self, model: &mut M) -> Result<(), ModelError> {
+    /// Where the re-encoded window starts: the earliest bar line, at most [`MAX_WINDOW_BARS`] bars
+    /// back, from which the window's tokens fit in `budget`.
+    fn window_start(&self, budget: usize) -> i64 {
         let bar_len = self.at.meter.bar_ticks();
-        let budget = model.contract().max_context / 2;
         let notes_in = |from: i64| {
             self.context
                 .iter()
@@ -308,6 +308,13 @@ impl<M: StepModel> Continuation<M> {
             }
             first -= bar_len;
         }
+        first
+    }
+
+    /// The tokens of the window from the bar line `first` to the end of the current bar: the
+    /// line's notes, and for a two-voice model what it heard and where its phrases end.
+    fn window_tokens(&self, first: i64) -> Vec<u32> {
+        let bar_len = self.at.meter.bar_ticks();
         let window: Vec<TickNote> = self
             .context
             .iter()
@@ -318,7 +325,7 @@ impl<M: StepModel> Continuation<M> {
             })
             .collect();
         let n_bars = (self.at.bar_start - first) / bar_len + 1;
-        let tokens = if self.told.two_voice {
+        if self.told.two_voice {
             // A heard note sounding across the window's first bar line enters with what is left.
             let heard: Vec<TickNote> = self
                 .told
@@ -351,7 +358,14 @@ impl<M: StepModel> Continuation<M> {
             )
         } else {
             tokenizer::encode(&window, self.at.meter, Some(n_bars))
-        };
+        }
+    }
+
+    /// Re-encodes a window of recent bars ending with the current bar, and feeds it.
+    fn prefill(&mut self, model: &mut M) -> Result<(), ModelError> {
+        let budget = model.contract().max_context / 2;
+        let first = self.window_start(budget);
+        let tokens = self.window_tokens(first);
         // Nothing known of the last bar's heard notes, none of its own yet, the player playing:
         // the model writes the heard notes it expects before closing them.
         let expect = self.told.two_voice
@@ -371,7 +385,7 @@ impl<M: StepModel> Continuation<M> {
             self.expect_heard(model)?;
         }
         // Forget notes that can never be in a window again.
-        let horizon = self.at.bar_start - MAX_WINDOW_BARS * bar_len;
+        let horizon = self.at.bar_start - MAX_WINDOW_BARS * self.at.meter.bar_ticks();
         self.context.retain(|n| n.onset >= horizon);
         self.told.heard.retain(|n| n.onset + n.duration > horizon);
         Ok(())
