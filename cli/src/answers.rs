@@ -126,22 +126,7 @@ pub fn run(args: AnswersArgs) -> Result<()> {
                 rhythm += r;
                 contour += c;
                 let ratio = notes_per_beat(&x.answer) / notes_per_beat(&x.call).max(1e-9);
-                let ends = x.answer.last().map_or("-".to_owned(), |n| {
-                    let bar = m.bar_beats();
-                    format!(
-                        "{} at bar {} beat {:.2}{}",
-                        NAMES[usize::from(n.key % 12)],
-                        ((n.beat + 1e-6) / bar).floor() as i64 + 1,
-                        (n.beat + 1e-6).rem_euclid(bar) + 1.0 - 1e-6,
-                        if s.tonic_strong == 1 {
-                            " (home)"
-                        } else if s.dominant_strong == 1 {
-                            " (open)"
-                        } else {
-                            ""
-                        }
-                    )
-                });
+                let ends = ending_text(&x.answer, m.bar_beats(), &s);
                 played.extend_from_slice(&x.call);
                 let home = if args.tell_key {
                     "set".to_owned()
@@ -166,7 +151,33 @@ pub fn run(args: AnswersArgs) -> Result<()> {
             }
         }
     }
-    if args.turns > 1 {
+    print_summary(&per_turn, &all, (rhythm, contour));
+    Ok(())
+}
+
+/// Where an answer ends: its last note's name, bar and beat, and whether that is home or open.
+fn ending_text(answer: &[Note], bar: f64, s: &AnswerStats) -> String {
+    answer.last().map_or("-".to_owned(), |n| {
+        format!(
+            "{} at bar {} beat {:.2}{}",
+            NAMES[usize::from(n.key % 12)],
+            ((n.beat + 1e-6) / bar).floor() as i64 + 1,
+            (n.beat + 1e-6).rem_euclid(bar) + 1.0 - 1e-6,
+            if s.tonic_strong == 1 {
+                " (home)"
+            } else if s.dominant_strong == 1 {
+                " (open)"
+            } else {
+                ""
+            }
+        )
+    })
+}
+
+/// Prints the figures of each turn (when there are several) and of all calls, with the mean
+/// `(rhythm, contour)` kinship sums over all calls.
+fn print_summary(per_turn: &[AnswerStats], all: &AnswerStats, (rhythm, contour): (f64, f64)) {
+    if per_turn.len() > 1 {
         for (turn, t) in per_turn.iter().enumerate() {
             let p = |c| AnswerStats::pct(c, t.answered);
             println!(
@@ -198,5 +209,4 @@ pub fn run(args: AnswersArgs) -> Result<()> {
         rhythm / f64::from(all.calls.max(1)),
         contour / f64::from(all.calls.max(1)),
     );
-    Ok(())
 }

@@ -224,8 +224,45 @@ impl PluginHost {
         if frames == 0 || frames > self.max_block {
             bail!("block of {frames} frames outside 1..={}", self.max_block);
         }
-        self.in_events.clear();
+        self.queue_inputs(inputs)?;
         self.out_events.clear();
+        let transport = self.transport_event();
+        let processor = self.processor.as_mut().context("plugin is not active")?;
+        // SAFETY: there are no channel buffers; the frame count only sets the block length.
+        let audio_in = unsafe { InputAudioBuffers::from_raw_buffers(&[], frames) };
+        let mut no_outputs = [];
+        // SAFETY: as above, no buffers are read or written.
+        let mut audio_out =
+            unsafe { OutputAudioBuffers::from_raw_buffers(&mut no_outputs, frames) };
+        let started = Instant::now();
+        let status = processor
+            .process(
+                &audio_in,
+                &mut audio_out,
+                &InputEvents::from_buffer(&self.in_events),
+                &mut OutputEvents::from_buffer(&mut self.out_events),
+                Some(self.sample_pos),
+                self.send_transport.then_some(&transport),
+            )
+            .map_err(|e| anyhow!("process: {e:?}"))?;
+        self.last_process = started.elapsed();
+        let notes = self.notes_out(frames)?;
+        self.sent.extend_from_slice(&notes);
+        self.sample_pos += u64::from(frames);
+        if self.transport.playing {
+            self.beat += f64::from(frames) / self.samples_per_beat();
+            if let Some((start, end)) = self.transport.loop_beats {
+                if self.beat >= end {
+                    self.beat = start + (self.beat - end);
+                }
+            }
+        }
+        Ok((status, notes))
+    }
+
+    /// Queues `inputs` as the block's CLAP input events (a parameter by its name).
+    fn queue_inputs(&mut self, inputs: &[Input]) -> Result<()> {
+        self.in_events.clear();
         for input in inputs {
             match *input {
                 Input::NoteOn {
@@ -265,26 +302,12 @@ impl PluginHost {
                 }
             }
         }
-        let transport = self.transport_event();
-        let processor = self.processor.as_mut().context("plugin is not active")?;
-        // SAFETY: there are no channel buffers; the frame count only sets the block length.
-        let audio_in = unsafe { InputAudioBuffers::from_raw_buffers(&[], frames) };
-        let mut no_outputs = [];
-        // SAFETY: as above, no buffers are read or written.
-        let mut audio_out =
-            unsafe { OutputAudioBuffers::from_raw_buffers(&mut no_outputs, frames) };
-        let started = Instant::now();
-        let status = processor
-            .process(
-                &audio_in,
-                &mut audio_out,
-                &InputEvents::from_buffer(&self.in_events),
-                &mut OutputEvents::from_buffer(&mut self.out_events),
-                Some(self.sample_pos),
-                self.send_transport.then_some(&transport),
-            )
-            .map_err(|e| anyhow!("process: {e:?}"))?;
-        self.last_process = started.elapsed();
+        Ok(())
+    }
+
+    /// The notes the plugin sent in the block of `frames` just processed; fails on an event out
+    /// of order, outside the block, or without a specific key and channel.
+    fn notes_out(&self, frames: u32) -> Result<Vec<OutNote>> {
         let mut notes = Vec::new();
         let mut last_time = 0;
         for ev in self.out_events.iter() {
@@ -314,17 +337,7 @@ impl PluginHost {
                 beat: self.beat + f64::from(time) / self.samples_per_beat(),
             });
         }
-        self.sent.extend_from_slice(&notes);
-        self.sample_pos += u64::from(frames);
-        if self.transport.playing {
-            self.beat += f64::from(frames) / self.samples_per_beat();
-            if let Some((start, end)) = self.transport.loop_beats {
-                if self.beat >= end {
-                    self.beat = start + (self.beat - end);
-                }
-            }
-        }
-        Ok((status, notes))
+        Ok(notes)
     }
 
     /// Runs blocks of `frames` until `beats` more beats have passed, with no input, pacing

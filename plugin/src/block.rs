@@ -250,76 +250,12 @@ impl Descant {
                 silenced_at = Some(event.timing().min(last));
                 self.memory.epoch = self.memory.epoch.wrapping_add(1);
             }
-            let epoch = self.memory.epoch;
-            match r.tell {
-                Tell::Nothing => {}
-                Tell::PlayerOn {
-                    key,
-                    velocity,
-                    timing,
-                } => {
-                    self.heard.press(timing, key);
-                    self.memory.channel = r.channel;
-                    self.memory.phrase_heard = true;
-                    self.tell_worker(ContextEvent::PlayerNoteOn {
-                        key,
-                        velocity,
-                        beat: block.beat_at(timing),
-                        epoch,
-                    });
-                }
-                Tell::PlayerOff { key, timing } => {
-                    self.heard.release(timing, key);
-                    self.tell_worker(ContextEvent::PlayerNoteOff {
-                        key,
-                        beat: block.beat_at(timing),
-                        epoch,
-                    });
-                }
-                Tell::ChordOn { key, timing } => {
-                    self.heard.press(timing, key);
-                    self.tell_worker(ContextEvent::ChordNoteOn {
-                        key,
-                        beat: block.beat_at(timing),
-                        epoch,
-                    });
-                }
-                Tell::ChordOff { key, timing } => {
-                    self.heard.release(timing, key);
-                    self.tell_worker(ContextEvent::ChordNoteOff {
-                        key,
-                        beat: block.beat_at(timing),
-                        epoch,
-                    });
-                }
-            }
+            self.tell(r.tell, r.channel, block);
             // The roll shows the player's notes whether or not they pass through.
             if let Some(e) = RollEvent::of(&event, |t| block.beat_at(t.min(last)), false) {
                 self.roll.push(e);
             }
-            match r.pass {
-                Pass::No => {}
-                Pass::Start { key, channel } => {
-                    // Only a note-on that went out needs its note-off to follow it.
-                    if self.outbox.push_start(Source::PassThrough, event) {
-                        self.held_through.press(key, channel);
-                    }
-                }
-                Pass::End {
-                    key,
-                    channel,
-                    pass_through,
-                } => {
-                    if self.held_through.release(key, channel) {
-                        self.outbox.push_end(Source::PassThrough, event);
-                    } else if pass_through {
-                        self.outbox.push_start(Source::PassThrough, event);
-                    }
-                }
-                Pass::Other => {
-                    self.outbox.push_start(Source::PassThrough, event);
-                }
-            }
+            self.pass(r.pass, event);
         }
         if self.memory.context_lost {
             // Events the worker never heard: it forgets the phrase rather than wait on a key it
@@ -331,6 +267,82 @@ impl Descant {
             });
         }
         silenced_at
+    }
+
+    /// Tells the worker of a routed player or chord-channel note (and the keys heard, sample by
+    /// sample); a player's note-on also sets the channel Descant plays on.
+    fn tell(&mut self, tell: Tell, channel: u8, block: &BlockTime) {
+        let epoch = self.memory.epoch;
+        match tell {
+            Tell::Nothing => {}
+            Tell::PlayerOn {
+                key,
+                velocity,
+                timing,
+            } => {
+                self.heard.press(timing, key);
+                self.memory.channel = channel;
+                self.memory.phrase_heard = true;
+                self.tell_worker(ContextEvent::PlayerNoteOn {
+                    key,
+                    velocity,
+                    beat: block.beat_at(timing),
+                    epoch,
+                });
+            }
+            Tell::PlayerOff { key, timing } => {
+                self.heard.release(timing, key);
+                self.tell_worker(ContextEvent::PlayerNoteOff {
+                    key,
+                    beat: block.beat_at(timing),
+                    epoch,
+                });
+            }
+            Tell::ChordOn { key, timing } => {
+                self.heard.press(timing, key);
+                self.tell_worker(ContextEvent::ChordNoteOn {
+                    key,
+                    beat: block.beat_at(timing),
+                    epoch,
+                });
+            }
+            Tell::ChordOff { key, timing } => {
+                self.heard.release(timing, key);
+                self.tell_worker(ContextEvent::ChordNoteOff {
+                    key,
+                    beat: block.beat_at(timing),
+                    epoch,
+                });
+            }
+        }
+    }
+
+    /// Sends an incoming event on as routed: a note-on that goes out is remembered, so its
+    /// note-off follows it whatever `Pass through` says by then.
+    fn pass(&mut self, pass: Pass, event: NoteEvent<()>) {
+        match pass {
+            Pass::No => {}
+            Pass::Start { key, channel } => {
+                // Only a note-on that went out needs its note-off to follow it.
+                if self.outbox.push_start(Source::PassThrough, event) {
+                    self.held_through.press(key, channel);
+                }
+            }
+            Pass::End {
+                key,
+                channel,
+                pass_through,
+            } => {
+                if self.held_through.release(key, channel) {
+                    self.outbox.push_end(Source::PassThrough, event);
+                } else if pass_through {
+                    self.outbox.push_start(Source::PassThrough, event);
+                }
+            }
+            Pass::Other => {
+                self.outbox.push_start(Source::PassThrough, event);
+            }
+        }
     }
 
     /// Descant's notes: the worker's new plan in, then either silence from `silenced_at` or the

@@ -68,6 +68,20 @@ impl BlockTime {
     }
 }
 
+impl HostTime {
+    /// The host's numbers are untrusted: a position that is not a number, or beyond any
+    /// project, counts as absent.
+    fn sane(self) -> HostTime {
+        let sane = |b: f64| b.is_finite() && b.abs() <= MAX_HOST_BEATS;
+        HostTime {
+            pos_beats: self.pos_beats.filter(|&b| sane(b)),
+            bar_start_beats: self.bar_start_beats.filter(|&b| sane(b)),
+            loop_beats: self.loop_beats.filter(|&(s, e)| sane(s) && sane(e)),
+            ..self
+        }
+    }
+}
+
 /// The clock's memory between blocks. Lives in the plugin struct; touched by the audio thread.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
@@ -110,15 +124,65 @@ impl Clock {
         free_run: bool,
         own_tempo: f64,
     ) -> BlockTime {
-        // The host's numbers are untrusted: a position that is not a number, or beyond any
-        // project, counts as absent.
-        let sane = |b: f64| b.is_finite() && b.abs() <= MAX_HOST_BEATS;
-        let host = HostTime {
-            pos_beats: host.pos_beats.filter(|&b| sane(b)),
-            bar_start_beats: host.bar_start_beats.filter(|&b| sane(b)),
-            loop_beats: host.loop_beats.filter(|&(s, e)| sane(s) && sane(e)),
-            ..host
+        let host = host.sane();
+        // Following the host's transport: it plays and says where.
+        let following = host.playing && host.pos_beats.is_some();
+        let (running, tempo, start_beat) = self.time_source(&host, free_run, own_tempo);
+        let samples_per_beat = f64::from(sample_rate.max(1.0)) * 60.0 / tempo;
+        let meter = host
+            .time_sig
+            .map_or(Meter::FOUR_FOUR, |(n, d)| Meter::nearest(n, d));
+        let bar_len = meter.bar_beats();
+        let bar_start_beat = match host.bar_start_beats {
+            Some(b) if following => b,
+            _ => (start_beat / bar_len).floor() * bar_len,
         };
+        let tolerance = 1.0 / samples_per_beat;
+        let host_loop = host
+            .loop_beats
+            .filter(|(s, e)| following && e > s && s.is_finite());
+        let (mut start_beat, discontinuous, wrapped) =
+            self.continuity(start_beat, following, host_loop, tolerance);
+        let bar_start_beat = if following {
+            bar_start_beat + self.offset
+        } else {
+            bar_start_beat
+        };
+        let jumped = running != self.was_running || (running && discontinuous);
+        if jumped && following && self.offset != 0.0 {
+            // A real jump: back to the host's own positions.
+            start_beat -= self.offset;
+            self.offset = 0.0;
+        }
+        let bar_start_beat = if jumped && following {
+            host.bar_start_beats.unwrap_or(bar_start_beat)
+        } else {
+            bar_start_beat
+        };
+        let meter_changed = meter != self.meter;
+        let end_beat = start_beat + f64::from(frames) / samples_per_beat;
+        self.expected_next = running.then_some(end_beat);
+        self.was_running = running;
+        self.meter = meter;
+        self.own_beat = if running { end_beat } else { start_beat };
+        BlockTime {
+            running,
+            start_beat,
+            samples_per_beat,
+            bar_start_beat,
+            meter,
+            jumped,
+            meter_changed,
+            wrapped,
+            loop_range: host_loop.map(|(ls, le)| (ls + self.offset, le - ls)),
+        }
+    }
+
+    /// Where this block's time comes from: `(running, tempo, start beat)` from the host while it
+    /// plays with a position, else from the own clock (at `own_tempo`) when the host has no
+    /// position or `free_run` is on, else the stopped host's place. The tempo is a number in
+    /// 1–1000 BPM whatever the host said.
+    fn time_source(&self, host: &HostTime, free_run: bool, own_tempo: f64) -> (bool, f64, f64) {
         let own_tempo = if own_tempo.is_finite() {
             own_tempo
         } else {
@@ -143,23 +207,23 @@ impl Clock {
         } else {
             120.0
         };
-        let samples_per_beat = f64::from(sample_rate.max(1.0)) * 60.0 / tempo;
-        let meter = host
-            .time_sig
-            .map_or(Meter::FOUR_FOUR, |(n, d)| Meter::nearest(n, d));
-        let bar_len = meter.bar_beats();
-        let bar_start_beat = match host.bar_start_beats {
-            Some(b) if host.playing && host_has_time => b,
-            _ => (start_beat / bar_len).floor() * bar_len,
-        };
-        let tolerance = 1.0 / samples_per_beat;
-        let host_loop = host
-            .loop_beats
-            .filter(|(s, e)| host.playing && host_has_time && e > s && s.is_finite());
+        (running, tempo, start_beat)
+    }
+
+    /// Whether the block starting at `start_beat` (the host's position, or the own clock's)
+    /// follows on from the previous one. While `following` the host's transport, a wrap of its
+    /// loop range `host_loop` is not a jump: Descant's timeline runs on by a loop length. Returns
+    /// the start on Descant's timeline, whether it is discontinuous, and whether the loop wrapped.
+    fn continuity(
+        &mut self,
+        mut start_beat: f64,
+        following: bool,
+        host_loop: Option<(f64, f64)>,
+        tolerance: f64,
+    ) -> (f64, bool, bool) {
         let mut wrapped = false;
-        let mut start_beat = start_beat;
         let discontinuous = match self.expected_next {
-            Some(expected) if host.playing && host_has_time => {
+            Some(expected) if following => {
                 // `expected` is on Descant's timeline; the host's own position is `- offset`.
                 let host_expected = expected - self.offset;
                 if let Some((ls, le)) = host_loop {
@@ -178,39 +242,7 @@ impl Clock {
             Some(expected) => (start_beat - expected).abs() > tolerance,
             None => true,
         };
-        let bar_start_beat = if host.playing && host_has_time {
-            bar_start_beat + self.offset
-        } else {
-            bar_start_beat
-        };
-        let jumped = running != self.was_running || (running && discontinuous);
-        if jumped && host.playing && host_has_time && self.offset != 0.0 {
-            // A real jump: back to the host's own positions.
-            start_beat -= self.offset;
-            self.offset = 0.0;
-        }
-        let bar_start_beat = if jumped && host.playing && host_has_time {
-            host.bar_start_beats.unwrap_or(bar_start_beat)
-        } else {
-            bar_start_beat
-        };
-        let meter_changed = meter != self.meter;
-        let end_beat = start_beat + f64::from(frames) / samples_per_beat;
-        self.expected_next = running.then_some(end_beat);
-        self.was_running = running;
-        self.meter = meter;
-        self.own_beat = if running { end_beat } else { start_beat };
-        BlockTime {
-            running,
-            start_beat,
-            samples_per_beat,
-            bar_start_beat,
-            meter,
-            jumped,
-            meter_changed,
-            wrapped,
-            loop_range: host_loop.map(|(ls, le)| (ls + self.offset, le - ls)),
-        }
+        (start_beat, discontinuous, wrapped)
     }
 }
 

@@ -261,53 +261,12 @@ impl DescantEditor {
     fn draw(&mut self, ui: &mut egui::Ui) {
         let playhead = self.shared.block.read().playhead_beat;
         self.drain_roll(playhead);
-        ui.horizontal(|ui| {
-            ui.heading("Descant");
-            let model = self.shared.status.lock().clone();
-            let color = match model {
-                ModelStatus::Error(_) => egui::Color32::from_rgb(230, 110, 90),
-                ModelStatus::Ready { trained: false, .. } => egui::Color32::from_rgb(230, 190, 90),
-                _ => ui.visuals().text_color(),
-            };
-            if ui
-                .small_button("Reload model")
-                .on_hover_text(
-                    "Load the ONNX Runtime library and the model again (after replacing a file)",
-                )
-                .clicked()
-            {
-                self.shared.request_reload();
-            }
-            // Last, so a long reason (a missing library's path) wraps in the width left.
-            status(ui, egui::RichText::new(status_line(&model)).color(color));
-        });
+        self.draw_header(ui);
         let yours = self.picker.show(ui, &self.shared);
         self.presets.show(ui, &self.params, self.gui.as_ref());
         let roll_height = (ui.available_height() * 0.38).clamp(140.0, 600.0);
         self.draw_roll(ui, roll_height);
-        ui.horizontal(|ui| {
-            if ui
-                .button("Save take…")
-                .on_hover_text("Write the last bars Descant played as a MIDI file")
-                .clicked()
-            {
-                self.save_take();
-            }
-            let mut bars = self.params.editor_memory.read().take_bars;
-            if ui
-                .add(
-                    egui::DragValue::new(&mut bars)
-                        .range(1..=64)
-                        .suffix(" bars"),
-                )
-                .changed()
-            {
-                self.params.editor_memory.write().take_bars = bars;
-            }
-            if let Some(saved) = &self.saved {
-                ui.label(saved);
-            }
-        });
+        self.draw_take_row(ui);
         status(ui, timing_line(&self.shared));
         if self.params.bypass.value() {
             status(
@@ -331,81 +290,142 @@ impl DescantEditor {
         }
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.columns(2, |cols| {
-                let ui = &mut cols[0];
-                ui.strong("Play");
-                segmented(ui, &setter, &p.mode);
-                match p.mode.value() {
-                    ModeChoice::Answer => {
-                        slider(ui, &setter, &p.answer_after);
-                        choice(ui, &setter, &p.answer_bars);
-                        slider(ui, &setter, &p.echo);
-                        if let Some((scores, n)) = *self.shared.answer.lock() {
-                            status(ui, format!("Last answer, best of {n}: {}", scores.line()))
-                                .on_hover_text("The critic's scores of the answer Descant played");
-                        }
-                    }
-                    ModeChoice::Continue => choice(ui, &setter, &p.phrase_bars),
-                    ModeChoice::Loop => {
-                        choice(ui, &setter, &p.loop_bars);
-                        choice(ui, &setter, &p.phrase_bars);
-                        ui.horizontal(|ui| {
-                            toggle(ui, &setter, &p.keep);
-                            if ui
-                                .button("Regenerate")
-                                .on_hover_text(tip(&p.regenerate))
-                                .clicked()
-                            {
-                                let flipped = !p.regenerate.value();
-                                setter.begin_set_parameter(&p.regenerate);
-                                setter.set_parameter(&p.regenerate, flipped);
-                                setter.end_set_parameter(&p.regenerate);
-                            }
-                        });
-                        let kept = self.shared.telemetry.kept_take_beats.load();
-                        if kept > 0.0 {
-                            status(ui, format!("Keeping a take of {kept} beats"));
-                        }
-                    }
-                }
-                ui.horizontal(|ui| {
-                    toggle(ui, &setter, &p.enabled);
-                    toggle(ui, &setter, &p.pass_through);
-                    toggle(ui, &setter, &p.free_run);
-                });
-                slider(ui, &setter, &p.humanize);
-                slider(ui, &setter, &p.tempo);
-                ui.add_space(8.0);
-                ui.strong("Safety");
-                ui.horizontal(|ui| {
-                    toggle(ui, &setter, &p.originality_guard);
-                    toggle(ui, &setter, &p.repetition_guard);
-                });
-                slider(ui, &setter, &p.seed);
-                status(ui, originality_line(&self.shared));
-                let ui = &mut cols[1];
-                ui.strong("Steer");
-                let styles = p.style_names.read().clone();
-                style_choice(ui, &setter, &p.style, &styles);
-                style_choice(ui, &setter, &p.style_b, &styles);
-                slider(ui, &setter, &p.blend);
-                slider(ui, &setter, &p.density);
-                slider(ui, &setter, &p.register_low);
-                slider(ui, &setter, &p.register_high);
-                slider(ui, &setter, &p.mood);
-                slider(ui, &setter, &p.temperature);
-                slider(ui, &setter, &p.top_p);
-                ui.add_space(8.0);
-                ui.strong("Harmony");
-                choice(ui, &setter, &p.key);
-                slider(ui, &setter, &p.scale_lock);
-                choice(ui, &setter, &p.chord_channel);
-                choice(ui, &setter, &p.voice);
-                if p.mode.value() == ModeChoice::Answer {
-                    choice(ui, &setter, &p.ending);
-                }
-                status(ui, key_line(&self.shared));
+                self.play_and_safety(&mut cols[0], &setter);
+                self.steer_and_harmony(&mut cols[1], &setter);
             });
         });
+    }
+
+    /// The header: the name, `Reload model` and the model's status.
+    fn draw_header(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.heading("Descant");
+            let model = self.shared.status.lock().clone();
+            let color = match model {
+                ModelStatus::Error(_) => egui::Color32::from_rgb(230, 110, 90),
+                ModelStatus::Ready { trained: false, .. } => egui::Color32::from_rgb(230, 190, 90),
+                _ => ui.visuals().text_color(),
+            };
+            if ui
+                .small_button("Reload model")
+                .on_hover_text(
+                    "Load the ONNX Runtime library and the model again (after replacing a file)",
+                )
+                .clicked()
+            {
+                self.shared.request_reload();
+            }
+            // Last, so a long reason (a missing library's path) wraps in the width left.
+            status(ui, egui::RichText::new(status_line(&model)).color(color));
+        });
+    }
+
+    /// `Save take…` and how many bars it saves.
+    fn draw_take_row(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if ui
+                .button("Save take…")
+                .on_hover_text("Write the last bars Descant played as a MIDI file")
+                .clicked()
+            {
+                self.save_take();
+            }
+            let mut bars = self.params.editor_memory.read().take_bars;
+            if ui
+                .add(
+                    egui::DragValue::new(&mut bars)
+                        .range(1..=64)
+                        .suffix(" bars"),
+                )
+                .changed()
+            {
+                self.params.editor_memory.write().take_bars = bars;
+            }
+            if let Some(saved) = &self.saved {
+                ui.label(saved);
+            }
+        });
+    }
+
+    /// The left column: the Play and Safety sections.
+    fn play_and_safety(&self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        let p = &self.params;
+        ui.strong("Play");
+        segmented(ui, setter, &p.mode);
+        match p.mode.value() {
+            ModeChoice::Answer => {
+                slider(ui, setter, &p.answer_after);
+                choice(ui, setter, &p.answer_bars);
+                slider(ui, setter, &p.echo);
+                if let Some((scores, n)) = *self.shared.answer.lock() {
+                    status(ui, format!("Last answer, best of {n}: {}", scores.line()))
+                        .on_hover_text("The critic's scores of the answer Descant played");
+                }
+            }
+            ModeChoice::Continue => choice(ui, setter, &p.phrase_bars),
+            ModeChoice::Loop => {
+                choice(ui, setter, &p.loop_bars);
+                choice(ui, setter, &p.phrase_bars);
+                ui.horizontal(|ui| {
+                    toggle(ui, setter, &p.keep);
+                    if ui
+                        .button("Regenerate")
+                        .on_hover_text(tip(&p.regenerate))
+                        .clicked()
+                    {
+                        let flipped = !p.regenerate.value();
+                        setter.begin_set_parameter(&p.regenerate);
+                        setter.set_parameter(&p.regenerate, flipped);
+                        setter.end_set_parameter(&p.regenerate);
+                    }
+                });
+                let kept = self.shared.telemetry.kept_take_beats.load();
+                if kept > 0.0 {
+                    status(ui, format!("Keeping a take of {kept} beats"));
+                }
+            }
+        }
+        ui.horizontal(|ui| {
+            toggle(ui, setter, &p.enabled);
+            toggle(ui, setter, &p.pass_through);
+            toggle(ui, setter, &p.free_run);
+        });
+        slider(ui, setter, &p.humanize);
+        slider(ui, setter, &p.tempo);
+        ui.add_space(8.0);
+        ui.strong("Safety");
+        ui.horizontal(|ui| {
+            toggle(ui, setter, &p.originality_guard);
+            toggle(ui, setter, &p.repetition_guard);
+        });
+        slider(ui, setter, &p.seed);
+        status(ui, originality_line(&self.shared));
+    }
+
+    /// The right column: the Steer and Harmony sections.
+    fn steer_and_harmony(&self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        let p = &self.params;
+        ui.strong("Steer");
+        let styles = p.style_names.read().clone();
+        style_choice(ui, setter, &p.style, &styles);
+        style_choice(ui, setter, &p.style_b, &styles);
+        slider(ui, setter, &p.blend);
+        slider(ui, setter, &p.density);
+        slider(ui, setter, &p.register_low);
+        slider(ui, setter, &p.register_high);
+        slider(ui, setter, &p.mood);
+        slider(ui, setter, &p.temperature);
+        slider(ui, setter, &p.top_p);
+        ui.add_space(8.0);
+        ui.strong("Harmony");
+        choice(ui, setter, &p.key);
+        slider(ui, setter, &p.scale_lock);
+        choice(ui, setter, &p.chord_channel);
+        choice(ui, setter, &p.voice);
+        if p.mode.value() == ModeChoice::Answer {
+            choice(ui, setter, &p.ending);
+        }
+        status(ui, key_line(&self.shared));
     }
 }
 

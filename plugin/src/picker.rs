@@ -89,6 +89,83 @@ impl ModelPicker {
         &self.listed.as_ref().expect("set above").1
     }
 
+    /// The Model list's entries: the built-in model, the models folder's, "Load file…". Returns
+    /// the model clicked, if any (`playing_path`: the playing model's file, `None` for the
+    /// built-in one).
+    fn model_menu(
+        &mut self,
+        ui: &mut egui::Ui,
+        loaded: bool,
+        playing_path: Option<&Path>,
+    ) -> Option<Pick> {
+        let mut pick = None;
+        let builtin = catalog::builtin();
+        let is_playing = loaded && playing_path.is_none();
+        if ui
+            .selectable_label(is_playing, entry_text(&builtin))
+            .on_hover_text(details(&builtin))
+            .clicked()
+        {
+            pick = Some(Pick::Default);
+        }
+        let folder = catalog::models_dir();
+        let models = self.listed().to_vec();
+        if models.is_empty() {
+            let text = folder.map_or_else(
+                || "No models folder".to_owned(),
+                |d| format!("No models in {} yet (descant learn)", d.display()),
+            );
+            ui.weak(text);
+        }
+        for info in &models {
+            let is_playing = loaded && info.path.as_deref() == playing_path;
+            let enabled = info.problem.is_none();
+            let clicked = ui
+                .add_enabled(
+                    enabled,
+                    egui::Button::selectable(is_playing, entry_text(info)),
+                )
+                .on_hover_text(details(info))
+                .on_disabled_hover_text(details(info))
+                .clicked();
+            if clicked {
+                pick = info.path.clone().map(Pick::File);
+            }
+        }
+        ui.separator();
+        if ui
+            .selectable_label(false, "Load file…")
+            .on_hover_text("Type the path of a model's .onnx file (its .json sidecar beside it)")
+            .clicked()
+        {
+            self.file_entry.get_or_insert_with(String::new);
+        }
+        pick
+    }
+
+    /// The row where a model file's path is typed, while it is open: returns the file to load
+    /// (on `Load` or Enter) and whether `Cancel` was pressed.
+    fn file_row(&mut self, ui: &mut egui::Ui) -> (Option<Pick>, bool) {
+        let mut pick = None;
+        let mut cancel = false;
+        if let Some(entry) = &mut self.file_entry {
+            ui.horizontal(|ui| {
+                ui.label("File");
+                let field = ui.add(
+                    egui::TextEdit::singleline(entry)
+                        .hint_text("/path/to/model.onnx")
+                        .desired_width(320.0),
+                );
+                let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if (ui.button("Load").clicked() || entered) && !entry.trim().is_empty() {
+                    pick = Some(Pick::File(PathBuf::from(entry.trim())));
+                }
+                cancel = ui.button("Cancel").clicked();
+            });
+        }
+        (pick, cancel)
+    }
+
     /// Draws the picker: the list, the playing model's styles and licence, the worker's notice.
     /// Returns the `Style` value to set when a model picked here has just started playing and
     /// has the style "Yours" (one click from `descant learn` to playing in its style).
@@ -117,66 +194,14 @@ impl ModelPicker {
                 .selected_text(shown)
                 .width(260.0)
                 .show_ui(ui, |ui| {
-                    let builtin = catalog::builtin();
-                    let is_playing = loaded && playing_path.is_none();
-                    if ui
-                        .selectable_label(is_playing, entry_text(&builtin))
-                        .on_hover_text(details(&builtin))
-                        .clicked()
-                    {
-                        pick = Some(Pick::Default);
-                    }
-                    let folder = catalog::models_dir();
-                    let models = self.listed().to_vec();
-                    if models.is_empty() {
-                        let text = folder.map_or_else(
-                            || "No models folder".to_owned(),
-                            |d| format!("No models in {} yet (descant learn)", d.display()),
-                        );
-                        ui.weak(text);
-                    }
-                    for info in &models {
-                        let is_playing = loaded && info.path == playing_path;
-                        let enabled = info.problem.is_none();
-                        let clicked = ui
-                            .add_enabled(
-                                enabled,
-                                egui::Button::selectable(is_playing, entry_text(info)),
-                            )
-                            .on_hover_text(details(info))
-                            .on_disabled_hover_text(details(info))
-                            .clicked();
-                        if clicked {
-                            pick = info.path.clone().map(Pick::File);
-                        }
-                    }
-                    ui.separator();
-                    if ui
-                        .selectable_label(false, "Load file…")
-                        .on_hover_text(
-                            "Type the path of a model's .onnx file (its .json sidecar beside it)",
-                        )
-                        .clicked()
-                    {
-                        self.file_entry.get_or_insert_with(String::new);
+                    if let Some(p) = self.model_menu(ui, loaded, playing_path.as_deref()) {
+                        pick = Some(p);
                     }
                 });
         });
-        let mut cancel = false;
-        if let Some(entry) = &mut self.file_entry {
-            ui.horizontal(|ui| {
-                ui.label("File");
-                let field = ui.add(
-                    egui::TextEdit::singleline(entry)
-                        .hint_text("/path/to/model.onnx")
-                        .desired_width(320.0),
-                );
-                let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                if (ui.button("Load").clicked() || entered) && !entry.trim().is_empty() {
-                    pick = Some(Pick::File(PathBuf::from(entry.trim())));
-                }
-                cancel = ui.button("Cancel").clicked();
-            });
+        let (typed, cancel) = self.file_row(ui);
+        if typed.is_some() {
+            pick = typed;
         }
         if cancel {
             pick = None;

@@ -90,36 +90,8 @@ impl DescantEditor {
             }
         }
         self.draw_keyboard(&painter, keys_rect, (lo, hi), key_h, &y);
-        let bar_beats = block.meter.bar_beats();
-        let bar_start = block.bar_start_beat;
-        let mut beat = t0.ceil();
-        while beat <= t0 + span {
-            let on_bar = ((beat - bar_start) / bar_beats).fract().abs() < 1e-6;
-            // (Not at the right edge, where the number would be cut.)
-            if on_bar && beat >= 0.0 && x(beat) + 16.0 < rect.right() {
-                // Bar numbers from the host's bar 1 (a steady meter: bars tile from beat 0).
-                painter.text(
-                    egui::pos2(x(beat) + 3.0, rect.bottom() - 3.0),
-                    egui::Align2::LEFT_BOTTOM,
-                    format!("{}", (beat / bar_beats).round() as i64 + 1),
-                    egui::FontId::proportional(11.0),
-                    BAR_NUMBER_COLOR,
-                );
-            }
-            let color = if on_bar {
-                egui::Color32::from_gray(95)
-            } else {
-                egui::Color32::from_gray(45)
-            };
-            painter.line_segment(
-                [
-                    egui::pos2(x(beat), rect.top()),
-                    egui::pos2(x(beat), rect.bottom()),
-                ],
-                egui::Stroke::new(1.0, color),
-            );
-            beat += 1.0;
-        }
+        let bars = (block.bar_start_beat, block.meter.bar_beats());
+        draw_beats(&painter, rect, bars, (t0, span), &x);
         let note_rect = |key: u8, start: f64, end: f64| {
             egui::Rect::from_min_max(
                 egui::pos2(x(start), y(key) + 1.0),
@@ -151,6 +123,12 @@ impl DescantEditor {
             ],
             egui::Stroke::new(2.0, egui::Color32::WHITE),
         );
+        self.draw_labels(&painter, rect);
+    }
+
+    /// The roll's legend, top left, and the key in use and the chord the player sounds now, top
+    /// right.
+    fn draw_labels(&self, painter: &egui::Painter, rect: egui::Rect) {
         let mut at = rect.left_top() + egui::vec2(6.0, 4.0);
         for (label, color) in [
             ("you", PLAYER_COLOR),
@@ -215,5 +193,44 @@ impl DescantEditor {
                 );
             }
         }
+    }
+}
+
+/// The beat and bar lines of the roll from beat `t0` over `span` beats (`x` places a beat), with
+/// the bar numbers from the host's bar 1; `bars` is a bar line's beat and the bar's length.
+fn draw_beats(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    (bar_start, bar_beats): (f64, f64),
+    (t0, span): (f64, f64),
+    x: &dyn Fn(f64) -> f32,
+) {
+    let mut beat = t0.ceil();
+    while beat <= t0 + span {
+        let on_bar = ((beat - bar_start) / bar_beats).fract().abs() < 1e-6;
+        // (Not at the right edge, where the number would be cut.)
+        if on_bar && beat >= 0.0 && x(beat) + 16.0 < rect.right() {
+            // Bar numbers from the host's bar 1 (a steady meter: bars tile from beat 0).
+            painter.text(
+                egui::pos2(x(beat) + 3.0, rect.bottom() - 3.0),
+                egui::Align2::LEFT_BOTTOM,
+                format!("{}", (beat / bar_beats).round() as i64 + 1),
+                egui::FontId::proportional(11.0),
+                BAR_NUMBER_COLOR,
+            );
+        }
+        let color = if on_bar {
+            egui::Color32::from_gray(95)
+        } else {
+            egui::Color32::from_gray(45)
+        };
+        painter.line_segment(
+            [
+                egui::pos2(x(beat), rect.top()),
+                egui::pos2(x(beat), rect.bottom()),
+            ],
+            egui::Stroke::new(1.0, color),
+        );
+        beat += 1.0;
     }
 }
