@@ -296,25 +296,9 @@ fn param(name: &'static str, normalized: f64) -> Input {
     }
 }
 
-fn audio_cost(plugin: &Path) -> Result<()> {
-    println!("\n## 4. Audio-thread cost per 512-frame block (µs, the plugin's process() only)\n");
-    const BLOCK: u32 = 512;
-    let mut h = PluginHost::load(plugin, 48_000.0, BLOCK)?;
-    h.transport.tempo = 240.0;
-    // Sixteenths at 240 BPM: Descant's busiest.
-    h.process(
-        BLOCK,
-        &[
-            param("Density", 1.0),
-            param("Answer after", 0.0),
-            param("Pass through", 1.0),
-            // A streamed answer, as before answers were chosen whole: the busiest audio side.
-            // ("Until you play" is 0 in -1..=16.)
-            param("Answer length", 1.0 / 17.0),
-        ],
-    )?;
-    let mut pace = Pacer::new(1.0);
-    let spb = h.samples_per_beat();
+/// The phrase the audio-cost table starts with: four sixteenths from beat 1 (`spb` samples a
+/// beat), as `(sample, input)`.
+fn phrase_script(spb: f64) -> Vec<(u64, Input)> {
     let mut script = Vec::new();
     for (i, key) in [60u8, 64, 67, 72].into_iter().enumerate() {
         let on = ((i as f64 * 0.25 + 1.0) * spb) as u64;
@@ -336,6 +320,29 @@ fn audio_cost(plugin: &Path) -> Result<()> {
             },
         ));
     }
+    script
+}
+
+fn audio_cost(plugin: &Path) -> Result<()> {
+    println!("\n## 4. Audio-thread cost per 512-frame block (µs, the plugin's process() only)\n");
+    const BLOCK: u32 = 512;
+    let mut h = PluginHost::load(plugin, 48_000.0, BLOCK)?;
+    h.transport.tempo = 240.0;
+    // Sixteenths at 240 BPM: Descant's busiest.
+    h.process(
+        BLOCK,
+        &[
+            param("Density", 1.0),
+            param("Answer after", 0.0),
+            param("Pass through", 1.0),
+            // A streamed answer, as before answers were chosen whole: the busiest audio side.
+            // ("Until you play" is 0 in -1..=16.)
+            param("Answer length", 1.0 / 17.0),
+        ],
+    )?;
+    let mut pace = Pacer::new(1.0);
+    let spb = h.samples_per_beat();
+    let mut script = phrase_script(spb);
     h.run_script((4.0 * spb) as u64, BLOCK, &mut script, &mut pace)?;
     let mut measure = |h: &mut PluginHost, with_input: bool| -> Result<(Vec<Duration>, usize)> {
         let mut times = Vec::new();
