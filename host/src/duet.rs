@@ -74,7 +74,8 @@ const STRICT: [u8; 6] = [0, 3, 4, 7, 8, 9];
 /// Onsets this close to a beat count as on it (beats).
 pub const ON_BEAT: f64 = 1.0 / 16.0;
 
-/// The figures of one duet (Descant against the player). Counts, so duets add up.
+/// The figures of one duet (Descant against the player). Counts, so duets add up. (One field per
+/// count `descant duet` prints and the host tests judge; they are summed field by field.)
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct DuetStats {
     /// Descant notes that start on a beat while a player note sounds.

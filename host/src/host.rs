@@ -19,7 +19,9 @@ use clack_host::utils::{BeatTime, SecondsTime};
 use crate::events::{HostTransport, Input, OutNote};
 use crate::pace::Pacer;
 
-/// A loaded, activated Descant instance and the host state around it.
+/// A loaded, activated Descant instance and the host state around it. (Fourteen fields: the
+/// CLAP handles, the event buffers reused from block to block and the transport the tests set,
+/// each read by name by the tests.)
 pub struct PluginHost {
     /// The started audio processor (None while deactivated).
     processor: Option<StartedPluginAudioProcessor<()>>,

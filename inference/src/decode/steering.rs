@@ -49,6 +49,7 @@ impl Voice {
 }
 
 /// Everything the musician steers with, as plain values (the plugin maps its parameters here).
+/// One field per control, as the parameters have one field per parameter.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Steering {
     /// First style, an index into the model's style list; `None` is "any" (unconditioned).

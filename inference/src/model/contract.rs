@@ -47,7 +47,8 @@ pub struct AttributeNorms {
     pub register_std: f32,
 }
 
-/// The vocabulary layout as the sidecar states it; must equal the tokenizer's constants.
+/// The vocabulary layout as the sidecar states it; must equal the tokenizer's constants. (One field
+/// per token range, as the sidecar writes them.)
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct VocabLayout {
     /// PAD token.
@@ -90,7 +91,8 @@ pub struct VocabLayout {
     pub phrase_bars: Option<u32>,
 }
 
-/// The sidecar JSON next to a model (`descant.json` beside `descant.onnx`).
+/// The sidecar JSON next to a model (`descant.json` beside `descant.onnx`). (Its fields are the
+/// sidecar's, as `training/` writes them.)
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct ModelContract {
     /// Must be [`CONTRACT_NAME`].

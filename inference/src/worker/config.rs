@@ -78,7 +78,8 @@ pub enum AnswerLength {
     UntilYouPlay,
 }
 
-/// Live settings the worker reads before planning each note.
+/// Live settings the worker reads before planning each note. (One field per parameter that
+/// reaches the worker, or per group of them: the parameters' own exception.)
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WorkerSettings {
     /// Whether Descant plays at all.

@@ -8,7 +8,8 @@ use crate::music::originality::NgramIndex;
 use crate::music::phrasing::Phrasing;
 
 /// How the next note is steered: the musician's controls, the control vector they imply and what
-/// the worker knows of the music (key, chord).
+/// the worker knows of the music (key, chord). (One field per way a note is steered; the planner
+/// builds it whole before every note, and the generator reads each by name.)
 #[derive(Debug, Clone, Copy)]
 pub struct Guide<'a> {
     /// The controls (register, scale lock strength, chord bias and repetition switches, density).
