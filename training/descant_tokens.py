@@ -1,4 +1,4 @@
-"""Descant's token grammar, contracts v1 and v2 (the Python side; `inference/src/tokenizer.rs` is
+"""Descant's token grammar, contracts v1 and v2 (the Python side; `inference/src/model/tokenizer.rs` is
 the Rust side).
 
 Both sides must agree token for token: `training/golden/tokenizer_v1.json` and `tokenizer_v2.json`

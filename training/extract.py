@@ -57,7 +57,7 @@ HALVED = {(4, 2): (2, 2), (2, 1): (2, 2), (8, 4): (4, 4)}
 SECTION_BARLINES = {"double", "final", "light-light", "light-heavy", "heavy-light", "heavy-heavy"}
 
 # Krumhansl-Kessler key profiles (major, minor), tonic first; one file with the Rust side's
-# (inference/src/key.rs checks its copy against it).
+# (inference/src/music/key.rs checks its copy against it).
 _PROFILES = json.loads((pathlib.Path(__file__).parent / "golden" / "key_profiles.json").read_text())
 KK_MAJOR = np.array(_PROFILES["major"])
 KK_MINOR = np.array(_PROFILES["minor"])

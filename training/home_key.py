@@ -24,7 +24,7 @@ Fitted on the train split's calls (the first 2 and 4 bars of every single-line t
 part's first voice, after a pickup, whose readings of home agree), it reports accuracy on the
 validation and test splits (on the tunes whose readings agree, and on all tunes against the
 Krumhansl-Schmuckler tonic) beside `key::home_of`'s published-profile finder, and writes
-`training/golden/home_key.json`, which `inference/src/key.rs` carries as a constant (a unit test
+`training/golden/home_key.json`, which `inference/src/music/key.rs` carries as a constant (a unit test
 checks the two agree).
 
 Run from the repository root (numpy only; a few minutes on 2 cores):

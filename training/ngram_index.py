@@ -8,7 +8,7 @@ An n-gram is N consecutive pitch intervals (N+1 notes; transposition does not ma
 means found in at most MAX_TUNES training tunes: scale runs and arpeggios that hundreds of tunes
 share are idiom, not copying, and stay allowed.
 
-File format (little endian), read by inference/src/originality.rs:
+File format (little endian), read by inference/src/music/originality.rs:
     b"DSNG", u32 version = 1, u32 n, u32 hashes k, u64 bits m, then ceil(m / 8) bytes of bits
     (bit i is byte i // 8, bit i % 8).
 Hashing: h1 = FNV-1a 64 over the intervals as signed bytes (clamped to -127..127),

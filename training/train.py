@@ -148,7 +148,7 @@ def export(model, out: pathlib.Path, config, extra_sidecar):
     max_delta = verify(model, onnx_path, config)
     sidecar = {
         "contract": "descant-step", "contract_version": 2, "name": MODEL_NAME, "trained": True,
-        # The picker shows this line (inference/src/catalog.rs); the corpus's Essen licence holds.
+        # The picker shows this line (inference/src/files/catalog.rs); the corpus's Essen licence holds.
         "licence": LICENCE,
         "vocab_size": tok.VOCAB_SIZE, "ticks_per_beat": tok.TICKS_PER_BEAT,
         "max_context": config["max_context"], "layers": L, "heads": H, "head_dim": D,
