@@ -78,11 +78,19 @@ fn main() -> Result<()> {
     }
 }
 
+/// Runs `cmd`, saying what it runs and, when it ends, how long it took (CI's log times each step
+/// of `cargo xtask test` by these lines).
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("+ {cmd:?}");
+    let started = std::time::Instant::now();
     let status = cmd
         .status()
         .with_context(|| format!("cannot start {cmd:?}"))?;
+    eprintln!(
+        "+ ({:.0} s) {:?}",
+        started.elapsed().as_secs_f64(),
+        cmd.get_program()
+    );
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
@@ -285,7 +293,12 @@ const PROPTEST_SEED: &str = "20261125";
 /// standalone, then the tests.
 fn test(extra: &[String]) -> Result<()> {
     setup()?;
+    let bundling = std::time::Instant::now();
     nice_plug_xtask::main_with_args("cargo xtask", ["bundle", "descant"].map(String::from))?;
+    eprintln!(
+        "+ ({:.0} s) the debug bundle",
+        bundling.elapsed().as_secs_f64()
+    );
     place_ort_beside_bundles()?;
     let bundled = Path::new("target/bundled");
     let dir = Path::new("target/test-plugin");

@@ -67,28 +67,15 @@ impl DescantEditor {
             .history
             .iter()
             .filter(|n| n.note.end.unwrap_or(playhead) >= t0);
-        let (mut lo, mut hi) = (60u8, 72u8);
-        for k in visible
+        let keys = visible
             .clone()
             .map(|n| n.note.key)
-            .chain(planned.iter().map(|n| n.key))
-        {
-            lo = lo.min(k);
-            hi = hi.max(k);
-        }
-        let (lo, hi) = (lo.saturating_sub(2), hi.saturating_add(2).min(127));
+            .chain(planned.iter().map(|n| n.key));
+        let (lo, hi) = key_range(keys);
         let key_h = rect.height() / f32::from(hi - lo + 1);
         let y = |key: u8| rect.bottom() - f32::from(key - lo + 1) * key_h;
         // Black keys as darker rows, then beat and bar lines.
-        for key in lo..=hi {
-            if matches!(key % 12, 1 | 3 | 6 | 8 | 10) {
-                let row = egui::Rect::from_min_size(
-                    egui::pos2(rect.left(), y(key)),
-                    egui::vec2(rect.width(), key_h),
-                );
-                painter.rect_filled(row, 0.0, egui::Color32::from_rgb(17, 21, 30));
-            }
-        }
+        draw_black_rows(&painter, rect, (lo, hi), key_h, &y);
         self.draw_keyboard(&painter, keys_rect, (lo, hi), key_h, &y);
         let bars = (block.bar_start_beat, block.meter.bar_beats());
         draw_beats(&painter, rect, bars, (t0, span), &x);
@@ -232,5 +219,35 @@ fn draw_beats(
             egui::Stroke::new(1.0, color),
         );
         beat += 1.0;
+    }
+}
+
+/// The keys the roll shows: at least C4 to C5, and every key in `keys`, with two keys to spare
+/// on either side.
+fn key_range(keys: impl Iterator<Item = u8>) -> (u8, u8) {
+    let (mut lo, mut hi) = (60u8, 72u8);
+    for k in keys {
+        lo = lo.min(k);
+        hi = hi.max(k);
+    }
+    (lo.saturating_sub(2), hi.saturating_add(2).min(127))
+}
+
+/// The black keys' rows, darker, across the roll (`y` places a key's row, `key_h` high).
+fn draw_black_rows(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    (lo, hi): (u8, u8),
+    key_h: f32,
+    y: &impl Fn(u8) -> f32,
+) {
+    for key in lo..=hi {
+        if matches!(key % 12, 1 | 3 | 6 | 8 | 10) {
+            let row = egui::Rect::from_min_size(
+                egui::pos2(rect.left(), y(key)),
+                egui::vec2(rect.width(), key_h),
+            );
+            painter.rect_filled(row, 0.0, egui::Color32::from_rgb(17, 21, 30));
+        }
     }
 }

@@ -528,3 +528,34 @@ fn a_key_chosen_at_the_onset_becomes_the_lines_own_note() {
         .fed
         .contains(&crate::model::tokenizer::pitch_token(n.key + 3)));
 }
+
+#[test]
+fn the_continue_planner_alone_plays_one_line_from_the_next_bar_line() {
+    // No `Planner` around it: the mode's planner over a bare context, as any mode can be tested.
+    let mut model = FakeModel::new();
+    let mut cx = super::PlanContext::<FakeModel>::new();
+    cx.line.control = vec![0.0; model.contract().control.size];
+    let mut along = super::AlongPlanner::default();
+    let mut out = Recorder::default();
+    let time = super::PlanTime {
+        playhead: beats(0.5),
+        horizon: beats(12.0),
+        host_loop: None,
+    };
+    let settings = along_settings();
+    let mut steps = 0;
+    while super::ModePlanner::plan(&mut along, &mut cx, &mut model, &settings, time, &mut out)
+        .expect("the fake model never fails")
+    {
+        steps += 1;
+        assert!(steps < 10_000, "the planner never went idle");
+    }
+    assert_eq!(out.lines_started, 1);
+    assert!(!out.notes.is_empty(), "a line was played");
+    assert!(
+        out.notes.iter().all(|n| n.onset_beat >= 4.0 - 1e-9),
+        "from the next bar line: {:?}",
+        out.notes
+    );
+    out.assert_monophonic();
+}
