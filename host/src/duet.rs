@@ -190,6 +190,22 @@ pub fn measure(
     (from, to): (f64, f64),
 ) -> DuetStats {
     let mut s = DuetStats::default();
+    count_notes(&mut s, player, descant, scale, beat, (from, to));
+    count_motion(&mut s, player, descant, beat, (from, to));
+    s
+}
+
+/// Counts Descant's notes in `from..to` into `s`: in key, range, repeats, on the grid, and on the
+/// beat against the player's sounding note (consonant, strict, and a random note of the key's
+/// chances at the same beats).
+fn count_notes(
+    s: &mut DuetStats,
+    player: &[Note],
+    descant: &[Note],
+    scale: Scale,
+    beat: f64,
+    (from, to): (f64, f64),
+) {
     let inside = |n: &&Note| n.beat >= from - 1e-9 && n.beat < to - 1e-9;
     s.player_notes = player.iter().filter(inside).count() as u32;
     let mut previous: Option<u8> = None;
@@ -229,6 +245,17 @@ pub fn measure(
         s.random_consonant += share(&CONSONANT);
         s.random_strict += share(&STRICT);
     }
+}
+
+/// Counts the motion between the two voices from beat to beat in `from..to` into `s`: oblique,
+/// contrary, parallel (fifths and octaves apart), similar, crossings.
+fn count_motion(
+    s: &mut DuetStats,
+    player: &[Note],
+    descant: &[Note],
+    beat: f64,
+    (from, to): (f64, f64),
+) {
     let first = (from / beat).ceil() as i64;
     let last = (to / beat).floor() as i64;
     let mut prev: Option<(u8, u8)> = None;
@@ -267,7 +294,6 @@ pub fn measure(
         }
         prev = Some(now);
     }
-    s
 }
 
 /// Whether `beat` is a strong beat of a bar of `meter` starting at beat 0: the downbeat, or the
