@@ -170,6 +170,9 @@ pub fn extract(dir: &Path) -> std::io::Result<Extraction> {
     Ok(out)
 }
 
+/// Reads the folder `dir` (`depth` below `root`) into `out`: its MIDI files in name order and its
+/// folders in turn, up to [`MAX_DEPTH`] deep and [`MAX_FILES`] files (`files` counts them);
+/// links are not followed.
 fn walk(
     root: &Path,
     dir: &Path,
@@ -230,29 +233,39 @@ fn walk(
             ));
             continue;
         }
-        let song = std::fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| midi_file::read(&bytes).map_err(|e| e.to_string()));
-        match song {
-            Err(why) => out.files.push(report(&path, why)),
-            Ok(song) => {
-                let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-                let (lines, skipped) = lines_of(&song, &rel);
-                let skipped = if lines.is_empty() && skipped.is_empty() {
-                    vec!["no notes".to_string()]
-                } else {
-                    skipped
-                };
-                out.files.push(FileReport {
-                    file: rel,
-                    lines: lines.len(),
-                    skipped,
-                });
-                out.lines.extend(lines);
-            }
-        }
+        read_file(root, &path, out);
     }
     Ok(())
+}
+
+/// Reads the MIDI file at `path` into `out`: its lines, and what it skipped and why (a file that
+/// cannot be read or is not a MIDI file is reported with the reason).
+fn read_file(root: &Path, path: &Path, out: &mut Extraction) {
+    let song = std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| midi_file::read(&bytes).map_err(|e| e.to_string()));
+    let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+    match song {
+        Err(why) => out.files.push(FileReport {
+            file: rel,
+            lines: 0,
+            skipped: vec![why],
+        }),
+        Ok(song) => {
+            let (lines, skipped) = lines_of(&song, &rel);
+            let skipped = if lines.is_empty() && skipped.is_empty() {
+                vec!["no notes".to_string()]
+            } else {
+                skipped
+            };
+            out.files.push(FileReport {
+                file: rel,
+                lines: lines.len(),
+                skipped,
+            });
+            out.lines.extend(lines);
+        }
+    }
 }
 
 #[cfg(test)]
