@@ -101,24 +101,6 @@ impl<M: StepModel> ModeEvents for AnswerPlanner<M> {
     }
 }
 
-impl<M: StepModel> ModePlanner<M> for AnswerPlanner<M> {
-    /// Answer mode: one step more: a note of the chosen answer sent, a candidate written, or a
-    /// note (or bar line) of a streamed answer.
-    fn plan(
-        &mut self,
-        cx: &mut PlanContext<M>,
-        model: &mut M,
-        settings: &WorkerSettings,
-        time: PlanTime,
-        sink: &mut impl PlanSink,
-    ) -> Result<bool, ModelError> {
-        let PlanTime {
-            playhead, horizon, ..
-        } = time;
-        self.plan_answer(cx, model, settings, playhead, horizon, sink)
-    }
-}
-
 /// The call: the trailing notes of `phrase` with no silence of `wait` ticks or more between them.
 fn call_of(phrase: &[TickNote], wait: i64) -> &[TickNote] {
     let mut from = phrase.len();
@@ -176,17 +158,20 @@ fn answer_bars(
     }
 }
 
-impl<M: StepModel> AnswerPlanner<M> {
-    /// One step more of Answer mode (see [`ModePlanner::plan`]).
-    fn plan_answer(
+impl<M: StepModel> ModePlanner<M> for AnswerPlanner<M> {
+    /// Answer mode: one step more: a note of the chosen answer sent, a candidate written, or a
+    /// note (or bar line) of a streamed answer.
+    fn plan(
         &mut self,
         cx: &mut PlanContext<M>,
         model: &mut M,
         settings: &WorkerSettings,
-        playhead: i64,
-        horizon: i64,
+        time: PlanTime,
         sink: &mut impl PlanSink,
     ) -> Result<bool, ModelError> {
+        let PlanTime {
+            playhead, horizon, ..
+        } = time;
         if let Some(&(n, alternates)) = self.chosen.front() {
             if n.onset >= horizon {
                 return Ok(false);
@@ -223,7 +208,9 @@ impl<M: StepModel> AnswerPlanner<M> {
         }
         Ok(self.play_best(cx, sink))
     }
+}
 
+impl<M: StepModel> AnswerPlanner<M> {
     /// Where the answer being chosen goes: `span`, unless the playhead reached the start of an
     /// answer whose candidates were being written (a slow machine, a dense answer): then that
     /// answer keeps its place and is late, and the best so far plays from where the playhead is
