@@ -8,6 +8,7 @@
 mod answers;
 mod bench;
 mod duet;
+mod heldout;
 mod learn;
 mod lines;
 mod presets;
@@ -56,6 +57,11 @@ enum Command {
     /// Measures how Descant answers: the first bars of twelve well-known melodies as calls, in
     /// Answer mode (endings, notes per beat against the call, notes in key, timing).
     Answers(answers::AnswersArgs),
+    /// Measures Descant on hundreds of held-out pieces (folk tunes in every meter, chorales,
+    /// Renaissance pairs), melody alone and with chords, in each mode, against the corpus's own
+    /// voices and a random note of the key or chord (a developer's command: it reads
+    /// `tests/fixtures/heldout.txt`).
+    Heldout(heldout::HeldoutArgs),
     /// Lists the melodic lines in a folder of your own MIDI files, says what it skips and why,
     /// and whether there is enough to learn your style from.
     Lines(lines::LinesArgs),
@@ -88,6 +94,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Duet(args) => duet::run(args),
         Command::Answers(args) => answers::run(args),
+        Command::Heldout(args) => heldout::run(args),
         Command::Lines(args) => lines::run(args),
         Command::Learn(args) => learn::run(args),
         Command::Presets => presets::run(),

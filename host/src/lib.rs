@@ -7,8 +7,11 @@
 //! thread, one after the other, as a single-threaded host may.
 
 pub mod answers;
+pub mod benchmark;
 pub mod duet;
 mod events;
+pub mod harmony;
+pub mod heldout;
 mod host;
 pub mod melodies;
 mod pace;

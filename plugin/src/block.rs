@@ -13,6 +13,7 @@ use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
 use crate::clock::{BlockTime, HostTime};
+use crate::heard::Part;
 use crate::outbox::Source;
 use crate::roll::RollEvent;
 use crate::route::{self, Pass, RouteSettings, Tell};
@@ -142,7 +143,7 @@ impl Descant {
                         Source::DescantOn,
                         note_on(offset, n.key, channel, n.velocity),
                     );
-                    heard.last = Meeting::of(key, sounding).or(heard.last);
+                    heard.last = Meeting::of(key, sounding.voice()).or(heard.last);
                     if key != planned.key {
                         let _ = chosen.try_push(ContextEvent::Chose {
                             beat: n.onset_beat,
@@ -280,7 +281,7 @@ impl Descant {
                 velocity,
                 timing,
             } => {
-                self.heard.press(timing, key);
+                self.heard.press(timing, key, Part::Player);
                 self.memory.channel = channel;
                 self.memory.phrase_heard = true;
                 self.tell_worker(ContextEvent::PlayerNoteOn {
@@ -291,7 +292,7 @@ impl Descant {
                 });
             }
             Tell::PlayerOff { key, timing } => {
-                self.heard.release(timing, key);
+                self.heard.release(timing, key, Part::Player);
                 self.tell_worker(ContextEvent::PlayerNoteOff {
                     key,
                     beat: block.beat_at(timing),
@@ -299,7 +300,7 @@ impl Descant {
                 });
             }
             Tell::ChordOn { key, timing } => {
-                self.heard.press(timing, key);
+                self.heard.press(timing, key, Part::Chord);
                 self.tell_worker(ContextEvent::ChordNoteOn {
                     key,
                     beat: block.beat_at(timing),
@@ -307,7 +308,7 @@ impl Descant {
                 });
             }
             Tell::ChordOff { key, timing } => {
-                self.heard.release(timing, key);
+                self.heard.release(timing, key, Part::Chord);
                 self.tell_worker(ContextEvent::ChordNoteOff {
                     key,
                     beat: block.beat_at(timing),

@@ -17,6 +17,8 @@
 //! - `cargo xtask test`: `setup`, then a debug bundle into `target/test-plugin/`, the debug
 //!   Windows build (`windows --debug`, which the wine tests load), then `cargo test --workspace`
 //!   and the Python tests (`python3 -m pytest training`).
+//! - `cargo xtask heldout [ARGS]`: the release plugin, then `descant heldout` (the held-out
+//!   benchmark's tables; ARGS go to it, e.g. `--modes continue --seeds 1`).
 //! - `cargo xtask train [--minutes N]`: the offline training pipeline (never in CI): a venv in
 //!   `training/.venv` with `training/requirements.txt`, corpus extraction (cached), training,
 //!   ONNX export and check, evaluation, sidecar and model card, written to `assets/`.
@@ -69,6 +71,7 @@ fn main() -> Result<()> {
         Some("learn") => learn(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("heldout") => heldout(&args[1..]),
         Some("deps") => deps::check(),
         Some("layout") => layout::check(),
         Some("placeholder-model") => run(Command::new("python3")
@@ -389,6 +392,30 @@ fn bench(extra: &[String]) -> Result<()> {
             "bench",
         ])
         .args(&args)
+        .args(extra))
+}
+
+/// The held-out benchmark on the release plugin: `descant heldout` (release) with `extra`.
+fn heldout(extra: &[String]) -> Result<()> {
+    fetch_ort()?;
+    nice_plug_xtask::main_with_args(
+        "cargo xtask",
+        ["bundle", "descant", "--release"].map(String::from),
+    )?;
+    place_ort_beside_bundles()?;
+    run(Command::new("cargo")
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "descant-cli",
+            "--bin",
+            "descant",
+            "--",
+            "heldout",
+            "--plugin",
+        ])
+        .arg(format!("target/bundled/{BUNDLE_NAME}.clap"))
         .args(extra))
 }
 

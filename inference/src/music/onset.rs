@@ -2,38 +2,91 @@
 //! sample the note starts, against what sounds there then. Pure functions and `Copy` types; called
 //! by the audio thread (and by tests); never allocates or blocks.
 //!
-//! Why it exists: Descant plans ahead of the playhead, and a player's note usually begins on the
-//! same beat as Descant's, so when a line is heard once nothing before that sample can know it.
-//! The worker therefore sends each on-beat note with a few [`Alternates`]: other keys near it that
-//! the model also found likely at that moment (in the key, in the register). At the note's onset
-//! the audio thread knows the keys sounding (the player's and the chord channel's, including those
-//! starting at that very sample) and [`choose`]s the planned key or the first alternate that fits
-//! them better.
+//! Why it exists: Descant plans ahead of the playhead, and a player's note (or a chord) usually
+//! begins on the same beat as Descant's, so when music is heard once nothing before that sample
+//! can know it. The worker therefore sends each on-beat note with a few [`Alternates`]: other keys
+//! near it that the model also found likely at that moment (in the key, in the register), and
+//! whether the beat is a strong one. At the note's onset the audio thread knows the keys sounding,
+//! the player's (the melody) and the chord channel's apart, including those starting at that very
+//! sample, and [`choose`]s the planned key or the first alternate that fits them better.
 //!
 //! Guarantees: [`choose`] returns the planned key when nothing sounds, when it has no alternates,
-//! or when no alternate fits strictly better; otherwise the first alternate (in the model's order)
-//! of the best fit. Fit ranks, best first: every interval to the sounding keys a third, fifth or
-//! sixth (or a unison or octave the model planned), without moving into parallel fifths or octaves
-//! with the nearest sounding key; then an alternate that doubles a sounding key at the unison or
-//! octave; then nothing worse than a fourth (or such a parallel); then anything else.
+//! or when no alternate ranks strictly higher; otherwise the first alternate (in the model's order)
+//! of the highest rank. Against the melody a key fits, best first: every interval a third, fifth
+//! or sixth (or a unison or octave the model planned), without moving into parallel fifths or
+//! octaves with the nearest melody key; then an alternate that doubles a melody key; then nothing
+//! worse than a fourth (or such a parallel); then anything else ([`Fit`]). With a chord sounding, a
+//! key is a chord tone or not; on a strong beat the chord comes first wherever the melody allows
+//! it (a chord tone that fits the melody at least fairly, above any other key), elsewhere the
+//! melody comes first and the chord decides among equal fits ([`rank`]).
 
 /// Most alternates one note carries.
-pub const MAX_ALTERNATES: usize = 3;
+pub const MAX_ALTERNATES: usize = 5;
 
-/// Other keys the worker would also accept for a note, best first; `0` marks an empty slot (never
-/// a key Descant plays: its lowest is 21).
+/// Other keys the worker would also accept for a note, best first, and whether the note starts on
+/// a strong beat (where the chord comes first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Alternates(pub [u8; MAX_ALTERNATES]);
+pub struct Alternates {
+    /// The keys, best first; `0` marks an empty slot (never a key Descant plays: its lowest is
+    /// 21).
+    pub keys: [u8; MAX_ALTERNATES],
+    /// Whether the note starts on a strong beat of its bar.
+    pub strong: bool,
+}
 
 impl Alternates {
+    /// Alternates `keys` (best first; fewer than [`MAX_ALTERNATES`] leave empty slots) for a note
+    /// on a strong beat or not.
+    pub fn new(keys: &[u8], strong: bool) -> Alternates {
+        let mut a = Alternates {
+            keys: [0; MAX_ALTERNATES],
+            strong,
+        };
+        for (slot, &k) in a.keys.iter_mut().zip(keys) {
+            *slot = k;
+        }
+        a
+    }
+
     /// The alternates, best first.
     pub fn keys(&self) -> impl Iterator<Item = u8> + '_ {
-        self.0.iter().copied().filter(|&k| k != 0)
+        self.keys.iter().copied().filter(|&k| k != 0)
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.iter().all(|&k| k == 0)
+        self.keys.iter().all(|&k| k == 0)
+    }
+}
+
+/// What sounds beside Descant at an onset: the player's keys (the melody) and the chord
+/// channel's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sounding {
+    /// The player's keys.
+    pub melody: KeySet,
+    /// The chord channel's keys.
+    pub chord: KeySet,
+}
+
+impl Sounding {
+    /// Whether nothing sounds.
+    pub fn is_empty(self) -> bool {
+        self.melody.is_empty() && self.chord.is_empty()
+    }
+
+    /// The keys a line meets: the melody's, or the chord's when no melody key sounds.
+    pub fn voice(self) -> KeySet {
+        if self.melody.is_empty() {
+            self.chord
+        } else {
+            self.melody
+        }
+    }
+
+    /// Whether `key`'s pitch class sounds in the chord.
+    pub fn chord_tone(self, key: u8) -> bool {
+        self.chord.keys().any(|k| k % 12 == key % 12)
     }
 }
 
@@ -138,18 +191,41 @@ pub fn fit(key: u8, sounding: KeySet, last: Option<Meeting>) -> Fit {
     worst
 }
 
-/// The key to play: `planned`, or the first of `alternates` that fits `sounding` strictly better
-/// (see the module's guarantees). `last` is the previous meeting of the voices, if any.
-pub fn choose(planned: u8, alternates: &Alternates, sounding: KeySet, last: Option<Meeting>) -> u8 {
+/// The rank of `key` at an onset (higher is better; see the module's guarantees): its [`Fit`]
+/// against the melody (the chord's keys when no melody sounds), and, with a chord sounding,
+/// whether it is a chord tone, first on a `strong` beat where it fits the melody at least fairly.
+pub fn rank(key: u8, sounding: Sounding, last: Option<Meeting>, strong: bool, planned: bool) -> u8 {
+    let f = fit(key, sounding.voice(), last);
+    let f = if planned && f == Fit::Doubling {
+        Fit::Strict
+    } else {
+        f
+    };
+    let melody = f as u8;
+    if sounding.chord.is_empty() || sounding.melody.is_empty() {
+        return 2 * melody;
+    }
+    let tone = u8::from(sounding.chord_tone(key));
+    if strong && f >= Fit::Fair {
+        // Chord tones that fit the melody rank above every other key.
+        8 + 4 * tone + melody
+    } else {
+        2 * melody + tone
+    }
+}
+
+/// The key to play: `planned`, or the first of `alternates` that ranks strictly higher against
+/// `sounding` (see the module's guarantees). `last` is the previous meeting of the voices, if any.
+pub fn choose(planned: u8, alternates: &Alternates, sounding: Sounding, last: Option<Meeting>) -> u8 {
     if sounding.is_empty() || alternates.is_empty() {
         return planned;
     }
-    let promote = |f: Fit| if f == Fit::Doubling { Fit::Strict } else { f };
-    let mut best = (promote(fit(planned, sounding, last)), planned);
+    let strong = alternates.strong;
+    let mut best = (rank(planned, sounding, last, strong, true), planned);
     for key in alternates.keys() {
-        let f = fit(key, sounding, last);
-        if f > best.0 {
-            best = (f, key);
+        let r = rank(key, sounding, last, strong, false);
+        if r > best.0 {
+            best = (r, key);
         }
     }
     best.1
@@ -167,41 +243,56 @@ mod tests {
         s
     }
 
+    fn melody(keys: &[u8]) -> Sounding {
+        Sounding {
+            melody: set(keys),
+            chord: KeySet::default(),
+        }
+    }
+
+    fn alts(keys: &[u8]) -> Alternates {
+        Alternates::new(keys, false)
+    }
+
+    fn strong(keys: &[u8]) -> Alternates {
+        Alternates::new(keys, true)
+    }
+
     #[test]
     fn nothing_sounding_or_no_alternates_keeps_the_planned_key() {
-        let alts = Alternates([64, 67, 0]);
-        assert_eq!(choose(62, &alts, KeySet::default(), None), 62);
-        assert_eq!(choose(62, &Alternates::default(), set(&[60]), None), 62);
+        let alts = alts(&[64, 67]);
+        assert_eq!(choose(62, &alts, Sounding::default(), None), 62);
+        assert_eq!(choose(62, &Alternates::default(), melody(&[60]), None), 62);
     }
 
     #[test]
     fn a_clash_gives_way_to_the_first_alternate_that_fits() {
         // D against C is a second; E (a third) is the first alternate that fits strictly.
-        assert_eq!(choose(62, &Alternates([65, 64, 67]), set(&[60]), None), 64);
+        assert_eq!(choose(62, &alts(&[65, 64, 67]), melody(&[60]), None), 64);
         // F is a fourth: better than the second when nothing fits strictly.
-        assert_eq!(choose(62, &Alternates([65, 61, 0]), set(&[60]), None), 65);
+        assert_eq!(choose(62, &alts(&[65, 61]), melody(&[60]), None), 65);
     }
 
     #[test]
     fn a_fitting_planned_key_stands() {
-        assert_eq!(choose(64, &Alternates([67, 69, 0]), set(&[60]), None), 64);
+        assert_eq!(choose(64, &alts(&[67, 69]), melody(&[60]), None), 64);
         // Among equals the planned key wins: a fourth stays when only fourths and clashes are on offer.
-        assert_eq!(choose(65, &Alternates([66, 65, 0]), set(&[60]), None), 65);
+        assert_eq!(choose(65, &alts(&[66, 65]), melody(&[60]), None), 65);
     }
 
     #[test]
     fn an_alternate_that_doubles_the_melody_ranks_below_one_that_does_not() {
         // D clashes with C; C (an octave) is the model's first alternate, E (a third) its second.
-        assert_eq!(choose(62, &Alternates([48, 64, 0]), set(&[60]), None), 64);
+        assert_eq!(choose(62, &alts(&[48, 64]), melody(&[60]), None), 64);
         // A planned octave stands: it is the model's own choice, and consonant.
-        assert_eq!(choose(48, &Alternates([52, 0, 0]), set(&[60]), None), 48);
+        assert_eq!(choose(48, &alts(&[52]), melody(&[60]), None), 48);
     }
 
     #[test]
     fn every_sounding_key_counts() {
         // E fits C but clashes with F; A fits both (a sixth above C, a third above F).
         assert_eq!(
-            choose(64, &Alternates([69, 0, 0]), set(&[60, 65]), None),
+            choose(64, &alts(&[69]), melody(&[60, 65]), None),
             69
         );
     }
@@ -212,7 +303,7 @@ mod tests {
         let last = Some(Meeting { own: 67, heard: 60 });
         assert_eq!(fit(69, set(&[62]), last), Fit::Fair);
         // F over D (a third) fits strictly, so it is chosen over the parallel fifth.
-        assert_eq!(choose(69, &Alternates([65, 0, 0]), set(&[62]), last), 65);
+        assert_eq!(choose(69, &alts(&[65]), melody(&[62]), last), 65);
         // Oblique motion into a fifth is no parallel.
         assert_eq!(fit(67, set(&[60]), last), Fit::Strict);
         // Contrary motion into an octave is no parallel.
@@ -220,6 +311,48 @@ mod tests {
             fit(60, set(&[72]), Some(Meeting { own: 64, heard: 64 })),
             Fit::Doubling
         );
+    }
+
+    #[test]
+    fn on_a_strong_beat_a_chord_tone_that_fits_the_melody_comes_first() {
+        // An A major chord, the melody's E5 on the downbeat; Descant planned D5 (a second).
+        let sounding = Sounding {
+            melody: set(&[76]),
+            chord: set(&[57, 61, 64]),
+        };
+        // C#5 (a sixth below E, a chord tone) over B4 (a fourth below E, no chord tone).
+        assert_eq!(choose(74, &strong(&[71, 73]), sounding, None), 73);
+        // A4 (a fourth below E counts fair, a chord tone) over G4 (a sixth, no chord tone) on a
+        // strong beat; off it the melody comes first and the strict G4 wins.
+        assert_eq!(choose(74, &strong(&[67, 69]), sounding, None), 69);
+        assert_eq!(choose(74, &alts(&[67, 69]), sounding, None), 67);
+        // A chord tone that clashes with the melody never beats a key that fits it: over the
+        // melody's passing F5, E5 (a chord tone, a seventh) gives way to D5 (a sixth below).
+        let passing = Sounding {
+            melody: set(&[77]),
+            ..sounding
+        };
+        assert_eq!(choose(79, &strong(&[76, 74]), passing, None), 74);
+    }
+
+    #[test]
+    fn off_the_strong_beat_the_chord_decides_among_equal_fits() {
+        let sounding = Sounding {
+            melody: set(&[72]),
+            chord: set(&[53, 57, 60]),
+        };
+        // Against C5 both E4 and A4 fit strictly; A4 is a tone of F major.
+        assert_eq!(choose(74, &alts(&[64, 69]), sounding, None), 69);
+    }
+
+    #[test]
+    fn a_chord_alone_is_met_like_a_melody() {
+        let sounding = Sounding {
+            melody: KeySet::default(),
+            chord: set(&[60, 64, 67]),
+        };
+        // F clashes with E, E doubles the chord and fits the rest.
+        assert_eq!(choose(62, &alts(&[65, 64]), sounding, None), 64);
     }
 
     #[test]

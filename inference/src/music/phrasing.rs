@@ -73,7 +73,7 @@ impl Phrasing {
         Close {
             end,
             from,
-            until: (from + pulse_ticks(meter) / 2 + 1).min(end - REST_TICKS),
+            until: (from + meter.pulse_ticks() / 2 + 1).min(end - REST_TICKS),
             long: long_ticks(meter),
             keys: self.last_keys,
             half_keys: self.half_keys,
@@ -181,24 +181,11 @@ fn classes_of(keys: u128) -> u16 {
         .fold(0u16, |set, k| set | 1 << (k % 12))
 }
 
-/// Whether the meter counts in dotted beats (6/8, 9/8, 12/8, 3/8).
-fn compound(meter: Meter) -> bool {
-    meter.denominator == 8 && meter.numerator.is_multiple_of(3)
-}
-
-/// The meter's pulse in ticks: the beat, or a dotted beat in a compound meter.
-pub fn pulse_ticks(meter: Meter) -> i64 {
-    if compound(meter) {
-        3 * meter.beat_ticks()
-    } else {
-        meter.beat_ticks()
-    }
-}
 
 /// A note at least this long ends a phrase with a breath of its own (a held note): a half note,
 /// or a dotted quarter in a compound meter.
 pub fn long_ticks(meter: Meter) -> i64 {
-    if compound(meter) {
+    if meter.compound() {
         3 * TICKS_PER_BEAT / 2
     } else {
         2 * TICKS_PER_BEAT

@@ -92,6 +92,22 @@ impl Meter {
         TICKS_PER_BEAT * 4 / i64::from(self.denominator.max(1))
     }
 
+    /// Whether the meter counts in dotted beats (6/8, 9/8, 12/8, 3/8).
+    pub fn compound(self) -> bool {
+        self.denominator == 8 && self.numerator.is_multiple_of(3)
+    }
+
+    /// The beat a player counts, in ticks: a dotted quarter in a compound meter (two in 6/8,
+    /// three in 9/8, one bar of 3/8), else the denominator's note (two half notes in 2/2). The
+    /// harmony's strong and weak beats, the onset choice's beats and the measures all count this.
+    pub fn pulse_ticks(self) -> i64 {
+        if self.compound() {
+            3 * self.beat_ticks()
+        } else {
+            self.beat_ticks()
+        }
+    }
+
     /// The time signature, as a MIDI file or a host writes it.
     pub fn time_signature(self) -> (u8, u8) {
         (self.numerator, self.denominator)
@@ -151,6 +167,11 @@ mod tests {
             assert!((m.bar_beats() - f64::from(n) * 4.0 / f64::from(d)).abs() < 1e-12);
         }
         assert_eq!(Meter::new(6, 8).unwrap().beat_ticks(), 6);
+        let pulse = |n, d| Meter::new(n, d).unwrap().pulse_ticks();
+        assert_eq!(
+            [pulse(6, 8), pulse(9, 8), pulse(3, 8), pulse(2, 2), pulse(3, 4)],
+            [18, 18, 18, 24, 12]
+        );
         assert_eq!(
             Meter::unpack(Meter::new(7, 8).map_or(7 << 8 | 8, Meter::pack)),
             Meter::FOUR_FOUR

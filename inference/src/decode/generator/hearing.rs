@@ -225,16 +225,26 @@ impl<M: StepModel> Continuation<M> {
 
     /// Up to [`MAX_ALTERNATES`] other keys for a note the model just gave `key`: within a fourth
     /// of it, allowed where the note starts (register, voice), in the key when one is known and
-    /// no less likely than `e^-ALTERNATE_SPAN` of the likeliest key, best first (by the shaped
-    /// logits the pitch was sampled from).
+    /// no less likely than `e^-ALTERNATE_SPAN` of the likeliest such key, best first, by the
+    /// model's own logits: not by the shaped ones the pitch was sampled from, which lean towards
+    /// the harmony expected at the onset, where the alternates are for the harmony that turns out
+    /// to sound there (a chord that changes on the beat).
     pub(super) fn alternates_for(
         &self,
         guide: &Guide,
         key: u8,
+        strong: bool,
         allowed: &impl Fn(u32) -> bool,
     ) -> Alternates {
-        let logit = |k: u8| self.scratch.shaped[tokenizer::pitch_token(k) as usize];
+        let eligible = |k: u8| {
+            let t = tokenizer::pitch_token(k);
+            self.scratch.shaped[t as usize].is_finite()
+                && allowed(t)
+                && guide.key.is_none_or(|s| s.scale().contains_key(k))
+        };
+        let logit = |k: u8| self.state.logits()[tokenizer::pitch_token(k) as usize];
         let best = (tokenizer::PITCH_LOW..=tokenizer::PITCH_HIGH)
+            .filter(|&k| eligible(k))
             .map(logit)
             .fold(f32::NEG_INFINITY, f32::max);
         let mut found: [(f32, u8); MAX_ALTERNATES] = [(f32::NEG_INFINITY, 0); MAX_ALTERNATES];
@@ -246,16 +256,12 @@ impl<M: StepModel> Continuation<M> {
             .min(tokenizer::PITCH_HIGH);
         for k in lo..=hi {
             let l = logit(k);
-            let fits = k != key
-                && l.is_finite()
-                && l >= best - ALTERNATE_SPAN
-                && allowed(tokenizer::pitch_token(k))
-                && guide.key.is_none_or(|s| s.scale().contains_key(k));
+            let fits = k != key && l.is_finite() && l >= best - ALTERNATE_SPAN && eligible(k);
             if fits && l > found[MAX_ALTERNATES - 1].0 {
                 found[MAX_ALTERNATES - 1] = (l, k);
                 found.sort_by(|a, b| b.0.total_cmp(&a.0));
             }
         }
-        Alternates(found.map(|(_, k)| k))
+        Alternates::new(&found.map(|(_, k)| k), strong)
     }
 }

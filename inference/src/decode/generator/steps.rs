@@ -9,6 +9,7 @@ use crate::decode::steering::Steering;
 use crate::error::ModelError;
 use crate::model::step::{StepModel, StepState};
 use crate::model::tokenizer::{self, kind, TickNote, TokenKind, BAR};
+use crate::music::critic;
 use crate::music::key::Key;
 use crate::music::onset::Alternates;
 use crate::music::phrasing::{self, Close};
@@ -69,7 +70,7 @@ impl<M: StepModel> Continuation<M> {
                 let ctx = PitchContext {
                     key,
                     chord: guide.chord,
-                    strong_beat: (onset - self.at.anchor).rem_euclid(self.at.meter.beat_ticks())
+                    strong_beat: (onset - self.at.anchor).rem_euclid(self.at.meter.pulse_ticks())
                         == 0,
                     recent_keys: &self.recent,
                     sounding: self.sounding_at(guide, onset),
@@ -165,12 +166,13 @@ impl<M: StepModel> Continuation<M> {
         self.tally.log_prob.0 += f64::from(log_prob_of(self.state.logits(), token));
         self.tally.log_prob.1 += 1;
         if let (Expect::Pitch { onset }, TokenKind::Pitch(key)) = (mask.expect, kind(token)) {
-            let on_beat = (onset - self.at.anchor).rem_euclid(self.at.meter.beat_ticks()) == 0;
+            let on_beat = (onset - self.at.anchor).rem_euclid(self.at.meter.pulse_ticks()) == 0;
             let alternates = if guide.alternates && on_beat {
                 // A phrase's last note may turn, at its onset, into any of its close's keys
                 // (cadence, half cadence, lead back) that fits what sounds then.
                 let wide = mask.close.map_or(0, |c| c.any_keys());
-                self.alternates_for(guide, key, &|t| mask.allows(t, wide))
+                let strong = critic::strong_beat(self.at.meter, self.at.anchor, onset);
+                self.alternates_for(guide, key, strong, &|t| mask.allows(t, wide))
             } else {
                 Alternates::default()
             };
