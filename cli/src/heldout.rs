@@ -39,6 +39,10 @@ pub struct HeldoutArgs {
     /// Reads this piece's takes note by note (and writes them as MIDI files with `--out`).
     #[arg(long, value_name = "ID")]
     piece: Vec<String>,
+    /// Also lists the N takes with the most on-beat dissonances and notes out of key (to read
+    /// with `--piece`).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    worst: usize,
     /// Where `--piece` writes its MIDI files.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -83,7 +87,7 @@ pub fn run(args: HeldoutArgs) -> Result<()> {
     }
     let chosen: Vec<Piece> = pieces.into_iter().step_by(args.every.max(1)).collect();
     let started = std::time::Instant::now();
-    let cells = benchmark::run(&plugin, &chosen, &plan, |done, all| {
+    let (cells, takes) = benchmark::run(&plugin, &chosen, &plan, |done, all| {
         if done % 50 == 0 || done == all {
             eprintln!(
                 "{done}/{all} takes, {:.0} s",
@@ -92,6 +96,32 @@ pub fn run(args: HeldoutArgs) -> Result<()> {
         }
     })?;
     print!("{}", tables(&cells, &plan));
+    if args.worst > 0 {
+        let misses = |t: &Tally| {
+            (t.duet.on_beat - t.duet.consonant)
+                + (t.duet.notes - t.duet.in_key)
+                + (t.answers.notes - t.answers.in_key)
+                + (t.chords.strong - t.chords.strong_tones)
+        };
+        let mut worst: Vec<&benchmark::TakeTally> = takes.iter().collect();
+        worst.sort_by_key(|(_, _, t)| std::cmp::Reverse(misses(t)));
+        println!("\nThe {} takes with the most misses (dissonant on the beat, out of key, no chord tone on a strong beat):", args.worst);
+        for (i, c, t) in worst.into_iter().take(args.worst) {
+            println!(
+                "  {} {} {:?} seed {}: {} dissonant of {} on the beat, {} of {} notes out of key, {} of {} strong beats off the chord",
+                chosen[*i].id,
+                c.mode.name(),
+                c.heard,
+                c.seed,
+                t.duet.on_beat - t.duet.consonant,
+                t.duet.on_beat,
+                t.duet.notes - t.duet.in_key + t.answers.notes - t.answers.in_key,
+                t.duet.notes + t.answers.notes,
+                t.chords.strong - t.chords.strong_tones,
+                t.chords.strong
+            );
+        }
+    }
     println!(
         "{} pieces, {} takes in {:.0} s",
         chosen.len(),

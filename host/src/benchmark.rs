@@ -19,7 +19,7 @@ use anyhow::{anyhow, Result};
 use crate::answers::{self, AnswerStats};
 use crate::duet::{measure, DuetStats, Note};
 use crate::harmony::{measure_chords, pulse, ChordStats, ToneRule};
-use crate::heldout::{Heard, Mode, Piece, Take};
+use crate::heldout::{Heard, Mode, Piece, Take, ANSWER_AFTER};
 
 /// The counts of one or more takes (summed field by field). (One field per kind of figure the
 /// tables print: Descant's, and each reference's.)
@@ -128,7 +128,8 @@ pub fn score(piece: &Piece, mode: Mode, heard: Heard, take: &Take) -> Tally {
                 .filter(|n| n.beat >= take.span.0 - 1e-9)
                 .copied()
                 .collect();
-            t.answers = answers::measure(&take.melody, &answer, piece.scale, piece.meter, 2.0);
+            t.answers =
+                answers::measure(&take.melody, &answer, piece.scale, piece.meter, ANSWER_AFTER);
             let consequent: Vec<Note> = piece
                 .melody
                 .iter()
@@ -136,7 +137,7 @@ pub fn score(piece: &Piece, mode: Mode, heard: Heard, take: &Take) -> Tally {
                 .copied()
                 .collect();
             t.consequent =
-                answers::measure(&take.melody, &consequent, piece.scale, piece.meter, 2.0);
+                answers::measure(&take.melody, &consequent, piece.scale, piece.meter, ANSWER_AFTER);
             t.consequent_chords = measure_chords(
                 &[],
                 &piece.chords,

@@ -89,6 +89,9 @@ pub struct Take {
     pub span: (f64, f64),
 }
 
+/// `Answer after`'s default, in beats.
+pub const ANSWER_AFTER: f64 = 2.0;
+
 /// Cycles a Loop take is played: the first is heard once, the others again.
 pub const LOOP_PASSES: u32 = 3;
 /// Bars of a Loop cycle (at most).
@@ -247,9 +250,13 @@ impl Piece {
                 (0.0, self.end),
             ),
             Mode::Answer => {
-                // The call, then the chords of the rest of the excerpt under Descant's answer.
+                // The call, then the chords of the rest of the excerpt under Descant's answer,
+                // and time for an answer as long as the call after `Answer after` and a bar line.
                 let call = window(&self.melody, (0.0, self.call_end), 0.0);
-                (call, chords((0.0, self.end)), self.end, (self.call_end, self.end))
+                let bar = self.bar_beats();
+                let room = ((2.0 * self.call_end + ANSWER_AFTER) / bar).ceil() * bar + bar;
+                let end = self.end.max(room);
+                (call, chords((0.0, self.end)), end, (self.call_end, end))
             }
             Mode::Loop => {
                 let cycle = f64::from(self.loop_bars()) * self.bar_beats();
@@ -366,7 +373,9 @@ mod tests {
         let pieces = parse(TWO).unwrap();
         let jig = &pieces[0];
         let (m, c, end, span) = jig.arrangement(Mode::Answer, Heard::WithChords);
-        assert_eq!((m.len(), c.len(), end, span), (4, 3, 9.0, (3.0, 9.0)));
+        // The call ends at beat 3: an answer as long after 2 beats ends by beat 8, so the render
+        // runs to the bar line after it and a bar more (beat 12).
+        assert_eq!((m.len(), c.len(), end, span), (4, 3, 12.0, (3.0, 12.0)));
         let (m, c, _, _) = jig.arrangement(Mode::Continue, Heard::Melody);
         assert_eq!((m.len(), c.len()), (6, 0));
         // Three bars of 6/8 loop three times.

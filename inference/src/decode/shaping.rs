@@ -8,6 +8,8 @@
 //!   changes the octave, not the silence;
 //! - at scale lock 1, no out-of-scale key is left with a finite logit; below 1 an out-of-scale
 //!   key's weight is multiplied by `1 - scale_lock`;
+//! - with the key's collection known, a key outside it is weighed down by `e^-KEY_PULL` (the
+//!   key pull; it never forbids a key);
 //! - with a key known, `mood` < 0 favours the minor third, sixth and seventh over the major ones
 //!   (and > 0 the reverse) by up to a factor of `e^MOOD_WEIGHT`;
 //! - a key a second, seventh or tritone from a heard pitch class sounding at the onset is weighed
@@ -32,6 +34,9 @@ pub const CLASH_PENALTY_WEAK: f32 = 0.75;
 pub const PARALLEL_PENALTY: f32 = 2.0;
 /// Interval classes the harmony guard weighs down: seconds, sevenths, the tritone.
 const CLASHES: [u8; 5] = [1, 2, 6, 10, 11];
+/// Logit penalty of a key outside the key's collection (a factor of about 1/7): the key pull,
+/// a lean towards the notes of the key the music establishes, whatever the scale lock.
+pub const KEY_PULL: f32 = 2.0;
 /// Logit penalty of a key the line has just played three times running.
 pub const REPEAT_PENALTY: f32 = 3.0;
 /// Notes the repetition guard looks back.
@@ -48,6 +53,8 @@ pub struct PitchContext<'a> {
     pub key: Option<Key>,
     /// Pitch classes of the held chord (empty set: no chord).
     pub chord: PitchClassSet,
+    /// Pitch classes the music establishes as the key's (empty set: none known).
+    pub collection: PitchClassSet,
     /// Whether the note starts on a beat.
     pub strong_beat: bool,
     /// Descant's latest keys, oldest first.
@@ -141,6 +148,9 @@ pub fn shape_pitches(logits: &[f32], out: &mut [f32], steering: &Steering, ctx: 
                 _ => {}
             }
         }
+        if ctx.collection.0 != 0 && !ctx.collection.contains_key(key) {
+            *l -= KEY_PULL;
+        }
         if steering.chord_bias && ctx.chord.contains_key(key) {
             *l += chord_bonus;
         }
@@ -194,6 +204,7 @@ mod tests {
         PitchContext {
             key: None,
             chord: PitchClassSet(0),
+            collection: PitchClassSet(0),
             strong_beat: true,
             recent_keys: &[],
             sounding: PitchClassSet(0),

@@ -305,19 +305,48 @@ pub fn home_of(call: &[TickNote], meter: Meter, anchor: i64) -> Option<Key> {
     })
 }
 
-/// The key of `notes` (duration-weighted; later notes weigh more, so the answer follows a
-/// modulation), or `None` when there is too little to go on.
-pub fn detect(notes: &[TickNote]) -> Option<Key> {
-    if notes.len() < MIN_NOTES_TO_DETECT {
+/// How far below the best key's correlation another key still counts as one the notes cannot rule
+/// out (see [`collection`]).
+pub const AMBIGUITY: f32 = 0.1;
+
+/// The duration-weighted pitch-class histogram of `notes` (the newest note weighs 1, one 32 notes
+/// back about 0.37), or `None` for fewer than `min` notes.
+fn histogram(notes: &[TickNote], min: usize) -> Option<[f32; 12]> {
+    if notes.len() < min.max(1) {
         return None;
     }
     let mut hist = [0.0f32; 12];
     let n = notes.len();
     for (i, note) in notes.iter().enumerate() {
-        // Recency: the newest note weighs 1, one 32 notes back about 0.37.
         let age = (n - 1 - i) as f32;
         hist[usize::from(note.key % 12)] += note.duration.max(1) as f32 * (-age / 32.0).exp();
     }
+    Some(hist)
+}
+
+/// The pitch classes `notes` establish as the key's: those of every key whose correlation is
+/// within [`AMBIGUITY`] of the best (a tune with no B or B♭ is not told from C major or F major,
+/// so neither is its), plus every pitch class the notes played. `None` when [`detect`] finds no
+/// key (fewer than [`MIN_NOTES_TO_DETECT`] notes, or a flat histogram).
+pub fn collection(notes: &[TickNote]) -> Option<PitchClassSet> {
+    let hist = histogram(notes, MIN_NOTES_TO_DETECT)?;
+    let all = correlations(&hist);
+    let best = all.iter().map(|(r, _)| *r).fold(f32::NEG_INFINITY, f32::max);
+    if best <= 0.0 {
+        return None;
+    }
+    let common = all
+        .iter()
+        .filter(|(r, _)| *r >= best - AMBIGUITY)
+        .fold(0xfffu16, |set, (_, k)| set & k.scale().0);
+    let played = notes.iter().fold(0u16, |set, n| set | 1 << (n.key % 12));
+    Some(PitchClassSet(common | played))
+}
+
+/// The key of `notes` (duration-weighted; later notes weigh more, so the answer follows a
+/// modulation), or `None` when there is too little to go on.
+pub fn detect(notes: &[TickNote]) -> Option<Key> {
+    let hist = histogram(notes, MIN_NOTES_TO_DETECT)?;
     let mut best: Option<(f32, Key)> = None;
     for (r, key) in correlations(&hist) {
         if best.is_none_or(|(b, _)| r > b) {
@@ -330,6 +359,26 @@ pub fn detect(notes: &[TickNote]) -> Option<Key> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tune_that_never_decides_between_two_keys_keeps_to_what_they_share() {
+        // F G A C D only: F major or C major (or D minor); neither B nor B♭ is established.
+        let tune = line(&[65, 67, 69, 67, 65, 67, 69, 72, 74, 72, 69, 67, 65, 62, 60, 65]);
+        let set = collection(&tune).unwrap();
+        assert!(!set.contains_key(70) && !set.contains_key(71), "{:012b}", set.0);
+        for k in [60, 62, 65, 67, 69] {
+            assert!(set.contains_key(k));
+        }
+        // Once B♭ is played, F major is the key, and its scale the collection.
+        let mut with_b_flat = tune.clone();
+        with_b_flat.extend(line(&[70, 69, 70, 72, 70, 69, 65]).into_iter().map(|n| TickNote {
+            onset: n.onset + 1000,
+            ..n
+        }));
+        let set = collection(&with_b_flat).unwrap();
+        assert!(set.contains_key(70) && !set.contains_key(71));
+        assert!(collection(&tune[..3]).is_none());
+    }
 
     #[test]
     fn the_profiles_match_the_golden_file_the_python_side_reads() {

@@ -20,6 +20,10 @@ pub struct Guide<'a> {
     pub key: Option<Key>,
     /// Pitch classes of the chord held now (empty: none).
     pub chord: PitchClassSet,
+    /// Pitch classes the music establishes as the key's (see
+    /// [`crate::music::key::collection`]; a set key's scale), with the chord's: the key pull of
+    /// [`crate::decode::shaping`] weighs down the others (empty: no key known).
+    pub collection: PitchClassSet,
     /// The training set's distinctive n-grams, when the originality guard is on.
     pub originality: Option<&'a NgramIndex>,
     /// What Descant hears or expects to hear (absolute ticks, several at once allowed): a

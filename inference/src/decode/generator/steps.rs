@@ -70,6 +70,7 @@ impl<M: StepModel> Continuation<M> {
                 let ctx = PitchContext {
                     key,
                     chord: guide.chord,
+                    collection: guide.collection,
                     strong_beat: (onset - self.at.anchor).rem_euclid(self.at.meter.pulse_ticks())
                         == 0,
                     recent_keys: &self.recent,

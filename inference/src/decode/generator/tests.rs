@@ -22,6 +22,7 @@ fn guide<'a>(control: &'a [f32], steering: Steering, key: Option<Key>) -> Guide<
         control,
         key,
         chord: PitchClassSet(0),
+        collection: PitchClassSet(0),
         originality: None,
         heard: &[],
         phrase_end: None,

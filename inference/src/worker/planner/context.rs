@@ -13,7 +13,7 @@ use crate::events::{ContextEvent, GeneratedNote};
 use crate::model::step::StepModel;
 use crate::model::tokenizer::TickNote;
 use crate::model::Model;
-use crate::music::key::{self, Key};
+use crate::music::key::{self, Key, PitchClassSet};
 use crate::music::originality::NgramIndex;
 use crate::music::time::Meter;
 
@@ -46,6 +46,9 @@ pub(super) struct Player {
     pub(super) chord_held: [Option<i64>; 128],
     /// The key detected from the player's phrase (updated on every note-off).
     pub(super) detected_key: Option<Key>,
+    /// The pitch classes the player's phrase establishes as the key's (updated with
+    /// `detected_key`; see `key::collection`): the key pull's set.
+    pub(super) collection: Option<PitchClassSet>,
     /// The player's recent notes (absolute ticks), oldest first.
     pub(super) phrase: Vec<TickNote>,
     /// Tick of the player's latest note-off.
@@ -123,6 +126,7 @@ impl<M: StepModel> PlanContext<M> {
                 held: [None; 128],
                 chord_held: [None; 128],
                 detected_key: None,
+                collection: None,
                 phrase: Vec::with_capacity(MAX_PHRASE_NOTES),
                 last_off_tick: 0,
                 memory: TrackMemory::default(),
@@ -168,6 +172,7 @@ impl<M: StepModel> PlanContext<M> {
         p.chord_held = [None; 128];
         p.phrase.clear();
         p.detected_key = None;
+        p.collection = None;
         p.arrived.clear();
     }
 
@@ -194,6 +199,7 @@ impl<M: StepModel> PlanContext<M> {
                     p.last_off_tick = off;
                     let from = p.phrase.len().saturating_sub(KEY_NOTES);
                     p.detected_key = key::detect(&p.phrase[from..]).or(p.detected_key);
+                    p.collection = key::collection(&p.phrase[from..]).or(p.collection);
                     return true;
                 }
             }

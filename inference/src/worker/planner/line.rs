@@ -202,6 +202,13 @@ impl<M: StepModel> PlanContext<M> {
             control: &self.line.control,
             key,
             chord: PitchClassSet(chord),
+            collection: match settings.steering.key {
+                KeySetting::Fixed(k) => PitchClassSet(k.scale().0 | chord),
+                KeySetting::Auto => self
+                    .player
+                    .collection
+                    .map_or(PitchClassSet(0), |c| PitchClassSet(c.0 | chord)),
+            },
             originality: self
                 .ngrams
                 .as_ref()
