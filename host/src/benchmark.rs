@@ -170,14 +170,18 @@ pub fn score(piece: &Piece, mode: Mode, heard: Heard, take: &Take) -> Tally {
     t
 }
 
+/// One take's counts: the piece's index, its cell and its tally.
+pub type TakeTally = (usize, Cell, Tally);
+
 /// Plays and measures every piece under `plan` with the plugin at `plugin`; `progress` is told
-/// each take done (and how many there are). Returns the counts per cell.
+/// each take done (and how many there are). Returns the counts per cell, and per take (in the
+/// order of pieces, modes, what is heard, seeds).
 pub fn run(
     plugin: &Path,
     pieces: &[Piece],
     plan: &Plan,
     progress: impl Fn(usize, usize) + Sync,
-) -> Result<BTreeMap<Cell, Tally>> {
+) -> Result<(BTreeMap<Cell, Tally>, Vec<TakeTally>)> {
     let mut jobs = Vec::new();
     for (i, p) in pieces.iter().enumerate() {
         for &mode in &plan.modes {
@@ -193,7 +197,7 @@ pub fn run(
     }
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let cells: Mutex<BTreeMap<Cell, Tally>> = Mutex::new(BTreeMap::new());
+    let takes: Mutex<Vec<(usize, TakeTally)>> = Mutex::new(Vec::new());
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..plan.jobs.max(1) {
@@ -216,8 +220,8 @@ pub fn run(
                             meter: p.meter,
                             seed,
                         };
-                        if let Ok(mut c) = cells.lock() {
-                            c.entry(cell).or_default().add(&t);
+                        if let Ok(mut all) = takes.lock() {
+                            all.push((k, (i, cell, t)));
                         }
                     }
                     Err(e) => {
@@ -233,7 +237,14 @@ pub fn run(
     if let Some(e) = failure.into_inner().map_err(|_| anyhow!("a job panicked"))? {
         return Err(e);
     }
-    cells.into_inner().map_err(|_| anyhow!("a job panicked"))
+    let mut takes = takes.into_inner().map_err(|_| anyhow!("a job panicked"))?;
+    takes.sort_by_key(|(k, _)| *k);
+    let takes: Vec<TakeTally> = takes.into_iter().map(|(_, t)| t).collect();
+    let mut cells: BTreeMap<Cell, Tally> = BTreeMap::new();
+    for (_, cell, t) in &takes {
+        cells.entry(cell.clone()).or_default().add(t);
+    }
+    Ok((cells, takes))
 }
 
 /// The sum of the cells that `keep` selects, per seed (seeds in order).
