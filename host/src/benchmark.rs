@@ -98,6 +98,16 @@ fn without(chords: &[Note], voice: &[Note]) -> Vec<Note> {
         .collect()
 }
 
+/// `phrase` up to its ending, the last note that starts on a strong beat (notes after it lead on
+/// into the next phrase, as a tune's pickups do; the definition `training/phrases.py` uses).
+fn to_ending(phrase: &[Note], meter: (u8, u8)) -> Vec<Note> {
+    let last = phrase
+        .iter()
+        .rposition(|n| crate::duet::strong_beat(meter, n.beat))
+        .map_or(phrase.len(), |i| i + 1);
+    phrase[..last].to_vec()
+}
+
 /// Measures one take of `piece` (see [`Tally`]).
 pub fn score(piece: &Piece, mode: Mode, heard: Heard, take: &Take) -> Tally {
     let beat = pulse(piece.meter);
@@ -128,14 +138,20 @@ pub fn score(piece: &Piece, mode: Mode, heard: Heard, take: &Take) -> Tally {
                 .filter(|n| n.beat >= take.span.0 - 1e-9)
                 .copied()
                 .collect();
+            let answer = to_ending(&answer, piece.meter);
             t.answers =
                 answers::measure(&take.melody, &answer, piece.scale, piece.meter, ANSWER_AFTER);
+            // The tune's own next phrase: as long as the call, to its ending.
+            let call_len = take.span.0 - take.melody.first().map_or(0.0, |n| n.beat);
             let consequent: Vec<Note> = piece
                 .melody
                 .iter()
-                .filter(|n| n.beat >= take.span.0 - 1e-9)
+                .filter(|n| {
+                    n.beat >= take.span.0 - 1e-9 && n.beat < take.span.0 + call_len - 1e-9
+                })
                 .copied()
                 .collect();
+            let consequent = to_ending(&consequent, piece.meter);
             t.consequent =
                 answers::measure(&take.melody, &consequent, piece.scale, piece.meter, ANSWER_AFTER);
             t.consequent_chords = measure_chords(

@@ -52,7 +52,7 @@ pub enum Mode {
     Continue,
     /// Answering the first phrase.
     Answer,
-    /// Looping a take over the first bars, played three times.
+    /// Looping a take over the first bars, played twice.
     Loop,
 }
 
@@ -92,8 +92,8 @@ pub struct Take {
 /// `Answer after`'s default, in beats.
 pub const ANSWER_AFTER: f64 = 2.0;
 
-/// Cycles a Loop take is played: the first is heard once, the others again.
-pub const LOOP_PASSES: u32 = 3;
+/// Cycles a Loop take is played: the first is heard once, the second again.
+pub const LOOP_PASSES: u32 = 2;
 /// Bars of a Loop cycle (at most).
 pub const LOOP_BARS: u32 = 4;
 
@@ -378,10 +378,10 @@ mod tests {
         assert_eq!((m.len(), c.len(), end, span), (4, 3, 12.0, (3.0, 12.0)));
         let (m, c, _, _) = jig.arrangement(Mode::Continue, Heard::Melody);
         assert_eq!((m.len(), c.len()), (6, 0));
-        // Three bars of 6/8 loop three times.
+        // Three bars of 6/8 loop twice.
         let (m, c, end, span) = jig.arrangement(Mode::Loop, Heard::WithChords);
-        assert_eq!((m.len(), c.len(), end), (18, 9, 27.0));
-        assert_eq!(span, (0.0, 27.0));
+        assert_eq!((m.len(), c.len(), end), (12, 6, 18.0));
+        assert_eq!(span, (0.0, 18.0));
         assert_eq!(m[6].beat, 9.0);
     }
 }

@@ -177,6 +177,7 @@ mod tests {
     #[test]
     fn events_are_small() {
         assert!(std::mem::size_of::<ContextEvent>() <= 48);
-        assert!(std::mem::size_of::<GeneratedNote>() <= 32);
+        // Seven alternates and the strong-beat flag make a note 40 bytes.
+        assert!(std::mem::size_of::<GeneratedNote>() <= 40);
     }
 }

@@ -17,11 +17,12 @@
 //! octaves with the nearest melody key; then an alternate that doubles a melody key; then nothing
 //! worse than a fourth (or such a parallel); then anything else ([`Fit`]). With a chord sounding, a
 //! key is a chord tone or not; on a strong beat the chord comes first wherever the melody allows
-//! it (a chord tone that fits the melody at least fairly, above any other key), elsewhere the
-//! melody comes first and the chord decides among equal fits ([`rank`]).
+//! it (a chord tone that fits the melody strictly, then a key that does, then a chord tone that
+//! fits it fairly, then other fair fits), elsewhere the melody comes first and the chord decides
+//! among equal fits ([`rank`]).
 
 /// Most alternates one note carries.
-pub const MAX_ALTERNATES: usize = 5;
+pub const MAX_ALTERNATES: usize = 7;
 
 /// Other keys the worker would also accept for a note, best first, and whether the note starts on
 /// a strong beat (where the chord comes first).
@@ -193,7 +194,9 @@ pub fn fit(key: u8, sounding: KeySet, last: Option<Meeting>) -> Fit {
 
 /// The rank of `key` at an onset (higher is better; see the module's guarantees): its [`Fit`]
 /// against the melody (the chord's keys when no melody sounds), and, with a chord sounding,
-/// whether it is a chord tone, first on a `strong` beat where it fits the melody at least fairly.
+/// whether it is a chord tone: on a `strong` beat a chord tone ranks a step above the same fit
+/// with the melody (a strict chord tone first, a strict other key above a fair chord tone).
+/// `planned` promotes a doubling to strict (the model's own choice stands).
 pub fn rank(key: u8, sounding: Sounding, last: Option<Meeting>, strong: bool, planned: bool) -> u8 {
     let f = fit(key, sounding.voice(), last);
     let f = if planned && f == Fit::Doubling {
@@ -207,8 +210,16 @@ pub fn rank(key: u8, sounding: Sounding, last: Option<Meeting>, strong: bool, pl
     }
     let tone = u8::from(sounding.chord_tone(key));
     if strong && f >= Fit::Fair {
-        // Chord tones that fit the melody rank above every other key.
-        8 + 4 * tone + melody
+        // Chord tones first where the melody allows, but a strict fit with the melody above a
+        // chord tone a fourth from it.
+        match (tone, f) {
+            (1, Fit::Strict) => 15,
+            (1, Fit::Doubling) => 14,
+            (0, Fit::Strict) => 13,
+            (1, _) => 12,
+            (_, Fit::Doubling) => 11,
+            _ => 10,
+        }
     } else {
         2 * melody + tone
     }
@@ -322,10 +333,12 @@ mod tests {
         };
         // C#5 (a sixth below E, a chord tone) over B4 (a fourth below E, no chord tone).
         assert_eq!(choose(74, &strong(&[71, 73]), sounding, None), 73);
-        // A4 (a fourth below E counts fair, a chord tone) over G4 (a sixth, no chord tone) on a
-        // strong beat; off it the melody comes first and the strict G4 wins.
-        assert_eq!(choose(74, &strong(&[67, 69]), sounding, None), 69);
-        assert_eq!(choose(74, &alts(&[67, 69]), sounding, None), 67);
+        // G4 (a sixth below E, no chord tone) fits the melody strictly, A4 (a chord tone) only
+        // fairly (class 5, the fourth): the strict fit wins, on the beat or off it.
+        assert_eq!(choose(74, &strong(&[69, 67]), sounding, None), 67);
+        assert_eq!(choose(74, &alts(&[69, 67]), sounding, None), 67);
+        // A chord tone that fits fairly replaces the planned clash.
+        assert_eq!(choose(74, &strong(&[69]), sounding, None), 69);
         // A chord tone that clashes with the melody never beats a key that fits it: over the
         // melody's passing F5, E5 (a chord tone, a seventh) gives way to D5 (a sixth below).
         let passing = Sounding {

@@ -20,9 +20,9 @@ use super::{Continuation, Guide};
 
 /// Most heard notes a model may expect in one bar.
 pub(super) const MAX_EXPECTED_NOTES: usize = 12;
-/// How far from the sampled key an alternate may lie, in semitones (a fourth: the line's shape
-/// survives the onset choice).
-const ALTERNATE_REACH: u8 = 5;
+/// How far from the sampled key an alternate may lie, in semitones (a fifth: room for a tone of
+/// any chord that may sound at the onset, while the line keeps its register).
+const ALTERNATE_REACH: u8 = 7;
 /// How much less likely than the likeliest key an alternate may be, in logits (`e^3`, 20 times:
 /// an alternate is still a key the model finds likely). Tuned beside the twelve melodies; the
 /// figures are in `docs/MEASUREMENTS.md` ("Tuned constants").
@@ -223,7 +223,7 @@ impl<M: StepModel> Continuation<M> {
         PitchClassSet(1 << ((i32::from(h1) + interval).rem_euclid(12)))
     }
 
-    /// Up to [`MAX_ALTERNATES`] other keys for a note the model just gave `key`: within a fourth
+    /// Up to [`MAX_ALTERNATES`] other keys for a note the model just gave `key`: within a fifth
     /// of it, allowed where the note starts (register, voice), in the key when one is known and
     /// no less likely than `e^-ALTERNATE_SPAN` of the likeliest such key, best first, by the
     /// model's own logits: not by the shaped ones the pitch was sampled from, which lean towards

@@ -308,7 +308,7 @@ fn on_beat_notes_carry_alternates_near_them_and_other_notes_none() {
             assert!(n.alternates.is_empty(), "{n:?}");
         }
         for k in n.alternates.keys() {
-            assert!(k != n.key && k.abs_diff(n.key) <= 5, "{n:?}");
+            assert!(k != n.key && k.abs_diff(n.key) <= 7, "{n:?}");
         }
     }
     assert!(notes(false).iter().all(|n| n.alternates.is_empty()));
