@@ -36,14 +36,15 @@ pub struct DuetArgs {
     plugin: Option<PathBuf>,
 }
 
-fn beat_notes(notes: &[Note]) -> Vec<BeatNote> {
+/// `notes` as MIDI file notes on `channel` (velocity 0.8).
+pub(crate) fn beat_notes(notes: &[Note], channel: u8) -> Vec<BeatNote> {
     notes
         .iter()
         .map(|n| BeatNote {
             beat: n.beat,
             length: n.length,
             key: n.key,
-            channel: 0,
+            channel,
             velocity: 0.8,
         })
         .collect()
@@ -106,11 +107,17 @@ pub fn run(args: DuetArgs) -> Result<()> {
             let tempos = [(0.0, TEMPO)];
             std::fs::write(
                 dir.join(format!("{stem}.track.mid")),
-                midi_file::write(&beat_notes(&d.track), &tempos, m.meter, m.name, &text),
+                midi_file::write(&beat_notes(&d.track, 0), &tempos, m.meter, m.name, &text),
             )?;
             std::fs::write(
                 dir.join(format!("{stem}.descant.mid")),
-                midi_file::write(&beat_notes(&d.descant), &tempos, m.meter, "Descant", &text),
+                midi_file::write(
+                    &beat_notes(&d.descant, 0),
+                    &tempos,
+                    m.meter,
+                    "Descant",
+                    &text,
+                ),
             )?;
         }
     }

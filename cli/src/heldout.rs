@@ -13,20 +13,29 @@ use descant_host::benchmark::{self, Cell, Plan, Tally};
 use descant_host::duet::{DuetStats, Note};
 use descant_host::harmony::{chord_at, pulse};
 use descant_host::heldout::{self, Heard, Mode, Piece};
-use descant_inference::files::midi_file::{self, BeatNote};
+use descant_inference::files::midi_file;
+
+use crate::duet::beat_notes;
 
 /// `descant heldout`'s arguments.
 #[derive(Debug, clap::Args)]
 pub struct HeldoutArgs {
     /// The pieces (written by `training/heldout.py`).
-    #[arg(long, value_name = "FILE", default_value = "tests/fixtures/heldout.txt")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "tests/fixtures/heldout.txt"
+    )]
     fixture: PathBuf,
     /// The modes, comma-separated: continue, answer, loop.
     #[arg(long, default_value = "continue,answer,loop")]
     modes: String,
-    /// The seeds, comma-separated (every take is played once per seed).
+    /// The seeds of Continue and Answer, comma-separated (every take is played once per seed).
     #[arg(long, default_value = "1,2")]
     seeds: String,
+    /// The seeds of Loop (its takes are the longest).
+    #[arg(long, default_value = "1")]
+    loop_seeds: String,
     /// Only every Nth piece (1: all).
     #[arg(long, default_value_t = 1)]
     every: usize,
@@ -69,16 +78,17 @@ pub fn run(args: HeldoutArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(crate::render::default_plugin);
     let pieces = heldout::load(&args.fixture)?;
-    let seeds: Vec<u32> = args
-        .seeds
-        .split(',')
-        .map(|s| s.trim().parse().context("--seeds takes numbers"))
-        .collect::<Result<_>>()?;
-    let extra: Vec<(String, String)> = crate::render::measurement_settings("continue", 1, &args.set)?
-        .split_off(3);
+    let numbers = |text: &str| -> Result<Vec<u32>> {
+        text.split(',')
+            .map(|s| s.trim().parse().context("--seeds takes numbers"))
+            .collect()
+    };
+    let extra: Vec<(String, String)> =
+        crate::render::measurement_settings("continue", 1, &args.set)?.split_off(3);
     let plan = Plan {
         modes: modes(&args.modes)?,
-        seeds,
+        seeds: numbers(&args.seeds)?,
+        loop_seeds: numbers(&args.loop_seeds)?,
         extra,
         jobs: args.jobs,
     };
@@ -159,10 +169,12 @@ fn share(count: f64, of: u32) -> Option<f64> {
     (of > 0).then(|| 100.0 * count / f64::from(of))
 }
 
+/// A row of a table: its name, and which cells it sums.
+type Group = (String, Box<dyn Fn(&Cell) -> bool>);
+
 /// The rows' groups: everything, each style, each meter, each style and meter.
-fn groups(cells: &BTreeMap<Cell, Tally>) -> Vec<(String, Box<dyn Fn(&Cell) -> bool>)> {
-    let mut out: Vec<(String, Box<dyn Fn(&Cell) -> bool>)> =
-        vec![("all".to_owned(), Box::new(|_: &Cell| true))];
+fn groups(cells: &BTreeMap<Cell, Tally>) -> Vec<Group> {
+    let mut out: Vec<Group> = vec![("all".to_owned(), Box::new(|_: &Cell| true))];
     let styles: std::collections::BTreeSet<String> =
         cells.keys().map(|c| c.style.clone()).collect();
     let meters: std::collections::BTreeSet<(u8, u8)> = cells.keys().map(|c| c.meter).collect();
@@ -218,24 +230,37 @@ fn tables(cells: &BTreeMap<Cell, Tally>, plan: &Plan) -> String {
     out
 }
 
+/// A table's rows: each group's name, its counts per seed, the first seed's (the references do
+/// not depend on the seed) and all seeds' together; groups with no take are left out.
+fn rows<'a>(
+    cells: &'a BTreeMap<Cell, Tally>,
+    groups: &'a [Group],
+    here: &'a dyn Fn(&Cell) -> bool,
+) -> impl Iterator<Item = (&'a str, BTreeMap<u32, Tally>, Tally, Tally)> + 'a {
+    groups.iter().filter_map(move |(name, keep)| {
+        let per_seed = benchmark::per_seed(cells, |c| here(c) && keep(c));
+        let first = *per_seed.values().next()?;
+        let mut all = Tally::default();
+        per_seed.values().for_each(|t| all.add(t));
+        Some((name.as_str(), per_seed, first, all))
+    })
+}
+
 fn duet_table(
     out: &mut String,
     cells: &BTreeMap<Cell, Tally>,
-    groups: &[(String, Box<dyn Fn(&Cell) -> bool>)],
+    groups: &[Group],
     here: &dyn Fn(&Cell) -> bool,
 ) {
     let _ = writeln!(
         out,
-        "| group | pieces | beats | consonant | strict | chord tone, strong beats | in key | //5 8 per 100 | contrary | notes per melody note || random key: cons, strict, chord tone | random chord tone: cons, strict | corpus voice: cons, strict, chord tone, //5 8, contrary |"
+        "| group | pieces | beats | consonant | strict | chord tone, strong beats | in key | //5 8 per 100 | contrary | notes per melody note || the tune in key | random key: cons, strict, chord tone | random chord tone: cons, strict | corpus voice: cons, strict, chord tone, //5 8, contrary |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---||---|---|---|");
-    for (name, keep) in groups {
-        let per_seed = benchmark::per_seed(cells, |c| here(c) && keep(c));
-        let Some(first) = per_seed.values().next() else {
-            continue;
-        };
-        let mut all = Tally::default();
-        per_seed.values().for_each(|t| all.add(t));
+    let _ = writeln!(
+        out,
+        "|---|---|---|---|---|---|---|---|---|---||---|---|---|---|"
+    );
+    for (name, per_seed, first, all) in rows(cells, groups, here) {
         let d = &all.duet;
         let c = &all.chords;
         let v = &first.voice;
@@ -254,7 +279,7 @@ fn duet_table(
         };
         let _ = writeln!(
             out,
-            "| {name} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {:.2} || {} {} {} | {} {} | {voice} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {:.2} || {} | {} {} {} | {} {} | {voice} |",
             first.pieces,
             d.on_beat / per_seed.len() as u32,
             spread(&per_seed, |t| share(f64::from(t.duet.consonant), t.duet.on_beat)),
@@ -264,6 +289,7 @@ fn duet_table(
             per100(d),
             pct(f64::from(d.contrary), d.moves),
             f64::from(d.notes) / f64::from(d.player_notes.max(1)),
+            pct(f64::from(first.tune_in_key.0), first.tune_in_key.1),
             pct(d.random_consonant, d.on_beat),
             pct(d.random_strict, d.on_beat),
             pct(c.random_key_tones, c.beats),
@@ -284,7 +310,7 @@ fn per100(d: &DuetStats) -> f64 {
 fn answer_table(
     out: &mut String,
     cells: &BTreeMap<Cell, Tally>,
-    groups: &[(String, Box<dyn Fn(&Cell) -> bool>)],
+    groups: &[Group],
     here: &dyn Fn(&Cell) -> bool,
 ) {
     let _ = writeln!(
@@ -292,13 +318,7 @@ fn answer_table(
         "| group | pieces | answered | ends on the tonic, strong beat | on the dominant, strong beat | in key | chord tone, strong beats | notes per beat 0.6–1.6× the call || the tune's own consequent: tonic, dominant, in key, chord tone | random key: chord tone |"
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---||---|---|");
-    for (name, keep) in groups {
-        let per_seed = benchmark::per_seed(cells, |c| here(c) && keep(c));
-        let Some(first) = per_seed.values().next() else {
-            continue;
-        };
-        let mut all = Tally::default();
-        per_seed.values().for_each(|t| all.add(t));
+    for (name, per_seed, first, all) in rows(cells, groups, here) {
         let a = |t: &Tally| t.answers;
         let q = &first.consequent;
         let qc = &first.consequent_chords;
@@ -307,11 +327,23 @@ fn answer_table(
             "| {name} | {} | {} | {} | {} | {} | {} | {} || {} {} {} {} | {} |",
             first.pieces,
             spread(&per_seed, |t| share(f64::from(a(t).answered), a(t).calls)),
-            spread(&per_seed, |t| share(f64::from(a(t).tonic_strong), a(t).answered)),
-            spread(&per_seed, |t| share(f64::from(a(t).dominant_strong), a(t).answered)),
+            spread(&per_seed, |t| share(
+                f64::from(a(t).tonic_strong),
+                a(t).answered
+            )),
+            spread(&per_seed, |t| share(
+                f64::from(a(t).dominant_strong),
+                a(t).answered
+            )),
             spread(&per_seed, |t| share(f64::from(a(t).in_key), a(t).notes)),
-            spread(&per_seed, |t| share(f64::from(t.chords.strong_tones), t.chords.strong)),
-            spread(&per_seed, |t| share(f64::from(a(t).density_in_range), a(t).answered)),
+            spread(&per_seed, |t| share(
+                f64::from(t.chords.strong_tones),
+                t.chords.strong
+            )),
+            spread(&per_seed, |t| share(
+                f64::from(a(t).density_in_range),
+                a(t).answered
+            )),
             pct(f64::from(q.tonic_strong), q.answered),
             pct(f64::from(q.dominant_strong), q.answered),
             pct(f64::from(q.in_key), q.notes),
@@ -326,7 +358,11 @@ fn name(key: u8) -> String {
     const NAMES: [&str; 12] = [
         "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
     ];
-    format!("{}{}", NAMES[usize::from(key % 12)], i32::from(key / 12) - 1)
+    format!(
+        "{}{}",
+        NAMES[usize::from(key % 12)],
+        i32::from(key / 12) - 1
+    )
 }
 
 /// `--piece`: each chosen piece's takes, beat by beat: the melody, the chord, Descant.
@@ -358,7 +394,10 @@ fn read_pieces(
                         mode.name(),
                         heard
                     );
-                    print!("{}", note_by_note(p, &take.melody, &take.chords, &take.descant));
+                    print!(
+                        "{}",
+                        note_by_note(p, &take.melody, &take.chords, &take.descant)
+                    );
                     if let Some(dir) = &args.out {
                         let stem = format!("{}-{}-{heard:?}-{seed}", p.id, mode.name())
                             .replace(['/', ' '], "_");
@@ -381,19 +420,6 @@ fn read_pieces(
         }
     }
     Ok(())
-}
-
-fn beat_notes(notes: &[Note], channel: u8) -> Vec<BeatNote> {
-    notes
-        .iter()
-        .map(|n| BeatNote {
-            beat: n.beat,
-            length: n.length,
-            key: n.key,
-            channel,
-            velocity: 0.8,
-        })
-        .collect()
 }
 
 /// One line per beat of the meter's pulse: bar.beat, the melody's key, the chord's pitch classes,

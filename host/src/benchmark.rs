@@ -41,6 +41,9 @@ pub struct Tally {
     pub consequent: AnswerStats,
     /// Answer mode: the consequent against the chords.
     pub consequent_chords: ChordStats,
+    /// Continue mode: the melody's own notes in the piece's key, and all its notes (what "in
+    /// key" means for the tune itself: the key is the whole tune's profile key).
+    pub tune_in_key: (u32, u32),
 }
 
 impl Tally {
@@ -54,6 +57,8 @@ impl Tally {
         self.voice_chords.add(&o.voice_chords);
         self.consequent.add(&o.consequent);
         self.consequent_chords.add(&o.consequent_chords);
+        self.tune_in_key.0 += o.tune_in_key.0;
+        self.tune_in_key.1 += o.tune_in_key.1;
     }
 }
 
@@ -77,8 +82,10 @@ pub struct Cell {
 pub struct Plan {
     /// The modes.
     pub modes: Vec<Mode>,
-    /// The seeds (each take is played once per seed).
+    /// The seeds of Continue and Answer (each take is played once per seed).
     pub seeds: Vec<u32>,
+    /// The seeds of Loop (its takes are the longest: fewer keep the whole run short).
+    pub loop_seeds: Vec<u32>,
     /// Parameter settings after the benchmark's own (name, text).
     pub extra: Vec<(String, String)>,
     /// Renders at once.
@@ -139,21 +146,29 @@ pub fn score(piece: &Piece, mode: Mode, heard: Heard, take: &Take) -> Tally {
                 .copied()
                 .collect();
             let answer = to_ending(&answer, piece.meter);
-            t.answers =
-                answers::measure(&take.melody, &answer, piece.scale, piece.meter, ANSWER_AFTER);
+            t.answers = answers::measure(
+                &take.melody,
+                &answer,
+                piece.scale,
+                piece.meter,
+                ANSWER_AFTER,
+            );
             // The tune's own next phrase: as long as the call, to its ending.
             let call_len = take.span.0 - take.melody.first().map_or(0.0, |n| n.beat);
             let consequent: Vec<Note> = piece
                 .melody
                 .iter()
-                .filter(|n| {
-                    n.beat >= take.span.0 - 1e-9 && n.beat < take.span.0 + call_len - 1e-9
-                })
+                .filter(|n| n.beat >= take.span.0 - 1e-9 && n.beat < take.span.0 + call_len - 1e-9)
                 .copied()
                 .collect();
             let consequent = to_ending(&consequent, piece.meter);
-            t.consequent =
-                answers::measure(&take.melody, &consequent, piece.scale, piece.meter, ANSWER_AFTER);
+            t.consequent = answers::measure(
+                &take.melody,
+                &consequent,
+                piece.scale,
+                piece.meter,
+                ANSWER_AFTER,
+            );
             t.consequent_chords = measure_chords(
                 &[],
                 &piece.chords,
@@ -166,6 +181,10 @@ pub fn score(piece: &Piece, mode: Mode, heard: Heard, take: &Take) -> Tally {
         }
         Mode::Continue | Mode::Loop => {
             t.duet = measure(&take.melody, &take.descant, piece.scale, beat, take.span);
+            if mode == Mode::Continue {
+                let in_key = piece.melody.iter().filter(|n| piece.scale.contains(n.key));
+                t.tune_in_key = (in_key.count() as u32, piece.melody.len() as u32);
+            }
             if mode == Mode::Continue && !piece.voice.is_empty() {
                 let span = (0.0, piece.end);
                 t.voice = measure(&piece.melody, &piece.voice, piece.scale, beat, span);
@@ -205,7 +224,12 @@ pub fn run(
                 if heard == Heard::WithChords && p.chords.is_empty() {
                     continue;
                 }
-                for &seed in &plan.seeds {
+                let seeds = if mode == Mode::Loop {
+                    &plan.loop_seeds
+                } else {
+                    &plan.seeds
+                };
+                for &seed in seeds {
                     jobs.push((i, mode, heard, seed));
                 }
             }
@@ -250,7 +274,10 @@ pub fn run(
             });
         }
     });
-    if let Some(e) = failure.into_inner().map_err(|_| anyhow!("a job panicked"))? {
+    if let Some(e) = failure
+        .into_inner()
+        .map_err(|_| anyhow!("a job panicked"))?
+    {
         return Err(e);
     }
     let mut takes = takes.into_inner().map_err(|_| anyhow!("a job panicked"))?;

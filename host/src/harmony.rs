@@ -153,8 +153,7 @@ pub fn measure_chords(
             s.strong += 1;
             s.strong_tones += u32::from(tone);
         }
-        s.random_key_tones += scale_pcs.iter().filter(|&&pc| chord >> pc & 1 == 1).count()
-            as f64
+        s.random_key_tones += scale_pcs.iter().filter(|&&pc| chord >> pc & 1 == 1).count() as f64
             / scale_pcs.len().max(1) as f64;
         let Some(m) = melody
             .iter()

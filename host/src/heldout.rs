@@ -99,7 +99,7 @@ pub const LOOP_BARS: u32 = 4;
 
 /// The notes of a `melody`/`chords`/`voice` line's numbers.
 fn notes(words: &[&str], line: usize) -> Result<Vec<Note>> {
-    if words.len() % 3 != 0 {
+    if !words.len().is_multiple_of(3) {
         bail!("line {line}: notes come in threes (onset, length, key)");
     }
     words
@@ -293,7 +293,10 @@ impl Piece {
             settings.push(("Chord channel".to_owned(), "2".to_owned()));
         }
         if mode == Mode::Loop {
-            settings.push(("Loop length".to_owned(), format!("{} bars", self.loop_bars())));
+            settings.push((
+                "Loop length".to_owned(),
+                format!("{} bars", self.loop_bars()),
+            ));
         }
         settings.extend_from_slice(extra);
         let track_note = |channel: u8| {

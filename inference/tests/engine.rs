@@ -88,6 +88,7 @@ fn a_continuation_plays_a_monophonic_line_on_the_grid_after_the_start() {
         control: &control,
         key: None,
         chord: PitchClassSet(0),
+        collection: PitchClassSet(0),
         originality: None,
         heard: &[],
         phrase_end: None,

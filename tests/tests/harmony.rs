@@ -10,6 +10,10 @@ use anyhow::Result;
 use descant_host::duet::DuetStats;
 use descant_host::melodies::MELODIES;
 use descant_host::phrase_ends::PhraseEnds;
+use descant_host_tests::chorales::{
+    CONTRARY as CHORALE_CONTRARY, PARALLEL as CHORALE_PARALLEL,
+    PARALLEL_PERFECT_PER_100 as CHORALE_PARALLEL_PERFECT_PER_100,
+};
 use descant_host_tests::test_plugin_path;
 /// Floors for the material played again (the track memory knows it): consonant, strict (%).
 const AGAIN_CONSONANT: f64 = 90.0;
@@ -19,12 +23,6 @@ const ONCE_CONSONANT: f64 = 85.0;
 const ONCE_STRICT: f64 = 65.0;
 /// Floor for Descant's notes in the melody's key (%), below the project's target of 95 over all.
 const IN_KEY: f64 = 92.0;
-/// The chorales' own figures, alto against soprano in all 412 chorales, with the same measures
-/// (`training/duet.py` on the extracted corpus): parallel fifths and octaves per 100 beats where
-/// both sound, and the shares of parallel and contrary motion.
-const CHORALE_PARALLEL_PERFECT_PER_100: f64 = 1.7;
-const CHORALE_PARALLEL: f64 = 17.9;
-const CHORALE_CONTRARY: f64 = 17.6;
 /// At most twice the chorales' rate of parallel fifths and octaves.
 const MAX_PARALLEL_PERFECT_PER_100: f64 = 2.0 * CHORALE_PARALLEL_PERFECT_PER_100;
 /// A line of its own, not a shadow: parallel motion at most twice the chorales' share, contrary

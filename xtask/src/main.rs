@@ -353,12 +353,7 @@ fn test(extra: &[String]) -> Result<()> {
 /// training environment present (`cargo xtask train` makes it) the Python loop and the int8 model
 /// are measured too. Extra arguments go to `descant bench` (`--minutes 1` for a short run).
 fn bench(extra: &[String]) -> Result<()> {
-    fetch_ort()?;
-    nice_plug_xtask::main_with_args(
-        "cargo xtask",
-        ["bundle", "descant", "--release"].map(String::from),
-    )?;
-    place_ort_beside_bundles()?;
+    release_bundle()?;
     let out = Path::new("target/bench");
     std::fs::create_dir_all(out)?;
     let mut args: Vec<String> = vec![
@@ -380,43 +375,43 @@ fn bench(extra: &[String]) -> Result<()> {
     } else {
         eprintln!("no training/.venv: the Python loop and int8 rows are skipped (`cargo xtask train` makes it)");
     }
-    run(Command::new("cargo")
-        .args([
-            "run",
-            "--release",
-            "-p",
-            "descant-cli",
-            "--bin",
-            "descant",
-            "--",
-            "bench",
-        ])
-        .args(&args)
-        .args(extra))
+    run(descant_release().arg("bench").args(&args).args(extra))
 }
 
-/// The held-out benchmark on the release plugin: `descant heldout` (release) with `extra`.
-fn heldout(extra: &[String]) -> Result<()> {
+/// The release bundle, with ONNX Runtime beside it.
+fn release_bundle() -> Result<()> {
     fetch_ort()?;
     nice_plug_xtask::main_with_args(
         "cargo xtask",
         ["bundle", "descant", "--release"].map(String::from),
     )?;
-    place_ort_beside_bundles()?;
-    run(Command::new("cargo")
-        .args([
-            "run",
-            "--release",
-            "-p",
-            "descant-cli",
-            "--bin",
-            "descant",
-            "--",
-            "heldout",
-            "--plugin",
-        ])
+    place_ort_beside_bundles()
+}
+
+/// `cargo run` of the release `descant` program, its arguments to follow.
+fn descant_release() -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.args([
+        "run",
+        "--release",
+        "-p",
+        "descant-cli",
+        "--bin",
+        "descant",
+        "--",
+    ]);
+    cmd
+}
+
+/// The held-out benchmark on the release plugin: `descant heldout` (release) with `extra`.
+fn heldout(extra: &[String]) -> Result<()> {
+    release_bundle()?;
+    // The plugin's log lines would bury the tables: they go to a file.
+    run(descant_release()
+        .args(["heldout", "--plugin"])
         .arg(format!("target/bundled/{BUNDLE_NAME}.clap"))
-        .args(extra))
+        .args(extra)
+        .env("NICE_LOG", "target/heldout.log"))
 }
 
 /// The training environment: `training/.venv` with `training/requirements.txt` (torch on CPU,

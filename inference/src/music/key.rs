@@ -331,7 +331,10 @@ fn histogram(notes: &[TickNote], min: usize) -> Option<[f32; 12]> {
 pub fn collection(notes: &[TickNote]) -> Option<PitchClassSet> {
     let hist = histogram(notes, MIN_NOTES_TO_DETECT)?;
     let all = correlations(&hist);
-    let best = all.iter().map(|(r, _)| *r).fold(f32::NEG_INFINITY, f32::max);
+    let best = all
+        .iter()
+        .map(|(r, _)| *r)
+        .fold(f32::NEG_INFINITY, f32::max);
     if best <= 0.0 {
         return None;
     }
@@ -363,18 +366,28 @@ mod tests {
     #[test]
     fn a_tune_that_never_decides_between_two_keys_keeps_to_what_they_share() {
         // F G A C D only: F major or C major (or D minor); neither B nor B♭ is established.
-        let tune = line(&[65, 67, 69, 67, 65, 67, 69, 72, 74, 72, 69, 67, 65, 62, 60, 65]);
+        let tune = line(&[
+            65, 67, 69, 67, 65, 67, 69, 72, 74, 72, 69, 67, 65, 62, 60, 65,
+        ]);
         let set = collection(&tune).unwrap();
-        assert!(!set.contains_key(70) && !set.contains_key(71), "{:012b}", set.0);
+        assert!(
+            !set.contains_key(70) && !set.contains_key(71),
+            "{:012b}",
+            set.0
+        );
         for k in [60, 62, 65, 67, 69] {
             assert!(set.contains_key(k));
         }
         // Once B♭ is played, F major is the key, and its scale the collection.
         let mut with_b_flat = tune.clone();
-        with_b_flat.extend(line(&[70, 69, 70, 72, 70, 69, 65]).into_iter().map(|n| TickNote {
-            onset: n.onset + 1000,
-            ..n
-        }));
+        with_b_flat.extend(
+            line(&[70, 69, 70, 72, 70, 69, 65])
+                .into_iter()
+                .map(|n| TickNote {
+                    onset: n.onset + 1000,
+                    ..n
+                }),
+        );
         let set = collection(&with_b_flat).unwrap();
         assert!(set.contains_key(70) && !set.contains_key(71));
         assert!(collection(&tune[..3]).is_none());

@@ -227,7 +227,12 @@ pub fn rank(key: u8, sounding: Sounding, last: Option<Meeting>, strong: bool, pl
 
 /// The key to play: `planned`, or the first of `alternates` that ranks strictly higher against
 /// `sounding` (see the module's guarantees). `last` is the previous meeting of the voices, if any.
-pub fn choose(planned: u8, alternates: &Alternates, sounding: Sounding, last: Option<Meeting>) -> u8 {
+pub fn choose(
+    planned: u8,
+    alternates: &Alternates,
+    sounding: Sounding,
+    last: Option<Meeting>,
+) -> u8 {
     if sounding.is_empty() || alternates.is_empty() {
         return planned;
     }
@@ -302,10 +307,7 @@ mod tests {
     #[test]
     fn every_sounding_key_counts() {
         // E fits C but clashes with F; A fits both (a sixth above C, a third above F).
-        assert_eq!(
-            choose(64, &alts(&[69]), melody(&[60, 65]), None),
-            69
-        );
+        assert_eq!(choose(64, &alts(&[69]), melody(&[60, 65]), None), 69);
     }
 
     #[test]

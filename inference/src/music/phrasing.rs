@@ -181,7 +181,6 @@ fn classes_of(keys: u128) -> u16 {
         .fold(0u16, |set, k| set | 1 << (k % 12))
 }
 
-
 /// A note at least this long ends a phrase with a breath of its own (a held note): a half note,
 /// or a dotted quarter in a compound meter.
 pub fn long_ticks(meter: Meter) -> i64 {

@@ -169,7 +169,13 @@ mod tests {
         assert_eq!(Meter::new(6, 8).unwrap().beat_ticks(), 6);
         let pulse = |n, d| Meter::new(n, d).unwrap().pulse_ticks();
         assert_eq!(
-            [pulse(6, 8), pulse(9, 8), pulse(3, 8), pulse(2, 2), pulse(3, 4)],
+            [
+                pulse(6, 8),
+                pulse(9, 8),
+                pulse(3, 8),
+                pulse(2, 2),
+                pulse(3, 4)
+            ],
             [18, 18, 18, 24, 12]
         );
         assert_eq!(
