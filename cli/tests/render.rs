@@ -132,7 +132,15 @@ fn help_exits_zero_and_names_every_command() {
     let o = descant(&["--help"]);
     assert_eq!(o.status.code(), Some(0));
     let help = String::from_utf8_lossy(&o.stdout);
-    for command in ["render", "selfcheck", "bench", "duet", "answers", "lines"] {
+    for command in [
+        "render",
+        "selfcheck",
+        "bench",
+        "duet",
+        "answers",
+        "heldout",
+        "lines",
+    ] {
         assert!(help.contains(command), "{help}");
     }
     let o = descant(&["render", "--help"]);
@@ -144,6 +152,19 @@ fn help_exits_zero_and_names_every_command() {
     let o = descant(&["--version"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn heldout_names_a_missing_fixture_or_piece() {
+    let o = descant(&["heldout", "--fixture", "/nonexistent/heldout.txt"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("/nonexistent/heldout.txt"), "{err}");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/heldout.txt");
+    let o = descant(&["heldout", "--fixture", fixture, "--piece", "no-such-piece"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no piece 'no-such-piece'"), "{err}");
 }
 
 #[test]
