@@ -67,9 +67,9 @@ impl Scale {
 }
 
 /// Interval classes counted consonant: unison/octave, 3rds, 4th, 5th, 6ths.
-const CONSONANT: [u8; 7] = [0, 3, 4, 5, 7, 8, 9];
+pub(crate) const CONSONANT: [u8; 7] = [0, 3, 4, 5, 7, 8, 9];
 /// The same without the 4th (the strict, two-voice counterpoint reading).
-const STRICT: [u8; 6] = [0, 3, 4, 7, 8, 9];
+pub(crate) const STRICT: [u8; 6] = [0, 3, 4, 7, 8, 9];
 
 /// Onsets this close to a beat count as on it (beats).
 pub const ON_BEAT: f64 = 1.0 / 16.0;
@@ -165,7 +165,7 @@ fn sounding(notes: &[Note], t: f64) -> Option<u8> {
 }
 
 /// Interval class of two keys, 0..12.
-fn class(a: u8, b: u8) -> u8 {
+pub(crate) fn class(a: u8, b: u8) -> u8 {
     (i32::from(a) - i32::from(b)).rem_euclid(12) as u8
 }
 

@@ -6,12 +6,7 @@
 //! give the same figures. A beat is the meter's pulse ([`pulse`]): a dotted quarter in 6/8, 9/8
 //! and 12/8, a half note in 2/2, the denominator's note otherwise.
 
-use crate::duet::{strong_beat, Note, Scale, ON_BEAT};
-
-/// Interval classes counted consonant, the 4th among them.
-const CONSONANT: [u8; 7] = [0, 3, 4, 5, 7, 8, 9];
-/// The same without the 4th.
-const STRICT: [u8; 6] = [0, 3, 4, 7, 8, 9];
+use crate::duet::{class, strong_beat, Note, Scale, CONSONANT, ON_BEAT, STRICT};
 
 /// The meter's pulse in quarter-note beats: what a player counts (two in 6/8, three in 9/8, two
 /// in 2/2, one per bar in 3/8).
@@ -64,11 +59,6 @@ impl ChordStats {
         self.random_strict += o.random_strict;
         self.random_key_tones += o.random_key_tones;
     }
-}
-
-/// Interval class of `a` over `b`, 0..12.
-fn class(a: u8, b: u8) -> u8 {
-    (i32::from(a) - i32::from(b)).rem_euclid(12) as u8
 }
 
 /// Whether `n` sounds at `t` (onset at or before, end after).
