@@ -258,6 +258,21 @@ mod tests {
     #[test]
     fn a_reader_never_sees_two_blocks_mixed() {
         let cell = Arc::new(BlockCell::default());
+        let snapshot = |i: u32| {
+            let n = f64::from(i);
+            BlockSnapshot {
+                playhead_beat: n,
+                playing: i.is_multiple_of(2),
+                tempo: n + 1.0,
+                loop_range: (!i.is_multiple_of(3)).then_some((n, 4.0)),
+                bar_start_beat: n,
+                meter: Meter::FOUR_FOUR,
+                epoch: i,
+            }
+        };
+        // The default snapshot does not follow the pattern below: publish one that does before
+        // the reader can look.
+        cell.publish(snapshot(0));
         let reads = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let reader = {
@@ -277,18 +292,9 @@ mod tests {
         // Publish until the reader has read often while the writer wrote (however the two
         // threads are scheduled), within a bound.
         let want = if cfg!(miri) { 10 } else { 20_000 };
-        let mut i = 0u32;
+        let mut i = 1u32;
         while (i < 1000 || reads.load(Ordering::Relaxed) < want) && i < 50_000_000 {
-            let n = f64::from(i);
-            cell.publish(BlockSnapshot {
-                playhead_beat: n,
-                playing: i.is_multiple_of(2),
-                tempo: n + 1.0,
-                loop_range: (!i.is_multiple_of(3)).then_some((n, 4.0)),
-                bar_start_beat: n,
-                meter: Meter::FOUR_FOUR,
-                epoch: i,
-            });
+            cell.publish(snapshot(i));
             i += 1;
         }
         stop.store(true, Ordering::Relaxed);
