@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 
 use crate::answers::{self, AnswerStats};
 use crate::duet::{measure, DuetStats, Note};
@@ -237,6 +237,8 @@ pub fn run(
     }
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
+    // Descant's notes in all takes: none at all means the plugin never had a model.
+    let played = AtomicUsize::new(0);
     let takes: Mutex<Vec<(usize, TakeTally)>> = Mutex::new(Vec::new());
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|s| {
@@ -252,6 +254,7 @@ pub fn run(
                 let p = &pieces[i];
                 match p.play(plugin, mode, heard, seed, &plan.extra) {
                     Ok(take) => {
+                        played.fetch_add(take.descant.len(), Ordering::Relaxed);
                         let t = score(p, mode, heard, &take);
                         let cell = Cell {
                             mode,
@@ -279,6 +282,14 @@ pub fn run(
         .map_err(|_| anyhow!("a job panicked"))?
     {
         return Err(e);
+    }
+    if !jobs.is_empty() && played.into_inner() == 0 {
+        bail!(
+            "the plugin at {} played no note in {} takes: did its model load (ONNX Runtime \
+             beside it; its log says)?",
+            plugin.display(),
+            jobs.len()
+        );
     }
     let mut takes = takes.into_inner().map_err(|_| anyhow!("a job panicked"))?;
     takes.sort_by_key(|(k, _)| *k);

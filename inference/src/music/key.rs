@@ -346,6 +346,57 @@ pub fn collection(notes: &[TickNote]) -> Option<PitchClassSet> {
     Some(PitchClassSet(common | played))
 }
 
+/// How likely a pitch class must be to lie in the key for [`early_collection`] to count it.
+pub const EARLY_IN_KEY: f32 = 0.5;
+
+/// The pitch classes the first few notes of a tune make likely to be in its key, before
+/// [`collection`] has enough to go on (1 to [`MIN_NOTES_TO_DETECT`]` - 1` notes; `None` for none
+/// or more). Each of the 24 major and minor keys is weighed by how likely it makes the notes
+/// heard, each note's pitch class drawn from Aarden's scale-degree frequencies of the Essen folk
+/// songs (Temperley's probabilistic key finding, uniform prior); a pitch class counts when the
+/// keys whose scales hold it weigh at least [`EARLY_IN_KEY`] of the whole. Every pitch class
+/// heard counts.
+pub fn early_collection(keys: &[u8]) -> Option<PitchClassSet> {
+    if keys.is_empty() || keys.len() >= MIN_NOTES_TO_DETECT {
+        return None;
+    }
+    let log_likelihood = |profile: &[f32; 12], tonic: usize| -> f32 {
+        let total: f32 = profile.iter().sum();
+        keys.iter()
+            .map(|k| (profile[(usize::from(k % 12) + 12 - tonic) % 12] / total).ln())
+            .sum()
+    };
+    let mut weighed = [(0.0f32, PitchClassSet(0)); 24];
+    for tonic in 0..12u8 {
+        for (m, (mode, profile)) in [(Mode::Major, &AARDEN_MAJOR), (Mode::Minor, &AARDEN_MINOR)]
+            .into_iter()
+            .enumerate()
+        {
+            let key = Key { tonic, mode };
+            weighed[usize::from(tonic) * 2 + m] =
+                (log_likelihood(profile, usize::from(tonic)), key.scale());
+        }
+    }
+    let best = weighed
+        .iter()
+        .map(|(l, _)| *l)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let mut in_key = [0.0f32; 12];
+    let mut total = 0.0f32;
+    for (l, scale) in weighed {
+        let w = (l - best).exp();
+        total += w;
+        for (pc, p) in in_key.iter_mut().enumerate() {
+            if scale.0 & 1 << pc != 0 {
+                *p += w;
+            }
+        }
+    }
+    let likely = (0..12).filter(|&pc| in_key[pc] >= EARLY_IN_KEY * total);
+    let played = keys.iter().fold(0u16, |set, k| set | 1 << (k % 12));
+    Some(PitchClassSet(likely.fold(played, |set, pc| set | 1 << pc)))
+}
+
 /// The key of `notes` (duration-weighted; later notes weigh more, so the answer follows a
 /// modulation), or `None` when there is too little to go on.
 pub fn detect(notes: &[TickNote]) -> Option<Key> {
@@ -391,6 +442,25 @@ mod tests {
         let set = collection(&with_b_flat).unwrap();
         assert!(set.contains_key(70) && !set.contains_key(71));
         assert!(collection(&tune[..3]).is_none());
+    }
+
+    #[test]
+    fn the_first_notes_of_a_tune_already_rule_out_what_no_key_they_suggest_holds() {
+        // D, then B♭ and A: G minor, B♭ major, D minor, F major are likely; C♯ and F♯ are not.
+        let set = early_collection(&[62, 70, 69]).unwrap();
+        for k in [62, 70, 69, 67, 65, 60] {
+            assert!(set.contains_key(k), "{k}: {:012b}", set.0);
+        }
+        for k in [61, 66, 71, 68] {
+            assert!(!set.contains_key(k), "{k}: {:012b}", set.0);
+        }
+        // One C: C major's and its neighbours' tones; not F♯ nor C♯.
+        let set = early_collection(&[60]).unwrap();
+        assert!(set.contains_key(67) && set.contains_key(64));
+        assert!(!set.contains_key(66) && !set.contains_key(61));
+        // Nothing heard, or enough for the correlation: no early set.
+        assert!(early_collection(&[]).is_none());
+        assert!(early_collection(&[60, 62, 64, 65]).is_none());
     }
 
     #[test]

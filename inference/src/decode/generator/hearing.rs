@@ -224,7 +224,8 @@ impl<M: StepModel> Continuation<M> {
     }
 
     /// Up to [`MAX_ALTERNATES`] other keys for a note the model just gave `key`: within a fifth
-    /// of it, allowed where the note starts (register, voice), in the key when one is known and
+    /// of it, allowed where the note starts (register, voice), in the key when one is known (else
+    /// in the key's likely collection, when there is one) and
     /// no less likely than `e^-ALTERNATE_SPAN` of the likeliest such key, best first, by the
     /// model's own logits: not by the shaped ones the pitch was sampled from, which lean towards
     /// the harmony expected at the onset, where the alternates are for the harmony that turns out
@@ -240,7 +241,11 @@ impl<M: StepModel> Continuation<M> {
             let t = tokenizer::pitch_token(k);
             self.scratch.shaped[t as usize].is_finite()
                 && allowed(t)
-                && guide.key.is_none_or(|s| s.scale().contains_key(k))
+                && match guide.key {
+                    Some(key) => key.scale().contains_key(k),
+                    // Before a key is detected: the pitch classes the first notes make likely.
+                    None => guide.collection.0 == 0 || guide.collection.contains_key(k),
+                }
         };
         let logit = |k: u8| self.state.logits()[tokenizer::pitch_token(k) as usize];
         let best = (tokenizer::PITCH_LOW..=tokenizer::PITCH_HIGH)

@@ -11,7 +11,11 @@
 //! and sent, and that note would start on a beat within two beats while the player's key is
 //! still down, a clash (a second, a seventh or a tritone against it) withdraws that note and the
 //! rest of the line after it, and the line is planned again from there, hearing the new note.
+//! So does a planned note, not yet sounding, whose pitch class the key heard so far leaves out,
+//! once that key has changed since the note was planned (the first notes of a tune, mostly), when
+//! the key is on Auto.
 
+use crate::decode::steering::KeySetting;
 use crate::error::ModelError;
 use crate::model::step::StepModel;
 use crate::model::tokenizer::TickNote;
@@ -97,7 +101,8 @@ impl<M: StepModel> ModePlanner<M> for AlongPlanner {
             playhead, horizon, ..
         } = time;
         if settings.hearing.correct {
-            self.correct(cx, sink);
+            let by_key = settings.steering.key == KeySetting::Auto;
+            self.correct(cx, by_key, sink);
         } else {
             cx.player.arrived.clear();
         }
@@ -154,8 +159,14 @@ impl AlongPlanner {
         }
     }
 
-    /// The last-moment correction (see the module doc); returns whether notes were withdrawn.
-    fn correct<M: StepModel>(&mut self, cx: &mut PlanContext<M>, sink: &mut impl PlanSink) -> bool {
+    /// The last-moment correction (see the module doc); `by_key`: also for the key heard (the
+    /// key is on Auto). Returns whether notes were withdrawn.
+    fn correct<M: StepModel>(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        by_key: bool,
+        sink: &mut impl PlanSink,
+    ) -> bool {
         let beat = cx.clock.meter.beat_ticks();
         let mut first: Option<f64> = None;
         for &(onset, key) in &cx.player.arrived {
@@ -176,16 +187,14 @@ impl AlongPlanner {
             }
         }
         cx.player.arrived.clear();
+        // The key heard so far changed: a planned note it leaves out goes, with what follows.
+        if let Some(out) = cx.first_out_of_key(by_key, f64::MIN) {
+            first = Some(first.map_or(out, |f: f64| f.min(out)));
+        }
         let Some(from) = first else {
             return false;
         };
-        sink.retract_from(from, cx.clock.epoch);
-        cx.sent.notes.retain(|n| n.onset_beat < from - 1e-9);
-        cx.sent.last_end_beat = cx
-            .sent
-            .notes
-            .last()
-            .map_or(f64::MIN, |n| n.onset_beat + n.length_beats);
+        cx.withdraw_from(from, sink);
         let tick = to_tick(from);
         self.own.retain(|n| n.onset < tick);
         cx.line.continuation = None;

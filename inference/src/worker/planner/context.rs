@@ -47,8 +47,12 @@ pub(super) struct Player {
     /// The key detected from the player's phrase (updated on every note-off).
     pub(super) detected_key: Option<Key>,
     /// The pitch classes the player's phrase establishes as the key's (updated with
-    /// `detected_key`; see `key::collection`): the key pull's set.
+    /// `detected_key`; see `key::collection`; before the key can be detected, from the first
+    /// notes, held ones included: `key::early_collection`): the key pull's set.
     pub(super) collection: Option<PitchClassSet>,
+    /// The collection changed since Continue mode's last-moment correction looked (it withdraws
+    /// planned notes the key now heard leaves out).
+    pub(super) collection_changed: bool,
     /// The player's recent notes (absolute ticks), oldest first.
     pub(super) phrase: Vec<TickNote>,
     /// Tick of the player's latest note-off.
@@ -64,6 +68,22 @@ impl Player {
     /// Whether a player key is down.
     pub(super) fn any_held(&self) -> bool {
         self.held.iter().any(Option::is_some)
+    }
+
+    /// The key's likely pitch classes from the phrase's first notes and the keys held, while
+    /// they are too few to detect a key (see `key::early_collection`).
+    fn early_collection(&self) -> Option<PitchClassSet> {
+        let mut keys = [0u8; key::MIN_NOTES_TO_DETECT];
+        let mut n = 0;
+        let held = (0..128u8).filter(|&k| self.held[usize::from(k)].is_some());
+        for k in self.phrase.iter().map(|note| note.key).chain(held) {
+            if n == keys.len() {
+                return None;
+            }
+            keys[n] = k;
+            n += 1;
+        }
+        key::early_collection(&keys[..n])
     }
 }
 
@@ -127,6 +147,7 @@ impl<M: StepModel> PlanContext<M> {
                 chord_held: [None; 128],
                 detected_key: None,
                 collection: None,
+                collection_changed: false,
                 phrase: Vec::with_capacity(MAX_PHRASE_NOTES),
                 last_off_tick: 0,
                 memory: TrackMemory::default(),
@@ -185,6 +206,11 @@ impl<M: StepModel> PlanContext<M> {
                 if p.arrived.len() < p.arrived.capacity() {
                     p.arrived.push((to_tick(beat), key & 127));
                 }
+                if p.detected_key.is_none() {
+                    let collection = p.early_collection().or(p.collection);
+                    p.collection_changed |= collection != p.collection;
+                    p.collection = collection;
+                }
             }
             ContextEvent::PlayerNoteOff { key, beat, .. } => {
                 let off = to_tick(beat);
@@ -199,7 +225,11 @@ impl<M: StepModel> PlanContext<M> {
                     p.last_off_tick = off;
                     let from = p.phrase.len().saturating_sub(KEY_NOTES);
                     p.detected_key = key::detect(&p.phrase[from..]).or(p.detected_key);
-                    p.collection = key::collection(&p.phrase[from..]).or(p.collection);
+                    let collection = key::collection(&p.phrase[from..])
+                        .or_else(|| p.early_collection())
+                        .or(p.collection);
+                    p.collection_changed |= collection != p.collection;
+                    p.collection = collection;
                     return true;
                 }
             }

@@ -23,7 +23,7 @@ use crate::music::phrasing::{self, Phrasing};
 use super::super::config::WorkerSettings;
 use super::context::PlanContext;
 use super::memory::BarGrid;
-use super::{to_beat, PlanSink, MAX_SENT};
+use super::{to_beat, to_tick, PlanSink, MAX_SENT};
 
 /// How far past the playhead the track memory is asked what to expect, in bars (beyond any
 /// look-ahead: a line enters a bar at most one look-ahead, two seconds, before it sounds).
@@ -309,6 +309,39 @@ impl<M: StepModel> PlanContext<M> {
         };
         self.send(sent, work, sink);
         sent
+    }
+
+    /// The onset (beats) of the first note sent that starts after the playhead, no earlier than
+    /// `not_before`, and whose pitch class the key heard so far leaves out, once that key has
+    /// changed since the last look (`by_key`: the key is on Auto; otherwise the change is only
+    /// taken note of). Planned notes a new key leaves out are withdrawn (see `along`'s
+    /// last-moment correction, and Loop mode's).
+    pub(super) fn first_out_of_key(&mut self, by_key: bool, not_before: f64) -> Option<f64> {
+        if !std::mem::take(&mut self.player.collection_changed) || !by_key {
+            return None;
+        }
+        let collection = self.player.collection?;
+        self.sent
+            .notes
+            .iter()
+            .find(|n| {
+                to_tick(n.onset_beat) > self.clock.now
+                    && n.onset_beat >= not_before - 1e-9
+                    && !collection.contains_key(n.key)
+            })
+            .map(|n| n.onset_beat)
+    }
+
+    /// Withdraws every note sent from `from` (beats) on: the audio thread drops them, and the
+    /// next note sent may start there.
+    pub(super) fn withdraw_from(&mut self, from: f64, sink: &mut impl PlanSink) {
+        sink.retract_from(from, self.clock.epoch);
+        self.sent.notes.retain(|n| n.onset_beat < from - 1e-9);
+        self.sent.last_end_beat = self
+            .sent
+            .notes
+            .last()
+            .map_or(f64::MIN, |n| n.onset_beat + n.length_beats);
     }
 
     /// Sends a planned note. A note that would start before the previous one ends (a stretch

@@ -5,13 +5,16 @@
 //! Guarantees: cycle numbers stay the same when the host's loop start moves on by a loop length
 //! at each wrap; a grid that moves under a cycle whose line just ended begins that cycle afresh
 //! (it never stops the model); a replayed take is the kept one, note for note; only a cycle
-//! recorded from its start becomes the take.
+//! recorded from its start becomes the take. With the key on Auto, a planned note the key heard
+//! since leaves out is withdrawn before it sounds, and the cycle's line planned again from it
+//! (the first cycle, mostly, planned before the key was heard).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::RwLock;
 
+use crate::decode::steering::KeySetting;
 use crate::error::ModelError;
 use crate::events::GeneratedNote;
 use crate::files::take::{KeptTake, TakeNote};
@@ -236,6 +239,14 @@ impl LoopPlanner {
         if self.state.replaying {
             return Ok(self.replay(cx, start, end, horizon, t0, sink));
         }
+        if settings.hearing.correct && cx.line.continuation.is_some() {
+            // The key heard so far changed: this cycle's planned notes it leaves out go, with
+            // what follows, and the line is planned again from the first of them.
+            let by_key = settings.steering.key == KeySetting::Auto;
+            if let Some(from) = cx.first_out_of_key(by_key, to_beat(start)) {
+                self.replan_from(cx, model, settings, from, sink)?;
+            }
+        }
         let frame = self.state.frame();
         let Some(step) = cx.step(model, settings, frame, sink)? else {
             return Ok(false);
@@ -381,23 +392,38 @@ impl LoopPlanner {
         // A phrase that began within the cycle's first beat counts as the cycle's (the worker
         // may start a little after the transport does).
         lp.whole = cursor - start < TICKS_PER_BEAT;
-        // The new phrase hears the player and the previous take (placed in the previous cycle).
-        let previous: Vec<TickNote> = lp
-            .take
-            .iter()
-            .flat_map(|t| &t.notes)
-            .map(|n| TickNote {
-                onset: start - len + to_tick(n.onset),
-                duration: to_tick(n.length).max(1),
-                key: n.key,
-            })
-            .collect();
+        self.start_cycle_line(cx, model, settings, cursor, sink)
+    }
+
+    /// Loop mode: starts the cycle's line at `cursor`. It hears the previous take (placed in the
+    /// previous cycle) and what this cycle recorded before `cursor`.
+    fn start_cycle_line<M: StepModel>(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        model: &mut M,
+        settings: &WorkerSettings,
+        cursor: i64,
+        sink: &mut impl PlanSink,
+    ) -> Result<(), ModelError> {
+        let lp = &self.state;
+        let (start, len) = (lp.start, lp.len);
+        let previous = lp.take.iter().flat_map(|t| &t.notes).map(|n| TickNote {
+            onset: start - len + to_tick(n.onset),
+            duration: to_tick(n.length).max(1),
+            key: n.key,
+        });
+        let recorded = lp.recording.iter().map(|n| TickNote {
+            onset: start + to_tick(n.onset),
+            duration: to_tick(n.length).max(1),
+            key: n.key,
+        });
+        let own: Vec<TickNote> = previous.chain(recorded).collect();
         // A two-voice model hears the player (and the previous cycle's material, from the track
         // memory) beside its own previous take; a v1 model gets one merged line.
         let history = if model.contract().two_voice() {
-            previous
+            own
         } else {
-            merge_monophonic(&cx.player.phrase, &previous)
+            merge_monophonic(&cx.player.phrase, &own)
         };
         // A cycle of two bars or more is a phrase that ends where the cycle does.
         let phrase_end = (len >= 2 * cx.clock.meter.bar_ticks()).then_some(start + len);
@@ -406,6 +432,25 @@ impl LoopPlanner {
             ..self.state.frame()
         };
         cx.start_line(model, settings, &history, cursor, frame, sink)
+    }
+
+    /// Loop mode: withdraws the cycle's notes from `from` (beats) on and plans the line again
+    /// from there. The recording keeps what came before, so a whole cycle still becomes the take.
+    fn replan_from<M: StepModel>(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        model: &mut M,
+        settings: &WorkerSettings,
+        from: f64,
+        sink: &mut impl PlanSink,
+    ) -> Result<(), ModelError> {
+        cx.withdraw_from(from, sink);
+        let lp = &mut self.state;
+        let onset = from - to_beat(lp.start);
+        lp.recording.retain(|n| n.onset < onset - 1e-9);
+        let tick = to_tick(from);
+        lp.cursor = tick;
+        self.start_cycle_line(cx, model, settings, tick, sink)
     }
 }
 

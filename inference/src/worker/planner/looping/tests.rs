@@ -1,6 +1,6 @@
 //! Loop mode's tests on the fake model.
 
-use super::super::fake::{beats, transport, Recorder, Rig};
+use super::super::fake::{beats, note_off, note_on, transport, Recorder, Rig};
 use super::to_tick;
 use crate::events::{ContextEvent, GeneratedNote};
 use crate::files::take::PlayMode;
@@ -224,4 +224,49 @@ fn a_loop_that_changes_length_never_plans_a_stretch_twice() {
     walk(&mut rig, &longer, None, (1.0, 12.0), &mut out);
     assert!(out.lines_started >= 2);
     out.assert_monophonic();
+}
+
+#[test]
+fn a_planned_note_the_key_heard_since_leaves_out_is_withdrawn_and_the_take_is_what_sounded() {
+    let mut rig = Rig::new();
+    rig.planner.hear(transport((4, 4), true, 0));
+    let settings = super::WorkerSettings {
+        loop_bars: 2,
+        ..loop_settings(true)
+    };
+    let mut out = Recorder::default();
+    // Cycle 0 is planned 2 beats ahead before anything is heard.
+    walk(&mut rig, &settings, None, (0.0, 0.25), &mut out);
+    let planned = out.notes.clone();
+    // The player plays a triad whose likely key leaves out one of the planned notes after beat 1.
+    let (triad, first_out) = [60u8, 62, 64, 66, 68, 70]
+        .into_iter()
+        .map(|root| [root, root + 4, root + 7])
+        .find_map(|triad| {
+            let collection = crate::music::key::early_collection(&triad).unwrap();
+            let out = planned
+                .iter()
+                .find(|n| n.onset_beat >= 1.0 && !collection.contains_key(n.key))?;
+            Some((triad, out.onset_beat))
+        })
+        .unwrap_or_else(|| panic!("a planned note outside some triad's key: {planned:?}"));
+    for (i, key) in triad.into_iter().enumerate() {
+        rig.planner.hear(note_on(key, 0.25 + i as f64 * 0.2, 0));
+        rig.planner.hear(note_off(key, 0.4 + i as f64 * 0.2, 0));
+    }
+    walk(&mut rig, &settings, None, (0.75, 20.0), &mut out);
+    // Withdrawn from the first such note, and the cycle planned on from there.
+    assert_eq!(
+        out.retractions.first(),
+        Some(&(first_out, 0)),
+        "{planned:?}"
+    );
+    let first = in_cycle(&out.notes, 0.0, 8.0);
+    assert!(first
+        .iter()
+        .any(|&(_, onset, _)| onset >= to_tick(first_out)));
+    // The whole cycle, as it sounded after the correction, is the kept take.
+    assert_eq!(in_cycle(&out.notes, 8.0, 8.0), first);
+    let stored = rig.kept_take.read().clone().expect("the take is stored");
+    assert_eq!(stored.notes.len(), first.len());
 }
