@@ -24,7 +24,7 @@ Fitted on the train split's calls (the first 2 and 4 bars of every single-line t
 part's first voice, after a pickup, whose readings of home agree), it reports accuracy on the
 validation and test splits (on the tunes whose readings agree, and on all tunes against the
 Krumhansl-Schmuckler tonic) beside `key::home_of`'s published-profile finder, and writes
-`training/golden/home_key.json`, which `inference/src/music/key.rs` carries as a constant (a unit test
+`training/golden/home_key.json`, which `inference/src/music/home.rs` carries as a constant (a unit test
 checks the two agree).
 
 Run from the repository root (numpy only; a few minutes on 2 cores):
@@ -97,7 +97,7 @@ def call_of(tune, bars):
 
 
 def features(call, meter):
-    """The call's features by absolute pitch class, `[len(FEATURES), 12]` (as `key.rs`)."""
+    """The call's features by absolute pitch class, `[len(FEATURES), 12]` (as `home.rs`)."""
     bar = bar_ticks(meter)
     f = np.zeros((len(FEATURES), 12))
     total = sum(max(d, 1) for _, d, _ in call)
@@ -117,7 +117,7 @@ def features(call, meter):
     return f
 
 
-# Calls whose features the golden file keeps, so that a Rust test can check `key.rs` computes
+# Calls whose features the golden file keeps, so that a Rust test can check `home.rs` computes
 # the same (ticks, 12 to the quarter; bar lines from tick 0): a pickup into a broken D minor chord
 # in 4/4, a waltz with a two-beat pickup, and a line with no pickup.
 CASES = [

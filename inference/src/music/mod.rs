@@ -5,6 +5,7 @@
 
 pub mod critic;
 pub mod feel;
+pub mod home;
 pub mod key;
 pub mod onset;
 pub mod originality;
