@@ -223,7 +223,10 @@ fn tables(cells: &BTreeMap<Cell, Tally>, plan: &Plan) -> String {
             );
             match mode {
                 Mode::Answer => answer_table(&mut out, cells, &groups, &here),
-                Mode::Continue | Mode::Loop => duet_table(&mut out, cells, &groups, &here),
+                Mode::Continue | Mode::Loop => {
+                    duet_table(&mut out, cells, &groups, &here);
+                    heard_line(&mut out, cells, &here);
+                }
             }
         }
     }
@@ -297,6 +300,27 @@ fn duet_table(
             pct(c.random_strict, c.with_melody),
         );
     }
+}
+
+/// The "all" row's notes in key by how many melody notes had begun before Descant's note, over
+/// every seed: where a shortfall in key lies.
+fn heard_line(out: &mut String, cells: &BTreeMap<Cell, Tally>, here: &dyn Fn(&Cell) -> bool) {
+    let mut all = Tally::default();
+    cells
+        .iter()
+        .filter(|(c, _)| here(c))
+        .for_each(|(_, t)| all.add(t));
+    let names = ["0", "1–3", "4–7", "8–15", "16+"];
+    let parts: Vec<String> = names
+        .iter()
+        .zip(all.in_key_heard)
+        .map(|(name, (k, n))| format!("{name}: {} of {n}", pct(f64::from(k), n).trim()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nIn key by melody notes begun before Descant's note (all seeds): {}",
+        parts.join(" · ")
+    );
 }
 
 fn per100(d: &DuetStats) -> f64 {

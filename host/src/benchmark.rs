@@ -44,6 +44,33 @@ pub struct Tally {
     /// Continue mode: the melody's own notes in the piece's key, and all its notes (what "in
     /// key" means for the tune itself: the key is the whole tune's profile key).
     pub tune_in_key: (u32, u32),
+    /// Continue and Loop: Descant's notes in key, and all its notes, by how many melody notes had
+    /// begun before the note did ([`HEARD_BUCKETS`]): where the key was still to be heard.
+    pub in_key_heard: [(u32, u32); HEARD_BUCKETS.len()],
+}
+
+/// The buckets of [`Tally::in_key_heard`]: the fewest melody notes begun before Descant's note
+/// that each counts (0, 1–3, 4–7, 8–15, 16 or more).
+pub const HEARD_BUCKETS: [usize; 5] = [0, 1, 4, 8, 16];
+
+/// Counts `descant`'s notes in `span` into `to`, in key by [`HEARD_BUCKETS`] of `melody` notes
+/// begun before each.
+fn count_in_key_heard(
+    to: &mut [(u32, u32); HEARD_BUCKETS.len()],
+    melody: &[Note],
+    descant: &[Note],
+    scale: crate::duet::Scale,
+    (from, until): (f64, f64),
+) {
+    for n in descant
+        .iter()
+        .filter(|n| n.beat >= from - 1e-9 && n.beat < until - 1e-9)
+    {
+        let heard = melody.iter().filter(|m| m.beat < n.beat - 1e-9).count();
+        let bucket = HEARD_BUCKETS.iter().rposition(|&b| heard >= b).unwrap_or(0);
+        to[bucket].0 += u32::from(scale.contains(n.key));
+        to[bucket].1 += 1;
+    }
 }
 
 impl Tally {
@@ -59,6 +86,10 @@ impl Tally {
         self.consequent_chords.add(&o.consequent_chords);
         self.tune_in_key.0 += o.tune_in_key.0;
         self.tune_in_key.1 += o.tune_in_key.1;
+        for (a, b) in self.in_key_heard.iter_mut().zip(o.in_key_heard) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
     }
 }
 
@@ -181,6 +212,13 @@ pub fn score(piece: &Piece, mode: Mode, heard: Heard, take: &Take) -> Tally {
         }
         Mode::Continue | Mode::Loop => {
             t.duet = measure(&take.melody, &take.descant, piece.scale, beat, take.span);
+            count_in_key_heard(
+                &mut t.in_key_heard,
+                &take.melody,
+                &take.descant,
+                piece.scale,
+                take.span,
+            );
             if mode == Mode::Continue {
                 let in_key = piece.melody.iter().filter(|n| piece.scale.contains(n.key));
                 t.tune_in_key = (in_key.count() as u32, piece.melody.len() as u32);
