@@ -5,7 +5,9 @@
 //! Guarantees: a line starts on a bar line after the playhead, never before where the previous
 //! line had planned to (no stretch is planned twice), except after a last-moment correction,
 //! which starts it where the withdrawn notes began; a re-read happens only at a bar line; while
-//! the player plays, every bar the line enters gets a note of Descant's.
+//! the player plays, every bar the line enters gets a note of Descant's. With the key on Auto and
+//! not yet heard (no key detected, no chord), the first line waits for the bar line a bar after
+//! the player's first note (a partner listens before it joins; see `PlanContext::entry`).
 //!
 //! Last-moment correction: when a player note arrives before a note Descant has already planned
 //! and sent, and that note would start on a beat within two beats while the player's key is
@@ -100,8 +102,8 @@ impl<M: StepModel> ModePlanner<M> for AlongPlanner {
         let PlanTime {
             playhead, horizon, ..
         } = time;
+        let by_key = settings.steering.key == KeySetting::Auto;
         if settings.hearing.correct {
-            let by_key = settings.steering.key == KeySetting::Auto;
             self.correct(cx, by_key, sink);
         } else {
             cx.player.arrived.clear();
@@ -110,8 +112,12 @@ impl<M: StepModel> ModePlanner<M> for AlongPlanner {
             let bar = cx.clock.meter.bar_ticks();
             let from = (playhead + 1).max(self.resume_from);
             let restart = self.restart_at.take().filter(|&t| t > playhead);
-            let start =
-                restart.unwrap_or_else(|| cx.clock.anchor + ceil_to(from - cx.clock.anchor, bar));
+            let start = restart.unwrap_or_else(|| {
+                cx.entry(
+                    by_key,
+                    cx.clock.anchor + ceil_to(from - cx.clock.anchor, bar),
+                )
+            });
             if start >= horizon {
                 self.restart_at = restart;
                 return Ok(false);

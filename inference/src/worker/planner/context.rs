@@ -18,7 +18,7 @@ use crate::music::originality::NgramIndex;
 use crate::music::time::Meter;
 
 use super::memory::TrackMemory;
-use super::{push_bounded, to_tick, MAX_PHRASE_NOTES, MAX_SENT};
+use super::{ceil_to, push_bounded, to_tick, MAX_PHRASE_NOTES, MAX_SENT};
 
 /// Player notes the automatic key looks at: as many as Answer mode's automatic home
 /// ([`key::HOME_NOTES`]), so the two follow a change of key as soon.
@@ -44,7 +44,8 @@ pub(super) struct Player {
     pub(super) held: [Option<i64>; 128],
     /// Keys held on the chord channel: onset tick per key.
     pub(super) chord_held: [Option<i64>; 128],
-    /// The key detected from the player's phrase (updated on every note-off).
+    /// The key detected from the player's phrase (updated on every note-off; kept when the
+    /// transport stops or jumps, forgotten on a reset).
     pub(super) detected_key: Option<Key>,
     /// The pitch classes the player's phrase establishes as the key's (updated with
     /// `detected_key`; see `key::collection`; before the key can be detected, from the first
@@ -62,6 +63,12 @@ pub(super) struct Player {
     /// Player notes that began since the last plan, `(onset tick, key)`: checked against the
     /// notes already sent (Continue mode's last-moment correction).
     pub(super) arrived: Vec<(i64, u8)>,
+    /// Tick of the first player note-on since the transport started or jumped: before the key
+    /// is heard, a line waits a bar after it ([`PlanContext::entry`]).
+    pub(super) first_heard: Option<i64>,
+    /// A chord-channel note was heard (since the last reset): the chords tell the key, so a
+    /// line need not wait for the player's ([`PlanContext::entry`]).
+    pub(super) chord_heard: bool,
 }
 
 impl Player {
@@ -152,6 +159,8 @@ impl<M: StepModel> PlanContext<M> {
                 last_off_tick: 0,
                 memory: TrackMemory::default(),
                 arrived: Vec::with_capacity(16),
+                first_heard: None,
+                chord_heard: false,
             },
             line: Line {
                 continuation: None,
@@ -186,15 +195,46 @@ impl<M: StepModel> PlanContext<M> {
         self.sent.notes.clear();
     }
 
-    /// Forgets what was heard (keys, phrase, key) and the new arrivals.
+    /// Forgets what was heard where it sounded (keys down, phrase, arrivals): the transport
+    /// stopped or jumped. The key heard stays: a loop wrap or a replay is the same music.
     pub(super) fn forget_heard(&mut self) {
         let p = &mut self.player;
         p.held = [None; 128];
         p.chord_held = [None; 128];
         p.phrase.clear();
+        p.arrived.clear();
+        p.first_heard = None;
+    }
+
+    /// Forgets the key heard, and that chords were (a reset: Descant was bypassed, or lost
+    /// events).
+    pub(super) fn forget_key(&mut self) {
+        let p = &mut self.player;
         p.detected_key = None;
         p.collection = None;
-        p.arrived.clear();
+        p.chord_heard = false;
+    }
+
+    /// Where a line that could start at `bar_line` (a bar line) may enter. With the key on Auto
+    /// (`by_key`) and not yet heard (no key detected from the player's notes, no chord heard),
+    /// a line does not enter within a bar of the player's first note: it waits for the first bar
+    /// line a bar after it (asked again later, it enters sooner if the key was heard meanwhile).
+    /// A partner listens before it joins; playing alone (nothing heard) it enters at `bar_line`.
+    pub(super) fn entry(&self, by_key: bool, bar_line: i64) -> i64 {
+        let p = &self.player;
+        let bar = self.clock.meter.bar_ticks();
+        match p.first_heard {
+            Some(first) if !self.key_known(by_key) && bar_line < first + bar => {
+                self.clock.anchor + ceil_to(first + bar - self.clock.anchor, bar)
+            }
+            _ => bar_line,
+        }
+    }
+
+    /// Whether the key is known before anything is played: set by hand (not `by_key`), or
+    /// detected from the player's notes, or told by a chord.
+    pub(super) fn key_known(&self, by_key: bool) -> bool {
+        !by_key || self.player.detected_key.is_some() || self.player.chord_heard
     }
 
     /// Takes in a player or chord-channel note event; returns whether it finished a player note.
@@ -203,6 +243,7 @@ impl<M: StepModel> PlanContext<M> {
         match event {
             ContextEvent::PlayerNoteOn { key, beat, .. } => {
                 p.held[usize::from(key & 127)] = Some(to_tick(beat));
+                p.first_heard.get_or_insert(to_tick(beat));
                 if p.arrived.len() < p.arrived.capacity() {
                     p.arrived.push((to_tick(beat), key & 127));
                 }
@@ -225,8 +266,10 @@ impl<M: StepModel> PlanContext<M> {
                     p.last_off_tick = off;
                     let from = p.phrase.len().saturating_sub(KEY_NOTES);
                     p.detected_key = key::detect(&p.phrase[from..]).or(p.detected_key);
+                    // (A key heard before a jump stays until four new notes tell another.)
+                    let early = || p.detected_key.is_none().then(|| p.early_collection());
                     let collection = key::collection(&p.phrase[from..])
-                        .or_else(|| p.early_collection())
+                        .or_else(|| early().flatten())
                         .or(p.collection);
                     p.collection_changed |= collection != p.collection;
                     p.collection = collection;
@@ -235,6 +278,7 @@ impl<M: StepModel> PlanContext<M> {
             }
             ContextEvent::ChordNoteOn { key, beat, .. } => {
                 p.chord_held[usize::from(key & 127)] = Some(to_tick(beat));
+                p.chord_heard = true;
             }
             ContextEvent::ChordNoteOff { key, beat, .. } => {
                 if let Some(onset) = p.chord_held[usize::from(key & 127)].take() {

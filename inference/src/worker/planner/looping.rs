@@ -7,7 +7,10 @@
 //! (it never stops the model); a replayed take is the kept one, note for note; only a cycle
 //! recorded from its start becomes the take. With the key on Auto, a planned note the key heard
 //! since leaves out is withdrawn before it sounds, and the cycle's line planned again from it
-//! (the first cycle, mostly, planned before the key was heard).
+//! (the first cycle, mostly, planned before the key was heard). With the key on Auto, the loop
+//! enters at once only when the key is known (detected, or told by a chord); else at a bar line,
+//! a bar after the player's first note (at the next one, playing alone): a cycle entered late is
+//! not whole, so the take is a cycle planned hearing the key.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -213,10 +216,18 @@ impl LoopPlanner {
             // A replay that fell behind skips what it can no longer play in time.
             lp.cursor = playhead + 1;
         }
+        let by_key = settings.steering.key == KeySetting::Auto;
         let cursor = if lp.cycle.is_some() {
             lp.cursor
-        } else {
+        } else if cx.key_known(by_key) {
             ceil_to(playhead + 1, START_GRID_TICKS)
+        } else {
+            // The key is still to be heard: enter at a bar line, listening first (as Continue).
+            let bar = cx.clock.meter.bar_ticks();
+            cx.entry(
+                by_key,
+                cx.clock.anchor + ceil_to(playhead + 1 - cx.clock.anchor, bar),
+            )
         };
         if cursor >= horizon {
             return Ok(false);
@@ -242,7 +253,6 @@ impl LoopPlanner {
         if settings.hearing.correct && cx.line.continuation.is_some() {
             // The key heard so far changed: this cycle's planned notes it leaves out go, with
             // what follows, and the line is planned again from the first of them.
-            let by_key = settings.steering.key == KeySetting::Auto;
             if let Some(from) = cx.first_out_of_key(by_key, to_beat(start)) {
                 self.replan_from(cx, model, settings, from, sink)?;
             }

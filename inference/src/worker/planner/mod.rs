@@ -173,6 +173,7 @@ impl<M: StepModel> Planner<M> {
     /// After an internal error: forget everything heard and planned, keep the loop take.
     pub fn recover(&mut self) {
         self.forget_history();
+        self.cx.forget_key();
         self.looping.forget_all_but_the_take();
     }
 
@@ -227,6 +228,7 @@ impl<M: StepModel> Planner<M> {
             ContextEvent::Reset { .. } => {
                 self.cx.player.memory.clear();
                 self.forget_history();
+                self.cx.forget_key();
             }
         }
     }
@@ -291,7 +293,7 @@ impl<M: StepModel> Planner<M> {
         tell(&mut self.looping);
     }
 
-    /// Forgets what was heard (keys, phrase, key) and the line.
+    /// Forgets what was heard where it sounded (keys, phrase) and the line; the key heard stays.
     fn forget_history(&mut self) {
         self.cx.forget_heard();
         self.each(|p| p.forget());

@@ -489,3 +489,75 @@ fn the_continue_planner_alone_plays_one_line_from_the_next_bar_line() {
     );
     out.assert_monophonic();
 }
+
+#[test]
+fn before_the_key_is_heard_a_line_waits_until_a_bar_after_the_first_note() {
+    // The first note Descant plays when the player played `heard` (key, onset, length: beats)
+    // and the plan is made at beat 1.5, far ahead.
+    let first = |settings: &super::WorkerSettings, heard: &[(u8, f64, f64)]| {
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        for &(key, onset, length) in heard {
+            rig.planner.hear(note_on(key, onset, 0));
+            rig.planner.hear(note_off(key, onset + length, 0));
+        }
+        let mut out = Recorder::default();
+        plan_until(&mut rig, settings, beats(1.5), beats(16.0), &mut out);
+        out.notes.first().expect("Continue plays").onset_beat
+    };
+    let one = [(62, 1.0, 0.5)];
+    // On Auto, one note heard at beat 1: not at the bar line of beat 4, but of beat 8.
+    let waited = first(&along_settings(), &one);
+    assert!((8.0..12.0).contains(&waited), "{waited}");
+    // With a key set, or once the key is heard (four notes of D major), at beat 4's.
+    let d_major = Key {
+        tonic: 2,
+        mode: Mode::Major,
+    };
+    let set = first(&along_in_key(d_major, 0), &one);
+    assert!((4.0..8.0).contains(&set), "{set}");
+    let scale = [
+        (62, 0.0, 0.25),
+        (64, 0.25, 0.25),
+        (66, 0.5, 0.25),
+        (67, 0.75, 0.5),
+    ];
+    let heard = first(&along_settings(), &scale);
+    assert!((4.0..8.0).contains(&heard), "{heard}");
+}
+
+#[test]
+fn the_key_heard_stays_over_a_loop_wrap_and_a_reset_forgets_it() {
+    let mut rig = Rig::new();
+    rig.planner.hear(transport((4, 4), true, 0));
+    // A bar and a half of D major.
+    for (i, key) in [62u8, 64, 66, 67, 69, 71, 73, 74].into_iter().enumerate() {
+        let onset = i as f64 * 0.75;
+        rig.planner.hear(note_on(key, onset, 0));
+        rig.planner.hear(note_off(key, onset + 0.5, 0));
+    }
+    let d_major = rig.planner.cx.player.collection.expect("a key heard");
+    assert!(d_major.contains_key(66) && !d_major.contains_key(65));
+    // The host loops back to beat 0; the player's first note there is a B.
+    rig.planner.hear(transport((4, 4), true, 0));
+    rig.planner.hear(note_on(71, 0.0, 0));
+    rig.planner.hear(note_off(71, 0.5, 0));
+    assert_eq!(rig.planner.cx.player.collection, Some(d_major));
+    assert!(
+        rig.planner.cx.player.phrase.len() == 1,
+        "the phrase is the new pass's"
+    );
+    // Continue enters at once: the key is known.
+    let mut out = Recorder::default();
+    plan_until(
+        &mut rig,
+        &along_settings(),
+        beats(0.5),
+        beats(8.0),
+        &mut out,
+    );
+    assert!(out.notes.first().is_some_and(|n| n.onset_beat < 8.0));
+    // A reset (Descant bypassed and back) forgets it.
+    rig.planner.hear(ContextEvent::Reset { epoch: 0 });
+    assert_eq!(rig.planner.cx.player.collection, None);
+}

@@ -2,15 +2,35 @@
 
 use super::super::fake::{beats, note_off, note_on, transport, Recorder, Rig};
 use super::to_tick;
+use crate::decode::steering::{KeySetting, Steering};
 use crate::events::{ContextEvent, GeneratedNote};
 use crate::files::take::PlayMode;
+use crate::music::key::{Key, Mode};
 
+/// Loop mode over one bar, with a key set (C major): the loop enters at once, as it does on
+/// Auto once the key is heard.
 fn loop_settings(keep: bool) -> super::WorkerSettings {
     super::WorkerSettings {
         mode: PlayMode::Loop,
         loop_bars: 1,
         keep,
+        steering: Steering {
+            key: KeySetting::Fixed(Key {
+                tonic: 0,
+                mode: Mode::Major,
+            }),
+            ..Steering::default()
+        },
         ..Default::default()
+    }
+}
+
+/// [`loop_settings`] with the key on Auto.
+fn loop_on_auto(keep: bool, loop_bars: u32) -> super::WorkerSettings {
+    super::WorkerSettings {
+        loop_bars,
+        steering: Steering::default(),
+        ..loop_settings(keep)
     }
 }
 
@@ -230,12 +250,15 @@ fn a_loop_that_changes_length_never_plans_a_stretch_twice() {
 fn a_planned_note_the_key_heard_since_leaves_out_is_withdrawn_and_the_take_is_what_sounded() {
     let mut rig = Rig::new();
     rig.planner.hear(transport((4, 4), true, 0));
-    let settings = super::WorkerSettings {
-        loop_bars: 2,
-        ..loop_settings(true)
-    };
+    let settings = loop_on_auto(true, 2);
+    // A chord heard at the start tells the key enough for the loop to enter at once.
+    rig.planner.hear(ContextEvent::ChordNoteOn {
+        key: 48,
+        beat: 0.0,
+        epoch: 0,
+    });
     let mut out = Recorder::default();
-    // Cycle 0 is planned 2 beats ahead before anything is heard.
+    // Cycle 0 is planned 2 beats ahead before the player is heard.
     walk(&mut rig, &settings, None, (0.0, 0.25), &mut out);
     let planned = out.notes.clone();
     // The player plays a triad whose likely key leaves out one of the planned notes after beat 1.
@@ -269,4 +292,49 @@ fn a_planned_note_the_key_heard_since_leaves_out_is_withdrawn_and_the_take_is_wh
     assert_eq!(in_cycle(&out.notes, 8.0, 8.0), first);
     let stored = rig.kept_take.read().clone().expect("the take is stored");
     assert_eq!(stored.notes.len(), first.len());
+}
+
+#[test]
+fn with_the_key_on_auto_the_loop_listens_for_a_bar_before_it_enters() {
+    // Returns the playhead (beats) when the first line started, and the first note's onset.
+    let entry = |chord: bool, player: bool, settings: &super::WorkerSettings| {
+        let mut rig = Rig::new();
+        rig.planner.hear(transport((4, 4), true, 0));
+        if chord {
+            rig.planner.hear(ContextEvent::ChordNoteOn {
+                key: 50,
+                beat: 0.0,
+                epoch: 0,
+            });
+        }
+        let mut out = Recorder::default();
+        let (mut beat, mut started) = (0.0, None);
+        while beat < 12.0 {
+            if player && beat == 0.5 {
+                rig.planner.hear(note_on(62, 0.5, 0));
+                rig.planner.hear(note_off(62, 1.0, 0));
+            }
+            walk(&mut rig, settings, None, (beat, beat + 0.25), &mut out);
+            if out.lines_started > 0 {
+                started.get_or_insert(beat);
+            }
+            beat += 0.25;
+        }
+        out.assert_monophonic();
+        let first = out.notes.first().expect("the loop plays").onset_beat;
+        (started.expect("a line started"), first)
+    };
+    let auto = loop_on_auto(false, 2);
+    // One note heard at beat 0.5, the key not yet: it enters at the bar line a bar after it,
+    // beat 8 (planned 2 beats ahead).
+    let (started, first) = entry(false, true, &auto);
+    assert!(started >= 6.0 && first >= 8.0, "{started} {first}");
+    // Nothing heard (playing alone): it enters at the next bar line, beat 4.
+    let (started, first) = entry(false, false, &auto);
+    assert!(started >= 2.0 && first >= 4.0, "{started} {first}");
+    // A chord tells the key, and so does a key set: it enters at once.
+    for (chord, settings) in [(true, auto), (false, loop_settings(false))] {
+        let (started, _) = entry(chord, true, &settings);
+        assert_eq!(started, 0.0);
+    }
 }
