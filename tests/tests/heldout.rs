@@ -3,7 +3,7 @@
 //! weight or threshold was fitted on; `descant heldout` plays them all, `docs/MEASUREMENTS.md`
 //! has the tables). Every fourth piece is played to the built debug `Descant.clap` in offline
 //! render, in Continue mode, melody alone and with its chords on `Chord channel` 2, seed 1; every
-//! eighth in Answer mode.
+//! eighth in Answer mode, and in Loop mode.
 //!
 //! Each floor is the target less [`MARGIN`]: the slice holds about a hundred pieces and a
 //! thousand on-beat notes (a share near 95 % is known to about ±0.7 points), and ONNX Runtime's
@@ -152,5 +152,32 @@ fn answers_to_held_out_calls_keep_the_key_and_the_chords() -> Result<()> {
         pct(f64::from(with.chords.strong_tones), with.chords.strong),
         CHORD_TONE,
     );
+    Ok(())
+}
+
+#[test]
+fn loops_over_held_out_pieces_keep_the_key_from_their_first_pass() -> Result<()> {
+    // The loop's first pass begins before the key is heard: it listens first (with the key on
+    // Auto it enters at a bar line a bar after the first note), or its first notes are guesses.
+    let plan = plan(Mode::Loop);
+    let (cells, _) = benchmark::run(&test_plugin_path(), &pieces(8)?, &plan, |_, _| {})?;
+    let alone = sum(&cells, Heard::Melody);
+    let with = sum(&cells, Heard::WithChords);
+    assert!(alone.duet.notes >= 400 && with.duet.notes >= 400);
+    for (name, t) in [
+        ("loop, melody only", &alone.duet),
+        ("loop, with chords", &with.duet),
+    ] {
+        at_least(
+            &format!("{name}, consonant"),
+            pct(f64::from(t.consonant), t.on_beat),
+            CONSONANT,
+        );
+        at_least(
+            &format!("{name}, in key"),
+            pct(f64::from(t.in_key), t.notes),
+            IN_KEY,
+        );
+    }
     Ok(())
 }

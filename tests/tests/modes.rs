@@ -146,6 +146,9 @@ fn continue_mode_goes_on_across_a_meter_change_on_the_grid() -> Result<()> {
 #[test]
 fn loop_mode_with_keep_repeats_its_take_note_for_note_and_regenerate_replaces_it() -> Result<()> {
     let mut h = host("Loop", 120.0)?;
+    // A key set: the loop enters at once (on Auto, with nothing heard, it would listen for a
+    // bar first and the take would be cycle 1).
+    h.set_text("Key", "C major")?;
     h.set_text("Keep", "On")?;
     h.set_text("Humanize", "40%")?;
     h.set_text("Density", "2.0")?;

@@ -7,10 +7,10 @@
 //! (it never stops the model); a replayed take is the kept one, note for note; only a cycle
 //! recorded from its start becomes the take. With the key on Auto, a planned note the key heard
 //! since leaves out is withdrawn before it sounds, and the cycle's line planned again from it
-//! (the first cycle, mostly, planned before the key was heard). With the key on Auto, the loop
-//! enters at once only when the key is known (detected, or told by a chord); else at a bar line,
-//! a bar after the player's first note (at the next one, playing alone): a cycle entered late is
-//! not whole, so the take is a cycle planned hearing the key.
+//! (the first cycle, mostly, planned before the key was heard). With the key on Auto and not
+//! yet heard (no key detected, no chord), the loop enters at a bar line: the next one, or the
+//! one a bar after the player's first note. A cycle entered late is not whole, so the take is a
+//! cycle planned hearing the key. With a key set, or once it is known, it enters at once.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -222,7 +222,9 @@ impl LoopPlanner {
         } else if cx.key_known(by_key) {
             ceil_to(playhead + 1, START_GRID_TICKS)
         } else {
-            // The key is still to be heard: enter at a bar line, listening first (as Continue).
+            // The key is still to be heard: enter at a bar line, listening first (as Continue
+            // does). The first plan comes before the notes sounding with the transport's start
+            // are heard, so nothing heard yet is no sign of playing alone.
             let bar = cx.clock.meter.bar_ticks();
             cx.entry(
                 by_key,

@@ -310,9 +310,11 @@ fn with_the_key_on_auto_the_loop_listens_for_a_bar_before_it_enters() {
         let mut out = Recorder::default();
         let (mut beat, mut started) = (0.0, None);
         while beat < 12.0 {
+            if player && beat == 0.0 {
+                rig.planner.hear(note_on(62, 0.0, 0));
+            }
             if player && beat == 0.5 {
-                rig.planner.hear(note_on(62, 0.5, 0));
-                rig.planner.hear(note_off(62, 1.0, 0));
+                rig.planner.hear(note_off(62, 0.5, 0));
             }
             walk(&mut rig, settings, None, (beat, beat + 0.25), &mut out);
             if out.lines_started > 0 {
@@ -325,16 +327,21 @@ fn with_the_key_on_auto_the_loop_listens_for_a_bar_before_it_enters() {
         (started.expect("a line started"), first)
     };
     let auto = loop_on_auto(false, 2);
-    // One note heard at beat 0.5, the key not yet: it enters at the bar line a bar after it,
-    // beat 8 (planned 2 beats ahead).
+    let in_c = super::WorkerSettings {
+        loop_bars: 2,
+        ..loop_settings(false)
+    };
+    // One note heard at beat 0, the key not yet: it enters at the bar line a bar after it, beat
+    // 4 (planned 2 beats ahead).
     let (started, first) = entry(false, true, &auto);
-    assert!(started >= 6.0 && first >= 8.0, "{started} {first}");
-    // Nothing heard (playing alone): it enters at the next bar line, beat 4.
+    assert!(started >= 2.0 && first >= 4.0, "{started} {first}");
+    // Nothing heard (playing alone, or the player's first note still to come): the next bar
+    // line, beat 4.
     let (started, first) = entry(false, false, &auto);
     assert!(started >= 2.0 && first >= 4.0, "{started} {first}");
     // A chord tells the key, and so does a key set: it enters at once.
-    for (chord, settings) in [(true, auto), (false, loop_settings(false))] {
+    for (chord, settings) in [(true, auto), (false, in_c)] {
         let (started, _) = entry(chord, true, &settings);
-        assert_eq!(started, 0.0);
+        assert_eq!(started, 0.0, "chord {chord}");
     }
 }
