@@ -36,17 +36,15 @@ fn clash_setup(interval: i32) -> (Rig, Recorder, f64) {
     (rig, out, target.onset_beat)
 }
 
+/// Plans on with [`clash_settings`] from `from` to 6 beats past `at` (beats).
+fn plan_on(rig: &mut Rig, out: &mut Recorder, from: f64, at: f64) {
+    plan_until(rig, &clash_settings(), beats(from), beats(at + 6.0), out);
+}
+
 #[test]
 fn a_planned_note_that_would_clash_is_withdrawn_and_the_line_replanned_from_it() {
     let (mut rig, mut out, at) = clash_setup(1);
-    let settings = clash_settings();
-    plan_until(
-        &mut rig,
-        &settings,
-        beats(at - 1.0),
-        beats(at + 6.0),
-        &mut out,
-    );
+    plan_on(&mut rig, &mut out, at - 1.0, at);
     assert_eq!(out.retractions, [(at, 0)]);
     assert!(
         out.notes.iter().any(|n| n.onset_beat >= at - 1e-9),
@@ -59,14 +57,7 @@ fn a_planned_note_that_would_clash_is_withdrawn_and_the_line_replanned_from_it()
 #[test]
 fn a_consonant_or_released_player_note_changes_nothing() {
     let (mut rig, mut out, at) = clash_setup(4);
-    let settings = clash_settings();
-    plan_until(
-        &mut rig,
-        &settings,
-        beats(at - 1.0),
-        beats(at + 6.0),
-        &mut out,
-    );
+    plan_on(&mut rig, &mut out, at - 1.0, at);
     assert!(out.retractions.is_empty());
     let (mut rig, mut out, at) = clash_setup(1);
     let key = out
@@ -76,13 +67,7 @@ fn a_consonant_or_released_player_note_changes_nothing() {
         .map(|n| n.key + 1)
         .unwrap();
     rig.planner.hear(note_off(key, at - 0.5, 0));
-    plan_until(
-        &mut rig,
-        &settings,
-        beats(at - 0.5),
-        beats(at + 6.0),
-        &mut out,
-    );
+    plan_on(&mut rig, &mut out, at - 0.5, at);
     assert!(
         out.retractions.is_empty(),
         "released before the planned note"
