@@ -95,7 +95,12 @@ impl Player {
             keys[n] = k;
             n += 1;
         }
-        key::early_collection(&keys[..n])
+        let threshold = if self.chord_heard {
+            key::EARLY_IN_KEY_WITH_CHORDS
+        } else {
+            key::EARLY_IN_KEY
+        };
+        key::early_collection(&keys[..n], threshold)
     }
 }
 

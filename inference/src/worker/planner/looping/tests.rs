@@ -266,7 +266,11 @@ fn a_planned_note_the_key_heard_since_leaves_out_is_withdrawn_and_the_take_is_wh
         .into_iter()
         .map(|root| [root, root + 4, root + 7])
         .find_map(|triad| {
-            let collection = crate::music::key::early_collection(&triad).unwrap();
+            let collection = crate::music::key::early_collection(
+                &triad,
+                crate::music::key::EARLY_IN_KEY_WITH_CHORDS,
+            )
+            .unwrap();
             let out = planned
                 .iter()
                 .find(|n| n.onset_beat >= 1.0 && !collection.contains_key(n.key))?;

@@ -88,7 +88,9 @@ fn a_planned_note_the_key_heard_since_leaves_out_is_withdrawn() {
         rig.planner.hear(note_on(key, 1.0 + i as f64 * 0.5, 0));
         rig.planner.hear(note_off(key, 1.5 + i as f64 * 0.5, 0));
     }
-    let collection = crate::music::key::early_collection(&[62, 66, 69]).unwrap();
+    let collection =
+        crate::music::key::early_collection(&[62, 66, 69], crate::music::key::EARLY_IN_KEY)
+            .unwrap();
     let first_out = planned
         .iter()
         .find(|n| n.onset_beat > 2.5 && !collection.contains_key(n.key));
