@@ -9,7 +9,8 @@
 //! - at scale lock 1, no out-of-scale key is left with a finite logit; below 1 an out-of-scale
 //!   key's weight is multiplied by `1 - scale_lock`;
 //! - with the key's collection known, a key outside it is weighed down by `e^-KEY_PULL` (the
-//!   key pull; it never forbids a key);
+//!   key pull; it never forbids a key), less a degree the mood leans to, in proportion to the
+//!   mood (at mood ±1 the borrowed third, sixth and seventh are not pulled);
 //! - with a key known, `mood` < 0 favours the minor third, sixth and seventh over the major ones
 //!   (and > 0 the reverse) by up to a factor of `e^MOOD_WEIGHT`;
 //! - a key a second, seventh or tritone from a heard pitch class sounding at the onset is weighed
@@ -142,16 +143,26 @@ pub fn shape_pitches(logits: &[f32], out: &mut [f32], steering: &Steering, ctx: 
                 *l += scale_penalty;
             }
         }
+        // How far the mood asks for this key: a degree of the mode it leans to (0 to 1).
+        let mut asked = 0.0;
         if let Some(k) = ctx.key {
             // Degrees that tell major from minor: the third, sixth and seventh.
             match (key + 12 - k.tonic % 12) % 12 {
-                3 | 8 | 10 => *l -= mood,
-                4 | 9 | 11 => *l += mood,
+                3 | 8 | 10 => {
+                    *l -= mood;
+                    asked = (-mood / MOOD_WEIGHT).max(0.0);
+                }
+                4 | 9 | 11 => {
+                    *l += mood;
+                    asked = (mood / MOOD_WEIGHT).max(0.0);
+                }
                 _ => {}
             }
         }
         if ctx.collection.0 != 0 && !ctx.collection.contains_key(key) {
-            *l -= KEY_PULL;
+            // A degree the mood borrows from the other mode is the musician's choice, not a
+            // guess against the key: the pull gives way in proportion.
+            *l -= KEY_PULL * (1.0 - asked);
         }
         if steering.chord_bias && ctx.chord.contains_key(key) {
             *l += chord_bonus;
@@ -386,6 +397,23 @@ mod tests {
         };
         shape_pitches(&flat(), &mut out, &s, no_context());
         assert_eq!(prob(&out, 63), prob(&out, 64), "no key, no lean");
+        // With the key's collection pulling (a set C major), the mood still leans: the pull
+        // gives way for the degrees the mood borrows, and holds at mood 0.
+        let pulled = PitchContext {
+            collection: c.scale(),
+            ..ctx
+        };
+        let lean = |mood| {
+            let mut out = flat();
+            let s = Steering {
+                mood,
+                ..Steering::default()
+            };
+            shape_pitches(&flat(), &mut out, &s, pulled);
+            prob(&out, 63) / prob(&out, 64)
+        };
+        assert!(lean(-1.0) > 1.0, "{}", lean(-1.0));
+        assert!(lean(0.0) < 0.1 && lean(1.0) < lean(0.0));
     }
 
     #[test]
