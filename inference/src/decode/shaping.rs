@@ -379,41 +379,27 @@ mod tests {
             key: Some(c),
             ..no_context()
         };
-        let lean = |mood| {
+        // E flat over E at `mood` in `ctx`.
+        let lean = |ctx: PitchContext, mood| {
             let mut out = flat();
             let s = Steering {
                 mood,
                 ..Steering::default()
             };
             shape_pitches(&flat(), &mut out, &s, ctx);
-            prob(&out, 63) / prob(&out, 64) // E flat over E
+            prob(&out, 63) / prob(&out, 64)
         };
-        assert!(lean(-1.0) > 1.0 && lean(1.0) < 1.0);
-        assert!((lean(0.0) - 1.0).abs() < 1e-6);
-        let mut out = flat();
-        let s = Steering {
-            mood: -1.0,
-            ..Steering::default()
-        };
-        shape_pitches(&flat(), &mut out, &s, no_context());
-        assert_eq!(prob(&out, 63), prob(&out, 64), "no key, no lean");
+        assert!(lean(ctx, -1.0) > 1.0 && lean(ctx, 1.0) < 1.0);
+        assert!((lean(ctx, 0.0) - 1.0).abs() < 1e-6);
+        assert_eq!(lean(no_context(), -1.0), 1.0, "no key, no lean");
         // With the key's collection pulling (a set C major), the mood still leans: the pull
         // gives way for the degrees the mood borrows, and holds at mood 0.
         let pulled = PitchContext {
             collection: c.scale(),
             ..ctx
         };
-        let lean = |mood| {
-            let mut out = flat();
-            let s = Steering {
-                mood,
-                ..Steering::default()
-            };
-            shape_pitches(&flat(), &mut out, &s, pulled);
-            prob(&out, 63) / prob(&out, 64)
-        };
-        assert!(lean(-1.0) > 1.0, "{}", lean(-1.0));
-        assert!(lean(0.0) < 0.1 && lean(1.0) < lean(0.0));
+        assert!(lean(pulled, -1.0) > 1.0, "{}", lean(pulled, -1.0));
+        assert!(lean(pulled, 0.0) < 0.1 && lean(pulled, 1.0) < lean(pulled, 0.0));
     }
 
     #[test]
