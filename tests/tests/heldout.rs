@@ -63,6 +63,12 @@ fn sum(cells: &std::collections::BTreeMap<Cell, Tally>, heard: Heard) -> Tally {
     t
 }
 
+/// Plays `pieces` in `mode` through the built plugin: the counts melody alone, and with chords.
+fn takes(mode: Mode, pieces: &[Piece]) -> Result<(Tally, Tally)> {
+    let (cells, _) = benchmark::run(&test_plugin_path(), pieces, &plan(mode), |_, _| {})?;
+    Ok((sum(&cells, Heard::Melody), sum(&cells, Heard::WithChords)))
+}
+
 fn at_least(name: &str, value: f64, target: f64) {
     eprintln!("{name}: {value:.1} % (target {target} %)");
     assert!(
@@ -73,12 +79,9 @@ fn at_least(name: &str, value: f64, target: f64) {
 
 #[test]
 fn continue_holds_on_held_out_pieces_with_and_without_chords() -> Result<()> {
-    let plan = plan(Mode::Continue);
     let pieces = pieces(4)?;
     assert!(pieces.len() >= 90, "the slice: {} pieces", pieces.len());
-    let (cells, _) = benchmark::run(&test_plugin_path(), &pieces, &plan, |_, _| {})?;
-    let alone = sum(&cells, Heard::Melody);
-    let with = sum(&cells, Heard::WithChords);
+    let (alone, with) = takes(Mode::Continue, &pieces)?;
     assert!(alone.duet.on_beat >= 800 && with.chords.strong >= 300);
     let d = &alone.duet;
     let (alone_cons, alone_strict) = (
@@ -132,10 +135,7 @@ fn continue_holds_on_held_out_pieces_with_and_without_chords() -> Result<()> {
 
 #[test]
 fn answers_to_held_out_calls_keep_the_key_and_the_chords() -> Result<()> {
-    let plan = plan(Mode::Answer);
-    let (cells, _) = benchmark::run(&test_plugin_path(), &pieces(8)?, &plan, |_, _| {})?;
-    let alone = sum(&cells, Heard::Melody);
-    let with = sum(&cells, Heard::WithChords);
+    let (alone, with) = takes(Mode::Answer, &pieces(8)?)?;
     assert!(alone.answers.calls >= 45);
     assert!(
         alone.answers.answered * 10 >= alone.answers.calls * 9,
@@ -159,10 +159,7 @@ fn answers_to_held_out_calls_keep_the_key_and_the_chords() -> Result<()> {
 fn loops_over_held_out_pieces_keep_the_key_from_their_first_pass() -> Result<()> {
     // The loop's first pass begins before the key is heard: it listens first (with the key on
     // Auto it enters at a bar line a bar after the first note), or its first notes are guesses.
-    let plan = plan(Mode::Loop);
-    let (cells, _) = benchmark::run(&test_plugin_path(), &pieces(8)?, &plan, |_, _| {})?;
-    let alone = sum(&cells, Heard::Melody);
-    let with = sum(&cells, Heard::WithChords);
+    let (alone, with) = takes(Mode::Loop, &pieces(8)?)?;
     assert!(alone.duet.notes >= 400 && with.duet.notes >= 400);
     for (name, t) in [
         ("loop, melody only", &alone.duet),
