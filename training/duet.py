@@ -23,6 +23,17 @@ def in_scale(key, scale):
     return degree in DEGREES[mode] or (mode == "minor" and degree == 11)
 
 
+def interval_class(a, b):
+    """The interval class of two keys from the lower up: a 4th is 5 and a 5th 7 whichever is higher."""
+    return (max(a, b) - min(a, b)) % 12
+
+
+def placed(pc, near):
+    """The key with pitch class `pc` nearest `near` (5 below to 6 above): a random note in the line's place."""
+    up = (pc - near) % 12
+    return min(max(near + (up - 12 if up > 6 else up), 0), 127)
+
+
 def sounding(notes, t):
     keys = [k for b, length, k in notes if b <= t + 1e-6 and b + length > t + 1e-6]
     return max(keys) if keys else None
@@ -57,11 +68,11 @@ def measure(player, descant, scale, beat=1.0, span=(0.0, float("inf"))):
         if p is None:
             continue
         s["on_beat"] += 1
-        ic = (k - p) % 12
+        ic = interval_class(k, p)
         s["consonant"] += ic in CONSONANT
         s["strict"] += ic in STRICT
-        s["random_consonant"] += sum((pc - p % 12) % 12 in CONSONANT for pc in pcs) / len(pcs)
-        s["random_strict"] += sum((pc - p % 12) % 12 in STRICT for pc in pcs) / len(pcs)
+        s["random_consonant"] += sum(interval_class(placed(pc, k), p) in CONSONANT for pc in pcs) / len(pcs)
+        s["random_strict"] += sum(interval_class(placed(pc, k), p) in STRICT for pc in pcs) / len(pcs)
     s["range"] = [min(keys), max(keys)] if keys else [0, 0]
     if hi == float("inf"):
         hi = max((n[0] + n[1] for n in list(player) + list(descant)), default=lo)
@@ -84,9 +95,9 @@ def measure(player, descant, scale, beat=1.0, span=(0.0, float("inf"))):
                     s["oblique"] += 1
                 elif (dp > 0) != (dd > 0):
                     s["contrary"] += 1
-                elif bucket((d - p) % 12) == bucket((d0 - p0) % 12):
+                elif bucket(interval_class(d, p)) == bucket(interval_class(d0, p0)):
                     s["parallel"] += 1
-                    s["parallel_perfect"] += (d - p) % 12 in (0, 7)
+                    s["parallel_perfect"] += interval_class(d, p) in (0, 7)
                 else:
                     s["similar"] += 1
                 a, z = (d0 > p0) - (d0 < p0), (d > p) - (d < p)
@@ -114,3 +125,25 @@ def shares(s):
         "crossings_per_100_beats": pct(s["crossings"], s["duet_beats"]),
         "in_key": pct(s["in_key"], s["notes"]), "on_beat_notes": s["on_beat"],
     }
+
+
+def regenerate(path):
+    """Recomputes every case's `expected` in the golden file at `path` with this module's measure
+    (run after a change of definition; the Rust twin must then give the same figures)."""
+    import json
+
+    cases = json.loads(open(path).read())
+    for case in cases["cases"]:
+        span = (case["span"][0], case["span"][1])
+        e = measure([tuple(n) for n in case["player"]], [tuple(n) for n in case["descant"]],
+                    tuple(case["scale"]), case["beat"], span)
+        case["expected"] = e
+    with open(path, "w") as f:
+        json.dump(cases, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    import pathlib
+
+    regenerate(pathlib.Path(__file__).parent / "golden" / "duet_cases.json")

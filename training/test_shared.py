@@ -39,3 +39,19 @@ def test_a_tunes_control_vector_has_its_style_and_attributes():
     assert v[extract.STYLES.index("chorale")] == 1.0
     assert v[len(extract.STYLES) + 2] == -1.0  # minor
     assert c.window(tune, 64, start_bar=0)[0] == 1  # BOS
+
+
+def test_the_duet_measure_gives_the_golden_figures():
+    """The golden duet cases, which `host/src/duet.rs` must also reproduce, come from this measure."""
+    import duet
+
+    golden = json.loads((pathlib.Path(__file__).parent / "golden" / "duet_cases.json").read_text())
+    for case in golden["cases"]:
+        got = duet.measure([tuple(n) for n in case["player"]], [tuple(n) for n in case["descant"]],
+                           tuple(case["scale"]), case["beat"], tuple(case["span"]))
+        for k, want in case["expected"].items():
+            if isinstance(want, float):
+                assert abs(got[k] - want) < 1e-9, (case["name"], k)
+            else:
+                assert got[k] == want, (case["name"], k)
+    assert duet.interval_class(65, 72) == duet.interval_class(72, 65) == 7

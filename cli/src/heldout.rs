@@ -483,7 +483,7 @@ fn note_by_note(p: &Piece, melody: &[Note], chords: &[Note], descant: &[Note]) -
             .find(|n| (n.beat - t).abs() < 1.0 / 16.0)
             .map(|n| n.key);
         let interval = match (on, sounding(melody, t)) {
-            (Some(d), Some(m)) => format!("{}", (i32::from(d) - i32::from(m)).rem_euclid(12)),
+            (Some(d), Some(m)) => format!("{}", (d.max(m) - d.min(m)) % 12),
             _ => String::new(),
         };
         let _ = writeln!(

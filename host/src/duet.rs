@@ -71,6 +71,14 @@ pub(crate) const CONSONANT: [u8; 7] = [0, 3, 4, 5, 7, 8, 9];
 /// The same without the 4th (the strict, two-voice counterpoint reading).
 pub(crate) const STRICT: [u8; 6] = [0, 3, 4, 7, 8, 9];
 
+/// The key with pitch class `pc` nearest `near` (from 5 below it to 6 above): where a random
+/// note of that pitch class would sound had it been played in the line's place.
+pub(crate) fn placed(pc: u8, near: u8) -> u8 {
+    let up = (i32::from(pc) - i32::from(near)).rem_euclid(12);
+    let offset = if up > 6 { up - 12 } else { up };
+    (i32::from(near) + offset).clamp(0, 127) as u8
+}
+
 /// Onsets this close to a beat count as on it (beats).
 pub const ON_BEAT: f64 = 1.0 / 16.0;
 
@@ -164,9 +172,11 @@ fn sounding(notes: &[Note], t: f64) -> Option<u8> {
         .max()
 }
 
-/// Interval class of two keys, 0..12.
+/// Interval class of two keys, 0..12, from the lower key up: a 4th is 5 and a 5th is 7 whichever
+/// of the two is the higher voice. ([`STRICT`] leaves out 5 but keeps 7, so the order matters:
+/// a 5th below the melody is the 4th's inversion, and consonant strictly.)
 pub(crate) fn class(a: u8, b: u8) -> u8 {
-    (i32::from(a) - i32::from(b)).rem_euclid(12) as u8
+    (i32::from(a.max(b)) - i32::from(a.min(b))).rem_euclid(12) as u8
 }
 
 /// Interval class buckets for "the same interval": 2nds, 3rds, 6ths and 7ths by size.
@@ -197,7 +207,7 @@ pub fn measure(
 
 /// Counts Descant's notes in `from..to` into `s`: in key, range, repeats, on the grid, and on the
 /// beat against the player's sounding note (consonant, strict, and a random note of the key's
-/// chances at the same beats).
+/// chances at the same beats, each placed in the octave of Descant's note: [`placed`]).
 fn count_notes(
     s: &mut DuetStats,
     player: &[Note],
@@ -238,7 +248,7 @@ fn count_notes(
         let pcs: Vec<u8> = scale.pitch_classes().collect();
         let share = |set: &[u8]| {
             pcs.iter()
-                .filter(|&&pc| set.contains(&class(pc, p % 12)))
+                .filter(|&&pc| set.contains(&class(placed(pc, n.key), p)))
                 .count() as f64
                 / pcs.len() as f64
         };
@@ -358,6 +368,18 @@ mod tests {
         assert!((s.random_consonant - 5.0 / 7.0).abs() < 1e-9);
         assert!((s.random_strict - 4.0 / 7.0).abs() < 1e-9);
         assert_eq!(s.in_key, 0);
+    }
+
+    #[test]
+    fn the_interval_is_read_from_the_lower_voice_up() {
+        // Under C5: F4 is a 5th below (strict), G4 a 4th below (not); over C4, G4 is a 5th above.
+        let player = [n(0.0, 2.0, 72), n(2.0, 2.0, 60)];
+        let descant = [n(0.0, 1.0, 65), n(1.0, 1.0, 67), n(2.0, 1.0, 67)];
+        let s = measure(&player, &descant, Scale::major(0), 1.0, (0.0, 4.0));
+        assert_eq!((s.on_beat, s.consonant, s.strict), (3, 3, 2));
+        assert_eq!((class(65, 72), class(72, 65)), (7, 7));
+        assert_eq!(placed(0, 65), 60, "C nearest F4 is C4, 5 below");
+        assert_eq!(placed(11, 65), 71, "B nearest F4 is B4, 6 above");
     }
 
     #[test]

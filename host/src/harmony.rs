@@ -6,7 +6,7 @@
 //! give the same figures. A beat is the meter's pulse ([`pulse`]): a dotted quarter in 6/8, 9/8
 //! and 12/8, a half note in 2/2, the denominator's note otherwise.
 
-use crate::duet::{class, strong_beat, Note, Scale, CONSONANT, ON_BEAT, STRICT};
+use crate::duet::{class, placed, strong_beat, Note, Scale, CONSONANT, ON_BEAT, STRICT};
 
 /// The meter's pulse in quarter-note beats: what a player counts (two in 6/8, three in 9/8, two
 /// in 2/2, one per bar in 3/8).
@@ -37,7 +37,8 @@ pub struct ChordStats {
     pub consonant: u32,
     /// Of those, consonant with the 4th counted a dissonance.
     pub strict: u32,
-    /// A random tone of the sounding chord at the same moments: expected consonant count.
+    /// A random tone of the sounding chord at the same moments, in the octave of the line's note
+    /// ([`crate::duet::placed`]): expected consonant count.
     pub random_consonant: f64,
     /// The same, strict.
     pub random_strict: f64,
@@ -161,7 +162,7 @@ pub fn measure_chords(
         let share = |set: &[u8]| {
             tones
                 .iter()
-                .filter(|&&pc| set.contains(&class(pc, m % 12)))
+                .filter(|&&pc| set.contains(&class(placed(pc, n.key), m)))
                 .count() as f64
                 / tones.len() as f64
         };
@@ -217,16 +218,17 @@ mod tests {
             ToneRule::Sounding,
         );
         assert_eq!((s.beats, s.tones, s.strong, s.strong_tones), (3, 2, 2, 2));
-        // E under C: a minor 6th below (consonant); F under C: a 5th below (class 5, the 4th);
-        // D under D: unison.
-        assert_eq!((s.with_melody, s.consonant, s.strict), (3, 3, 2));
+        // E under C: a minor 6th below; F under C: a 5th below (class 7: strict, though F is a
+        // 4th above C's pitch class); D under D: unison.
+        assert_eq!((s.with_melody, s.consonant, s.strict), (3, 3, 3));
     }
 
     #[test]
     fn the_random_chord_tone_is_the_exact_expectation() {
         let chords = c_major_then_g(4.0);
-        // Over C major, against melody C: C (unison), E (3rd), G (class 7): all consonant and
-        // strict. Over G major against melody C: G (class 7), B (class 11), D (class 2).
+        // Each random tone sounds in the octave of the line's note. Over C major, against melody
+        // C5, near E4: C4 (octave), E4 (6th below), G4 (a 4th below): all consonant, 2 of 3
+        // strict. Over G major against C5, near G4: G4 (a 4th below), B4 (a 2nd), D4 (a 7th).
         let melody = [n(0.0, 8.0, 72)];
         let line = [n(0.0, 1.0, 64), n(4.0, 1.0, 67)];
         let s = measure_chords(
@@ -239,7 +241,7 @@ mod tests {
             ToneRule::Sounding,
         );
         assert!((s.random_consonant - (1.0 + 1.0 / 3.0)).abs() < 1e-9);
-        assert!((s.random_strict - (1.0 + 1.0 / 3.0)).abs() < 1e-9);
+        assert!((s.random_strict - 2.0 / 3.0).abs() < 1e-9);
         // A random C major scale note is a tone of C major 3/7 of the time, of G major 3/7.
         assert!((s.random_key_tones - 6.0 / 7.0).abs() < 1e-9);
     }
