@@ -165,8 +165,10 @@ pub enum Fit {
     Strict,
 }
 
+/// The interval class between two keys, from the lower up (a 4th is 5 whichever voice is
+/// higher; a 5th, 7).
 fn interval_class(a: u8, b: u8) -> u8 {
-    ((i16::from(a) - i16::from(b)).rem_euclid(12)) as u8
+    ((i16::from(a.max(b)) - i16::from(a.min(b))).rem_euclid(12)) as u8
 }
 
 /// How well `key` fits `sounding`, after the meeting `last` (see [`Fit`]).
@@ -335,10 +337,11 @@ mod tests {
         };
         // C#5 (a sixth below E, a chord tone) over B4 (a fourth below E, no chord tone).
         assert_eq!(choose(74, &strong(&[71, 73]), sounding, None), 73);
-        // G4 (a sixth below E, no chord tone) fits the melody strictly, A4 (a chord tone) only
-        // fairly (class 5, the fourth): the strict fit wins, on the beat or off it.
-        assert_eq!(choose(74, &strong(&[69, 67]), sounding, None), 67);
-        assert_eq!(choose(74, &alts(&[69, 67]), sounding, None), 67);
+        // G4 (a sixth below E, no chord tone) and A4 (a chord tone, a fifth below E) both fit
+        // the melody strictly: the chord tone wins, on the beat or off it. (Before the interval
+        // knew the order of the voices, A4 counted as a fourth and G4 won.)
+        assert_eq!(choose(74, &strong(&[69, 67]), sounding, None), 69);
+        assert_eq!(choose(74, &alts(&[69, 67]), sounding, None), 69);
         // A chord tone that fits fairly replaces the planned clash.
         assert_eq!(choose(74, &strong(&[69]), sounding, None), 69);
         // A chord tone that clashes with the melody never beats a key that fits it: over the

@@ -216,11 +216,13 @@ impl<M: StepModel> Continuation<M> {
         ) else {
             return PitchClassSet(0);
         };
-        let interval = (i32::from(prev.key) - i32::from(h0)).rem_euclid(12);
-        if h0 == h1 || !(interval == 0 || interval == 7) {
+        // A fifth from the lower voice up: above the heard voice 7, below it 5 (a fifth below G
+        // is C, 7 semitones down, which is 5 up mod 12).
+        let apart = i32::from(prev.key) - i32::from(h0);
+        if h0 == h1 || !(apart.abs() % 12 == 0 || apart.abs() % 12 == 7) {
             return PitchClassSet(0);
         }
-        PitchClassSet(1 << ((i32::from(h1) + interval).rem_euclid(12)))
+        PitchClassSet(1 << ((i32::from(h1) + apart).rem_euclid(12)))
     }
 
     /// Up to [`MAX_ALTERNATES`] other keys for a note the model just gave `key`: within a fifth

@@ -124,3 +124,37 @@ fn note_token_counts_the_model_likelihood_of_each_token() {
     let once = c.mean_log_prob();
     assert!(once.is_finite() && once < 0.0, "{once}");
 }
+
+#[test]
+fn the_harmony_guard_avoids_parallel_fifths_above_and_below_the_heard_voice() {
+    let heard = [
+        TickNote {
+            onset: 0,
+            duration: 12,
+            key: 72,
+        },
+        TickNote {
+            onset: 12,
+            duration: 12,
+            key: 74,
+        },
+    ];
+    // The line's own first note, `own`, over C5; then where a note at tick 12, over D5, would
+    // move with it in parallel.
+    let avoided = |own: u8| {
+        let mut model = FakeModel::new();
+        let (mut c, control) = line(&mut model);
+        let mut g = guide(&control, Steering::default(), None);
+        g.harmony_guard = true;
+        g.heard = &heard;
+        c.advance(&mut model, &g, pos_token(0)).unwrap();
+        c.advance(&mut model, &g, pitch_token(own)).unwrap();
+        c.advance(&mut model, &g, dur_token(12)).unwrap();
+        c.parallels_at(&g, 12)
+    };
+    assert_eq!(avoided(79), PitchClassSet(1 << 9), "G5, a fifth above: A next");
+    assert_eq!(avoided(65), PitchClassSet(1 << 7), "F4, a fifth below: G next");
+    assert_eq!(avoided(60), PitchClassSet(1 << 2), "C4, octaves below: D next");
+    assert_eq!(avoided(67), PitchClassSet(0), "G4, a fourth below: free");
+    assert_eq!(avoided(77), PitchClassSet(0), "F5, a fourth above: free");
+}
