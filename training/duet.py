@@ -11,6 +11,7 @@ from __future__ import annotations
 CONSONANT = {0, 3, 4, 5, 7, 8, 9}
 STRICT = {0, 3, 4, 7, 8, 9}
 ON_BEAT = 1.0 / 16.0
+SLACK = 1.0 / 1000.0  # a note starting or ending this close after a moment counts as at it (render rounding)
 DEGREES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10), "dorian": (0, 2, 3, 5, 7, 9, 10)}
 FIELDS = ["on_beat", "consonant", "strict", "random_consonant", "random_strict", "duet_beats", "moves",
           "parallel", "similar", "contrary", "oblique", "parallel_perfect", "crossings", "notes", "in_key",
@@ -35,7 +36,7 @@ def placed(pc, near):
 
 
 def sounding(notes, t):
-    keys = [k for b, length, k in notes if b <= t + 1e-6 and b + length > t + 1e-6]
+    keys = [k for b, length, k in notes if b <= t + SLACK and b + length > t + SLACK]
     return max(keys) if keys else None
 
 

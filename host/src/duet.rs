@@ -79,6 +79,12 @@ pub(crate) fn placed(pc: u8, near: u8) -> u8 {
     (i32::from(near) + offset).clamp(0, 127) as u8
 }
 
+/// A note that starts or ends this close after a moment counts as starting or ending at it
+/// (beats). Descant's notes come back from a render rounded to samples, up to a few
+/// 100,000ths of a beat late; read exactly, a note begun on the beat would not yet sound there,
+/// and the note before it would (the motion between the voices read a beat late).
+pub const SLACK: f64 = 1.0 / 1000.0;
+
 /// Onsets this close to a beat count as on it (beats).
 pub const ON_BEAT: f64 = 1.0 / 16.0;
 
@@ -167,7 +173,7 @@ impl DuetStats {
 fn sounding(notes: &[Note], t: f64) -> Option<u8> {
     notes
         .iter()
-        .filter(|n| n.beat <= t + 1e-6 && n.beat + n.length > t + 1e-6)
+        .filter(|n| n.beat <= t + SLACK && n.beat + n.length > t + SLACK)
         .map(|n| n.key)
         .max()
 }
@@ -380,6 +386,16 @@ mod tests {
         assert_eq!((class(65, 72), class(72, 65)), (7, 7));
         assert_eq!(placed(0, 65), 60, "C nearest F4 is C4, 5 below");
         assert_eq!(placed(11, 65), 71, "B nearest F4 is B4, 6 above");
+    }
+
+    #[test]
+    fn a_note_rounded_to_a_sample_after_the_beat_sounds_on_it() {
+        // As a render gives them back: each of Descant's notes 2/100,000ths of a beat late. A 5th
+        // below C5, then a 5th below D5: parallel fifths, read on the beats where they meet.
+        let player = [n(0.0, 1.0, 72), n(1.0, 1.0, 74)];
+        let descant = [n(0.00002, 1.0, 65), n(1.00002, 1.0, 67)];
+        let s = measure(&player, &descant, Scale::major(0), 1.0, (0.0, 2.0));
+        assert_eq!((s.duet_beats, s.moves, s.parallel_perfect), (2, 1, 1));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! give the same figures. A beat is the meter's pulse ([`pulse`]): a dotted quarter in 6/8, 9/8
 //! and 12/8, a half note in 2/2, the denominator's note otherwise.
 
-use crate::duet::{class, placed, strong_beat, Note, Scale, CONSONANT, ON_BEAT, STRICT};
+use crate::duet::{class, placed, strong_beat, Note, Scale, CONSONANT, ON_BEAT, SLACK, STRICT};
 
 /// The meter's pulse in quarter-note beats: what a player counts (two in 6/8, three in 9/8, two
 /// in 2/2, one per bar in 3/8).
@@ -64,7 +64,7 @@ impl ChordStats {
 
 /// Whether `n` sounds at `t` (onset at or before, end after).
 fn sounds(n: &Note, t: f64) -> bool {
-    n.beat <= t + 1e-6 && n.beat + n.length > t + 1e-6
+    n.beat <= t + SLACK && n.beat + n.length > t + SLACK
 }
 
 /// The pitch classes of `chords` sounding at `t`, as bits.
