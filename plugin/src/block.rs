@@ -143,7 +143,11 @@ impl Descant {
                         Source::DescantOn,
                         note_on(offset, n.key, channel, n.velocity),
                     );
-                    heard.last = Meeting::of(key, sounding.voice()).or(heard.last);
+                    if block.on_pulse(n.onset_beat) {
+                        // Parallels are judged from beat to beat: an off-beat note between
+                        // two beats does not hide a fifth that moves to a fifth.
+                        heard.last = Meeting::of(key, sounding.voice());
+                    }
                     if key != planned.key {
                         let _ = chosen.try_push(ContextEvent::Chose {
                             beat: n.onset_beat,

@@ -8,7 +8,7 @@
 //! positions after each wrap), so a line and a loop take continue across it; the block is flagged
 //! `wrapped` so the caller still ends the notes sounding at the wrap.
 
-use descant_inference::model::tokenizer::Meter;
+use descant_inference::model::tokenizer::{Meter, TICKS_PER_BEAT};
 
 /// Largest host position taken at its word, in beats (about 15 years at 120 BPM).
 const MAX_HOST_BEATS: f64 = 1e9;
@@ -65,6 +65,14 @@ impl BlockTime {
     /// Beat position of sample `offset` in the block.
     pub fn beat_at(&self, offset: u32) -> f64 {
         self.start_beat + f64::from(offset) / self.samples_per_beat
+    }
+
+    /// Whether `beat` falls on the meter's pulse (a beat a player counts: a dotted quarter in
+    /// 6/8), counted from the bar line the block starts after, within a 64th of a quarter note.
+    pub fn on_pulse(&self, beat: f64) -> bool {
+        let pulse = self.meter.pulse_ticks() as f64 / TICKS_PER_BEAT as f64;
+        let pulses = (beat - self.bar_start_beat) / pulse;
+        (pulses - pulses.round()).abs() * pulse < 1.0 / 64.0
     }
 }
 
@@ -434,5 +442,25 @@ mod tests {
         };
         assert_eq!(b.offset_of(2.5), 11_025.0);
         assert_eq!(b.beat_at(11_025), 2.5);
+    }
+
+    #[test]
+    fn the_pulse_is_the_meters_counted_from_the_bar_line() {
+        let at = |meter: Meter, bar_start_beat: f64| BlockTime {
+            running: true,
+            start_beat: bar_start_beat,
+            samples_per_beat: 22_050.0,
+            bar_start_beat,
+            meter,
+            jumped: false,
+            meter_changed: false,
+            wrapped: false,
+            loop_range: None,
+        };
+        let four = at(Meter::FOUR_FOUR, 8.0);
+        assert!(four.on_pulse(9.0) && four.on_pulse(13.00001) && !four.on_pulse(9.5));
+        // 6/8: two dotted quarters a bar; the bar began at beat 1.5 (an upbeat of three eighths).
+        let six = at(Meter::new(6, 8).unwrap(), 1.5);
+        assert!(six.on_pulse(3.0) && six.on_pulse(4.5) && !six.on_pulse(4.0) && !six.on_pulse(5.0));
     }
 }
