@@ -227,11 +227,11 @@ impl<M: StepModel> Continuation<M> {
 
     /// Up to [`MAX_ALTERNATES`] other keys for a note the model just gave `key`: within a fifth
     /// of it, allowed where the note starts (register, voice), in the key when one is known (else
-    /// in the key's likely collection, when there is one) and
-    /// no less likely than `e^-ALTERNATE_SPAN` of the likeliest such key, best first, by the
-    /// model's own logits: not by the shaped ones the pitch was sampled from, which lean towards
-    /// the harmony expected at the onset, where the alternates are for the harmony that turns out
-    /// to sound there (a chord that changes on the beat).
+    /// in the key's likely collection, when there is one). First those no less likely than
+    /// `e^-ALTERNATE_SPAN` of the likeliest such key, best first, by the model's own logits: not
+    /// by the shaped ones the pitch was sampled from, which lean towards the harmony expected at
+    /// the onset, where the alternates are for the harmony that turns out to sound there (a chord
+    /// that changes on the beat). Then, in the slots left, the nearest other such keys.
     pub(super) fn alternates_for(
         &self,
         guide: &Guide,
@@ -269,6 +269,23 @@ impl<M: StepModel> Continuation<M> {
                 found.sort_by(|a, b| b.0.total_cmp(&a.0));
             }
         }
-        Alternates::new(&found.map(|(_, k)| k), strong)
+        // Slots the likely keys leave empty take the nearest other eligible keys, a step first:
+        // where nothing the model favours fits what sounds at the onset (a fifth that would move
+        // to a fifth with the melody), a near key that does is played rather than the clash.
+        let mut keys = found.map(|(l, k)| if l.is_finite() { k } else { 0 });
+        let mut filled = keys.iter().filter(|&&k| k != 0).count();
+        for d in 1..=ALTERNATE_REACH {
+            for k in [key.checked_sub(d), key.checked_add(d)]
+                .into_iter()
+                .flatten()
+            {
+                let near = (tokenizer::PITCH_LOW..=tokenizer::PITCH_HIGH).contains(&k);
+                if filled < MAX_ALTERNATES && near && !keys.contains(&k) && eligible(k) {
+                    keys[filled] = k;
+                    filled += 1;
+                }
+            }
+        }
+        Alternates::new(&keys[..filled], strong)
     }
 }

@@ -5,6 +5,7 @@ use crate::decode::sampler::SamplingSettings;
 use crate::decode::steering::Steering;
 use crate::model::tokenizer::{dur_token, pitch_token, pos_token, BAR};
 use crate::music::key::{Key, Mode, PitchClassSet};
+use crate::music::onset::MAX_ALTERNATES;
 use crate::worker::planner::fake::FakeModel;
 
 /// A line on the fake model from tick 0 of a 4/4 bar, with nothing before it.
@@ -152,9 +153,46 @@ fn the_harmony_guard_avoids_parallel_fifths_above_and_below_the_heard_voice() {
         c.advance(&mut model, &g, dur_token(12)).unwrap();
         c.parallels_at(&g, 12)
     };
-    assert_eq!(avoided(79), PitchClassSet(1 << 9), "G5, a fifth above: A next");
-    assert_eq!(avoided(65), PitchClassSet(1 << 7), "F4, a fifth below: G next");
-    assert_eq!(avoided(60), PitchClassSet(1 << 2), "C4, octaves below: D next");
+    assert_eq!(
+        avoided(79),
+        PitchClassSet(1 << 9),
+        "G5, a fifth above: A next"
+    );
+    assert_eq!(
+        avoided(65),
+        PitchClassSet(1 << 7),
+        "F4, a fifth below: G next"
+    );
+    assert_eq!(
+        avoided(60),
+        PitchClassSet(1 << 2),
+        "C4, octaves below: D next"
+    );
     assert_eq!(avoided(67), PitchClassSet(0), "G4, a fourth below: free");
     assert_eq!(avoided(77), PitchClassSet(0), "F5, a fourth above: free");
+}
+
+#[test]
+fn an_on_beat_note_carries_the_nearest_keys_of_the_key_when_few_are_likely() {
+    let mut model = FakeModel::new();
+    let (mut c, control) = line(&mut model);
+    let g = guide(&control, Steering::default(), Some(C_MAJOR));
+    c.advance(&mut model, &g, pos_token(0)).unwrap();
+    let mask = c.mask(&g);
+    c.shape(&g, &mask, &Steering::default(), g.key);
+    // G3 at the foot of the fake model's favoured band (55..=79): below it the model hardly
+    // plays, yet F3, E3, D3 and C3 are as near as A3, B3, C4 and D4.
+    let alternates = c.alternates_for(&g, 55, true, &|_| true);
+    let keys: Vec<u8> = alternates.keys().collect();
+    assert_eq!(keys.len(), MAX_ALTERNATES, "{keys:?}");
+    for k in &keys {
+        assert!(
+            C_MAJOR.scale().contains_key(*k) && k.abs_diff(55) <= 7 && *k != 55,
+            "{keys:?}"
+        );
+    }
+    assert!(
+        keys.contains(&53) && keys.contains(&57),
+        "a step each way: {keys:?}"
+    );
 }
