@@ -160,6 +160,14 @@ impl Descant {
             },
         );
 
+        // The meeting on each pulse, held notes included: a fifth held into a beat and left in
+        // parallel to the next is judged against the beat it was held into.
+        for (beat, offset) in block.pulses(frames) {
+            heard.last = tracker
+                .highest_at(channel, beat, offset)
+                .and_then(|key| Meeting::of(key, heard.sounding_at(offset).voice()));
+        }
+
         if late > 0 {
             self.shared
                 .telemetry

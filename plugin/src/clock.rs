@@ -70,9 +70,28 @@ impl BlockTime {
     /// Whether `beat` falls on the meter's pulse (a beat a player counts: a dotted quarter in
     /// 6/8), counted from the bar line the block starts after, within a 64th of a quarter note.
     pub fn on_pulse(&self, beat: f64) -> bool {
-        let pulse = self.meter.pulse_ticks() as f64 / TICKS_PER_BEAT as f64;
+        let pulse = self.pulse_beats();
         let pulses = (beat - self.bar_start_beat) / pulse;
         (pulses - pulses.round()).abs() * pulse < 1.0 / 64.0
+    }
+
+    /// The meter's pulse in beats (quarter notes): 1.5 in 6/8, 2 in 2/2.
+    fn pulse_beats(&self) -> f64 {
+        self.meter.pulse_ticks() as f64 / TICKS_PER_BEAT as f64
+    }
+
+    /// The pulses that fall in a block of `frames` samples, as `(beat, sample offset)`: those
+    /// whose offset ([`BlockTime::offset_of`]) lies in `-0.5..frames-0.5`, as a note's onset
+    /// would.
+    pub fn pulses(&self, frames: u32) -> impl Iterator<Item = (f64, u32)> + '_ {
+        let pulse = self.pulse_beats();
+        let first = ((self.start_beat - self.bar_start_beat) / pulse - 1.0 / 64.0).ceil();
+        (0..)
+            .map(move |i| self.bar_start_beat + (first + f64::from(i)) * pulse)
+            .map(move |beat| (beat, self.offset_of(beat)))
+            .skip_while(|&(_, at)| at < -0.5)
+            .take_while(move |&(_, at)| at < f64::from(frames) - 0.5)
+            .map(|(beat, at)| (beat, at.round().max(0.0) as u32))
     }
 }
 
@@ -462,5 +481,13 @@ mod tests {
         // 6/8: two dotted quarters a bar; the bar began at beat 1.5 (an upbeat of three eighths).
         let six = at(Meter::new(6, 8).unwrap(), 1.5);
         assert!(six.on_pulse(3.0) && six.on_pulse(4.5) && !six.on_pulse(4.0) && !six.on_pulse(5.0));
+        // A block of 2 beats from the bar line holds the pulses at 1.5 and 3.0, not 4.5.
+        let pulses: Vec<(f64, u32)> = six.pulses(44_100).collect();
+        assert_eq!(pulses, [(1.5, 0), (3.0, 33_075)]);
+        let mid_bar = BlockTime {
+            start_beat: 2.0,
+            ..six
+        };
+        assert_eq!(mid_bar.pulses(1_000).count(), 0);
     }
 }

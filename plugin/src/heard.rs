@@ -32,8 +32,10 @@ pub struct Heard {
     /// This block's events in order: `(offset, key, pressed, part)`.
     events: ArrayVec<(u32, u8, bool, Part), MAX_BLOCK_EVENTS>,
     /// The previous on-beat meeting of Descant's line with what sounded: the onset choice judges
-    /// parallel fifths and octaves against it. Written when Descant starts a note on the pulse
-    /// (`None` when nothing sounded there); cleared at discontinuities.
+    /// parallel fifths and octaves against it. Written when Descant starts a note on the pulse,
+    /// and at the end of each block for every pulse in it, with the key Descant sounds there,
+    /// held or begun (`None` when Descant or the others are silent there); cleared at
+    /// discontinuities.
     pub last: Option<Meeting>,
 }
 

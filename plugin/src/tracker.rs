@@ -51,6 +51,17 @@ impl NoteTracker {
             .any(|n| n.key == key && n.channel == channel && n.on_offset_this_block == Some(offset))
     }
 
+    /// The highest key sounding on `channel` at `beat`, sample `offset` of this block: begun at or
+    /// before it, ending after it.
+    pub fn highest_at(&self, channel: u8, beat: f64, offset: u32) -> Option<u8> {
+        self.notes
+            .iter()
+            .filter(|n| n.channel == channel && n.end_beat > beat + 1e-9)
+            .filter(|n| n.on_offset_this_block.is_none_or(|on| on <= offset))
+            .map(|n| n.key)
+            .max()
+    }
+
     /// Takes out the note sounding on `key`/`channel`, if any (to end it before restarting it).
     pub fn take_key(&mut self, key: u8, channel: u8) -> Option<SoundingNote> {
         let i = self
