@@ -121,6 +121,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_highest_key_sounding_at_a_moment_has_begun_and_not_ended() {
+        let mut t = NoteTracker::default();
+        assert!(t.start(64, 0, 4.0, 0));
+        assert!(t.start(67, 0, 3.0, 100));
+        assert!(t.start(72, 1, 4.0, 0));
+        assert_eq!(
+            t.highest_at(0, 2.0, 50),
+            Some(64),
+            "67 starts at sample 100"
+        );
+        assert_eq!(t.highest_at(0, 2.0, 100), Some(67));
+        assert_eq!(t.highest_at(0, 3.0, 200), Some(64), "67 ends at beat 3");
+        t.new_block();
+        assert_eq!(t.highest_at(0, 4.0, 0), None, "both have ended by beat 4");
+    }
+
+    #[test]
     fn a_note_started_in_this_block_is_known_by_its_offset() {
         let mut t = NoteTracker::default();
         assert!(t.start(60, 0, 1.0, 10));
