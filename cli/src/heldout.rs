@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use descant_host::benchmark::{self, Cell, Plan, Tally};
-use descant_host::duet::{DuetStats, Note};
+use descant_host::duet::{class, DuetStats, Note};
 use descant_host::harmony::{chord_at, pulse};
 use descant_host::heldout::{self, Heard, Mode, Piece};
 use descant_inference::files::midi_file;
@@ -483,7 +483,7 @@ fn note_by_note(p: &Piece, melody: &[Note], chords: &[Note], descant: &[Note]) -
             .find(|n| (n.beat - t).abs() < 1.0 / 16.0)
             .map(|n| n.key);
         let interval = match (on, sounding(melody, t)) {
-            (Some(d), Some(m)) => format!("{}", (d.max(m) - d.min(m)) % 12),
+            (Some(d), Some(m)) => format!("{}", class(d, m)),
             _ => String::new(),
         };
         let _ = writeln!(

@@ -181,7 +181,7 @@ fn sounding(notes: &[Note], t: f64) -> Option<u8> {
 /// Interval class of two keys, 0..12, from the lower key up: a 4th is 5 and a 5th is 7 whichever
 /// of the two is the higher voice. ([`STRICT`] leaves out 5 but keeps 7, so the order matters:
 /// a 5th below the melody is the 4th's inversion, and consonant strictly.)
-pub(crate) fn class(a: u8, b: u8) -> u8 {
+pub fn class(a: u8, b: u8) -> u8 {
     (i32::from(a.max(b)) - i32::from(a.min(b))).rem_euclid(12) as u8
 }
 

@@ -167,7 +167,7 @@ pub enum Fit {
 
 /// The interval class between two keys, from the lower up (a 4th is 5 whichever voice is
 /// higher; a 5th, 7).
-fn interval_class(a: u8, b: u8) -> u8 {
+pub fn interval_class(a: u8, b: u8) -> u8 {
     ((i16::from(a.max(b)) - i16::from(a.min(b))).rem_euclid(12)) as u8
 }
 

@@ -14,7 +14,7 @@ use crate::error::ModelError;
 use crate::model::step::{StepModel, StepState};
 use crate::model::tokenizer::{self, kind, TickNote, TokenKind, PHRASE_BARS};
 use crate::music::key::PitchClassSet;
-use crate::music::onset::{Alternates, MAX_ALTERNATES};
+use crate::music::onset::{interval_class, Alternates, MAX_ALTERNATES};
 
 use super::{Continuation, Guide};
 
@@ -216,12 +216,11 @@ impl<M: StepModel> Continuation<M> {
         ) else {
             return PitchClassSet(0);
         };
-        // A fifth from the lower voice up: above the heard voice 7, below it 5 (a fifth below G
-        // is C, 7 semitones down, which is 5 up mod 12).
-        let apart = i32::from(prev.key) - i32::from(h0);
-        if h0 == h1 || !(apart.abs() % 12 == 0 || apart.abs() % 12 == 7) {
+        if h0 == h1 || !matches!(interval_class(prev.key, h0), 0 | 7) {
             return PitchClassSet(0);
         }
+        // The same interval, above or below, over the new heard note.
+        let apart = i32::from(prev.key) - i32::from(h0);
         PitchClassSet(1 << ((i32::from(h1) + apart).rem_euclid(12)))
     }
 
