@@ -9,6 +9,7 @@ mod answers;
 mod bench;
 mod duet;
 mod heldout;
+mod idiom;
 mod learn;
 mod lines;
 mod presets;
@@ -62,6 +63,11 @@ enum Command {
     /// voices and a random note of the key or chord (a developer's command: it reads
     /// `tests/fixtures/heldout.txt`).
     Heldout(heldout::HeldoutArgs),
+    /// Measures how typical of its style Descant's lines are: its answers to held-out folk tunes
+    /// and its voice under held-out chorales and Renaissance pieces, beside the corpus's own
+    /// lines there, another piece's and a random note of the key, with a discriminator (a
+    /// developer's command: it reads `tests/fixtures/heldout.txt`).
+    Idiom(idiom::IdiomArgs),
     /// Lists the melodic lines in a folder of your own MIDI files, says what it skips and why,
     /// and whether there is enough to learn your style from.
     Lines(lines::LinesArgs),
@@ -95,6 +101,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Duet(args) => duet::run(args),
         Command::Answers(args) => answers::run(args),
         Command::Heldout(args) => heldout::run(args),
+        Command::Idiom(args) => idiom::run(args),
         Command::Lines(args) => lines::run(args),
         Command::Learn(args) => learn::run(args),
         Command::Presets => presets::run(),

@@ -139,6 +139,7 @@ fn help_exits_zero_and_names_every_command() {
         "duet",
         "answers",
         "heldout",
+        "idiom",
         "lines",
     ] {
         assert!(help.contains(command), "{help}");
@@ -165,6 +166,19 @@ fn heldout_names_a_missing_fixture_or_piece() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no piece 'no-such-piece'"), "{err}");
+}
+
+#[test]
+fn idiom_names_a_missing_fixture_or_piece() {
+    let o = descant(&["idiom", "--fixture", "/nonexistent/heldout.txt"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("/nonexistent/heldout.txt"), "{err}");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/heldout.txt");
+    let o = descant(&["idiom", "--fixture", fixture, "--piece", "no-such-piece"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no measured piece 'no-such-piece'"), "{err}");
 }
 
 #[test]

@@ -13,11 +13,13 @@ mod events;
 pub mod harmony;
 pub mod heldout;
 mod host;
+pub mod idiom;
 pub mod melodies;
 mod pace;
 pub mod phrase_ends;
 pub mod render;
 mod selfcheck;
+pub mod situations;
 
 pub use events::{phrase_script, unmatched, HostTransport, Input, OutNote};
 pub use host::PluginHost;

@@ -1,0 +1,583 @@
+//! Idiom: how typical of its style a line is, judged against the corpus's own line in the same
+//! situation (the answer to the same call, the voice under the same upper voice). Pure functions
+//! over notes in beats; used by `descant idiom`. The measures are those of the issue "Idiom":
+//! intervals, rhythm, range, notes per note heard, scale degrees, how a phrase ends and, for two
+//! voices, the vertical intervals and the motion between them.
+//!
+//! Guarantees: every feature is a plain share, mean or count over the notes given, defined for
+//! any line (an empty or one-note line gives zeros, never NaN); the random-key reference is drawn
+//! from the seed given, so the same inputs give the same figures; the discriminator's folds keep
+//! a piece's lines together (a line is never judged by a model that saw its piece's real line),
+//! and its accuracy is over the held-out folds only.
+
+use anyhow::{bail, Result};
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2};
+
+use crate::duet::{class, strong_beat, Note, Scale, SLACK};
+use crate::harmony::pulse;
+
+/// Where a line is heard: what it answers or sounds against, its key and meter, and the span it
+/// is measured over.
+#[derive(Debug, Clone)]
+pub struct Situation {
+    /// What is heard: the call an answer answers, or the upper voice a counter-voice sounds
+    /// under (only the notes in `heard_span`).
+    pub heard: Vec<Note>,
+    /// The span of the heard notes (beats): their notes per beat are over it.
+    pub heard_span: (f64, f64),
+    /// The key.
+    pub scale: Scale,
+    /// The time signature (the pulse and the strong beats).
+    pub meter: (u8, u8),
+    /// Whether the line sounds with the heard notes (a counter-voice: the vertical and motion
+    /// features apply) or after them (an answer: the cadence features apply).
+    pub together: bool,
+}
+
+/// The features' names, in [`features`]' order.
+pub const FEATURES: [&str; 39] = [
+    "repeats",
+    "steps (1-2)",
+    "thirds (3-4)",
+    "4ths-5ths (5-7)",
+    "wider (8+)",
+    "leaps (5+)",
+    "mean interval",
+    "range",
+    "turns",
+    "up",
+    "length <= 1/4",
+    "length 1/3, 2/3",
+    "length 1/2",
+    "length 3/4 (dotted)",
+    "length 1",
+    "length 3/2",
+    "length 2-3",
+    "length 4+",
+    "on the pulse",
+    "notes per note heard",
+    "tonic",
+    "third",
+    "fifth",
+    "other in key",
+    "out of key",
+    "ends on tonic",
+    "ends on fifth",
+    "ending length",
+    "ends on the downbeat",
+    "v: unison/8ve",
+    "v: 3rd",
+    "v: 4th",
+    "v: 5th",
+    "v: 6th",
+    "v: dissonant",
+    "m: contrary",
+    "m: parallel",
+    "m: oblique",
+    "distance",
+];
+
+/// Index of the first cadence feature and of the first two-voice feature in [`FEATURES`].
+pub const CADENCE: usize = 25;
+/// Index of the first two-voice feature.
+pub const TWO_VOICE: usize = 29;
+
+/// A line's features, in [`FEATURES`]' order.
+pub type Features = [f64; FEATURES.len()];
+
+/// The bar lines around `notes`: from the bar line at or before the first onset to the one at or
+/// after the last note's end (`None` for no notes).
+pub fn bar_span(notes: &[Note], meter: (u8, u8)) -> Option<(f64, f64)> {
+    let bar = f64::from(meter.0) * 4.0 / f64::from(meter.1);
+    let first = notes.iter().map(|n| n.beat).reduce(f64::min)?;
+    let last = notes.iter().map(|n| n.beat + n.length).reduce(f64::max)?;
+    let from = ((first + SLACK) / bar).floor() * bar;
+    let to = ((last - SLACK) / bar).ceil().max(from / bar + 1.0) * bar;
+    Some((from, to))
+}
+
+/// The key sounding in `notes` at `t` (the one begun last), if any.
+fn sounding(notes: &[Note], t: f64) -> Option<u8> {
+    notes
+        .iter()
+        .filter(|n| n.beat <= t + SLACK && n.beat + n.length > t + SLACK)
+        .max_by(|a, b| a.beat.total_cmp(&b.beat))
+        .map(|n| n.key)
+}
+
+/// `part` of `whole`, or 0 when there is nothing to share.
+fn share(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// The length class of `t` beats: index into the seven length features.
+fn length_class(t: f64) -> usize {
+    let near = |x: f64| (t - x).abs() < 0.04;
+    if t <= 0.25 + 0.04 {
+        0
+    } else if near(1.0 / 3.0) || near(2.0 / 3.0) {
+        1
+    } else if near(0.5) {
+        2
+    } else if near(0.75) {
+        3
+    } else if near(1.0) {
+        4
+    } else if near(1.5) {
+        5
+    } else if t >= 4.0 - 0.04 {
+        7
+    } else if t >= 2.0 - 0.04 {
+        6
+    } else if t < 0.5 {
+        2
+    } else if t < 1.0 {
+        4
+    } else {
+        5
+    }
+}
+
+/// The features of `line` (its notes starting in `span`, beats) in `situation`. Lengths are from
+/// onset to the next onset (a rest belongs to the note before it); the last note's is its own
+/// length. An answer (`situation.together` false) is measured as a phrase: up to its ending, the
+/// last note on a strong beat, and its notes per beat from its first onset to that note's end.
+pub fn features(line: &[Note], span: (f64, f64), situation: &Situation) -> Features {
+    let mut f = [0.0; FEATURES.len()];
+    let mut notes: Vec<Note> = line
+        .iter()
+        .filter(|n| n.beat >= span.0 - SLACK && n.beat < span.1 - SLACK)
+        .copied()
+        .collect();
+    notes.sort_by(|a, b| a.beat.total_cmp(&b.beat));
+    let mut span = span;
+    if !situation.together {
+        // A phrase ends on its last note on a strong beat: the notes after it lead on into the
+        // next phrase, as a tune's pickups do (`training/phrases.py` reads a phrase's end so).
+        // The phrase is measured up to that note's end.
+        let ending = notes
+            .iter()
+            .rposition(|n| strong_beat(situation.meter, n.beat))
+            .or(notes.len().checked_sub(1));
+        if let Some(k) = ending {
+            notes.truncate(k + 1);
+            span = (notes[0].beat, notes[k].beat + notes[k].length);
+        }
+    }
+    let keys: Vec<i32> = notes.iter().map(|n| i32::from(n.key)).collect();
+    let intervals: Vec<i32> = keys.windows(2).map(|w| w[1] - w[0]).collect();
+    let n_iv = intervals.len();
+    let count = |p: &dyn Fn(i32) -> bool| intervals.iter().filter(|&&i| p(i.abs())).count();
+    f[0] = share(count(&|i| i == 0), n_iv);
+    f[1] = share(count(&|i| (1..=2).contains(&i)), n_iv);
+    f[2] = share(count(&|i| (3..=4).contains(&i)), n_iv);
+    f[3] = share(count(&|i| (5..=7).contains(&i)), n_iv);
+    f[4] = share(count(&|i| i >= 8), n_iv);
+    f[5] = share(count(&|i| i >= 5), n_iv);
+    f[6] = if n_iv == 0 {
+        0.0
+    } else {
+        intervals.iter().map(|i| f64::from(i.abs())).sum::<f64>() / n_iv as f64
+    };
+    f[7] = match (keys.iter().max(), keys.iter().min()) {
+        (Some(hi), Some(lo)) => f64::from(hi - lo),
+        _ => 0.0,
+    };
+    let moves: Vec<i32> = intervals.iter().copied().filter(|&i| i != 0).collect();
+    let turns = moves.windows(2).filter(|w| w[0].signum() != w[1].signum());
+    f[8] = share(turns.count(), moves.len().saturating_sub(1));
+    f[9] = share(moves.iter().filter(|&&i| i > 0).count(), moves.len());
+    for (k, n) in notes.iter().enumerate() {
+        let t = notes.get(k + 1).map_or(n.length, |next| next.beat - n.beat);
+        f[10 + length_class(t)] += 1.0;
+    }
+    let pulse_len = pulse(situation.meter);
+    let on_pulse = notes
+        .iter()
+        .filter(|n| {
+            let x = n.beat / pulse_len;
+            (x - x.round()).abs() * pulse_len < 0.02
+        })
+        .count();
+    f[18] = share(on_pulse, notes.len());
+    let per_beat = |count: usize, (a, b): (f64, f64)| count as f64 / (b - a).max(1e-9);
+    let heard_rate = per_beat(situation.heard.len(), situation.heard_span);
+    f[19] = if heard_rate > 0.0 {
+        per_beat(notes.len(), span) / heard_rate
+    } else {
+        0.0
+    };
+    let scale = situation.scale;
+    let degree = |key: u8| (i32::from(key) - i32::from(scale.tonic)).rem_euclid(12);
+    for n in &notes {
+        let d = degree(n.key);
+        let slot = match d {
+            0 => 20,
+            3 | 4 if scale.contains(n.key) => 21,
+            7 => 22,
+            _ if scale.contains(n.key) => 23,
+            _ => 24,
+        };
+        f[slot] += 1.0;
+    }
+    for i in (10..18).chain(20..25) {
+        f[i] = share(f[i] as usize, notes.len());
+    }
+    if !situation.together {
+        if let Some(end) = notes.last() {
+            let bar = f64::from(situation.meter.0) * 4.0 / f64::from(situation.meter.1);
+            let place = end.beat.rem_euclid(bar);
+            f[25] = f64::from(u8::from(degree(end.key) == 0));
+            f[26] = f64::from(u8::from(degree(end.key) == 7));
+            f[27] = end.length.max(1.0 / 12.0).log2();
+            f[28] = f64::from(u8::from(place < SLACK || bar - place < SLACK));
+        }
+    } else {
+        two_voices(&notes, span, situation, &mut f);
+    }
+    f
+}
+
+/// The vertical and motion features of `notes` against the heard voice, on each pulse of `span`
+/// where both sound.
+fn two_voices(notes: &[Note], span: (f64, f64), situation: &Situation, f: &mut Features) {
+    let pulse_len = pulse(situation.meter);
+    let mut t = (span.0 / pulse_len).ceil() * pulse_len;
+    let (mut met, mut moved) = (0usize, 0usize);
+    let (mut distance, mut motion) = (0.0, [0usize; 3]);
+    let mut prev: Option<(u8, u8)> = None;
+    while t < span.1 - SLACK {
+        let now = sounding(&situation.heard, t).zip(sounding(notes, t));
+        if let Some((h, d)) = now {
+            met += 1;
+            let slot = match class(h, d) {
+                0 => 29,
+                3 | 4 => 30,
+                5 => 31,
+                7 => 32,
+                8 | 9 => 33,
+                _ => 34,
+            };
+            f[slot] += 1.0;
+            distance += f64::from((i32::from(h) - i32::from(d)).abs());
+            if let Some((h0, d0)) = prev {
+                let (dh, dd) = (i32::from(h) - i32::from(h0), i32::from(d) - i32::from(d0));
+                if dh != 0 || dd != 0 {
+                    moved += 1;
+                    if dh == 0 || dd == 0 {
+                        motion[2] += 1;
+                    } else if dh.signum() != dd.signum() {
+                        motion[0] += 1;
+                    } else if class(h, d) == class(h0, d0) {
+                        motion[1] += 1;
+                    }
+                }
+            }
+        }
+        prev = now;
+        t += pulse_len;
+    }
+    for x in f[29..35].iter_mut() {
+        *x = share(*x as usize, met);
+    }
+    for (k, m) in motion.iter().enumerate() {
+        f[35 + k] = share(*m, moved);
+    }
+    f[38] = if met == 0 { 0.0 } else { distance / met as f64 };
+}
+
+/// A line of random keys of `scale` with `line`'s rhythm, within its range (the reference "a
+/// random note of the key at the same moments"), drawn from `seed`.
+pub fn random_keys(line: &[Note], scale: Scale, seed: u64) -> Vec<Note> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let lo = line.iter().map(|n| n.key).min().unwrap_or(60);
+    let hi = line.iter().map(|n| n.key).max().unwrap_or(72).max(lo + 4);
+    let keys: Vec<u8> = (lo..=hi).filter(|&k| scale.contains(k)).collect();
+    line.iter()
+        .map(|n| Note {
+            key: keys[rng.usize(..keys.len())],
+            ..*n
+        })
+        .collect()
+}
+
+/// `line` moved by `shift` beats and `transpose` semitones (another piece's line placed in this
+/// one's situation: the reference "another piece of the same style").
+pub fn placed(line: &[Note], shift: f64, transpose: i32) -> Vec<Note> {
+    line.iter()
+        .filter_map(|n| {
+            let key = u8::try_from(i32::from(n.key) + transpose).ok()?;
+            (key <= 127).then_some(Note {
+                beat: n.beat + shift,
+                length: n.length,
+                key,
+            })
+        })
+        .collect()
+}
+
+/// How well a discriminator tells one set of lines from another: its accuracy on held-out folds
+/// and the features it leans on most.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// Share of held-out lines classified right (0.5 is chance).
+    pub accuracy: f64,
+    /// Lines judged.
+    pub lines: usize,
+    /// The features with the largest standardized weights, largest first, with the sign that
+    /// marks the first set (the corpus's): (name, weight).
+    pub tells: Vec<(&'static str, f64)>,
+}
+
+/// Folds of the discriminator's cross-validation.
+pub const FOLDS: usize = 5;
+
+/// A logistic-regression discriminator between `real` and `other` lines (each with the group,
+/// e.g. the piece, it belongs to), cross-validated over [`FOLDS`] folds by group, standardized on
+/// each training fold. `features` picks the features used.
+pub fn discriminate(
+    real: &[(usize, Features)],
+    other: &[(usize, Features)],
+    features: &[usize],
+) -> Result<Verdict> {
+    if real.len() < FOLDS || other.len() < FOLDS {
+        bail!(
+            "too few lines to judge ({} and {})",
+            real.len(),
+            other.len()
+        );
+    }
+    let rows: Vec<(usize, bool, &Features)> = real
+        .iter()
+        .map(|(g, f)| (*g, true, f))
+        .chain(other.iter().map(|(g, f)| (*g, false, f)))
+        .collect();
+    // Groups to folds by a fixed scramble of the group number, so neighbouring pieces spread.
+    let fold_of = |g: usize| (g.wrapping_mul(2_654_435_761) >> 7) % FOLDS;
+    let (mut right, mut judged) = (0usize, 0usize);
+    for fold in 0..FOLDS {
+        let (test, train): (Vec<&(usize, bool, &Features)>, Vec<_>) =
+            rows.iter().partition(|r| fold_of(r.0) == fold);
+        if test.is_empty() || train.iter().all(|r| r.1) || train.iter().all(|r| !r.1) {
+            continue;
+        }
+        let model = Standardized::fit(&train, features)?;
+        for r in &test {
+            right += usize::from(model.predict(r.2) == r.1);
+            judged += 1;
+        }
+    }
+    if judged == 0 {
+        bail!("no fold could be judged");
+    }
+    let all: Vec<_> = rows.iter().collect();
+    let model = Standardized::fit(&all, features)?;
+    let mut tells: Vec<(&'static str, f64)> = features
+        .iter()
+        .zip(model.weights.iter())
+        .map(|(&i, &w)| (FEATURES[i], w))
+        .collect();
+    tells.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    tells.truncate(5);
+    Ok(Verdict {
+        accuracy: right as f64 / judged as f64,
+        lines: judged,
+        tells,
+    })
+}
+
+/// A fitted logistic regression on standardized features.
+struct Standardized {
+    /// The features used (indices into [`FEATURES`]).
+    features: Vec<usize>,
+    /// Each feature's training mean and spread (a constant feature: spread 1).
+    scale: Vec<(f64, f64)>,
+    /// The weights on the standardized features.
+    weights: Vec<f64>,
+    /// The intercept.
+    intercept: f64,
+}
+
+/// L2 strength of the discriminator (on standardized features).
+const RIDGE: f64 = 1.0;
+
+impl Standardized {
+    fn fit(rows: &[&(usize, bool, &Features)], features: &[usize]) -> Result<Standardized> {
+        let n = rows.len() as f64;
+        let scale: Vec<(f64, f64)> = features
+            .iter()
+            .map(|&i| {
+                let mean = rows.iter().map(|r| r.2[i]).sum::<f64>() / n;
+                let var = rows.iter().map(|r| (r.2[i] - mean).powi(2)).sum::<f64>() / n;
+                (mean, if var > 1e-12 { var.sqrt() } else { 1.0 })
+            })
+            .collect();
+        let x = Array2::from_shape_fn((rows.len(), features.len()), |(r, c)| {
+            (rows[r].2[features[c]] - scale[c].0) / scale[c].1
+        });
+        let y: Array1<bool> = rows.iter().map(|r| r.1).collect();
+        let fitted = LogisticRegression::default()
+            .alpha(RIDGE)
+            .max_iterations(300)
+            .fit(&Dataset::new(x, y))?;
+        // linfa orders the two classes itself: the weights point to its positive class.
+        let toward_real = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+        Ok(Standardized {
+            features: features.to_vec(),
+            scale,
+            weights: fitted.params().iter().map(|w| w * toward_real).collect(),
+            intercept: fitted.intercept() * toward_real,
+        })
+    }
+
+    /// Whether `f` looks like the first set (the corpus's lines).
+    fn predict(&self, f: &Features) -> bool {
+        let z: f64 = self
+            .features
+            .iter()
+            .zip(&self.scale)
+            .zip(&self.weights)
+            .map(|((&i, &(m, s)), w)| w * (f[i] - m) / s)
+            .sum::<f64>()
+            + self.intercept;
+        z > 0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(beat: f64, length: f64, key: u8) -> Note {
+        Note { beat, length, key }
+    }
+
+    fn alone() -> Situation {
+        Situation {
+            heard: vec![
+                n(0.0, 1.0, 60),
+                n(1.0, 1.0, 62),
+                n(2.0, 1.0, 64),
+                n(3.0, 1.0, 65),
+            ],
+            heard_span: (0.0, 4.0),
+            scale: Scale::major(0),
+            meter: (4, 4),
+            together: false,
+        }
+    }
+
+    #[test]
+    fn a_line_is_described_by_its_intervals_lengths_degrees_and_ending() {
+        // C D G (a leap of a 5th) G (a repeat), then E leading on.
+        let line = [
+            n(4.0, 0.5, 60),
+            n(4.5, 0.5, 62),
+            n(5.0, 1.0, 67),
+            n(6.0, 0.75, 67),
+            n(6.75, 1.25, 64),
+        ];
+        let f = features(&line, (4.0, 8.0), &alone());
+        let at = |name: &str| f[FEATURES.iter().position(|&x| x == name).unwrap()];
+        // The phrase ends on its last note on a strong beat, the G on beat 3 (6.0); the E after
+        // it leads on into the next phrase and is not part of this one.
+        assert_eq!((at("ends on tonic"), at("ends on fifth")), (0.0, 1.0));
+        assert_eq!(at("ending length"), 0.75f64.log2());
+        assert_eq!(at("ends on the downbeat"), 0.0);
+        // Up a step, up a 5th, a repeat.
+        let third = 1.0 / 3.0;
+        assert_eq!((at("repeats"), at("steps (1-2)")), (third, third));
+        assert_eq!((at("4ths-5ths (5-7)"), at("leaps (5+)")), (third, third));
+        assert_eq!(at("mean interval"), 7.0 / 3.0);
+        assert_eq!(at("range"), 7.0);
+        assert_eq!((at("turns"), at("up")), (0.0, 1.0));
+        assert_eq!(
+            (at("length 1/2"), at("length 3/4 (dotted)"), at("length 1")),
+            (0.5, 0.25, 0.25)
+        );
+        // 4 notes from beat 4 to the G's end (6.75) against the call's 4 in 4 beats.
+        assert!((at("notes per note heard") - 4.0 / 2.75).abs() < 1e-12);
+        assert_eq!((at("tonic"), at("third"), at("fifth")), (0.25, 0.0, 0.5));
+        assert_eq!(at("on the pulse"), 0.75);
+    }
+
+    #[test]
+    fn a_counter_voice_is_described_by_its_intervals_and_motion_with_the_heard_voice() {
+        let upper = vec![
+            n(0.0, 1.0, 72),
+            n(1.0, 1.0, 74),
+            n(2.0, 1.0, 76),
+            n(3.0, 1.0, 77),
+        ];
+        let situation = Situation {
+            heard: upper,
+            together: true,
+            ..alone()
+        };
+        // A 5th, a 5th by parallel motion, a 6th against a held note (oblique), a 3rd and an
+        // octave lower by contrary motion.
+        let lower = [n(0.0, 1.0, 65), n(1.0, 2.0, 67), n(3.0, 1.0, 62)];
+        let f = features(&lower, (0.0, 4.0), &situation);
+        let at = |name: &str| f[FEATURES.iter().position(|&x| x == name).unwrap()];
+        assert_eq!(
+            (at("v: 5th"), at("v: 6th"), at("v: 3rd")),
+            (0.5, 0.25, 0.25)
+        );
+        assert_eq!((at("v: 4th"), at("v: dissonant")), (0.0, 0.0));
+        let third = 1.0 / 3.0;
+        assert_eq!(
+            (at("m: contrary"), at("m: parallel"), at("m: oblique")),
+            (third, third, third)
+        );
+        assert_eq!(at("distance"), (7.0 + 7.0 + 9.0 + 15.0) / 4.0);
+        // The vertical features are read from the lower voice up: a 4th below is a 4th.
+        let f = features(&[n(0.0, 4.0, 67)], (0.0, 4.0), &situation);
+        assert_eq!(
+            f[FEATURES.iter().position(|&x| x == "v: 4th").unwrap()],
+            0.25
+        );
+    }
+
+    #[test]
+    fn an_empty_line_gives_zeros_not_nan() {
+        let f = features(&[], (0.0, 4.0), &alone());
+        assert!(f.iter().all(|x| *x == 0.0), "{f:?}");
+    }
+
+    #[test]
+    fn the_discriminator_tells_leaps_from_steps_and_not_a_set_from_itself() {
+        let line = |seed: u64, leap: bool| {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut key = 64i32;
+            let notes: Vec<Note> = (0..16)
+                .map(|k| {
+                    let size = if leap && rng.bool() {
+                        7
+                    } else {
+                        rng.i32(0..=2)
+                    };
+                    key += if rng.bool() { size } else { -size };
+                    key = key.clamp(48, 84);
+                    n(f64::from(k) * 0.5, 0.5, key as u8)
+                })
+                .collect();
+            features(&notes, (0.0, 8.0), &alone())
+        };
+        let all: Vec<usize> = (0..CADENCE).collect();
+        let steps: Vec<(usize, Features)> = (0..60).map(|g| (g, line(g as u64, false))).collect();
+        let leaps: Vec<(usize, Features)> =
+            (0..60).map(|g| (g, line(1000 + g as u64, true))).collect();
+        let v = discriminate(&steps, &leaps, &all).unwrap();
+        assert!(v.accuracy > 0.9, "{v:?}");
+        let more_steps: Vec<(usize, Features)> =
+            (0..60).map(|g| (g, line(2000 + g as u64, false))).collect();
+        let v = discriminate(&steps, &more_steps, &all).unwrap();
+        assert!(v.accuracy < 0.7, "{v:?}");
+    }
+}
