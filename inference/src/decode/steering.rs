@@ -111,6 +111,47 @@ impl Steering {
     }
 }
 
+/// Notes per note heard in each style's own lines, by style id: the corpus's counter-voice
+/// against the voice above it in 4-bar windows (chorale, renaissance), a folk tune's second phrase
+/// against its first, per beat (geometric means over the training split's pieces of
+/// `training/heldout.py --split train`; `docs/MEASUREMENTS.md`, "Idiom").
+pub const STYLE_PACE: [(&str, f32); 5] = [
+    ("folk-european", 1.03),
+    ("folk-chinese", 0.99),
+    ("irish-scottish", 1.01),
+    ("chorale", 1.10),
+    ("renaissance", 0.97),
+];
+
+/// The density the line keeps to with the Density control on Auto: the player's notes per beat
+/// (`player_density`) at the style's own pace against the voice it hears ([`STYLE_PACE`]; the
+/// blend of two styles, a style the table lacks or "any" at 1). `None` when the density is set
+/// (the set value rules) or the player's pace is not known yet.
+pub fn auto_density(
+    contract: &ModelContract,
+    steering: &Steering,
+    player_density: Option<f32>,
+) -> Option<f32> {
+    if steering.density.is_some() {
+        return None;
+    }
+    let pace = |style: Option<usize>| {
+        style
+            .and_then(|s| contract.control.styles.get(s))
+            .and_then(|id| STYLE_PACE.iter().find(|(name, _)| name == id))
+            .map_or(1.0, |(_, pace)| *pace)
+    };
+    let blend = if steering.blend.is_finite() {
+        steering.blend.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let pace = pace(steering.style_a) * (1.0 - blend) + pace(steering.style_b) * blend;
+    player_density
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .map(|d| d * pace)
+}
+
 /// Writes the model's control vector for `steering` into `out` (length = the control size).
 /// `player_density` (notes per beat of the player's phrase) stands in when the density is "auto".
 pub fn control_vector(
@@ -270,5 +311,34 @@ mod tests {
             ..Steering::default()
         };
         assert_eq!(s.register(), (60, 90));
+    }
+
+    #[test]
+    fn the_auto_density_is_the_players_pace_at_the_styles_own_ratio() {
+        let c = contract();
+        let style = |id: &str| c.control.styles.iter().position(|s| s == id);
+        let chorale = Steering {
+            style_a: style("chorale"),
+            ..Steering::default()
+        };
+        let pace = |s: &Steering, heard| auto_density(&c, s, heard);
+        for id in &c.control.styles {
+            assert!(STYLE_PACE.iter().any(|(s, _)| s == id), "no pace for {id}");
+        }
+        assert!((pace(&chorale, Some(2.0)).unwrap() - 2.2).abs() < 1e-6);
+        // A blend weighs the two styles' ratios; "any" is the player's own pace.
+        let blend = Steering {
+            style_b: style("renaissance"),
+            blend: 0.5,
+            ..chorale
+        };
+        assert!((pace(&blend, Some(1.0)).unwrap() - (1.10 + 0.97) / 2.0).abs() < 1e-6);
+        assert_eq!(pace(&Steering::default(), Some(1.5)), Some(1.5));
+        // The Density control, when set, rules; an unknown pace is none.
+        let set = Steering {
+            density: Some(3.0),
+            ..chorale
+        };
+        assert_eq!((pace(&set, Some(2.0)), pace(&chorale, None)), (None, None));
     }
 }

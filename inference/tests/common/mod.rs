@@ -92,6 +92,7 @@ pub fn take_guarded(
         alternates: false,
         grid: None,
         approach: None,
+        pace: None,
     };
     let mut out = Vec::new();
     while out.len() < n {
@@ -128,6 +129,7 @@ pub fn take_with_chord(
         alternates: false,
         grid: None,
         approach: None,
+        pace: None,
     };
     let mut out = Vec::new();
     while out.len() < n {

@@ -51,6 +51,10 @@ pub struct Guide<'a> {
     /// The approach to an answer's cadence, when the planner knows where it falls: the keys a
     /// note starting just before it is drawn towards (see [`Approach`]).
     pub approach: Option<Approach>,
+    /// With the Density control on Auto, the notes per beat the line keeps to: the player's pace
+    /// at the style's own ratio ([`crate::decode::steering::auto_density`]). Notes much longer
+    /// than its pace are weighed down (see [`crate::decode::shaping::shape_long_durations`]).
+    pub pace: Option<f32>,
 }
 
 /// The approach to a cadence: a note whose onset lies in `from..until` is drawn towards `keys`

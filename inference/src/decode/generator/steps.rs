@@ -87,7 +87,14 @@ impl<M: StepModel> Continuation<M> {
             }
             Expect::Dur { .. } => {
                 let logits = self.state.logits();
-                shaping::shape_durations(logits, &mut self.scratch.shaped, guide.steering.density);
+                match (guide.steering.density, guide.pace) {
+                    (None, Some(pace)) => {
+                        shaping::shape_long_durations(logits, &mut self.scratch.shaped, pace);
+                    }
+                    (density, _) => {
+                        shaping::shape_durations(logits, &mut self.scratch.shaped, density);
+                    }
+                }
                 true
             }
             Expect::PosOrBar => false,

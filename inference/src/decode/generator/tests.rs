@@ -33,6 +33,7 @@ fn guide<'a>(control: &'a [f32], steering: Steering, key: Option<Key>) -> Guide<
         alternates: false,
         grid: None,
         approach: None,
+        pace: None,
     }
 }
 

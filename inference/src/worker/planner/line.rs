@@ -225,6 +225,19 @@ impl<M: StepModel> PlanContext<M> {
                 None
             },
             approach: self.line.approach,
+            // With Density on Auto a line beside the player keeps to the player's pace as the
+            // style's own lines keep to the voice they hear (the model's control alone let a
+            // Renaissance voice below play 0.57 notes per note of the voice above, the composers
+            // 0.96). An answer's density is the critic's to judge (`critic::score`).
+            pace: (settings.mode != PlayMode::Answer)
+                .then(|| {
+                    steering::auto_density(
+                        model.contract(),
+                        &settings.steering,
+                        player_density(&self.player.phrase),
+                    )
+                })
+                .flatten(),
         };
         let Some(cont) = self.line.continuation.as_mut() else {
             return Ok(None);
