@@ -29,22 +29,39 @@ const ALTERNATE_REACH: u8 = 7;
 const ALTERNATE_SPAN: f32 = 3.0;
 
 /// The keys a note starting at `onset` may take in `register` under the `Voice` control: above the
-/// highest heard note sounding then, or below the lowest; the whole register when nothing sounds,
-/// the voice is "either", or the bound would leave no key.
+/// highest heard note sounding then, or below the lowest; when none is known to sound then (the
+/// player's next note is not heard yet), beside the heard note that began last before it, where
+/// the player's voice is. The whole register when nothing was heard, the voice is "either", or the
+/// bound would leave no key.
 pub(super) fn voice_bounds(guide: &Guide, onset: i64, (lo, hi): (u8, u8)) -> (u8, u8) {
     if guide.steering.voice == Voice::Either {
         return (lo, hi);
     }
-    let sounding = guide
+    let sounds = |n: &TickNote| n.onset <= onset && onset < n.onset + n.duration;
+    let any_sounding = guide.heard.iter().any(sounds);
+    // None known to sound: the latest heard onset before it. Without this a voice below crossed
+    // above a chorale's soprano whenever Descant planned a note ahead of the next melody note
+    // (`docs/MEASUREMENTS.md`, "Idiom").
+    let latest = guide
         .heard
         .iter()
-        .filter(|n| n.onset <= onset && onset < n.onset + n.duration)
+        .filter(|n| n.onset <= onset)
+        .map(|n| n.onset)
+        .max();
+    let keys = guide
+        .heard
+        .iter()
+        .filter(|n| {
+            if any_sounding {
+                sounds(n)
+            } else {
+                Some(n.onset) == latest
+            }
+        })
         .map(|n| n.key);
     let bounds = match guide.steering.voice {
-        Voice::Above => sounding
-            .max()
-            .map(|top| (lo.max(top.saturating_add(1)), hi)),
-        Voice::Below => sounding
+        Voice::Above => keys.max().map(|top| (lo.max(top.saturating_add(1)), hi)),
+        Voice::Below => keys
             .min()
             .map(|bottom| (lo, hi.min(bottom.saturating_sub(1)))),
         Voice::Either => None,

@@ -197,3 +197,38 @@ fn an_on_beat_note_carries_the_nearest_keys_of_the_key_when_few_are_likely() {
         "a step each way: {keys:?}"
     );
 }
+
+#[test]
+fn a_voice_below_stays_under_the_heard_voice_also_between_its_notes() {
+    use super::hearing::voice_bounds;
+    use crate::decode::steering::Voice;
+    let control = vec![0.0; 4];
+    let steering = Steering {
+        voice: Voice::Below,
+        ..Steering::default()
+    };
+    let heard = [
+        TickNote {
+            onset: 0,
+            duration: 12,
+            key: 72,
+        },
+        TickNote {
+            onset: 24,
+            duration: 12,
+            key: 67,
+        },
+    ];
+    let g = Guide {
+        heard: &heard,
+        ..guide(&control, steering, None)
+    };
+    // Under the C sounding at tick 6; between the notes (tick 14), under the C that began last;
+    // after the G, under the G.
+    assert_eq!(voice_bounds(&g, 6, (48, 86)), (48, 71));
+    assert_eq!(voice_bounds(&g, 14, (48, 86)), (48, 71));
+    assert_eq!(voice_bounds(&g, 40, (48, 86)), (48, 66));
+    // Nothing heard before the onset: the whole register.
+    let none = guide(&control, steering, None);
+    assert_eq!(voice_bounds(&none, 6, (48, 86)), (48, 86));
+}
