@@ -12,9 +12,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 
 use crate::answers::{self, AnswerStats};
 use crate::duet::{measure, DuetStats, Note};
@@ -273,54 +272,26 @@ pub fn run(
             }
         }
     }
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
     // Descant's notes in all takes: none at all means the plugin never had a model.
     let played = AtomicUsize::new(0);
-    let takes: Mutex<Vec<(usize, TakeTally)>> = Mutex::new(Vec::new());
-    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..plan.jobs.max(1) {
-            s.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(i, mode, heard, seed)) = jobs.get(k) else {
-                    break;
-                };
-                if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
-                    break;
-                }
-                let p = &pieces[i];
-                match p.play(plugin, mode, heard, seed, &plan.extra) {
-                    Ok(take) => {
-                        played.fetch_add(take.descant.len(), Ordering::Relaxed);
-                        let t = score(p, mode, heard, &take);
-                        let cell = Cell {
-                            mode,
-                            heard,
-                            style: p.style.clone(),
-                            meter: p.meter,
-                            seed,
-                        };
-                        if let Ok(mut all) = takes.lock() {
-                            all.push((k, (i, cell, t)));
-                        }
-                    }
-                    Err(e) => {
-                        if let Ok(mut f) = failure.lock() {
-                            f.get_or_insert(e);
-                        }
-                    }
-                }
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, jobs.len());
-            });
-        }
-    });
-    if let Some(e) = failure
-        .into_inner()
-        .map_err(|_| anyhow!("a job panicked"))?
-    {
-        return Err(e);
-    }
+    let takes: Vec<TakeTally> = crate::jobs::run(
+        &jobs,
+        plan.jobs,
+        |&(i, mode, heard, seed)| {
+            let p = &pieces[i];
+            let take = p.play(plugin, mode, heard, seed, &plan.extra)?;
+            played.fetch_add(take.descant.len(), Ordering::Relaxed);
+            let cell = Cell {
+                mode,
+                heard,
+                style: p.style.clone(),
+                meter: p.meter,
+                seed,
+            };
+            Ok((i, cell, score(p, mode, heard, &take)))
+        },
+        progress,
+    )?;
     if !jobs.is_empty() && played.into_inner() == 0 {
         bail!(
             "the plugin at {} played no note in {} takes: did its model load (ONNX Runtime \
@@ -329,9 +300,6 @@ pub fn run(
             jobs.len()
         );
     }
-    let mut takes = takes.into_inner().map_err(|_| anyhow!("a job panicked"))?;
-    takes.sort_by_key(|(k, _)| *k);
-    let takes: Vec<TakeTally> = takes.into_iter().map(|(_, t)| t).collect();
     let mut cells: BTreeMap<Cell, Tally> = BTreeMap::new();
     for (_, cell, t) in &takes {
         cells.entry(cell.clone()).or_default().add(t);

@@ -14,6 +14,7 @@ pub mod harmony;
 pub mod heldout;
 mod host;
 pub mod idiom;
+mod jobs;
 pub mod melodies;
 mod pace;
 pub mod phrase_ends;

@@ -9,11 +9,8 @@
 //! in the order of the jobs, whatever the number of renders at once, and fails when a render
 //! fails or the plugin played no note at all.
 
+use anyhow::{bail, Context, Result};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-
-use anyhow::{anyhow, bail, Context, Result};
 
 use crate::duet::Note;
 use crate::heldout::{Heard, Mode, Piece};
@@ -158,9 +155,6 @@ pub fn other_piece(pieces: &[Piece], placed: &[Vec<Place>], i: usize) -> Option<
 /// The take of each (piece, seed) job: Descant's notes.
 pub type Takes = Vec<((usize, u32), Vec<Note>)>;
 
-/// A take with the number of its job (takes finish out of order).
-type Numbered = (usize, ((usize, u32), Vec<Note>));
-
 /// Plays each job's piece in its style's situation, `jobs_at_once` at a time.
 pub fn play_all(
     plugin: &Path,
@@ -170,50 +164,20 @@ pub fn play_all(
     jobs_at_once: usize,
     progress: impl Fn(usize, usize) + Sync,
 ) -> Result<Takes> {
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let takes: Mutex<Vec<Numbered>> = Mutex::new(Vec::new());
-    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..jobs_at_once.max(1) {
-            s.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(i, seed)) = jobs.get(k) else { break };
-                if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
-                    break;
-                }
-                match play(plugin, &pieces[i], seed, extra) {
-                    Ok(notes) => {
-                        if let Ok(mut all) = takes.lock() {
-                            all.push((k, ((i, seed), notes)));
-                        }
-                    }
-                    Err(e) => {
-                        if let Ok(mut f) = failure.lock() {
-                            f.get_or_insert(e);
-                        }
-                    }
-                }
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, jobs.len());
-            });
-        }
-    });
-    if let Some(e) = failure
-        .into_inner()
-        .map_err(|_| anyhow!("a job panicked"))?
-    {
-        return Err(e);
-    }
-    let mut takes = takes.into_inner().map_err(|_| anyhow!("a job panicked"))?;
-    if !takes.is_empty() && takes.iter().all(|(_, (_, n))| n.is_empty()) {
+    let takes = crate::jobs::run(
+        jobs,
+        jobs_at_once,
+        |&(i, seed)| Ok(((i, seed), play(plugin, &pieces[i], seed, extra)?)),
+        progress,
+    )?;
+    if !takes.is_empty() && takes.iter().all(|(_, n)| n.is_empty()) {
         bail!(
             "the plugin at {} played no note in {} takes: did its model load?",
             plugin.display(),
             takes.len()
         );
     }
-    takes.sort_by_key(|(k, _)| *k);
-    Ok(takes.into_iter().map(|(_, t)| t).collect())
+    Ok(takes)
 }
 
 /// Plays `p` in its style's situation: Answer mode to its call, or Continue under its upper voice
