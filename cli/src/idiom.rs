@@ -259,7 +259,7 @@ fn style_report(style: &str, lines: &Lines) -> Result<String> {
     )?;
     writeln!(out, "|---|---|---|---|---|---|")?;
     for (name, percent) in SHOWN {
-        let Some(i) = FEATURES.iter().position(|&f| f == name) else {
+        let Some(i) = idiom::feature_index(name) else {
             continue;
         };
         if !feats.contains(&i) {

@@ -79,10 +79,35 @@ pub const FEATURES: [&str; 39] = [
     "distance",
 ];
 
-/// Index of the first cadence feature and of the first two-voice feature in [`FEATURES`].
-pub const CADENCE: usize = 25;
-/// Index of the first two-voice feature.
-pub const TWO_VOICE: usize = 29;
+/// Where the feature `name` is in [`FEATURES`]; a name that is not there fails to compile where
+/// this is evaluated in a `const` (as [`features`] does for every slot it writes).
+pub const fn slot(name: &str) -> usize {
+    let (name, mut i) = (name.as_bytes(), 0);
+    while i < FEATURES.len() {
+        let f = FEATURES[i].as_bytes();
+        if f.len() == name.len() {
+            let mut k = 0;
+            while k < f.len() && f[k] == name[k] {
+                k += 1;
+            }
+            if k == f.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("no such feature")
+}
+
+/// Where the feature `name` is in [`FEATURES`], if it is there (for names read at run time).
+pub fn feature_index(name: &str) -> Option<usize> {
+    FEATURES.iter().position(|&f| f == name)
+}
+
+/// Index of the first cadence feature (answers only).
+pub const CADENCE: usize = slot("ends on tonic");
+/// Index of the first two-voice feature (voices only).
+pub const TWO_VOICE: usize = slot("v: unison/8ve");
 
 /// A line's features, in [`FEATURES`]' order.
 pub type Features = [f64; FEATURES.len()];
@@ -174,28 +199,28 @@ pub fn features(line: &[Note], span: (f64, f64), situation: &Situation) -> Featu
     let intervals: Vec<i32> = keys.windows(2).map(|w| w[1] - w[0]).collect();
     let n_iv = intervals.len();
     let count = |p: &dyn Fn(i32) -> bool| intervals.iter().filter(|&&i| p(i.abs())).count();
-    f[0] = share(count(&|i| i == 0), n_iv);
-    f[1] = share(count(&|i| (1..=2).contains(&i)), n_iv);
-    f[2] = share(count(&|i| (3..=4).contains(&i)), n_iv);
-    f[3] = share(count(&|i| (5..=7).contains(&i)), n_iv);
-    f[4] = share(count(&|i| i >= 8), n_iv);
-    f[5] = share(count(&|i| i >= 5), n_iv);
-    f[6] = if n_iv == 0 {
+    f[const { slot("repeats") }] = share(count(&|i| i == 0), n_iv);
+    f[const { slot("steps (1-2)") }] = share(count(&|i| (1..=2).contains(&i)), n_iv);
+    f[const { slot("thirds (3-4)") }] = share(count(&|i| (3..=4).contains(&i)), n_iv);
+    f[const { slot("4ths-5ths (5-7)") }] = share(count(&|i| (5..=7).contains(&i)), n_iv);
+    f[const { slot("wider (8+)") }] = share(count(&|i| i >= 8), n_iv);
+    f[const { slot("leaps (5+)") }] = share(count(&|i| i >= 5), n_iv);
+    f[const { slot("mean interval") }] = if n_iv == 0 {
         0.0
     } else {
         intervals.iter().map(|i| f64::from(i.abs())).sum::<f64>() / n_iv as f64
     };
-    f[7] = match (keys.iter().max(), keys.iter().min()) {
+    f[const { slot("range") }] = match (keys.iter().max(), keys.iter().min()) {
         (Some(hi), Some(lo)) => f64::from(hi - lo),
         _ => 0.0,
     };
     let moves: Vec<i32> = intervals.iter().copied().filter(|&i| i != 0).collect();
     let turns = moves.windows(2).filter(|w| w[0].signum() != w[1].signum());
-    f[8] = share(turns.count(), moves.len().saturating_sub(1));
-    f[9] = share(moves.iter().filter(|&&i| i > 0).count(), moves.len());
+    f[const { slot("turns") }] = share(turns.count(), moves.len().saturating_sub(1));
+    f[const { slot("up") }] = share(moves.iter().filter(|&&i| i > 0).count(), moves.len());
     for (k, n) in notes.iter().enumerate() {
         let t = notes.get(k + 1).map_or(n.length, |next| next.beat - n.beat);
-        f[10 + length_class(t)] += 1.0;
+        f[const { slot("length <= 1/4") } + length_class(t)] += 1.0;
     }
     let pulse_len = pulse(situation.meter);
     let on_pulse = notes
@@ -205,10 +230,10 @@ pub fn features(line: &[Note], span: (f64, f64), situation: &Situation) -> Featu
             (x - x.round()).abs() * pulse_len < 0.02
         })
         .count();
-    f[18] = share(on_pulse, notes.len());
+    f[const { slot("on the pulse") }] = share(on_pulse, notes.len());
     let per_beat = |count: usize, (a, b): (f64, f64)| count as f64 / (b - a).max(1e-9);
     let heard_rate = per_beat(situation.heard.len(), situation.heard_span);
-    f[19] = if heard_rate > 0.0 {
+    f[const { slot("notes per note heard") }] = if heard_rate > 0.0 {
         per_beat(notes.len(), span) / heard_rate
     } else {
         0.0
@@ -218,25 +243,28 @@ pub fn features(line: &[Note], span: (f64, f64), situation: &Situation) -> Featu
     for n in &notes {
         let d = degree(n.key);
         let slot = match d {
-            0 => 20,
-            3 | 4 if scale.contains(n.key) => 21,
-            7 => 22,
-            _ if scale.contains(n.key) => 23,
-            _ => 24,
+            0 => const { slot("tonic") },
+            3 | 4 if scale.contains(n.key) => const { slot("third") },
+            7 => const { slot("fifth") },
+            _ if scale.contains(n.key) => const { slot("other in key") },
+            _ => const { slot("out of key") },
         };
         f[slot] += 1.0;
     }
-    for i in (10..18).chain(20..25) {
+    let lengths = const { slot("length <= 1/4")..slot("length 4+") + 1 };
+    let degrees = const { slot("tonic")..slot("out of key") + 1 };
+    for i in lengths.chain(degrees) {
         f[i] = share(f[i] as usize, notes.len());
     }
     if !situation.together {
         if let Some(end) = notes.last() {
             let bar = f64::from(situation.meter.0) * 4.0 / f64::from(situation.meter.1);
             let place = end.beat.rem_euclid(bar);
-            f[25] = f64::from(u8::from(degree(end.key) == 0));
-            f[26] = f64::from(u8::from(degree(end.key) == 7));
-            f[27] = end.length.max(1.0 / 12.0).log2();
-            f[28] = f64::from(u8::from(place < SLACK || bar - place < SLACK));
+            f[const { slot("ends on tonic") }] = f64::from(u8::from(degree(end.key) == 0));
+            f[const { slot("ends on fifth") }] = f64::from(u8::from(degree(end.key) == 7));
+            f[const { slot("ending length") }] = end.length.max(1.0 / 12.0).log2();
+            f[const { slot("ends on the downbeat") }] =
+                f64::from(u8::from(place < SLACK || bar - place < SLACK));
         }
     } else {
         two_voices(&notes, span, situation, &mut f);
@@ -257,12 +285,12 @@ fn two_voices(notes: &[Note], span: (f64, f64), situation: &Situation, f: &mut F
         if let Some((h, d)) = now {
             met += 1;
             let slot = match class(h, d) {
-                0 => 29,
-                3 | 4 => 30,
-                5 => 31,
-                7 => 32,
-                8 | 9 => 33,
-                _ => 34,
+                0 => const { slot("v: unison/8ve") },
+                3 | 4 => const { slot("v: 3rd") },
+                5 => const { slot("v: 4th") },
+                7 => const { slot("v: 5th") },
+                8 | 9 => const { slot("v: 6th") },
+                _ => const { slot("v: dissonant") },
             };
             f[slot] += 1.0;
             distance += f64::from((i32::from(h) - i32::from(d)).abs());
@@ -283,13 +311,13 @@ fn two_voices(notes: &[Note], span: (f64, f64), situation: &Situation, f: &mut F
         prev = now;
         t += pulse_len;
     }
-    for x in f[29..35].iter_mut() {
+    for x in f[const { slot("v: unison/8ve")..slot("v: dissonant") + 1 }].iter_mut() {
         *x = share(*x as usize, met);
     }
     for (k, m) in motion.iter().enumerate() {
-        f[35 + k] = share(*m, moved);
+        f[const { slot("m: contrary") } + k] = share(*m, moved);
     }
-    f[38] = if met == 0 { 0.0 } else { distance / met as f64 };
+    f[const { slot("distance") }] = if met == 0 { 0.0 } else { distance / met as f64 };
 }
 
 /// A line of random keys of `scale` with `line`'s rhythm, within its range (the reference "a
@@ -484,7 +512,7 @@ mod tests {
             n(6.75, 1.25, 64),
         ];
         let f = features(&line, (4.0, 8.0), &alone());
-        let at = |name: &str| f[FEATURES.iter().position(|&x| x == name).unwrap()];
+        let at = |name: &str| f[slot(name)];
         // The phrase ends on its last note on a strong beat, the G on beat 3 (6.0); the E after
         // it leads on into the next phrase and is not part of this one.
         assert_eq!((at("ends on tonic"), at("ends on fifth")), (0.0, 1.0));
@@ -524,7 +552,7 @@ mod tests {
         // octave lower by contrary motion.
         let lower = [n(0.0, 1.0, 65), n(1.0, 2.0, 67), n(3.0, 1.0, 62)];
         let f = features(&lower, (0.0, 4.0), &situation);
-        let at = |name: &str| f[FEATURES.iter().position(|&x| x == name).unwrap()];
+        let at = |name: &str| f[slot(name)];
         assert_eq!(
             (at("v: 5th"), at("v: 6th"), at("v: 3rd")),
             (0.5, 0.25, 0.25)
@@ -538,10 +566,7 @@ mod tests {
         assert_eq!(at("distance"), (7.0 + 7.0 + 9.0 + 15.0) / 4.0);
         // The vertical features are read from the lower voice up: a 4th below is a 4th.
         let f = features(&[n(0.0, 4.0, 67)], (0.0, 4.0), &situation);
-        assert_eq!(
-            f[FEATURES.iter().position(|&x| x == "v: 4th").unwrap()],
-            0.25
-        );
+        assert_eq!(f[slot("v: 4th")], 0.25);
     }
 
     #[test]

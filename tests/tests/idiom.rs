@@ -7,7 +7,7 @@
 use anyhow::Result;
 use descant_host::duet::Note;
 use descant_host::heldout::{self, Piece};
-use descant_host::idiom::{discriminate, features, random_keys, Features, FEATURES};
+use descant_host::idiom::{discriminate, features, random_keys, slot, Features};
 use descant_host::situations::{places, play_all, role, used, Place, Role, Takes};
 use descant_host_tests::test_plugin_path;
 
@@ -45,7 +45,7 @@ fn the_measures_tell_a_random_note_of_the_key_from_the_composers_voice_below() -
 
 /// A feature's mean over lines.
 fn mean(lines: &[Features], name: &str) -> f64 {
-    let at = FEATURES.iter().position(|&f| f == name).expect("a feature");
+    let at = slot(name);
     lines.iter().map(|f| f[at]).sum::<f64>() / lines.len().max(1) as f64
 }
 
