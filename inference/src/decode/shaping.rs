@@ -189,17 +189,8 @@ pub fn shape_pitches(logits: &[f32], out: &mut [f32], steering: &Steering, ctx: 
 /// centred on one note per `1 / density` beats (the backstop for the density control).
 pub fn shape_durations(logits: &[f32], out: &mut [f32], density: Option<f32>) {
     out.copy_from_slice(logits);
-    let Some(d) = density.filter(|d| d.is_finite() && *d > 0.0) else {
-        return;
-    };
-    let centre = (1.0 / d).ln();
-    for ticks in 1..=tokenizer::MAX_DUR_TICKS {
-        let Some(l) = out.get_mut(tokenizer::dur_token(ticks) as usize) else {
-            continue;
-        };
-        let beats = ticks as f32 / TICKS_PER_BEAT as f32;
-        let z = (beats.ln() - centre) / DENSITY_SIGMA;
-        *l -= 0.5 * z * z;
+    if let Some(d) = density {
+        weigh_lengths(out, d, |z| z / DENSITY_SIGMA);
     }
 }
 
@@ -214,16 +205,23 @@ const PACE_SIGMA: f32 = 0.5;
 /// model. The line keeps the player's pace without its rhythm being flattened.
 pub fn shape_long_durations(logits: &[f32], out: &mut [f32], pace: f32) {
     out.copy_from_slice(logits);
-    if !(pace.is_finite() && pace > 0.0) {
+    weigh_lengths(out, pace, |z| (z / PACE_SIGMA).max(0.0));
+}
+
+/// Subtracts `z²/2` from each duration token's logit in `out`, `z` being `spread` of the log of
+/// its length over the length of one note per `1 / notes_per_beat` beats. Nothing for a rate that
+/// is not a positive number.
+fn weigh_lengths(out: &mut [f32], notes_per_beat: f32, spread: impl Fn(f32) -> f32) {
+    if !(notes_per_beat.is_finite() && notes_per_beat > 0.0) {
         return;
     }
-    let centre = (1.0 / pace).ln();
+    let centre = (1.0 / notes_per_beat).ln();
     for ticks in 1..=tokenizer::MAX_DUR_TICKS {
         let Some(l) = out.get_mut(tokenizer::dur_token(ticks) as usize) else {
             continue;
         };
         let beats = ticks as f32 / TICKS_PER_BEAT as f32;
-        let z = ((beats.ln() - centre) / PACE_SIGMA).max(0.0);
+        let z = spread(beats.ln() - centre);
         *l -= 0.5 * z * z;
     }
 }
