@@ -13,9 +13,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use descant_host::discriminator::discriminate;
 use descant_host::duet::Note;
 use descant_host::heldout::{self, Piece};
-use descant_host::idiom::{self, discriminate, features, Features, FEATURES};
+use descant_host::idiom::{self, features, Features, FEATURES};
 use descant_host::situations::{
     line_span, other_piece, places, play, play_all, role, used, Place, Role,
 };

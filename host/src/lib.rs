@@ -8,6 +8,7 @@
 
 pub mod answers;
 pub mod benchmark;
+pub mod discriminator;
 pub mod duet;
 mod events;
 pub mod harmony;

@@ -5,9 +5,10 @@
 //! than a random note of the key would.
 
 use anyhow::Result;
+use descant_host::discriminator::discriminate;
 use descant_host::duet::Note;
 use descant_host::heldout::{self, Piece};
-use descant_host::idiom::{discriminate, features, random_keys, slot, Features};
+use descant_host::idiom::{features, random_keys, slot, Features};
 use descant_host::situations::{places, play_all, role, used, Place, Role, Takes};
 use descant_host_tests::test_plugin_path;
 
