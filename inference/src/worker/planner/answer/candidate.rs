@@ -4,8 +4,8 @@
 //!
 //! Guarantees: a candidate's notes start before the answer's end; with Ending Home or Open and
 //! a key known, its last note is the cadence: the tonic (or the dominant) on the last strong beat
-//! of the last bar, as long as the call's last note (at least a beat or a quarter note, whichever
-//! is shorter; at most to the end), the key of its class nearest the note before (a tritone or
+//! of the last bar, as long as the call's last note (at least half a beat or an eighth note,
+//! whichever is shorter; at most to the end), the key of its class nearest the note before (a tritone or
 //! less from it); its first note starts at the answer's start. A note starting in the beat before
 //! the cadence is drawn towards the cadence's neighbours ([`APPROACH_BIAS`]), not forced.
 
@@ -219,8 +219,8 @@ impl<M: StepModel> AnswerPlanner<M> {
     /// Ends a candidate with its cadence: a note of pitch class `pc` at `at` (the last bar's
     /// last strong beat), the key of that class nearest the note before it inside the register
     /// (`near`, the model's own next key, breaking a tie or standing in when there is none), as
-    /// long as the call's last note (the tune's own way of ending a phrase), at least a beat (a
-    /// quarter note where the beat is longer) and at most to `end`. Notes from
+    /// long as the call's last note (the tune's own way of ending a phrase), at least half a beat
+    /// (an eighth note where the beat is longer) and at most to `end`. Notes from
     /// `at` on are dropped; the note before is cut at `at`, or held up to it across a gap of a
     /// beat or less.
     fn cadence(
@@ -247,9 +247,9 @@ impl<M: StepModel> AnswerPlanner<M> {
                 prev.duration = at - prev.onset;
             }
         }
-        // At least a beat, or a quarter note in meters of longer beats (a reel in 2/2 ends its
-        // phrase on a quarter or an eighth, as its call does, not on a half note).
-        let beat = cx.clock.meter.beat_ticks().min(TICKS_PER_BEAT);
+        // At least half a beat, or an eighth note in meters of longer beats: a dance tune ends
+        // its phrase on an eighth as often as on a quarter, as its call does.
+        let beat = cx.clock.meter.beat_ticks().min(TICKS_PER_BEAT) / 2;
         let like_the_call = cx.player.phrase.last().map_or(end - at, |n| n.duration);
         // No alternates: the onset choice must not move the cadence off its note.
         notes.push((

@@ -85,6 +85,28 @@ fn in_cut_time_the_cadence_is_as_long_as_the_calls_last_note_not_a_half_note_bea
 }
 
 #[test]
+fn a_call_ending_on_an_eighth_is_answered_with_a_cadence_of_an_eighth() {
+    let mut rig = Rig::new();
+    let settings = answer_settings(AnswerLength::MatchTheCall);
+    // A one-bar call in 4/4 of eighth notes, beats 0..4, as a reel's phrase ends.
+    for (i, key) in [60u8, 62, 64, 65, 67, 65, 64, 62].into_iter().enumerate() {
+        let at = i as f64 * 0.5;
+        rig.planner.hear(note_on(key, at, 0));
+        rig.planner.hear(note_off(key, at + 0.5, 0));
+    }
+    let mut out = Recorder::default();
+    plan_until(&mut rig, &settings, beats(4.5), beats(24.0), &mut out);
+    // Answered from the bar line at 8; its cadence on the last strong beat (10) is an eighth,
+    // as the call's last note, not held to the beat.
+    let last = out.notes.last().expect("answered");
+    assert_eq!(
+        (last.onset_beat, last.length_beats),
+        (10.0, 0.5),
+        "{last:?}"
+    );
+}
+
+#[test]
 fn a_late_choice_plays_the_best_so_far_in_its_place_instead_of_starting_over() {
     let mut rig = Rig::new();
     let settings = answer_settings(AnswerLength::Bars(2));
