@@ -193,16 +193,22 @@ pub fn run(args: IdiomArgs) -> Result<()> {
 }
 
 /// The statistics shown, by feature name, with how they print (x100 for shares).
-const SHOWN: [(&str, bool); 23] = [
-    ("steps (1-2)", true),
-    ("leaps (5+)", true),
+const SHOWN: [(&str, bool); 38] = [
     ("repeats", true),
+    ("steps (1-2)", true),
+    ("thirds (3-4)", true),
+    ("4ths-5ths (5-7)", true),
+    ("wider (8+)", true),
+    ("leaps (5+)", true),
     ("mean interval", false),
     ("range", false),
     ("turns", true),
+    ("length <= 1/4", true),
+    ("length 1/3, 2/3", true),
     ("length 1/2", true),
     ("length 3/4 (dotted)", true),
     ("length 1", true),
+    ("length 3/2", true),
     ("length 2-3", true),
     ("length 4+", true),
     ("on the pulse", true),
@@ -212,12 +218,43 @@ const SHOWN: [(&str, bool); 23] = [
     ("ends on fifth", true),
     ("ending length", false),
     ("ends on the downbeat", true),
+    ("v: unison/8ve", true),
     ("v: 3rd", true),
     ("v: 4th", true),
     ("v: 5th", true),
+    ("v: 6th", true),
     ("v: dissonant", true),
     ("m: contrary", true),
+    ("m: parallel", true),
+    ("m: oblique", true),
+    ("distance", false),
+    ("apart: 3rd or less", true),
+    ("apart: 4th-5th", true),
+    ("apart: 6th-8ve", true),
+    ("apart: wider", true),
 ];
+
+/// The correction a round of calibrating adds to a style's row of
+/// `decode::calibration::STYLE_CALIBRATION`: per class of lengths, intervals and distances,
+/// `ln(corpus share / Descant's share)` (shares floored at 0.1 %, the log bounded by ±3), so that
+/// the lines Descant draws next have the corpus's shares (`docs/MEASUREMENTS.md`, "Idiom").
+fn calibration(lines: &Lines) -> String {
+    let row = |first: &str, last: &str| {
+        let (a, b) = (idiom::slot(first), idiom::slot(last));
+        let shares = (a..=b).map(|i| {
+            let real = mean(lines.real_once.iter().map(|r| r.1[i])).max(1e-3);
+            let descant = mean(lines.descant.iter().map(|r| r.2[i])).max(1e-3);
+            format!("{:.2}", (real / descant).ln().clamp(-3.0, 3.0))
+        });
+        format!("[{}]", shares.collect::<Vec<_>>().join(", "))
+    };
+    format!(
+        "Calibration, ln(corpus / Descant) per class: lengths {}, intervals {}, distances {}",
+        row("length <= 1/4", "length 4+"),
+        row("repeats", "wider (8+)"),
+        row("apart: 3rd or less", "apart: wider"),
+    )
+}
 
 fn mean(rows: impl Iterator<Item = f64>) -> f64 {
     let (mut sum, mut n) = (0.0, 0usize);
@@ -289,6 +326,9 @@ fn style_report(style: &str, lines: &Lines) -> Result<String> {
             show(random),
             if near { "yes" } else { "**no**" }
         )?;
+    }
+    if kind == Role::Counter {
+        writeln!(out, "\n{}", calibration(lines))?;
     }
     let descant: Vec<(usize, Features)> = lines.descant.iter().map(|d| (d.0, d.2)).collect();
     let judge = |set: &[(usize, Features)], real: &[(usize, Features)]| -> Result<String> {

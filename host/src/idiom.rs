@@ -33,7 +33,7 @@ pub struct Situation {
 }
 
 /// The features' names, in [`features`]' order.
-pub const FEATURES: [&str; 39] = [
+pub const FEATURES: [&str; 43] = [
     "repeats",
     "steps (1-2)",
     "thirds (3-4)",
@@ -73,6 +73,10 @@ pub const FEATURES: [&str; 39] = [
     "m: parallel",
     "m: oblique",
     "distance",
+    "apart: 3rd or less",
+    "apart: 4th-5th",
+    "apart: 6th-8ve",
+    "apart: wider",
 ];
 
 /// Where the feature `name` is in [`FEATURES`]; a name that is not there fails to compile where
@@ -280,7 +284,7 @@ fn two_voices(notes: &[Note], span: (f64, f64), situation: &Situation, f: &mut F
         let now = sounding(&situation.heard, t).zip(sounding(notes, t));
         if let Some((h, d)) = now {
             met += 1;
-            let slot = match class(h, d) {
+            let vertical = match class(h, d) {
                 0 => const { slot("v: unison/8ve") },
                 3 | 4 => const { slot("v: 3rd") },
                 5 => const { slot("v: 4th") },
@@ -288,8 +292,11 @@ fn two_voices(notes: &[Note], span: (f64, f64), situation: &Situation, f: &mut F
                 8 | 9 => const { slot("v: 6th") },
                 _ => const { slot("v: dissonant") },
             };
-            f[slot] += 1.0;
-            distance += f64::from((i32::from(h) - i32::from(d)).abs());
+            f[vertical] += 1.0;
+            let apart = h.abs_diff(d);
+            distance += f64::from(apart);
+            let near = const { slot("apart: 3rd or less") };
+            f[near + distance_class(apart)] += 1.0;
             if let Some((h0, d0)) = prev {
                 let (dh, dd) = (i32::from(h) - i32::from(h0), i32::from(d) - i32::from(d0));
                 if dh != 0 || dd != 0 {
@@ -314,6 +321,21 @@ fn two_voices(notes: &[Note], span: (f64, f64), situation: &Situation, f: &mut F
         f[const { slot("m: contrary") } + k] = share(*m, moved);
     }
     f[const { slot("distance") }] = if met == 0 { 0.0 } else { distance / met as f64 };
+    for x in f[const { slot("apart: 3rd or less")..slot("apart: wider") + 1 }].iter_mut() {
+        *x = share(*x as usize, met);
+    }
+}
+
+/// The class of two voices `apart` semitones: 0 a third or less, 1 a fourth to a fifth, 2 a
+/// sixth to an octave, 3 wider (as `decode::calibration` weighs a key's distance from the voice
+/// it hears).
+fn distance_class(apart: u8) -> usize {
+    match apart {
+        0..=4 => 0,
+        5..=7 => 1,
+        8..=12 => 2,
+        _ => 3,
+    }
 }
 
 /// A line of random keys of `scale` with `line`'s rhythm, within its range (the reference "a
@@ -432,6 +454,8 @@ mod tests {
             (third, third, third)
         );
         assert_eq!(at("distance"), (7.0 + 7.0 + 9.0 + 15.0) / 4.0);
+        assert_eq!((at("apart: 3rd or less"), at("apart: 4th-5th")), (0.0, 0.5));
+        assert_eq!((at("apart: 6th-8ve"), at("apart: wider")), (0.25, 0.25));
         // The vertical features are read from the lower voice up: a 4th below is a 4th.
         let f = features(&[n(0.0, 4.0, 67)], (0.0, 4.0), &situation);
         assert_eq!(f[slot("v: 4th")], 0.25);
