@@ -2,7 +2,8 @@
 //! held-out pieces of `tests/fixtures/heldout.txt`: its measures tell a line that is not of the
 //! style from the composers' own, and Descant's voice below a chorale's soprano, played by the
 //! built debug `Descant.clap` in offline render (seed 1), stays below it and moves by step more
-//! than a random note of the key would.
+//! than a random note of the key would; its voice below a Renaissance piece's upper voice keeps the
+//! composers' pace and stays near it.
 
 use anyhow::Result;
 use descant_host::discriminator::discriminate;
@@ -52,8 +53,14 @@ fn mean(lines: &[Features], name: &str) -> f64 {
 
 /// The chorales of the fixture, their places, and Descant's voice below each (seed 1).
 fn chorale_takes() -> Result<(Vec<Piece>, Vec<Vec<Place>>, Takes)> {
-    assert_eq!(role("chorale").map(|r| r.0), Some(Role::Counter));
-    let pieces = pieces("chorale")?;
+    counter_takes("chorale")
+}
+
+/// The pieces of `style` (a counter-voice style) in the fixture, their places, and Descant's voice
+/// below each (seed 1).
+fn counter_takes(style: &str) -> Result<(Vec<Piece>, Vec<Vec<Place>>, Takes)> {
+    assert_eq!(role(style).map(|r| r.0), Some(Role::Counter));
+    let pieces = pieces(style)?;
     let placed: Vec<_> = pieces.iter().map(places).collect();
     let jobs: Vec<(usize, u32)> = (0..pieces.len())
         .filter(|&i| !placed[i].is_empty())
@@ -130,3 +137,39 @@ fn a_chorale_voice_below_moves_by_step_more_than_a_random_note_of_the_key() -> R
 
 /// How much further from a random note of the key than that Descant's line must be (a share).
 const MARGIN: f64 = 0.05;
+
+#[test]
+fn a_renaissance_voice_below_keeps_the_composers_pace_and_stays_near_the_voice_above() -> Result<()>
+{
+    let (_, placed, takes) = counter_takes("renaissance")?;
+    let (mut descant, mut real) = (Vec::new(), Vec::new());
+    for ((i, _), notes) in &takes {
+        for place in &placed[*i] {
+            let f = |line: &[_]| features(line, place.span, &place.situation);
+            descant.push(f(notes));
+            real.push(f(&place.real));
+        }
+    }
+    let at = |lines: &[Features], name| mean(lines, name);
+    let (pace, long, apart) = (
+        at(&descant, "notes per note heard"),
+        at(&descant, "length 4+"),
+        at(&descant, "distance"),
+    );
+    eprintln!(
+        "notes per note heard {pace:.2} (composers {:.2}), 4 beats or more {:.1} % ({:.1}), \
+         distance {apart:.2} ({:.2}), {} lines",
+        at(&real, "notes per note heard"),
+        100.0 * long,
+        100.0 * at(&real, "length 4+"),
+        at(&real, "distance"),
+        descant.len()
+    );
+    // Before the style's calibration (`decode::calibration`) and pace (release, six seeds, the
+    // test split): 0.57 notes per note heard (the composers' 1.02), 54.7 % of lengths 4 beats or
+    // more (21.6 %); the distance was the discriminator's first tell.
+    assert!(pace >= 0.8, "notes per note heard {pace:.2}");
+    assert!(long <= 0.35, "4 beats or more {long:.3}");
+    assert!(apart <= 8.0, "distance {apart:.2}");
+    Ok(())
+}

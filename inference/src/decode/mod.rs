@@ -2,6 +2,7 @@
 //! sampler, the steering (the musician's controls and the model's control vector) and the logit
 //! shaping that backs them up. Worker thread (or tests).
 
+pub mod calibration;
 pub mod generator;
 pub mod sampler;
 pub mod shaping;

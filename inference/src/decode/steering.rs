@@ -111,22 +111,62 @@ impl Steering {
     }
 }
 
-/// Notes per note heard in each style's own lines, by style id: the corpus's counter-voice
-/// against the voice above it in 4-bar windows (chorale, renaissance), a folk tune's second phrase
-/// against its first, per beat (geometric means over the training split's pieces of
-/// `training/heldout.py --split train`; `docs/MEASUREMENTS.md`, "Idiom").
-pub const STYLE_PACE: [(&str, f32); 5] = [
-    ("folk-european", 1.03),
-    ("folk-chinese", 0.99),
-    ("irish-scottish", 1.01),
-    ("chorale", 1.10),
-    ("renaissance", 0.97),
+/// A style's own pace: how its lines move against the voice they hear, and alone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StylePace {
+    /// Notes per note heard: the corpus's counter-voice against the voice above it in 4-bar
+    /// windows (chorale, renaissance), a folk tune's second phrase against its first, per beat.
+    pub per_heard: f32,
+    /// Notes per beat of the style's own lines (the counter-voice in those windows; a folk tune's
+    /// melody): the pace before the player's is known.
+    pub per_beat: f32,
+}
+
+/// Each style's own pace, by style id: geometric means over the training split's pieces
+/// (`training/heldout.py --split train`; `docs/MEASUREMENTS.md`, "Idiom").
+pub const STYLE_PACE: [(&str, StylePace); 5] = [
+    (
+        "folk-european",
+        StylePace {
+            per_heard: 1.03,
+            per_beat: 1.08,
+        },
+    ),
+    (
+        "folk-chinese",
+        StylePace {
+            per_heard: 0.99,
+            per_beat: 1.63,
+        },
+    ),
+    (
+        "irish-scottish",
+        StylePace {
+            per_heard: 1.01,
+            per_beat: 1.92,
+        },
+    ),
+    (
+        "chorale",
+        StylePace {
+            per_heard: 1.10,
+            per_beat: 1.06,
+        },
+    ),
+    (
+        "renaissance",
+        StylePace {
+            per_heard: 0.97,
+            per_beat: 0.47,
+        },
+    ),
 ];
 
 /// The density the line keeps to with the Density control on Auto: the player's notes per beat
 /// (`player_density`) at the style's own pace against the voice it hears ([`STYLE_PACE`]; the
-/// blend of two styles, a style the table lacks or "any" at 1). `None` when the density is set
-/// (the set value rules) or the player's pace is not known yet.
+/// blend of two styles, a style the table lacks or "any" at 1). Until the player's pace is known,
+/// the style's own notes per beat (a blend of two styles' where both have one; none for "any").
+/// `None` when the density is set (the set value rules), or neither pace is known.
 pub fn auto_density(
     contract: &ModelContract,
     steering: &Steering,
@@ -139,17 +179,26 @@ pub fn auto_density(
         style
             .and_then(|s| contract.control.styles.get(s))
             .and_then(|id| STYLE_PACE.iter().find(|(name, _)| name == id))
-            .map_or(1.0, |(_, pace)| *pace)
+            .map(|(_, pace)| *pace)
     };
     let blend = if steering.blend.is_finite() {
         steering.blend.clamp(0.0, 1.0)
     } else {
         0.0
     };
-    let pace = pace(steering.style_a) * (1.0 - blend) + pace(steering.style_b) * blend;
-    player_density
-        .filter(|d| d.is_finite() && *d > 0.0)
-        .map(|d| d * pace)
+    let (a, b) = (pace(steering.style_a), pace(steering.style_b));
+    let per_heard = |p: Option<StylePace>| p.map_or(1.0, |p| p.per_heard);
+    let ratio = per_heard(a) * (1.0 - blend) + per_heard(b) * blend;
+    let alone = || match (a, b) {
+        (Some(a), Some(b)) => Some(a.per_beat * (1.0 - blend) + b.per_beat * blend),
+        (Some(a), None) if blend == 0.0 => Some(a.per_beat),
+        (None, Some(b)) if blend == 1.0 => Some(b.per_beat),
+        _ => None,
+    };
+    match player_density.filter(|d| d.is_finite() && *d > 0.0) {
+        Some(d) => Some(d * ratio),
+        None => alone(),
+    }
 }
 
 /// Writes the model's control vector for `steering` into `out` (length = the control size).
@@ -325,6 +374,7 @@ mod tests {
         for id in &c.control.styles {
             assert!(STYLE_PACE.iter().any(|(s, _)| s == id), "no pace for {id}");
         }
+        let own = |id: &str| STYLE_PACE.iter().find(|(s, _)| *s == id).unwrap().1;
         assert!((pace(&chorale, Some(2.0)).unwrap() - 2.2).abs() < 1e-6);
         // A blend weighs the two styles' ratios; "any" is the player's own pace.
         let blend = Steering {
@@ -339,6 +389,16 @@ mod tests {
             density: Some(3.0),
             ..chorale
         };
-        assert_eq!((pace(&set, Some(2.0)), pace(&chorale, None)), (None, None));
+        assert_eq!(pace(&set, Some(2.0)), None);
+        // Before the player's pace is known, the style's own; none for "any", or half "any".
+        assert_eq!(pace(&chorale, None), Some(own("chorale").per_beat));
+        let both = (own("chorale").per_beat + own("renaissance").per_beat) / 2.0;
+        assert!((pace(&blend, None).unwrap() - both).abs() < 1e-6);
+        assert_eq!(pace(&Steering::default(), None), None);
+        let half_any = Steering {
+            style_b: None,
+            ..blend
+        };
+        assert_eq!(pace(&half_any, None), None);
     }
 }

@@ -93,6 +93,7 @@ pub fn take_guarded(
         grid: None,
         approach: None,
         pace: None,
+        calibration: None,
     };
     let mut out = Vec::new();
     while out.len() < n {
@@ -130,6 +131,7 @@ pub fn take_with_chord(
         grid: None,
         approach: None,
         pace: None,
+        calibration: None,
     };
     let mut out = Vec::new();
     while out.len() < n {

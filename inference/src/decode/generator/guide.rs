@@ -55,6 +55,10 @@ pub struct Guide<'a> {
     /// at the style's own ratio ([`crate::decode::steering::auto_density`]). Notes much longer
     /// than its pace are weighed down (see [`crate::decode::shaping::shape_long_durations`]).
     pub pace: Option<f32>,
+    /// With the Density control on Auto beside the player, the style's correction of the
+    /// duration and pitch logits, so that the line's lengths and intervals are its style's (see
+    /// [`crate::decode::calibration`]); `None` in Answer mode and with the density set.
+    pub calibration: Option<crate::decode::calibration::Calibration>,
 }
 
 /// The approach to a cadence: a note whose onset lies in `from..until` is drawn towards `keys`

@@ -34,8 +34,25 @@ const ALTERNATE_SPAN: f32 = 3.0;
 /// the player's voice is. The whole register when nothing was heard, the voice is "either", or the
 /// bound would leave no key.
 pub(super) fn voice_bounds(guide: &Guide, onset: i64, (lo, hi): (u8, u8)) -> (u8, u8) {
+    let bounds = match (guide.steering.voice, bounding_key(guide, onset)) {
+        (Voice::Above, Some(top)) => (lo.max(top.saturating_add(1)), hi),
+        (Voice::Below, Some(bottom)) => (lo, hi.min(bottom.saturating_sub(1))),
+        _ => (lo, hi),
+    };
+    if bounds.0 <= bounds.1 {
+        bounds
+    } else {
+        (lo, hi)
+    }
+}
+
+/// The heard key a note starting at `onset` keeps above or below under the `Voice` control: the
+/// highest heard key sounding then (`Above`) or the lowest (`Below`); when none is known to sound
+/// then, the heard note that began last before it. `None` when nothing was heard or the voice is
+/// "either".
+pub(super) fn bounding_key(guide: &Guide, onset: i64) -> Option<u8> {
     if guide.steering.voice == Voice::Either {
-        return (lo, hi);
+        return None;
     }
     let sounds = |n: &TickNote| n.onset <= onset && onset < n.onset + n.duration;
     let any_sounding = guide.heard.iter().any(sounds);
@@ -59,14 +76,11 @@ pub(super) fn voice_bounds(guide: &Guide, onset: i64, (lo, hi): (u8, u8)) -> (u8
             }
         })
         .map(|n| n.key);
-    let bounds = match guide.steering.voice {
-        Voice::Above => keys.max().map(|top| (lo.max(top.saturating_add(1)), hi)),
-        Voice::Below => keys
-            .min()
-            .map(|bottom| (lo, hi.min(bottom.saturating_sub(1)))),
-        Voice::Either => None,
-    };
-    bounds.filter(|(a, b)| a <= b).unwrap_or((lo, hi))
+    if guide.steering.voice == Voice::Above {
+        keys.max()
+    } else {
+        keys.min()
+    }
 }
 
 impl<M: StepModel> Continuation<M> {

@@ -3,6 +3,7 @@
 //! its fallbacks and the originality guard), and the advance of the model and the grammar. Part
 //! of [`super::Continuation`]; worker thread (or tests); no allocation but the context's growth.
 
+use crate::decode::calibration;
 use crate::decode::sampler::SamplingSettings;
 use crate::decode::shaping::{self, PitchContext, REPEAT_RUN};
 use crate::decode::steering::Steering;
@@ -14,7 +15,7 @@ use crate::music::key::Key;
 use crate::music::onset::Alternates;
 use crate::music::phrasing::{self, Close};
 
-use super::hearing::voice_bounds;
+use super::hearing::{bounding_key, voice_bounds};
 use super::mask::Mask;
 use super::{log_prob_of, Continuation, Expect, Generated, Guide};
 
@@ -83,6 +84,14 @@ impl<M: StepModel> Continuation<M> {
                     steering,
                     ctx,
                 );
+                if let Some(c) = &guide.calibration {
+                    if let Some(&last) = self.recent.last() {
+                        calibration::weigh_intervals(&mut self.scratch.shaped, last, c);
+                    }
+                    if let Some(heard) = bounding_key(guide, onset) {
+                        calibration::weigh_against(&mut self.scratch.shaped, heard, c);
+                    }
+                }
                 true
             }
             Expect::Dur { .. } => {
@@ -94,6 +103,9 @@ impl<M: StepModel> Continuation<M> {
                     (density, _) => {
                         shaping::shape_durations(logits, &mut self.scratch.shaped, density);
                     }
+                }
+                if let Some(c) = &guide.calibration {
+                    calibration::weigh_lengths(&mut self.scratch.shaped, c);
                 }
                 true
             }

@@ -34,6 +34,7 @@ fn guide<'a>(control: &'a [f32], steering: Steering, key: Option<Key>) -> Guide<
         grid: None,
         approach: None,
         pace: None,
+        calibration: None,
     }
 }
 

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::decode::calibration;
 use crate::decode::generator::{Continuation, Generated, Guide, LineStart};
 use crate::decode::steering::{self, KeySetting};
 use crate::error::ModelError;
@@ -238,6 +239,10 @@ impl<M: StepModel> PlanContext<M> {
                     )
                 })
                 .flatten(),
+            // The style's own mix of lengths and intervals, where the style's pace rules (see
+            // `decode::calibration`).
+            calibration: (settings.mode != PlayMode::Answer && settings.steering.density.is_none())
+                .then(|| calibration::for_style(model.contract(), &settings.steering)),
         };
         let Some(cont) = self.line.continuation.as_mut() else {
             return Ok(None);
