@@ -240,9 +240,10 @@ impl<M: StepModel> PlanContext<M> {
                 })
                 .flatten(),
             // The style's own mix of lengths and intervals, where the style's pace rules (see
-            // `decode::calibration`).
+            // `decode::calibration`); none for a style without a correction (no work per token).
             calibration: (settings.mode != PlayMode::Answer && settings.steering.density.is_none())
-                .then(|| calibration::for_style(model.contract(), &settings.steering)),
+                .then(|| calibration::for_style(model.contract(), &settings.steering))
+                .filter(|c| *c != calibration::Calibration::default()),
         };
         let Some(cont) = self.line.continuation.as_mut() else {
             return Ok(None);
