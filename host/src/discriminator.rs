@@ -144,24 +144,9 @@ impl Standardized {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::duet::{Note, Scale};
-    use crate::idiom::{features, Situation, CADENCE};
-
-    fn n(beat: f64, length: f64, key: u8) -> Note {
-        Note { beat, length, key }
-    }
-
-    fn alone() -> Situation {
-        Situation {
-            heard: (0..4)
-                .map(|k| n(f64::from(k), 1.0, 60 + 2 * k as u8))
-                .collect(),
-            heard_span: (0.0, 4.0),
-            scale: Scale::major(0),
-            meter: (4, 4),
-            together: false,
-        }
-    }
+    use crate::duet::Note;
+    use crate::idiom::tests::{alone, n};
+    use crate::idiom::{features, CADENCE};
 
     #[test]
     fn the_discriminator_tells_leaps_from_steps_and_not_a_set_from_itself() {

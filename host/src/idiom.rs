@@ -369,14 +369,16 @@ pub fn placed(line: &[Note], shift: f64, transpose: i32) -> Vec<Note> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn n(beat: f64, length: f64, key: u8) -> Note {
+    /// A note at `beat`, `length` beats long.
+    pub(crate) fn n(beat: f64, length: f64, key: u8) -> Note {
         Note { beat, length, key }
     }
 
-    fn alone() -> Situation {
+    /// An answer's situation: a call of four quarter notes (C D E F) in C major, 4/4.
+    pub(crate) fn alone() -> Situation {
         Situation {
             heard: vec![
                 n(0.0, 1.0, 60),
