@@ -116,18 +116,14 @@ pub fn distance_class(apart: u8) -> usize {
 /// The correction for `steering`'s styles: one style's, the blend of two, none (zeros) for "any"
 /// or a style without one.
 pub fn for_style(contract: &ModelContract, steering: &Steering) -> Calibration {
-    let row = |style: Option<usize>| {
-        style
-            .and_then(|s| contract.control.styles.get(s))
-            .and_then(|id| STYLE_CALIBRATION.iter().find(|(name, _)| name == id))
+    let row = |id: Option<&str>| {
+        STYLE_CALIBRATION
+            .iter()
+            .find(|(name, _)| Some(*name) == id)
             .map_or(Calibration::default(), |(_, c)| *c)
     };
-    let blend = if steering.blend.is_finite() {
-        steering.blend.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let (a, b) = (row(steering.style_a), row(steering.style_b));
+    let blend = steering.blend_weight();
+    let [a, b] = steering.style_ids(contract).map(row);
     let mix = |x: f32, y: f32| x * (1.0 - blend) + y * blend;
     Calibration {
         lengths: std::array::from_fn(|c| mix(a.lengths[c], b.lengths[c])),

@@ -103,6 +103,24 @@ impl Default for Steering {
 }
 
 impl Steering {
+    /// The blend's weight of `style_b`, in 0..=1 (0 for a value that is not a number).
+    pub fn blend_weight(&self) -> f32 {
+        if self.blend.is_finite() {
+            self.blend.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// The style ids of `style_a` and `style_b` in `contract`'s style list (`None`: "any", or
+    /// a style the model lacks).
+    pub fn style_ids<'c>(&self, contract: &'c ModelContract) -> [Option<&'c str>; 2] {
+        [self.style_a, self.style_b].map(|s| {
+            s.and_then(|s| contract.control.styles.get(s))
+                .map(String::as_str)
+        })
+    }
+
     /// The register bounds, ordered and inside the vocabulary.
     pub fn register(&self) -> (u8, u8) {
         let lo = self.register_low.clamp(KEY_LOW, KEY_HIGH);
@@ -175,18 +193,14 @@ pub fn auto_density(
     if steering.density.is_some() {
         return None;
     }
-    let pace = |style: Option<usize>| {
-        style
-            .and_then(|s| contract.control.styles.get(s))
-            .and_then(|id| STYLE_PACE.iter().find(|(name, _)| name == id))
+    let pace = |id: Option<&str>| {
+        STYLE_PACE
+            .iter()
+            .find(|(name, _)| Some(*name) == id)
             .map(|(_, pace)| *pace)
     };
-    let blend = if steering.blend.is_finite() {
-        steering.blend.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let (a, b) = (pace(steering.style_a), pace(steering.style_b));
+    let blend = steering.blend_weight();
+    let [a, b] = steering.style_ids(contract).map(pace);
     let per_heard = |p: Option<StylePace>| p.map_or(1.0, |p| p.per_heard);
     let ratio = per_heard(a) * (1.0 - blend) + per_heard(b) * blend;
     let alone = || match (a, b) {
@@ -212,11 +226,7 @@ pub fn control_vector(
     out.fill(0.0);
     let layout = &contract.control;
     let styles = layout.styles.len().min(out.len());
-    let blend = if steering.blend.is_finite() {
-        steering.blend.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
+    let blend = steering.blend_weight();
     for (style, weight) in [(steering.style_a, 1.0 - blend), (steering.style_b, blend)] {
         if let Some(s) = style.filter(|&s| s < styles) {
             out[s] += weight;
