@@ -20,7 +20,7 @@ import random
 import numpy as np
 
 import descant_tokens as tok
-from extract import STYLES, piece_of
+from extract import STYLES, in_data, piece_of
 
 # "voice": +1 when Descant's line lies above what it hears, -1 below, 0 either (or nothing heard).
 ATTRIBUTES = ["density", "register", "mode", "voice"]
@@ -40,8 +40,10 @@ def loss_weights(roles, heard_weight):
 
 
 def load_tunes(cache: pathlib.Path):
+    """The cached lines of this run's data (`extract.DATA`): every line, or the open sources'.
+    The splits are the whole extraction's, so a held-out line stays held out in both."""
     with gzip.open(cache / "tunes.jsonl.gz", "rt") as f:
-        return [json.loads(line) for line in f]
+        return [t for t in map(json.loads, f) if in_data(t)]
 
 
 class Corpus:
@@ -115,6 +117,29 @@ class Corpus:
             h = [k for o, _, k in theirs if o < horizon]
             voice = float(np.sign(a - np.mean(h))) if h else 0.0
         return tokens[:max_len], roles[:max_len], voice
+
+
+def call_and_answer(singles, rng=random):
+    """A tune heard as its own call: (own, heard, start bar). What Descant hears is the tune up to
+    a phrase end (or a bar line 2 to 4 bars in, when no phrase ends there), and its own line is the
+    rest of the tune, the tune's real consequent. For data without voice pairs (the open sources
+    have none): the model still learns what heard notes are, as Answer mode feeds them (the
+    player's call, then Descant's line with nothing heard). None if the tune is too short."""
+    t = rng.choice(singles)
+    meter = tuple(t["meter"])
+    bar_len = tok.bar_ticks(meter)
+    notes = t["notes"]
+    first_bar = notes[0][0] // bar_len
+    ends = [e for e in t.get("phrase_ends", []) if (first_bar + 2) * bar_len <= e <= (first_bar + 8) * bar_len]
+    split = rng.choice(ends) if ends else (first_bar + rng.randint(2, 4)) * bar_len
+    call = [n for n in notes if n[0] < split]
+    answer = [n for n in notes if n[0] >= split]
+    if len(call) < 4 or len(answer) < 4:
+        return None
+    start_bar = max(0, split // bar_len - rng.randint(1, 4))
+    own = {**t, "notes": answer, "phrase_ends": [e for e in t.get("phrase_ends", []) if e > split]}
+    heard = {**t, "notes": call}
+    return own, [heard], start_bar
 
 
 def doubles(a, b) -> bool:

@@ -42,7 +42,7 @@ import onnxruntime as ort
 import descant_tokens as tok
 import duet
 import ngram_index
-from extract import STYLES
+from extract import STEM, STYLES
 from corpus import CONTROL_SIZE, Corpus, load_tunes
 from sampling import sample
 
@@ -70,9 +70,17 @@ class Stepper:
         self.control_size = self.sess.get_inputs()[2].shape[1]
         self.vocab = self.sess.get_outputs()[0].shape[1]
 
+    def fit(self, control):
+        """`control` cut or zero-padded to this model's size (models of other data have other
+        style slots; an all-zero control, as the bits are measured with, means the same to all)."""
+        out = np.zeros(self.control_size, np.float32)
+        n = min(len(control), self.control_size)
+        out[:n] = control[:n]
+        return out
+
     def run(self, tokens, control):
         """Logits after each token (list of arrays)."""
-        control = control[: self.control_size]
+        control = self.fit(control)
         pk = np.zeros((self.L, 1, self.H, 0, self.D), np.float32)
         pv = pk
         out = []
@@ -85,7 +93,7 @@ class Stepper:
         return out
 
     def step(self, t, control):
-        control = control[: self.control_size]
+        control = self.fit(control)
         logits, self.pk, self.pv = self.sess.run(None, {
             "token": np.array([[t]], np.int64), "position": np.array([self.pos], np.int64),
             "control": control[None].astype(np.float32), "past_key": self.pk, "past_value": self.pv})
@@ -372,7 +380,8 @@ def voice_pairs(model, previous, test, corpus, n, rng, prng):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", default=str(HERE / "cache"))
-    ap.add_argument("--model", default=str(HERE.parent / "assets" / "descant.onnx"))
+    ap.add_argument("--model", default=str(HERE.parent / "assets" / f"{STEM}.onnx"))
+    ap.add_argument("--compare", default="", help="another model scored on the same notes (bits per token)")
     ap.add_argument("--tunes", type=int, default=150, help="held-out tunes per measurement")
     ap.add_argument("--previous", default=str(HERE.parent / "tests" / "fixtures" / "descant-melody-v2.onnx"),
                     help="the previous (single-line) model, measured on the same notes")
@@ -389,10 +398,11 @@ def main():
     # Bits per own-note token, single lines: the same notes for every model.
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    int8_path = cache / "descant.int8.onnx"
+    int8_path = cache / f"{STEM}.int8.onnx"
     quantize_dynamic(args.model, str(int8_path), weight_type=QuantType.QInt8)
     fp32, int8 = Stepper(args.model), Stepper(int8_path)
     previous = Stepper(args.previous) if args.previous and pathlib.Path(args.previous).is_file() else None
+    compare = Stepper(args.compare) if args.compare else None
     t0 = time.time()
     ngram = WittenBell([corpus.window(t, CONTEXT, 0, 0, prng) for t in train])
     report["ngram_train_seconds"] = round(time.time() - t0, 1)
@@ -412,7 +422,8 @@ def main():
             v1.append((seq1, control))
         n_tokens = sum(len(s) - 1 for s, _ in v1)
         row = {"tunes": len(held), "own_tokens": n_tokens}
-        for label, stepper in (("model_fp32", fp32), ("model_int8", int8), ("previous", previous)):
+        for label, stepper in (("model_fp32", fp32), ("model_int8", int8), ("previous", previous),
+                               ("compare", compare)):
             if stepper is not None:
                 row[label] = bits_per_token(stepper, v2 if stepper.two_voice else v1)
         row["ngram5"] = sum(ngram.bits(s) for s, _ in v1) / n_tokens
@@ -422,7 +433,7 @@ def main():
     report["int8_shipped"] = ship_int8(pathlib.Path(args.model), int8_path, per_style)
 
     # Voice pairs: a held-out voice given another.
-    if fp32.two_voice:
+    if fp32.two_voice and any(t.get("voices", 1) >= 2 for t in test):
         report["voice_pairs"] = voice_pairs(fp32, previous, test, corpus, args.tunes, rng, prng)
 
     # Continuations.
@@ -462,34 +473,8 @@ def main():
     }
     print("continuations", report["continuations"], flush=True)
 
-    # Style control.
-    X = np.array([features(t["notes"][:64], t["tonic"]) for t in train])
-    y = np.array([STYLES.index(t["style"]) for t in train])
-    clf = train_classifier(X, y, len(STYLES))
-    real_acc = float((clf(np.array([features(t["notes"][:64], t["tonic"]) for t in test])) ==
-                      np.array([STYLES.index(t["style"]) for t in test])).mean())
-    per = 24
-    correct, tried, confusion = 0, 0, np.zeros((len(STYLES), len(STYLES)), int)
-    for s, style in enumerate(STYLES):
-        meters = collections.Counter(tuple(t["meter"]) for t in train if t["style"] == style)
-        if not meters:
-            continue
-        for i in range(per):
-            tried += 1
-            meter = meters.most_common(1)[0][0]
-            control = np.zeros(CONTROL_SIZE, np.float32)
-            control[s] = 1.0
-            out = continue_line(fp32, [], meter, 0, 8, control, rng)
-            if len(out) < 4:
-                confusion[s, s - 1] += 1
-                continue
-            tonic, _ = __import__("extract").key_of(out)
-            pred = int(clf(features(out, tonic)[None])[0])
-            confusion[s, pred] += 1
-            correct += pred == s
-    report["style_control"] = {"classifier_accuracy_on_real_test_tunes": real_acc,
-                               "accuracy_on_generated": correct / max(tried, 1),
-                               "chance": 1 / len(STYLES), "confusion": confusion.tolist()}
+    # Style control (a model of one style has nothing to tell apart).
+    report["style_control"] = style_control(fp32, train, test, rng) if len(STYLES) > 1 else None
     print("style", report["style_control"], flush=True)
 
     # Density and register control.
@@ -525,8 +510,41 @@ def main():
             lat[f"{label}_ctx{n}"] = {"median_ms": round(med, 3), "p99_ms": round(p99, 3)}
     report["latency_one_thread"] = lat
     print("latency", lat, flush=True)
-    (cache / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {cache / 'eval.json'}")
+    out = cache / ("eval.json" if STEM == "descant" else f"eval-{STEM}.json")
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+
+def style_control(fp32, train, test, rng):
+    """A classifier of the styles, trained on real tunes, labels lines generated for each style."""
+    X = np.array([features(t["notes"][:64], t["tonic"]) for t in train])
+    y = np.array([STYLES.index(t["style"]) for t in train])
+    clf = train_classifier(X, y, len(STYLES))
+    real_acc = float((clf(np.array([features(t["notes"][:64], t["tonic"]) for t in test])) ==
+                      np.array([STYLES.index(t["style"]) for t in test])).mean())
+    per = 24
+    correct, tried, confusion = 0, 0, np.zeros((len(STYLES), len(STYLES)), int)
+    for s, style in enumerate(STYLES):
+        meters = collections.Counter(tuple(t["meter"]) for t in train if t["style"] == style)
+        if not meters:
+            continue
+        for i in range(per):
+            tried += 1
+            meter = meters.most_common(1)[0][0]
+            control = np.zeros(CONTROL_SIZE, np.float32)
+            control[s] = 1.0
+            out = continue_line(fp32, [], meter, 0, 8, control, rng)
+            if len(out) < 4:
+                confusion[s, s - 1] += 1
+                continue
+            tonic, _ = __import__("extract").key_of(out)
+            pred = int(clf(features(out, tonic)[None])[0])
+            confusion[s, pred] += 1
+            correct += pred == s
+    return {"classifier_accuracy_on_real_test_tunes": real_acc,
+            "accuracy_on_generated": correct / max(tried, 1),
+            "chance": 1 / len(STYLES), "confusion": confusion.tolist()}
 
 
 if __name__ == "__main__":

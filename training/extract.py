@@ -40,6 +40,7 @@ import gzip
 import hashlib
 import json
 import multiprocessing
+import os
 import pathlib
 import sys
 import time
@@ -49,7 +50,30 @@ import numpy as np
 
 import descant_tokens as tok
 
-STYLES = ["folk-european", "folk-chinese", "irish-scottish", "chorale", "renaissance"]
+ALL_STYLES = ["folk-european", "folk-chinese", "irish-scottish", "chorale", "renaissance"]
+# The corpus folders whose terms allow a model trained on them, and what it plays, to be used in
+# released music (docs/DATA.md says why, with sources): transcriptions of printed collections of
+# 1778-1903 whose files carry no licence or restriction. Every other folder is non-commercial
+# (Essen), "rights reserved" (Palestrina) or of unclear terms (the chorales, Monteverdi, Trecento).
+OPEN_SOURCES = ("oneills1850", "ryansMammoth", "airdsAirs", "miscFolk")
+# Files of those folders left out all the same: their source editions are unknown (docs/DATA.md).
+NOT_OPEN_FILES = ("miscFolk/americanfifeopus.abc",)
+# Which data a training run uses: "all" (the non-commercial model, `descant.onnx`) or "open"
+# (`descant-open.onnx`), from the environment so that every script of one run agrees
+# (`cargo xtask train --data open` sets it). Extraction always reads every folder.
+DATA = os.environ.get("DESCANT_DATA", "all")
+if DATA not in ("all", "open"):
+    sys.exit(f"DESCANT_DATA must be 'all' or 'open', not {DATA!r}")
+# The file stem of the model a run writes into assets/.
+STEM = "descant" if DATA == "all" else "descant-open"
+# The styles of the model (its control vector's style slots, in this order).
+STYLES = ALL_STYLES if DATA == "all" else ["irish-scottish"]
+
+
+def in_data(tune) -> bool:
+    """Whether a cached line belongs to this run's data (see DATA)."""
+    return DATA == "all" or (tune["source"] in OPEN_SOURCES
+                             and tune["id"].split("#")[0] not in NOT_OPEN_FILES)
 MIN_NOTES = 8
 # Meters the vocabulary lacks whose bars split evenly into one it has.
 HALVED = {(4, 2): (2, 2), (2, 1): (2, 2), (8, 4): (4, 4)}
@@ -310,7 +334,7 @@ def write(out: pathlib.Path, tunes: list[dict], t0: float):
     with gzip.open(out, "wt") as f:
         for t in tunes:
             f.write(json.dumps(t) + "\n")
-    by_style = {s: sum(t["style"] == s for t in tunes) for s in STYLES}
+    by_style = {s: sum(t["style"] == s for t in tunes) for s in ALL_STYLES}
     by_split = {s: sum(t["split"] == s for t in tunes) for s in ("train", "val", "test")}
     print(f"wrote {out}: {len(tunes)} lines in {time.time() - t0:.0f} s; {by_style}; {by_split}; {changed} splits changed")
 

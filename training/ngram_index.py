@@ -86,9 +86,10 @@ def main():
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", default=str(HERE / "cache"))
-    ap.add_argument("--out", default=str(HERE.parent / "assets" / "descant.ngrams"))
+    ap.add_argument("--out", default=str(HERE.parent / "assets" / f"{extract.STEM}.ngrams"))
     args = ap.parse_args()
-    tunes = [t for t in extract.read(pathlib.Path(args.cache) / "tunes.jsonl.gz") if t["split"] == "train"]
+    tunes = [t for t in extract.read(pathlib.Path(args.cache) / "tunes.jsonl.gz")
+             if t["split"] == "train" and extract.in_data(t)]
     grams = distinctive_ngrams(tunes)
     data = build(grams)
     pathlib.Path(args.out).write_bytes(data)

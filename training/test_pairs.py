@@ -91,3 +91,42 @@ def test_a_window_hears_a_note_sounding_across_its_first_bar_line():
     own, heard, _ = tok.decode2(tokens)
     assert heard[0] == (0, 12, 74), "what is left of the held note, at the window's start"
     assert voice == -1.0, "the alto lies below the soprano"
+
+
+def test_a_call_and_answer_hears_the_tune_up_to_its_phrase_end_then_sings_the_rest():
+    notes = [[12 * i, 12, 62 + i % 5] for i in range(64)]  # 16 bars of quarter notes
+    tune = {**line("oneills1850/0001-0050.abc#1", notes, 0, 1, "irish-scottish"),
+            "source": "oneills1850", "phrase_ends": [4 * 48]}
+    own, heard, start = corpus.call_and_answer([tune], random.Random(3))
+    # The phrase end after bar 4 splits it: heard before it, sung from it.
+    assert [n[0] for n in heard[0]["notes"]] == [12 * i for i in range(16)]
+    assert own["notes"][0][0] == 4 * 48 and len(own["notes"]) == 48
+    assert own["phrase_ends"] == [] and 0 <= start < 4
+    tokens, roles, _ = corpus.Corpus([tune], corpus.Corpus.norms_of([tune])).window2(
+        own, heard, 512, 0, start, random.Random(0), False)
+    tokens = np.asarray(tokens)
+    heard_keys = np.flatnonzero((tokens >= tok.HEARD_BASE) & (tokens < tok.HEARD_BASE + 88))
+    own_keys = np.flatnonzero((tokens >= tok.PITCH_BASE) & (tokens < tok.DUR_BASE))
+    assert len(heard_keys) and len(own_keys)
+    # Heard first, then Descant's own: nothing heard once the answer starts.
+    assert heard_keys.max() < own_keys.min()
+
+
+def test_a_tune_without_a_phrase_end_is_split_at_a_bar_line_two_to_four_bars_in():
+    notes = [[12 * i, 12, 62 + i % 5] for i in range(40)]
+    tune = {**line("airdsAirs/book1.abc#1", notes, 0, 1, "irish-scottish"), "source": "airdsAirs"}
+    for seed in range(20):
+        own, heard, _ = corpus.call_and_answer([tune], random.Random(seed))
+        assert own["notes"][0][0] in (2 * 48, 3 * 48, 4 * 48)
+        assert heard[0]["notes"][-1][0] < own["notes"][0][0]
+
+
+def test_the_open_data_is_the_open_folders_without_the_files_of_unknown_source(monkeypatch):
+    monkeypatch.setattr(extract, "DATA", "open")
+    keep = [("oneills1850", "oneills1850/0001-0050.abc#3"), ("miscFolk", "miscFolk/northumbrianminstrelsyopus.abc#1")]
+    drop = [("essenFolksong", "essenFolksong/irl.abc#1"), ("bach", "bach/bwv1.6.mxl#0/1"),
+            ("miscFolk", "miscFolk/americanfifeopus.abc#2"), ("palestrina", "palestrina/Agnus.krn#0/0")]
+    assert all(extract.in_data({"source": s, "id": i}) for s, i in keep)
+    assert not any(extract.in_data({"source": s, "id": i}) for s, i in drop)
+    monkeypatch.setattr(extract, "DATA", "all")
+    assert all(extract.in_data({"source": s, "id": i}) for s, i in keep + drop)

@@ -18,6 +18,13 @@ kept, the new tokens start from the pitch rows) at learning rate 1e-3, or from r
 validation loss (early stopping), exports `descant.onnx` with the KV-cache step graph, checks it
 against PyTorch with ONNX Runtime (max |Δlogit| is printed and written to the sidecar), and writes
 the sidecar `descant.json`.
+
+With `DESCANT_DATA=open` in the environment (`cargo xtask train --data open`) it trains
+`descant-open` instead: only the open sources' lines (`extract.OPEN_SOURCES`, docs/DATA.md), one
+style slot, from random weights (the 0.2 model learned from Essen, so it cannot be the start), and
+exports `descant-open.onnx` / `descant-open.json`. Those sources have no voice pairs: the `--pairs`
+share of windows are then a tune heard as its own call and its consequent as Descant's line
+(corpus.call_and_answer).
 """
 
 from __future__ import annotations
@@ -36,15 +43,23 @@ import torch
 import torch.nn.functional as F
 
 import descant_tokens as tok
-from corpus import ATTRIBUTES, CONTROL_SIZE, Corpus, load_tunes, loss_weights, pick_pair  # noqa: F401 (re-exported)
-from extract import STYLES
+from corpus import ATTRIBUTES, CONTROL_SIZE, Corpus, call_and_answer, load_tunes, loss_weights, pick_pair  # noqa: F401 (re-exported)
+from extract import DATA, STEM, STYLES
 from model import MelodyModel, StepGraph
 
 # The name the sidecar (and the editor) gives the model; bump it with each shipped retraining.
-MODEL_NAME = "descant-duet-v3"
-# The licence line every model trained on this corpus carries in its sidecar.
-LICENCE = ("Non-commercial use only: it learned from the Essen collection, licensed for "
-           "non-commercial use (see MODEL_CARD.md).")
+MODEL_NAME = {"all": "descant-duet-v3", "open": "descant-open-v1"}[DATA]
+# The licence line every model trained on this data carries in its sidecar, and its terms in one
+# word (`"non-commercial"` or `"open"`): the editor, the Model list and `descant models` show them.
+LICENCE = {
+    "all": ("Non-commercial use only: it learned from the Essen collection, licensed for "
+            "non-commercial use (see MODEL_CARD.md)."),
+    "open": ("You may use what it plays in released music: it learned only from public-domain "
+             "collections whose transcriptions carry no restriction (see docs/DATA.md)."),
+}[DATA]
+TERMS = {"all": "non-commercial", "open": "open"}[DATA]
+# The training checkpoint in the cache (one per data set, so the two never overwrite each other).
+CHECKPOINT = {"all": "model", "open": "model-open"}[DATA]
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -64,15 +79,23 @@ AUTOCAST_DTYPE = torch.bfloat16 if bf16_is_native() else torch.float32
 
 def one_window(corpus, max_len, rng, pairs, heard_weight, train=True, start_bar=None):
     """(tokens, weights, own mask, control) of one random window."""
-    pair = pick_pair(corpus.pieces, rng) if corpus.pieces and rng.random() < pairs else None
-    own, heard = pair if pair else (rng.choice(corpus.singles), [])
+    paired = rng.random() < pairs
+    pair = pick_pair(corpus.pieces, rng) if corpus.pieces and paired else None
+    call = None
+    if paired and not corpus.pieces:
+        # No voice pairs in this data: a tune's call heard, its consequent its own.
+        call = call_and_answer(corpus.singles, rng)
+        if call:
+            start_bar = call[2]
+    own, heard = call[:2] if call else pair if pair else (rng.choice(corpus.singles), [])
     keys = [k for line in [own, *heard] for _, _, k in line["notes"]]
     lo, hi = tok.PITCH_LOW - min(keys), tok.PITCH_HIGH - max(keys)
     shift = rng.randint(max(-6, lo), min(5, hi)) if train and lo <= hi else 0
     phrases = train and rng.random() < 0.5
     seq, roles, voice = corpus.window2(own, heard, max_len, shift, start_bar, rng, phrases)
     weights = loss_weights(roles, heard_weight)
-    control = corpus.control(own, shift, 0.2 if train else 0.0, rng, voice)
+    # A call and its answer are one line: neither above nor below.
+    control = corpus.control(own, shift, 0.2 if train else 0.0, rng, 0.0 if call else voice)
     return seq, weights, np.asarray(roles) == tok.ROLE_OWN, control
 
 
@@ -133,7 +156,7 @@ def export(model, out: pathlib.Path, config, extra_sidecar):
     D = config["d"] // H
     past = torch.zeros(L, 1, H, 1, D)
     args = (torch.tensor([[tok.BOS]]), torch.tensor([1]), torch.zeros(1, CONTROL_SIZE), past, past)
-    onnx_path = out / "descant.onnx"
+    onnx_path = out / f"{STEM}.onnx"
     torch.onnx.export(
         graph, args, str(onnx_path), dynamo=False, opset_version=17,
         input_names=["token", "position", "control", "past_key", "past_value"],
@@ -150,6 +173,7 @@ def export(model, out: pathlib.Path, config, extra_sidecar):
         "contract": "descant-step", "contract_version": 2, "name": MODEL_NAME, "trained": True,
         # The picker shows this line (inference/src/files/catalog.rs); the corpus's Essen licence holds.
         "licence": LICENCE,
+        "terms": TERMS,
         "vocab_size": tok.VOCAB_SIZE, "ticks_per_beat": tok.TICKS_PER_BEAT,
         "max_context": config["max_context"], "layers": L, "heads": H, "head_dim": D,
         "control": {"size": CONTROL_SIZE, "styles": STYLES, "attributes": ATTRIBUTES},
@@ -158,7 +182,7 @@ def export(model, out: pathlib.Path, config, extra_sidecar):
         **extra_sidecar,
         "sha256": hashlib.sha256(data).hexdigest(),
     }
-    (out / "descant.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    (out / f"{STEM}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
     return max_delta
 
 
@@ -174,8 +198,9 @@ def verify(model, onnx_path, config, n=40):
     rng = random.Random(1)
     seq = [tok.BOS, tok.METER_BASE, tok.BAR] + [rng.randrange(tok.POS_BASE, tok.VOCAB_SIZE) for _ in range(n)]
     control = np.zeros((1, CONTROL_SIZE), np.float32)
-    control[0, 2] = 1.0
-    control[0, 6] = 0.5
+    # The last style slot and an attribute (the second: register), whatever the layout.
+    control[0, len(STYLES) - 1] = 1.0
+    control[0, len(STYLES) + 1] = 0.5
     ref = model(torch.tensor([seq]), torch.from_numpy(control))[0].numpy()
     L, H = config["layers"], config["heads"]
     D = config["d"] // H
@@ -244,8 +269,11 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=None, help="peak learning rate (1e-3 from a model, 2e-3 from scratch)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--resume", action="store_true", help="continue from cache/model.pt (same sizes)")
+    ap.add_argument("--resume", action="store_true", help="continue from cache/model.pt (model-open.pt with DESCANT_DATA=open; same sizes)")
     args = ap.parse_args()
+    if DATA == "open" and args.init_onnx and not args.resume and not args.from_scratch:
+        # The 0.2 model learned from Essen: an open model must not start from it.
+        args.from_scratch = True
     if args.from_scratch or args.resume:
         args.init_onnx = ""
     if args.lr is None:
@@ -263,11 +291,11 @@ def main():
     model = MelodyModel(**config)
     previous = {"steps": 0, "tokens_seen": 0, "minutes": 0.0}
     if args.resume:
-        ck = torch.load(cache / "model.pt")
+        ck = torch.load(cache / f"{CHECKPOINT}.pt")
         model.load_state_dict(ck["state"])
         # What the resumed model already went through: the checkpoint says, or else the sidecar of
         # the model it was exported as.
-        sidecar = pathlib.Path(args.out) / "descant.json"
+        sidecar = pathlib.Path(args.out) / f"{STEM}.json"
         if "training" in ck:
             previous = ck["training"]
         elif sidecar.is_file():
@@ -316,13 +344,13 @@ def main():
                 best, best_parts = v, (v_single, v_pair)
                 best_state = {k: x.detach().clone() for k, x in model.state_dict().items()}
                 # A checkpoint at every improvement: a stopped session loses little.
-                torch.save({"config": config, "state": best_state, "norms": norms, "step": step}, cache / "model.partial.pt")
+                torch.save({"config": config, "state": best_state, "norms": norms, "step": step}, cache / f"{CHECKPOINT}.partial.pt")
     model.load_state_dict(best_state)
     train_minutes = (time.time() - t0) / 60
     total = {"steps": previous["steps"] + step, "tokens_seen": previous["tokens_seen"] + seen,
              "minutes": round(previous["minutes"] + train_minutes, 1),
              **({"started_from": previous["init"]} if "init" in previous else {})}
-    torch.save({"config": config, "state": best_state, "norms": norms, "training": total}, cache / "model.pt")
+    torch.save({"config": config, "state": best_state, "norms": norms, "training": total}, cache / f"{CHECKPOINT}.pt")
     out = pathlib.Path(args.out)
     delta = export(model, out, config, {
         "attribute_norms": norms,
@@ -332,7 +360,7 @@ def main():
                                                      "voice_pairs": round(best_parts[1] / math.log(2), 4)},
                      "pairs": args.pairs, "heard_weight": args.heard_weight, "seed": args.seed},
     })
-    print(f"exported {out / 'descant.onnx'}; ONNX vs PyTorch max |dlogit| = {delta:.2e}; "
+    print(f"exported {out / (STEM + '.onnx')}; ONNX vs PyTorch max |dlogit| = {delta:.2e}; "
           f"best val {best / math.log(2):.3f} bits/own token; {total['minutes']} min in all", flush=True)
 
 

@@ -19,7 +19,7 @@
 //!   and the Python tests (`python3 -m pytest training`).
 //! - `cargo xtask heldout [ARGS]`: the release plugin, then `descant heldout` (the held-out
 //!   benchmark's tables; ARGS go to it, e.g. `--modes continue --seeds 1`).
-//! - `cargo xtask train [--minutes N]`: the offline training pipeline (never in CI): a venv in
+//! - `cargo xtask train [--data all|open] [--minutes N]`: the offline training pipeline (never in CI): a venv in
 //!   `training/.venv` with `training/requirements.txt`, corpus extraction (cached), training,
 //!   ONNX export and check, evaluation, sidecar and model card, written to `assets/`.
 //! - `cargo xtask learn DIR --name NAME [--minutes N]`: learns a musician's own melodies (never in
@@ -502,13 +502,34 @@ fn learn(args: &[String]) -> Result<()> {
 }
 
 /// The training pipeline, end to end, into `assets/` (offline; minutes to tens of minutes on 2 cores).
+/// `--data open` trains `descant-open` from the open sources only (docs/DATA.md); the default,
+/// `--data all`, the non-commercial `descant`. Every script of the run reads the choice from
+/// `DESCANT_DATA`, so they agree on the lines, the styles and the file names.
 fn train(extra: &[String]) -> Result<()> {
+    let mut data = "all".to_string();
+    let mut rest = Vec::new();
+    let mut it = extra.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--data" => data = it.next().cloned().context("--data takes all or open")?,
+            _ => rest.push(a.clone()),
+        }
+    }
+    if !["all", "open"].contains(&data.as_str()) {
+        bail!("--data takes all or open, not '{data}'");
+    }
     let python = training_venv()?;
     if !Path::new("training/cache/tunes.jsonl.gz").is_file() {
         run(Command::new(&python).arg("training/extract.py"))?;
     }
-    run(Command::new(&python).arg("training/train.py").args(extra))?;
-    run(Command::new(&python).arg("training/ngram_index.py"))?;
-    run(Command::new(&python).arg("training/evaluate.py"))?;
-    run(Command::new(&python).arg("training/model_card.py"))
+    let step = |script: &str, args: &[String]| {
+        run(Command::new(&python)
+            .arg(script)
+            .args(args)
+            .env("DESCANT_DATA", &data))
+    };
+    step("training/train.py", &rest)?;
+    step("training/ngram_index.py", &[])?;
+    step("training/evaluate.py", &[])?;
+    step("training/model_card.py", &[])
 }
