@@ -1,6 +1,8 @@
-"""Teaches Descant a musician's own melodies: fine-tunes the shipped model on the lines
+"""Teaches Descant a musician's own melodies: fine-tunes a built-in model on the lines
 `descant lines DIR --out LINES` found, with a new style slot "yours", and writes a model Descant
-loads (`DESCANT_MODEL=OUT/descant.onnx`).
+loads (`DESCANT_MODEL=OUT/descant.onnx`). The base is `descant-open` with DESCANT_DATA=open (what
+`descant learn` does by default), else the non-commercial `descant`; the learned model carries its
+base's terms on: "your own data" plus the base's (its sidecar's `licence` and `terms`, and its card).
 
     training/.venv/bin/python training/learn.py --lines LINES --out DIR [--name NAME]
                                                [--minutes 2] [--cache training/cache]
@@ -50,9 +52,20 @@ from corpus import CONTROL_SIZE, Corpus, load_tunes  # noqa: E402
 from model import MelodyModel  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
-SHIPPED = HERE.parent / "assets" / "descant.onnx"
+SHIPPED = HERE.parent / "assets" / f"{extract.STEM}.onnx"
 # The shipped styles: their columns keep their places; the attributes move one to the right.
 OLD_STYLES = len(extract.STYLES) - 1
+
+
+def carried_terms(base: dict) -> tuple[str, str]:
+    """The terms and licence line of a model learned from the user's own melodies on top of the
+    model whose sidecar is `base`: the user's data, and the base's terms."""
+    terms = base.get("terms") or ("non-commercial" if "non-commercial" in base.get("licence", "").lower()
+                                  else "unstated")
+    said = {"open": "You may use what it plays in released music",
+            "non-commercial": "Non-commercial use only"}.get(terms, "Terms not stated: ask whoever made it")
+    return terms, (f"{said}: learned from your own data on top of {base['name']}, whose terms it "
+                   f"keeps ({base.get('licence', 'no licence stated')})")
 
 
 def read_lines(path: pathlib.Path):
@@ -167,13 +180,20 @@ def main():
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     train.MODEL_NAME = name
+    terms, licence = carried_terms(shipped)
     delta = train.export(model, partial, config, {
+        "licence": licence,
+        "terms": terms,
         "attribute_norms": norms,
         "training": {**shipped.get("training", {}), "learned": {
             "from": shipped["name"], "lines": len(mine), "held_out_lines": len(held), "steps": step,
             "minutes": round(budget / 60, 1), "replay_lines": len(replay),
             "held_out_bits_per_own_token": {"before": round(before, 4), "after": round(best, 4)}}},
     })
+    if extract.STEM != "descant":
+        # Descant loads a model folder's `descant.onnx` (`catalog::scan`, `descant learn`).
+        for ext in (".onnx", ".json"):
+            (partial / f"{extract.STEM}{ext}").rename(partial / f"descant{ext}")
     shutil.copy(SHIPPED.with_suffix(".ngrams"), partial / "descant.ngrams")
     (partial / "yours.ngrams").write_bytes(ngram_index.build(ngram_index.distinctive_ngrams(mine)))
     notes = sum(len(t["notes"]) for t in yours)
@@ -184,7 +204,7 @@ def main():
         f"| training | {step} steps, {budget / 60:.1f} min, replaying {len(replay)} corpus lines |\n"
         f"| held-out bits per own token | {before:.3f} before, {best:.3f} after |\n"
         f"| export | ONNX vs PyTorch max abs logit difference {delta:.1e} |\n\n"
-        "The shipped model's licence holds for this one too: non-commercial use only.\n")
+        f"{licence}\n")
     shutil.rmtree(args.out, ignore_errors=True)
     partial.rename(args.out)
     print(f"wrote {args.out}: held-out bits per own token {before:.3f} -> {best:.3f} "

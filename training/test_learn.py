@@ -59,7 +59,10 @@ def dotted_share(model: pathlib.Path, style_column: int | None, lines: int = 12)
     return dotted / max(on_beat, 1)
 
 
-def test_a_minute_of_learning_lowers_held_out_bits_and_brings_the_idiom(tmp_path):
+@pytest.mark.parametrize("data, base, terms", [("open", "descant-open", "open"),
+                                               ("all", "descant", "non-commercial")])
+def test_a_minute_of_learning_lowers_held_out_bits_brings_the_idiom_and_keeps_the_base_terms(
+        tmp_path, data, base, terms):
     lines = tmp_path / "lines.jsonl"
     write_lines(lines, 40)
     out = tmp_path / "phrygian"
@@ -68,16 +71,22 @@ def test_a_minute_of_learning_lowers_held_out_bits_and_brings_the_idiom(tmp_path
     # notes), so the test would pass or fail by what the machine has extracted.
     cmd = [sys.executable, str(HERE / "learn.py"), "--lines", str(lines), "--out", str(out), "--minutes", "1",
            "--cache", str(tmp_path / "no-corpus")]
-    done = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True)
+    env = {**__import__("os").environ, "DESCANT_DATA": data}
+    done = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     side = json.loads((out / "descant.json").read_text())
     assert side["control"]["styles"][-1] == "yours"
+    # Learned on top of the base model, it keeps the base's terms: "your own data" plus the base's.
+    said = {"open": "You may use what it plays in released music", "non-commercial": "Non-commercial use only"}
+    assert side["terms"] == terms, side["terms"]
+    assert side["licence"].startswith(said[terms]) and "your own data" in side["licence"], side["licence"]
+    assert said[terms] in (out / "MODEL_CARD.md").read_text()
     bits = side["training"]["learned"]["held_out_bits_per_own_token"]
     assert bits["after"] < bits["before"] - 0.1, bits
     assert not (tmp_path / "phrygian.partial").exists()
     for f in ("descant.onnx", "descant.ngrams", "yours.ngrams", "MODEL_CARD.md"):
         assert (out / f).is_file(), f
-    shipped = dotted_share(HERE.parent / "assets" / "descant.onnx", None)
+    shipped = dotted_share(HERE.parent / "assets" / f"{base}.onnx", None)
     learned = dotted_share(out / "descant.onnx", side["control"]["styles"].index("yours"))
     print(f"held-out bits {bits}; dotted share: shipped {shipped:.2f}, learned {learned:.2f}")
     assert learned > shipped + 0.2, (shipped, learned)
