@@ -28,7 +28,7 @@ use descant_inference::model::{Model, State};
 use descant_inference::worker::{
     AnswerLength, InferenceWorker, ModelSource, WorkerConfig, WorkerSettings, WorkerShared,
 };
-use descant_inference::{SHIPPED_MODEL, SHIPPED_NGRAMS, SHIPPED_SIDECAR};
+use descant_inference::{NON_COMMERCIAL_MODEL, NON_COMMERCIAL_SIDECAR};
 
 /// Tokens generated per throughput run (the Python loop uses the same).
 const TOKENS: usize = 200;
@@ -95,8 +95,8 @@ fn int8_model(path: &Path) -> Result<Model> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let shipped = descant_inference::model::contract::ModelContract::parse(SHIPPED_SIDECAR)?;
-    let sidecar = SHIPPED_SIDECAR.replace(&shipped.sha256, &hex);
+    let shipped = descant_inference::model::contract::ModelContract::parse(NON_COMMERCIAL_SIDECAR)?;
+    let sidecar = NON_COMMERCIAL_SIDECAR.replace(&shipped.sha256, &hex);
     Ok(Model::from_bytes(&bytes, &sidecar)?)
 }
 
@@ -113,6 +113,30 @@ fn state_at(model: &mut Model, len: usize, control: &[f32]) -> Result<State> {
         model.step(&mut s, t, control)?;
     }
     Ok(s)
+}
+
+/// Times each built-in model's load as the worker does it (contract, vetting, ONNX Runtime
+/// session), median of 5, beside its size.
+fn loading() -> Result<()> {
+    println!("\n## 0. Loading a built-in model (ms, median of 5)\n");
+    println!("| model | .onnx size | load |");
+    println!("|---|---|---|");
+    for m in descant_inference::BUILTIN_MODELS {
+        let mut times = Vec::with_capacity(5);
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            drop(Model::from_bytes(m.onnx, m.sidecar)?);
+            times.push(t0.elapsed());
+        }
+        let (med, _) = median_p99(&mut times);
+        println!(
+            "| {} | {:.1} MB | {:.0} |",
+            m.id,
+            m.onnx.len() as f64 / 1e6,
+            med / 1000.0
+        );
+    }
+    Ok(())
 }
 
 fn latency(models: &mut [(&str, Model)]) -> Result<()> {
@@ -477,11 +501,7 @@ fn spawn_instance(ort: &Path, i: usize, steering: Steering) -> Result<Instance> 
     let shared = Arc::new(WorkerShared::default());
     let config = WorkerConfig {
         ort_library: ort.to_path_buf(),
-        model: ModelSource::Embedded {
-            onnx: SHIPPED_MODEL,
-            sidecar: SHIPPED_SIDECAR,
-            ngrams: Some(SHIPPED_NGRAMS),
-        },
+        model: ModelSource::builtin(descant_inference::NON_COMMERCIAL),
         kept_take: Default::default(),
         chosen: Default::default(),
         style_names: Default::default(),
@@ -579,7 +599,10 @@ impl Instance {
 pub fn run(args: BenchArgs) -> Result<()> {
     let ort = ort_library(args.plugin.as_deref());
     runtime::ensure_runtime(&ort)?;
-    let mut models = vec![("fp32", Model::from_bytes(SHIPPED_MODEL, SHIPPED_SIDECAR)?)];
+    let mut models = vec![(
+        "fp32",
+        Model::from_bytes(NON_COMMERCIAL_MODEL, NON_COMMERCIAL_SIDECAR)?,
+    )];
     if let Some(p) = &args.int8 {
         models.push(("int8", int8_model(p)?));
     }
@@ -588,6 +611,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "# Descant bench: model {name}, ONNX Runtime {}",
         ort.display()
     );
+    loading()?;
     latency(&mut models)?;
     throughput(&mut models[0].1, args.python.as_deref())?;
     candidates_table(&mut models[0].1)?;

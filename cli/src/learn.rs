@@ -76,6 +76,20 @@ pub struct LearnArgs {
     /// Where models go (default: ~/Descant/models, or DESCANT_MODELS_DIR).
     #[arg(long, value_name = "DIR")]
     models: Option<PathBuf>,
+    /// The built-in model to learn on top of; the learned model keeps its terms:
+    /// `descant-open` (you may use what it plays in released music) or `descant`
+    /// (non-commercial use only).
+    #[arg(long, value_name = "ID", default_value = "descant-open")]
+    base: String,
+}
+
+/// `DESCANT_DATA` for `learn.py` (which built-in model it starts from) for a `--base` id.
+fn data_of_base(base: &str) -> Result<&'static str> {
+    match base {
+        "descant-open" => Ok("open"),
+        "descant" => Ok("all"),
+        other => bail!("--base takes descant-open or descant, not '{other}'"),
+    }
 }
 
 /// Whether `name` can name a model folder.
@@ -101,20 +115,20 @@ fn write_tools(root: &Path) -> Result<PathBuf> {
     for dir in [&training, &assets] {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let files: [(PathBuf, &[u8]); 3] = [
-        (
-            assets.join("descant.onnx"),
-            descant_inference::SHIPPED_MODEL,
-        ),
-        (
-            assets.join("descant.json"),
-            descant_inference::SHIPPED_SIDECAR.as_bytes(),
-        ),
-        (
-            assets.join("descant.ngrams"),
-            descant_inference::SHIPPED_NGRAMS,
-        ),
-    ];
+    // Both built-in models, as `training/` names them (`extract.STEM`): learning starts from one.
+    let files: Vec<(PathBuf, &[u8])> = [
+        ("descant", descant_inference::NON_COMMERCIAL),
+        ("descant-open", descant_inference::OPEN),
+    ]
+    .into_iter()
+    .flat_map(|(stem, m)| {
+        [
+            (assets.join(format!("{stem}.onnx")), m.onnx),
+            (assets.join(format!("{stem}.json")), m.sidecar.as_bytes()),
+            (assets.join(format!("{stem}.ngrams")), m.ngrams),
+        ]
+    })
+    .collect();
     std::fs::create_dir_all(training.join("golden"))
         .with_context(|| format!("creating {}", training.display()))?;
     let scripts = SCRIPTS
@@ -222,6 +236,7 @@ pub fn run(args: LearnArgs) -> Result<()> {
     if !(0.5..=MAX_MINUTES).contains(&args.minutes) {
         bail!("--minutes takes 0.5 to {MAX_MINUTES}, not {}", args.minutes);
     }
+    data_of_base(&args.base)?;
     if !args.dir.is_dir() {
         bail!("{} is not a folder", args.dir.display());
     }
@@ -253,6 +268,7 @@ pub fn run(args: LearnArgs) -> Result<()> {
     );
     let mut cmd = Command::new(&python);
     cmd.current_dir(&training)
+        .env("DESCANT_DATA", data_of_base(&args.base)?)
         .arg(training.join("learn.py"))
         .arg("--lines")
         .arg(&lines)
@@ -325,10 +341,18 @@ mod tests {
                 }
             }
         }
-        let model = training.parent().unwrap().join("assets/descant.onnx");
-        assert_eq!(
-            std::fs::read(&model).unwrap(),
-            descant_inference::SHIPPED_MODEL
-        );
+        let assets = training.parent().unwrap().join("assets");
+        for (stem, m) in [
+            ("descant", descant_inference::NON_COMMERCIAL),
+            ("descant-open", descant_inference::OPEN),
+        ] {
+            assert_eq!(
+                std::fs::read(assets.join(format!("{stem}.onnx"))).unwrap(),
+                m.onnx
+            );
+        }
+        assert_eq!(data_of_base("descant-open").unwrap(), "open");
+        assert_eq!(data_of_base("descant").unwrap(), "all");
+        assert!(data_of_base("other").is_err());
     }
 }

@@ -12,6 +12,7 @@ mod heldout;
 mod idiom;
 mod learn;
 mod lines;
+mod models;
 mod presets;
 mod render;
 
@@ -74,6 +75,10 @@ enum Command {
     /// Teaches Descant your own melodies: the lines of a folder of MIDI files, learned into a new
     /// model with the style "Yours" in ~/Descant/models/NAME/, which the editor's Model list offers.
     Learn(learn::LearnArgs),
+    /// Lists the models Descant can play: the built-in ones (the default marked) and yours
+    /// (~/Descant/models/), each with its styles and whether you may use what it plays in
+    /// released music.
+    Models,
     /// Lists the factory presets and yours (~/Descant/presets/), one per line; `descant render
     /// --preset NAME` renders with one.
     Presets,
@@ -104,6 +109,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Idiom(args) => idiom::run(args),
         Command::Lines(args) => lines::run(args),
         Command::Learn(args) => learn::run(args),
+        Command::Models => models::run(),
         Command::Presets => presets::run(),
         Command::Completions { shell } => {
             use clap::CommandFactory;

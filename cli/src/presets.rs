@@ -22,13 +22,18 @@ pub fn run() -> Result<()> {
 }
 
 /// The `NAME=VALUE` settings of the preset called `name` (factory, else the user's), for
-/// `descant render`; `Pass through` is left out, since a render writes only Descant's part.
+/// `descant render`; `Pass through` is left out, since a render writes only Descant's part, and
+/// the built-in model it plays, if it names one, is `Model`.
 pub fn settings(name: &str) -> Result<Vec<(String, String)>> {
     let dir = presets::presets_dir();
     let preset = presets::find(name, dir.as_deref())?;
+    let model = preset
+        .model
+        .map(|id| (descant_host::render::MODEL_SETTING.to_owned(), id));
     Ok(preset
         .params
         .into_iter()
         .filter(|(n, _)| n != "Pass through")
+        .chain(model)
         .collect())
 }

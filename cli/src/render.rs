@@ -226,11 +226,12 @@ pub fn render_song(
     Ok((notes, end_beat))
 }
 
-/// The name of the model the plugin plays: `DESCANT_MODEL`'s sidecar, else the shipped one.
+/// The name of the model the plugin plays: `DESCANT_MODEL`'s sidecar, else the default built-in
+/// model's (a rendered project is a new one: it plays the default).
 fn model_name() -> String {
     let sidecar = match std::env::var_os("DESCANT_MODEL").filter(|p| !p.is_empty()) {
         Some(p) => std::fs::read_to_string(PathBuf::from(p).with_extension("json")).ok(),
-        None => Some(descant_inference::SHIPPED_SIDECAR.to_owned()),
+        None => Some(descant_inference::DEFAULT_BUILTIN.sidecar.to_owned()),
     };
     sidecar
         .and_then(|s| descant_inference::model::contract::ModelContract::parse(&s).ok())

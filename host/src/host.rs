@@ -403,6 +403,22 @@ impl PluginHost {
         loaded
     }
 
+    /// Chooses the built-in model `id` (`descant-open`, `descant`) as a project that chose it in
+    /// the editor's Model list does: the state is saved, its model choice set, and loaded again.
+    pub fn choose_builtin_model(&mut self, id: &str) -> Result<()> {
+        let blob = self.save_state()?;
+        let mut json: serde_json::Value = serde_json::from_slice(
+            blob.get(8..)
+                .context("a state blob shorter than its frame")?,
+        )?;
+        let choice = serde_json::json!({ "path": "", "sha256": "", "builtin": id });
+        json["fields"]["model"] = choice.to_string().into();
+        let text = json.to_string();
+        let mut framed = (text.len() as u64).to_le_bytes().to_vec();
+        framed.extend_from_slice(text.as_bytes());
+        self.load_state(&framed)
+    }
+
     /// Switches the plugin to offline rendering (CLAP render extension): `process()` may then wait
     /// for the inference thread, so a render does not depend on the machine's speed.
     pub fn set_offline(&mut self) -> Result<()> {

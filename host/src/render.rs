@@ -83,10 +83,14 @@ impl Track<'_> {
     }
 }
 
+/// The setting that is not a parameter: `Model=ID` chooses a built-in model (see
+/// [`PluginHost::choose_builtin_model`]), as the editor's Model list does.
+pub const MODEL_SETTING: &str = "Model";
+
 /// Plays `track` to the plugin at `plugin` with parameter `settings` (name, text as the plugin
-/// shows them) until `tail_bars` bars after the track's last bar; `progress` is told the beat
-/// after every block. Returns what Descant sent (matched note-ons and note-offs) and the last
-/// beat rendered.
+/// shows them; and [`MODEL_SETTING`]) until `tail_bars` bars after the track's last bar;
+/// `progress` is told the beat after every block. Returns what Descant sent (matched note-ons and
+/// note-offs) and the last beat rendered.
 pub fn render_offline(
     plugin: &Path,
     track: &Track,
@@ -97,7 +101,10 @@ pub fn render_offline(
     let mut host = PluginHost::load(plugin, SAMPLE_RATE, BLOCK)?;
     host.set_offline()?;
     let mut inputs = Vec::new();
-    for (name, text) in settings {
+    for (_, id) in settings.iter().filter(|(name, _)| name == MODEL_SETTING) {
+        host.choose_builtin_model(id)?;
+    }
+    for (name, text) in settings.iter().filter(|(name, _)| name != MODEL_SETTING) {
         let normalized = host
             .text_to_value(name, text)
             .with_context(|| format!("parameter '{name}' has no value '{text}'"))?;

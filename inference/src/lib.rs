@@ -31,9 +31,55 @@ pub mod worker;
 
 pub use error::ModelError;
 
-/// The shipped model (the `.onnx` bytes), compiled in so one install is complete.
-pub const SHIPPED_MODEL: &[u8] = include_bytes!("../../assets/descant.onnx");
-/// The shipped model's sidecar.
-pub const SHIPPED_SIDECAR: &str = include_str!("../../assets/descant.json");
-/// The shipped model's originality index (see [`music::originality`]).
-pub const SHIPPED_NGRAMS: &[u8] = include_bytes!("../../assets/descant.ngrams");
+/// A model compiled into the plugin, so one install is complete: the `.onnx` bytes, the sidecar
+/// and the originality index. The built-in models are `static`s, not `const`s: a `const` is
+/// copied where it is used, and so would be its megabytes.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinModel {
+    /// How a project names it when it chooses it (`ModelChoice::builtin`); never changed once
+    /// shipped.
+    pub id: &'static str,
+    /// The `.onnx` bytes.
+    pub onnx: &'static [u8],
+    /// The sidecar JSON (its `licence` and `terms` say what a musician may do with what it plays).
+    pub sidecar: &'static str,
+    /// The originality index (see [`music::originality`]).
+    pub ngrams: &'static [u8],
+}
+
+/// `descant-open`: learned only from collections whose terms allow released music (`docs/DATA.md`).
+/// The default model of a new project.
+pub static OPEN: BuiltinModel = BuiltinModel {
+    id: "descant-open",
+    onnx: include_bytes!("../../assets/descant-open.onnx"),
+    sidecar: include_str!("../../assets/descant-open.json"),
+    ngrams: include_bytes!("../../assets/descant-open.ngrams"),
+};
+
+/// The non-commercial model: learned from the whole corpus, the Essen collection included, so
+/// what it plays is for non-commercial use only. Five styles and voice pairs; what every project
+/// saved before `descant-open` played.
+pub static NON_COMMERCIAL: BuiltinModel = BuiltinModel {
+    id: "descant",
+    onnx: NON_COMMERCIAL_MODEL,
+    sidecar: NON_COMMERCIAL_SIDECAR,
+    ngrams: NON_COMMERCIAL_NGRAMS,
+};
+
+/// The built-in models, the default first (the editor's Model list shows them in this order).
+pub static BUILTIN_MODELS: [BuiltinModel; 2] = [OPEN, NON_COMMERCIAL];
+
+/// The built-in model a new project plays.
+pub static DEFAULT_BUILTIN: BuiltinModel = BUILTIN_MODELS[0];
+
+/// The built-in model of `id`, if there is one.
+pub fn builtin_model(id: &str) -> Option<BuiltinModel> {
+    BUILTIN_MODELS.iter().copied().find(|m| m.id == id)
+}
+
+/// The non-commercial model's `.onnx` bytes (the five-style model the engine's tests play).
+pub static NON_COMMERCIAL_MODEL: &[u8] = include_bytes!("../../assets/descant.onnx");
+/// The non-commercial model's sidecar.
+pub static NON_COMMERCIAL_SIDECAR: &str = include_str!("../../assets/descant.json");
+/// The non-commercial model's originality index (see [`music::originality`]).
+pub static NON_COMMERCIAL_NGRAMS: &[u8] = include_bytes!("../../assets/descant.ngrams");

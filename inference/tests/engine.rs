@@ -17,7 +17,7 @@ use descant_inference::worker::{
     InferenceWorker, ModelChoice, ModelSource, ModelStatus, Pick, WorkerConfig, WorkerSettings,
     WorkerShared,
 };
-use descant_inference::{ModelError, SHIPPED_MODEL, SHIPPED_SIDECAR};
+use descant_inference::{ModelError, NON_COMMERCIAL_MODEL, NON_COMMERCIAL_SIDECAR};
 
 mod common;
 use common::{control_for, ort_library, phrase, shipped_model, take};
@@ -150,9 +150,11 @@ fn the_same_seed_gives_the_same_continuation() {
 #[test]
 fn a_corrupt_model_is_refused_with_a_reason() {
     let _ = shipped_model();
-    let mut bytes = SHIPPED_MODEL.to_vec();
+    let mut bytes = NON_COMMERCIAL_MODEL.to_vec();
     bytes.truncate(bytes.len() / 2);
-    let err = Model::from_bytes(&bytes, SHIPPED_SIDECAR).err().unwrap();
+    let err = Model::from_bytes(&bytes, NON_COMMERCIAL_SIDECAR)
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("sha256"), "{err}");
     // A sidecar that matches the bytes gets them past the hash. Garbage is refused by the
     // vetting, before ONNX Runtime; a well-formed model of allowed operators that is no working
@@ -165,8 +167,9 @@ fn a_corrupt_model_is_refused_with_a_reason() {
                 .map(|b| format!("{b:02x}"))
                 .collect()
         };
-        SHIPPED_SIDECAR.replace(
-            &SHIPPED_SIDECAR[SHIPPED_SIDECAR.find("\"sha256\": \"").unwrap() + 11..][..64],
+        NON_COMMERCIAL_SIDECAR.replace(
+            &NON_COMMERCIAL_SIDECAR[NON_COMMERCIAL_SIDECAR.find("\"sha256\": \"").unwrap() + 11..]
+                [..64],
             &hex,
         )
     };
@@ -216,8 +219,9 @@ fn shipped_worker_config() -> WorkerConfig {
     WorkerConfig {
         ort_library: ort_library(),
         model: ModelSource::Embedded {
-            onnx: SHIPPED_MODEL,
-            sidecar: SHIPPED_SIDECAR,
+            id: descant_inference::NON_COMMERCIAL.id,
+            onnx: NON_COMMERCIAL_MODEL,
+            sidecar: NON_COMMERCIAL_SIDECAR,
             ngrams: None,
         },
         kept_take: Default::default(),
@@ -282,7 +286,8 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
     match &*shared.status.lock() {
         ModelStatus::Ready { name, trained, .. } => {
             let shipped =
-                descant_inference::model::contract::ModelContract::parse(SHIPPED_SIDECAR).unwrap();
+                descant_inference::model::contract::ModelContract::parse(NON_COMMERCIAL_SIDECAR)
+                    .unwrap();
             assert_eq!((name, *trained), (&shipped.name, shipped.trained));
         }
         other => panic!("worker not ready: {other:?}"),
@@ -305,9 +310,11 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
 fn a_graph_that_does_not_match_its_sidecar_is_refused() {
     let _ = shipped_model();
     // The hash still matches the bytes, but the sidecar promises a control size the graph lacks.
-    let sidecar = SHIPPED_SIDECAR.replace("\"size\": 9", "\"size\": 10");
-    assert_ne!(sidecar, SHIPPED_SIDECAR);
-    let err = Model::from_bytes(SHIPPED_MODEL, &sidecar).err().unwrap();
+    let sidecar = NON_COMMERCIAL_SIDECAR.replace("\"size\": 9", "\"size\": 10");
+    assert_ne!(sidecar, NON_COMMERCIAL_SIDECAR);
+    let err = Model::from_bytes(NON_COMMERCIAL_MODEL, &sidecar)
+        .err()
+        .unwrap();
     assert!(matches!(err, ModelError::Contract(_)), "{err}");
     assert!(err.to_string().contains("control"), "{err}");
 }
@@ -611,7 +618,7 @@ fn a_pick_switches_once_it_loads_and_a_refused_one_keeps_the_model_playing() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.onnx");
     std::fs::write(&bad, b"not a graph").unwrap();
-    std::fs::write(dir.join("bad.json"), SHIPPED_SIDECAR).unwrap();
+    std::fs::write(dir.join("bad.json"), NON_COMMERCIAL_SIDECAR).unwrap();
     shared.request_pick(Pick::File(bad.clone()));
     let (status, notice) = wait_for(&shared, "the refusal", |_, n| n.is_some());
     let notice = notice.unwrap();
@@ -643,10 +650,7 @@ fn a_pick_switches_once_it_loads_and_a_refused_one_keeps_the_model_playing() {
     assert_eq!(notice, None, "a pick that loads clears the notice");
     assert_eq!(
         *chosen.read(),
-        Some(ModelChoice {
-            path: int8.clone(),
-            sha256: int8_sha.clone()
-        })
+        Some(ModelChoice::of_file(int8.clone(), int8_sha.clone()))
     );
 
     // Back to the built-in model.
@@ -654,14 +658,11 @@ fn a_pick_switches_once_it_loads_and_a_refused_one_keeps_the_model_playing() {
     wait_for(&shared, "the built-in model again", |s, _| {
         playing(s) == Some(None)
     });
-    assert_eq!(*chosen.read(), None);
+    assert_eq!(*chosen.read(), Some(ModelChoice::default_model()));
 
     // A project that chose the file before it changed: the default plays, with the reason, and
     // the choice is kept as the project saved it.
-    let changed = ModelChoice {
-        path: int8.clone(),
-        sha256: "0".repeat(64),
-    };
+    let changed = ModelChoice::of_file(int8.clone(), "0".repeat(64));
     *chosen.write() = Some(changed.clone());
     let (status, notice) = wait_for(&shared, "the fallback notice", |_, n| n.is_some());
     assert!(notice
@@ -670,10 +671,7 @@ fn a_pick_switches_once_it_loads_and_a_refused_one_keeps_the_model_playing() {
     assert_eq!(playing(&status), Some(None));
     assert_eq!(*chosen.read(), Some(changed));
     // The project's choice as saved with the file unchanged: it plays.
-    *chosen.write() = Some(ModelChoice {
-        path: int8.clone(),
-        sha256: int8_sha,
-    });
+    *chosen.write() = Some(ModelChoice::of_file(int8.clone(), int8_sha));
     wait_for(&shared, "the project's model", |s, n| {
         n.is_none() && playing(s) == Some(Some(int8.clone()))
     });

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use descant_inference::files::catalog;
 use descant_inference::music::key::Key;
 use descant_inference::worker::{ModelStatus, WorkerShared};
 use nice_plug::context::gui::GuiContext;
@@ -193,8 +194,22 @@ impl DescantEditor {
             tempo: block.tempo,
             meter: block.meter,
         };
-        let model = match &*self.shared.status.lock() {
-            ModelStatus::Ready { name, .. } => name.clone(),
+        // The take says which model played it and what may be done with it: a take is what a
+        // musician releases.
+        let model = match self.shared.status.lock().clone() {
+            ModelStatus::Ready {
+                name,
+                path,
+                builtin,
+                ..
+            } => {
+                let terms = match (path, builtin.and_then(descant_inference::builtin_model)) {
+                    (Some(path), _) => catalog::describe(&path).terms,
+                    (None, Some(model)) => catalog::builtin(model).terms,
+                    (None, None) => catalog::Terms::Unstated,
+                };
+                format!("{name} ({})", terms.says())
+            }
             _ => "no model".to_owned(),
         };
         let text = format!(
@@ -263,7 +278,10 @@ impl DescantEditor {
         self.drain_roll(playhead);
         self.draw_header(ui);
         let yours = self.picker.show(ui, &self.shared);
-        self.presets.show(ui, &self.params, self.gui.as_ref());
+        if let Some(pick) = self.presets.show(ui, &self.params, self.gui.as_ref()) {
+            *self.shared.notice.lock() = None;
+            self.shared.request_pick(pick);
+        }
         let roll_height = (ui.available_height() * 0.38).clamp(140.0, 600.0);
         self.draw_roll(ui, roll_height);
         self.draw_take_row(ui);

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use descant_inference::events::{ContextEvent, Plan};
 use descant_inference::model::runtime;
 use descant_inference::worker::{InferenceWorker, ModelSource, WorkerConfig, WorkerShared};
-use descant_inference::{SHIPPED_MODEL, SHIPPED_NGRAMS, SHIPPED_SIDECAR};
 
 use crate::params::DescantParams;
 use crate::settings::LiveSettings;
@@ -54,11 +53,7 @@ impl InferenceHandle {
         let (worker_notes, notes) = rtrb::RingBuffer::new(NOTE_QUEUE);
         let model = match std::env::var_os(MODEL_PATH_ENV) {
             Some(p) if !p.is_empty() => ModelSource::File(PathBuf::from(p)),
-            _ => ModelSource::Embedded {
-                onnx: SHIPPED_MODEL,
-                sidecar: SHIPPED_SIDECAR,
-                ngrams: Some(SHIPPED_NGRAMS),
-            },
+            _ => ModelSource::builtin(descant_inference::DEFAULT_BUILTIN),
         };
         let config = WorkerConfig {
             ort_library: runtime::library_path(plugin_dir().as_deref()),

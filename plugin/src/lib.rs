@@ -207,6 +207,13 @@ impl Plugin for Descant {
             .params
             .entry("phrase".to_owned())
             .or_insert(ParamValue::I32(0));
+        // A project saved before the model choice was persisted played the built-in model of
+        // its day, the non-commercial one: no choice says so (`worker::choice`). A project saved
+        // since states its choice, the default model included.
+        state
+            .fields
+            .entry("model".to_owned())
+            .or_insert_with(|| "null".to_owned());
         // A project is untrusted input: bound and check the persisted fields before they load.
         state.fields.retain(|name, json| {
             let ok = json.len() <= MAX_STATE_FIELD_BYTES

@@ -15,7 +15,7 @@ use parking_lot::RwLock;
 
 pub use crate::choices::{answer_length, EndingChoice, ModeChoice, VoiceChoice, MATCH_THE_CALL};
 pub use crate::editor_memory::{EditorMemory, EDITOR_MAX, EDITOR_MIN};
-use crate::styles::{style_param, STYLE_IDS, STYLE_NAMES};
+use crate::styles::style_param;
 
 /// All of Descant's parameters and the editor's persisted state.
 #[derive(Params)]
@@ -31,8 +31,9 @@ pub struct DescantParams {
     #[persist = "kept-take"]
     pub kept_take: Arc<RwLock<Option<KeptTake>>>,
 
-    /// The model the project plays (`None`: the default model), as path and SHA-256, persisted
-    /// with the project. Written by the worker when the musician's pick loads, read by the worker
+    /// The model the project plays: the default model (a new project), a built-in one by id, or
+    /// a file by path and SHA-256; `None` in a project saved before `descant-open`, which plays
+    /// the non-commercial model it played then (`worker::choice`). Persisted with the project. Written by the worker when the musician's pick loads, read by the worker
     /// when a project loads (it follows it, or falls back with a notice); never by audio.
     #[persist = "model"]
     pub chosen_model: Arc<RwLock<Option<ModelChoice>>>,
@@ -117,8 +118,9 @@ pub struct DescantParams {
     #[id = "tempo"]
     pub tempo: FloatParam,
 
-    /// First style of the blend: 0 "Any", then the loaded model's styles in its order (their
-    /// names in [`DescantParams::style_names`]; [`STYLE_NAMES`] for the built-in model). Read by
+    /// First style of the blend: 0 "Any", then a style by its value among
+    /// [`crate::styles::STYLE_NAMES`], which the loaded model keeps in a slot of its own
+    /// ([`crate::styles::slot_of_value`]; its names in [`DescantParams::style_names`]). Read by
     /// the worker per note.
     #[id = "style"]
     pub style: IntParam,
@@ -190,7 +192,9 @@ impl DescantParams {
 
     /// The steering the worker should apply now. Called on the worker thread.
     pub fn steering(&self) -> Steering {
-        let style = |v: i32| usize::try_from(v - 1).ok();
+        // A `Style` value names a style; the loaded model says in which slot it keeps it.
+        let names = self.style_names.read();
+        let style = |v: i32| crate::styles::slot_of_value(v, &names);
         let density = self.density.value();
         let key = self.key.value();
         Steering {
@@ -283,17 +287,16 @@ fn percent_param(name: &str, default: f32) -> FloatParam {
 
 impl Default for DescantParams {
     fn default() -> Self {
-        // Until a model loads, the built-in model's styles.
+        // Until a model loads, the default built-in model's styles.
         let style_names = Arc::new(RwLock::new(
-            STYLE_NAMES[1..=STYLE_IDS.len()]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect::<Vec<_>>(),
+            descant_inference::files::catalog::builtin(descant_inference::DEFAULT_BUILTIN).styles,
         ));
         DescantParams {
             editor_memory: RwLock::new(EditorMemory::default()),
             kept_take: Arc::new(RwLock::new(None)),
-            chosen_model: Arc::new(RwLock::new(None)),
+            // A new project plays the default model and says so when saved; a project saved
+            // before there was a choice of built-in models loads without one (see `lib.rs`).
+            chosen_model: Arc::new(RwLock::new(Some(ModelChoice::default_model()))),
             mode: EnumParam::new("Mode", ModeChoice::Answer),
             answer_bars: IntParam::new(
                 "Answer length",
@@ -432,15 +435,25 @@ impl Default for DescantParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::styles::{STYLE_IDS, STYLE_NAMES};
 
     #[test]
     fn the_style_choices_follow_the_shipped_sidecar() {
         let contract = descant_inference::model::contract::ModelContract::parse(
-            descant_inference::SHIPPED_SIDECAR,
+            descant_inference::NON_COMMERCIAL_SIDECAR,
         )
         .expect("shipped sidecar");
         assert_eq!(contract.control.styles, STYLE_IDS);
         assert_eq!(STYLE_NAMES[0], "Any");
+    }
+
+    /// The non-commercial model's five styles as the loaded ones (the default model has one);
+    /// Irish & Scottish is in its third slot.
+    fn five_styles(p: &DescantParams) {
+        *p.style_names.write() = STYLE_NAMES[1..=STYLE_IDS.len()]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
     }
 
     /// Sets the parameter with id `id` to the plain value whose text is `text`, as a host would.
@@ -476,6 +489,7 @@ mod tests {
     #[test]
     fn every_steering_parameter_reaches_the_worker() {
         let p = DescantParams::default();
+        five_styles(&p);
         set(&p, "style", "Chorale");
         set(&p, "style_b", "Irish & Scottish");
         set(&p, "blend", "25%");
@@ -534,6 +548,28 @@ mod tests {
         set(&p, "style", "Yours");
         assert_eq!(p.steering().style_a, Some(1));
         set(&p, "style", "Renaissance");
-        assert_eq!(p.steering().style_a, Some(4));
+        assert_eq!(
+            p.steering().style_a,
+            None,
+            "a style the model lacks plays as Any"
+        );
+    }
+
+    #[test]
+    fn a_style_is_the_same_choice_on_a_model_that_keeps_it_in_another_slot() {
+        let p = DescantParams::default();
+        five_styles(&p);
+        set(&p, "style", "Irish & Scottish");
+        assert_eq!((p.style.value(), p.steering().style_a), (3, Some(2)));
+        // `descant-open` has that style alone, in its first slot.
+        *p.style_names.write() = vec!["Irish & Scottish".to_owned()];
+        assert_eq!((p.style.value(), p.steering().style_a), (3, Some(0)));
+        set(&p, "style", "Chorale");
+        assert_eq!(p.steering().style_a, None);
+        assert_eq!(
+            p.style
+                .normalized_value_to_string(p.style.preview_normalized(4), false),
+            "Chorale (not in this model: Any)"
+        );
     }
 }

@@ -1,13 +1,14 @@
-//! The editor's model picker: the built-in model, every model in the models folder
-//! (`~/Descant/models/`, where `descant learn` writes) and "Load file…", each with its name,
-//! styles and licence line. GUI thread only.
+//! The editor's model picker: the built-in models (`descant-open` first, the default; then the
+//! non-commercial one), every model in the models folder (`~/Descant/models/`, where `descant
+//! learn` writes) and "Load file…", each with its name, its terms ("You may use what it plays in
+//! released music" or "Non-commercial use only"), styles and licence line. GUI thread only.
 //!
 //! Guarantees: the picker never loads a model itself. It hands the worker a [`Pick`]; the worker
 //! checks the contract and the graph before it lets the playing model go, and a refusal keeps
 //! the model playing and comes back as the notice shown here. Listing reads sidecars only, at
 //! most once every [`RESCAN`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use descant_inference::files::catalog::{self, ModelInfo};
@@ -21,8 +22,8 @@ const RESCAN: Duration = Duration::from_secs(2);
 pub struct ModelPicker {
     /// The models folder's models and when they were read; `None` until the list first opens.
     listed: Option<(Instant, Vec<ModelInfo>)>,
-    /// The playing model's description, for the file (or built-in) it describes.
-    playing: Option<(Option<PathBuf>, ModelInfo)>,
+    /// The playing model's description, for the file or built-in id it describes.
+    playing: Option<(Playing, ModelInfo)>,
     /// "Load file…" is open: the path being typed.
     file_entry: Option<String>,
     /// A file picked here and not yet playing: once it plays, `Style` turns to its style "Yours"
@@ -33,26 +34,29 @@ pub struct ModelPicker {
 /// The `Style` value of a model's style "Yours" (the one `descant learn` adds), if it has one.
 pub fn yours_style_value(info: &ModelInfo) -> Option<i32> {
     let slot = info.styles.iter().position(|s| s == "Yours")?;
-    let value = i32::try_from(slot + 1).ok()?;
+    let value = crate::styles::value_of_slot(slot, &info.styles);
     (value < crate::styles::STYLE_NAMES.len() as i32).then_some(value)
 }
 
-/// The text of a model in the list: its name and where it comes from.
+/// Which model plays: its file, or the built-in model's id.
+type Playing = (Option<PathBuf>, Option<&'static str>);
+
+/// The text of a model in the list: its name, where it comes from and its terms.
 fn entry_text(info: &ModelInfo) -> String {
     match &info.path {
-        None => format!("Built-in: {}", info.name),
-        Some(_) => info.name.clone(),
+        None => format!("Built-in: {} ({})", info.name, info.terms.says()),
+        Some(_) => format!("{} ({})", info.name, info.terms.says()),
     }
 }
 
-/// A model's styles and licence, for its tooltip and the line under the picker.
+/// A model's terms, styles and licence, for its tooltip and the line under the picker.
 pub fn details(info: &ModelInfo) -> String {
-    let styles = if info.styles.is_empty() {
-        "none".to_owned()
-    } else {
-        info.styles.join(", ")
-    };
-    let mut text = format!("Styles: {styles}. Licence: {}", info.licence);
+    let styles = info.styles_text();
+    let mut text = format!(
+        "{}.\nStyles: {styles}. Licence: {}",
+        info.terms.says(),
+        info.licence
+    );
     if let Some(path) = &info.path {
         text.push_str(&format!("\n{}", path.display()));
     }
@@ -63,15 +67,18 @@ pub fn details(info: &ModelInfo) -> String {
 }
 
 impl ModelPicker {
-    /// The playing model's description (read again when the playing file changes).
-    fn playing(&mut self, path: Option<&Path>) -> &ModelInfo {
-        let stale = self
-            .playing
-            .as_ref()
-            .is_none_or(|(p, _)| p.as_deref() != path);
+    /// The playing model's description (read again when the playing model changes).
+    fn playing(&mut self, playing: &Playing) -> &ModelInfo {
+        let stale = self.playing.as_ref().is_none_or(|(p, _)| p != playing);
         if stale {
-            let info = path.map_or_else(catalog::builtin, catalog::describe);
-            self.playing = Some((path.map(Path::to_owned), info));
+            let info = match playing {
+                (Some(path), _) => catalog::describe(path),
+                (None, id) => id.and_then(descant_inference::builtin_model).map_or_else(
+                    || catalog::builtin(descant_inference::DEFAULT_BUILTIN),
+                    catalog::builtin,
+                ),
+            };
+            self.playing = Some((playing.clone(), info));
         }
         &self.playing.as_ref().expect("set above").1
     }
@@ -89,25 +96,27 @@ impl ModelPicker {
         &self.listed.as_ref().expect("set above").1
     }
 
-    /// The Model list's entries: the built-in model, the models folder's, "Load file…". Returns
-    /// the model clicked, if any (`playing_path`: the playing model's file, `None` for the
-    /// built-in one).
-    fn model_menu(
-        &mut self,
-        ui: &mut egui::Ui,
-        loaded: bool,
-        playing_path: Option<&Path>,
-    ) -> Option<Pick> {
+    /// The Model list's entries: the built-in models, the models folder's, "Load file…".
+    /// Returns the model clicked, if any.
+    fn model_menu(&mut self, ui: &mut egui::Ui, loaded: bool, playing: &Playing) -> Option<Pick> {
         let mut pick = None;
-        let builtin = catalog::builtin();
-        let is_playing = loaded && playing_path.is_none();
-        if ui
-            .selectable_label(is_playing, entry_text(&builtin))
-            .on_hover_text(details(&builtin))
-            .clicked()
-        {
-            pick = Some(Pick::Default);
+        for builtin in catalog::builtins() {
+            let is_playing = loaded && playing.0.is_none() && playing.1 == builtin.builtin;
+            if ui
+                .selectable_label(is_playing, entry_text(&builtin))
+                .on_hover_text(details(&builtin))
+                .clicked()
+            {
+                pick = builtin.builtin.map(|id| {
+                    if id == descant_inference::DEFAULT_BUILTIN.id {
+                        Pick::Default
+                    } else {
+                        Pick::Builtin(id.to_owned())
+                    }
+                });
+            }
         }
+        let playing_path = playing.0.as_deref();
         let folder = catalog::models_dir();
         let models = self.listed().to_vec();
         if models.is_empty() {
@@ -171,12 +180,13 @@ impl ModelPicker {
     /// has the style "Yours" (one click from `descant learn` to playing in its style).
     pub fn show(&mut self, ui: &mut egui::Ui, shared: &WorkerShared) -> Option<i32> {
         let status = shared.status.lock().clone();
-        let playing_path = match &status {
-            ModelStatus::Ready { path, .. } => path.clone(),
-            _ => None,
+        let (playing_path, playing_id) = match &status {
+            ModelStatus::Ready { path, builtin, .. } => (path.clone(), *builtin),
+            _ => (None, None),
         };
         let loaded = matches!(status, ModelStatus::Ready { .. });
-        let playing = self.playing(playing_path.as_deref()).clone();
+        let which = (playing_path.clone(), playing_id);
+        let playing = self.playing(&which).clone();
         let mut style = None;
         if loaded && self.awaiting.is_some() && self.awaiting == playing_path {
             self.awaiting = None;
@@ -194,7 +204,7 @@ impl ModelPicker {
                 .selected_text(shown)
                 .width(260.0)
                 .show_ui(ui, |ui| {
-                    if let Some(p) = self.model_menu(ui, loaded, playing_path.as_deref()) {
+                    if let Some(p) = self.model_menu(ui, loaded, &which) {
                         pick = Some(p);
                     }
                 });
@@ -213,7 +223,7 @@ impl ModelPicker {
                     self.file_entry = None;
                     Some(path.clone())
                 }
-                Pick::Default => None,
+                Pick::Default | Pick::Builtin(_) => None,
             };
             // The worker's notice is about the previous pick until it answers this one.
             *shared.notice.lock() = None;
@@ -243,41 +253,48 @@ mod tests {
 
     #[test]
     fn a_learned_models_own_style_is_found_and_others_have_none() {
-        let mut info = catalog::builtin();
+        let mut info = catalog::builtin(descant_inference::NON_COMMERCIAL);
         assert_eq!(yours_style_value(&info), None);
         info.styles.push("Yours".into());
         assert_eq!(yours_style_value(&info), Some(6));
+        // "Yours" is one choice, wherever a model keeps it (learned on `descant-open`: second).
         info.styles = vec!["Klezmer".into(), "Yours".into()];
-        assert_eq!(yours_style_value(&info), Some(2));
-        info.styles = (0..7)
-            .map(|i| format!("s{i}"))
-            .chain(["Yours".into()])
-            .collect();
-        assert_eq!(
-            yours_style_value(&info),
-            None,
-            "beyond the parameter's slots"
-        );
+        assert_eq!(yours_style_value(&info), Some(6));
+        info.styles = vec!["Irish & Scottish".into(), "Yours".into()];
+        assert_eq!(yours_style_value(&info), Some(6));
     }
 
     #[test]
-    fn a_model_reads_with_its_styles_licence_and_problem() {
-        let builtin = catalog::builtin();
-        assert!(entry_text(&builtin).starts_with("Built-in: "));
-        let text = details(&builtin);
-        assert!(text.starts_with("Styles: European folk, Chinese folk"));
+    fn a_model_reads_with_its_terms_styles_licence_and_problem() {
+        let [open, nc] = <[ModelInfo; 2]>::try_from(catalog::builtins()).unwrap();
+        assert_eq!(
+            entry_text(&open),
+            format!(
+                "Built-in: {} (You may use what it plays in released music)",
+                open.name
+            )
+        );
+        assert!(entry_text(&nc).ends_with("(Non-commercial use only)"));
+        let text = details(&nc);
+        assert!(text.starts_with("Non-commercial use only.\nStyles: European folk, Chinese folk"));
         assert!(text.contains("Licence: Non-commercial use only"));
         let broken = ModelInfo {
             path: Some(PathBuf::from("/m/x.onnx")),
+            builtin: None,
             name: "x.onnx".into(),
             styles: Vec::new(),
             licence: catalog::NO_LICENCE.into(),
+            terms: catalog::Terms::Unstated,
             problem: Some("no sidecar".into()),
         };
-        assert_eq!(entry_text(&broken), "x.onnx");
+        assert_eq!(
+            entry_text(&broken),
+            "x.onnx (Terms not stated: ask whoever made it)"
+        );
         assert_eq!(
             details(&broken),
-            "Styles: none. Licence: no licence stated\n/m/x.onnx\nCannot be picked: no sidecar"
+            "Terms not stated: ask whoever made it.\nStyles: none. Licence: no licence stated\n\
+             /m/x.onnx\nCannot be picked: no sidecar"
         );
     }
 }

@@ -10,7 +10,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use descant_inference::files::catalog;
 use descant_inference::files::presets::{self, Origin, Preset, PresetError};
+use descant_inference::worker::Pick;
 use nice_plug::context::gui::GuiContext;
 
 use crate::params::DescantParams;
@@ -46,16 +48,15 @@ impl PresetMenu {
         self.current = self.current.filter(|&i| i < self.listed.len());
     }
 
-    /// Loads preset `index` of the list through the host, or says why not.
-    fn load(&mut self, index: usize, params: &DescantParams, gui: &GuiContext) {
-        let Some((origin, preset)) = self.listed.get(index) else {
-            return;
-        };
+    /// Loads preset `index` of the list through the host, or says why not. Returns the
+    /// built-in model the preset plays, for the worker to switch to, if it names one.
+    fn load(&mut self, index: usize, params: &DescantParams, gui: &GuiContext) -> Option<Pick> {
+        let (origin, preset) = self.listed.get(index)?;
         let preset = match preset {
             Ok(p) => p,
             Err(e) => {
                 self.message = Some(format!("Not loaded: {}: {e}", where_(origin)));
-                return;
+                return None;
             }
         };
         match resolve(preset, params) {
@@ -71,10 +72,12 @@ impl PresetMenu {
                     }
                 }
                 self.current = Some(index);
+                let (pick, plays) = model_pick(preset.model.as_deref());
                 self.message = Some(format!(
-                    "Loaded \"{}\". {}",
+                    "Loaded \"{}\". {}{plays}",
                     preset.name, preset.description
                 ));
+                pick
             }
             Err(e) => {
                 self.message = Some(format!(
@@ -82,6 +85,7 @@ impl PresetMenu {
                     preset.name,
                     where_(origin)
                 ));
+                None
             }
         }
     }
@@ -102,8 +106,14 @@ impl PresetMenu {
         });
     }
 
-    /// Draws the row and does what it is asked.
-    pub fn show(&mut self, ui: &mut egui::Ui, params: &DescantParams, gui: Option<&GuiContext>) {
+    /// Draws the row and does what it is asked. Returns the model a loaded preset plays, for the
+    /// worker to switch to.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        params: &DescantParams,
+        gui: Option<&GuiContext>,
+    ) -> Option<Pick> {
         self.rescan();
         let mut load = None;
         ui.horizontal(|ui| {
@@ -160,13 +170,37 @@ impl PresetMenu {
                 self.save(params);
             }
         });
+        let mut pick = None;
         if let (Some(i), Some(gui)) = (load, gui) {
-            self.load(i, params, gui);
+            pick = self.load(i, params, gui);
         }
         if let Some(m) = &self.message {
             ui.add(egui::Label::new(m.as_str()).wrap());
         }
+        pick
     }
+}
+
+/// The pick for a preset's built-in model `id`, and what the load message adds about it: which
+/// model plays and what may be done with what it plays.
+fn model_pick(id: Option<&str>) -> (Option<Pick>, String) {
+    let Some(model) = id.and_then(descant_inference::builtin_model) else {
+        return (None, String::new());
+    };
+    let info = catalog::builtin(model);
+    let pick = if model.id == descant_inference::DEFAULT_BUILTIN.id {
+        Pick::Default
+    } else {
+        Pick::Builtin(model.id.to_owned())
+    };
+    (
+        Some(pick),
+        format!(
+            " It plays the built-in model {} ({}).",
+            info.name,
+            info.terms.says()
+        ),
+    )
 }
 
 /// Where a listed preset comes from, for a message.
@@ -174,5 +208,19 @@ fn where_(origin: &Origin) -> String {
     match origin {
         Origin::Factory => "factory preset".to_owned(),
         Origin::User(path) => path.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_preset_of_the_non_commercial_models_style_picks_it_and_says_its_terms() {
+        let (pick, said) = model_pick(Some("descant"));
+        assert_eq!(pick, Some(Pick::Builtin("descant".into())));
+        assert!(said.contains("Non-commercial use only"), "{said}");
+        assert_eq!(model_pick(Some("descant-open")).0, Some(Pick::Default));
+        assert_eq!(model_pick(None), (None, String::new()));
     }
 }

@@ -87,6 +87,8 @@ pub fn capture(params: &DescantParams, name: &str, description: &str) -> Preset 
         name: name.to_owned(),
         description: description.to_owned(),
         params: values,
+        // A preset saved from the editor plays whatever model plays when it is loaded.
+        model: None,
     }
 }
 
@@ -147,6 +149,7 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
+            model: None,
         };
         apply(
             &resolve(

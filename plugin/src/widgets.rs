@@ -6,7 +6,7 @@ use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 
 use crate::help;
-use crate::styles::{style_text, STYLE_NAMES};
+use crate::styles::{style_text, value_of_slot, STYLE_NAMES};
 
 /// The README's text for a parameter (see [`help`]); empty for one the table lacks.
 pub(crate) fn tip(param: &impl Param) -> &'static str {
@@ -104,12 +104,14 @@ pub(crate) fn style_choice(
             .selected_text(style_text(value, names))
             .width(200.0)
             .show_ui(ui, |ui| {
-                let choices =
-                    std::iter::once(STYLE_NAMES[0].to_owned()).chain(names.iter().cloned());
-                for (v, text) in choices.take(STYLE_NAMES.len()).enumerate() {
-                    if ui.selectable_label(v as i32 == value, text).clicked() {
+                let max = STYLE_NAMES.len() as i32 - 1;
+                let choices = std::iter::once((0, STYLE_NAMES[0].to_owned())).chain(
+                    (0..names.len()).map(|slot| (value_of_slot(slot, names), names[slot].clone())),
+                );
+                for (v, text) in choices.filter(|&(v, _)| v <= max) {
+                    if ui.selectable_label(v == value, text).clicked() {
                         setter.begin_set_parameter(param);
-                        setter.set_parameter(param, v as i32);
+                        setter.set_parameter(param, v);
                         setter.end_set_parameter(param);
                     }
                 }

@@ -496,8 +496,13 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
     assert_eq!(h.value_to_text("Density", 0.0)?, "Auto");
     assert_eq!(h.value_to_text("Phrase length", 0.0)?, "Off");
     assert_eq!(h.value_to_text("Phrase length", 4.0 / 16.0)?, "4 bars");
-    assert_eq!(h.value_to_text("Style", 4.0 / 6.0)?, "Chorale");
-    // The built-in model has no style "Yours": the slot says so (a learned model names it).
+    // The default model, `descant-open`, has Irish & Scottish alone: the other styles say so.
+    assert_eq!(h.value_to_text("Style", 3.0 / 6.0)?, "Irish & Scottish");
+    assert_eq!(
+        h.value_to_text("Style", 4.0 / 6.0)?,
+        "Chorale (not in this model: Any)"
+    );
+    // Nor has it the style "Yours": the slot says so (a learned model names it).
     assert_eq!(
         h.value_to_text("Style", 1.0)?,
         "Yours (not in this model: Any)"

@@ -10,6 +10,7 @@ use descant_host::discriminator::discriminate;
 use descant_host::duet::Note;
 use descant_host::heldout::{self, Piece};
 use descant_host::idiom::{features, random_keys, slot, Features};
+use descant_host::render::MODEL_SETTING;
 use descant_host::situations::{places, play_all, role, used, Place, Role, Takes};
 use descant_host_tests::test_plugin_path;
 
@@ -57,7 +58,8 @@ fn chorale_takes() -> Result<(Vec<Piece>, Vec<Vec<Place>>, Takes)> {
 }
 
 /// The pieces of `style` (a counter-voice style) in the fixture, their places, and Descant's voice
-/// below each (seed 1).
+/// below each (seed 1), played by the non-commercial model: the default `descant-open` has no
+/// chorale or Renaissance style (`docs/DATA.md`).
 fn counter_takes(style: &str) -> Result<(Vec<Piece>, Vec<Vec<Place>>, Takes)> {
     assert_eq!(role(style).map(|r| r.0), Some(Role::Counter));
     let pieces = pieces(style)?;
@@ -66,7 +68,8 @@ fn counter_takes(style: &str) -> Result<(Vec<Piece>, Vec<Vec<Place>>, Takes)> {
         .filter(|&i| !placed[i].is_empty())
         .map(|i| (i, 1))
         .collect();
-    let takes = play_all(&test_plugin_path(), &pieces, &jobs, &[], 2, |_, _| {})?;
+    let model = [(MODEL_SETTING.to_owned(), "descant".to_owned())];
+    let takes = play_all(&test_plugin_path(), &pieces, &jobs, &model, 2, |_, _| {})?;
     Ok((pieces, placed, takes))
 }
 

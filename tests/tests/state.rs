@@ -86,7 +86,6 @@ fn a_project_saved_by_0_1_keeps_its_values_and_answers_until_the_player_plays() 
     let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
     h.load_state(STATE_0_1)?;
     for (name, text) in [
-        ("Style", "Chorale"),
         ("Seed", "42"),
         ("Key", "D minor"),
         ("Density", "1.50 notes/beat"),
@@ -109,6 +108,9 @@ fn a_project_saved_by_0_1_keeps_its_values_and_answers_until_the_player_plays() 
     )?;
     let late = sent.iter().filter(|n| n.on && n.beat > 4.5 + 16.5).count();
     assert!(late > 0, "still answering after 4 bars: {sent:?}");
+    // It played the non-commercial model, the built-in one of its day, and still does: its
+    // Chorale is there (the style list follows the model once it has loaded).
+    assert_eq!(h.param_text("Style")?, "Chorale");
     Ok(())
 }
 
@@ -119,7 +121,6 @@ fn a_project_saved_by_0_2_opens_with_its_settings_and_replays_its_kept_take() ->
     for (name, text) in [
         ("Mode", "Loop"),
         ("Keep", "On"),
-        ("Style", "Chorale"),
         ("Seed", "7"),
         ("Humanize", "30%"),
         ("Density", "2.00 notes/beat"),
@@ -151,6 +152,11 @@ fn a_project_saved_by_0_2_opens_with_its_settings_and_replays_its_kept_take() ->
         .map(|n| u64::from(n.0))
         .collect();
     assert_eq!(replayed, keys, "the kept take plays again note for note");
+    assert_eq!(
+        h.param_text("Style")?,
+        "Chorale",
+        "the non-commercial model plays"
+    );
     // Saved again, it is a project of this version with the same settings.
     let saved = json_of(&h.save_state()?);
     assert_eq!(saved["version"], env!("CARGO_PKG_VERSION"));
@@ -379,5 +385,59 @@ fn a_learned_model_the_project_chose_plays_and_a_changed_one_falls_back() -> Res
         kept.as_str().is_some_and(|k| k.contains(&"0".repeat(64))),
         "{kept}"
     );
+    Ok(())
+}
+
+/// The text of `Style`'s Chorale value, which follows the loaded model's styles: the
+/// non-commercial model has a Chorale, `descant-open` does not.
+fn chorale_text(h: &mut PluginHost) -> Result<String> {
+    h.value_to_text("Style", 4.0 / 6.0)
+}
+
+#[test]
+fn a_new_project_plays_the_open_model_and_one_saved_before_it_the_non_commercial_one() -> Result<()>
+{
+    let settings = [("Pass through", "Off"), ("Mode", "Continue"), ("Seed", "5")];
+    // A new project plays the default model, `descant-open`, and says so when saved.
+    let mut fresh = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    for (name, text) in settings {
+        fresh.set_text(name, text)?;
+    }
+    let open_take = continue_take(&mut fresh)?;
+    assert_eq!(
+        chorale_text(&mut fresh)?,
+        "Chorale (not in this model: Any)"
+    );
+    assert_eq!(fresh.value_to_text("Style", 3.0 / 6.0)?, "Irish & Scottish");
+    let saved = json_of(&fresh.save_state()?);
+    let choice: serde_json::Value =
+        serde_json::from_str(saved["fields"]["model"].as_str().unwrap_or("null"))?;
+    assert_eq!(choice["builtin"], "default", "{saved}");
+    // Reopened, it still plays the default model.
+    let mut reopened = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    reopened.load_state(&fresh.save_state()?)?;
+    assert_eq!(
+        continue_take(&mut reopened)?,
+        open_take,
+        "the same model, the same take"
+    );
+    assert_eq!(
+        chorale_text(&mut reopened)?,
+        "Chorale (not in this model: Any)"
+    );
+
+    // A project saved by 0.2.0 never chose a model: it played the non-commercial one, and
+    // still does, and keeps saying nothing.
+    let mut old = PluginHost::load(&test_plugin_path(), 48_000.0, 1024)?;
+    old.load_state(STATE_0_2)?;
+    continue_take(&mut old)?;
+    assert_eq!(chorale_text(&mut old)?, "Chorale");
+    assert_eq!(json_of(&old.save_state()?)["fields"]["model"], "null");
+
+    // The Model list's second built-in entry, chosen by its id.
+    fresh.choose_builtin_model("descant")?;
+    let chosen_take = continue_take(&mut fresh)?;
+    assert_eq!(chorale_text(&mut fresh)?, "Chorale");
+    assert_ne!(chosen_take, open_take, "another model plays");
     Ok(())
 }

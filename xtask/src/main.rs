@@ -530,6 +530,11 @@ fn train(extra: &[String]) -> Result<()> {
     };
     step("training/train.py", &rest)?;
     step("training/ngram_index.py", &[])?;
-    step("training/evaluate.py", &[])?;
+    // The open model is scored beside the non-commercial one on the same notes.
+    let compare = ["--compare".to_string(), "assets/descant.onnx".to_string()];
+    step(
+        "training/evaluate.py",
+        if data == "open" { &compare } else { &[] },
+    )?;
     step("training/model_card.py", &[])
 }

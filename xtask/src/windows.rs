@@ -6,7 +6,7 @@
 //! allocation check, which the wine tests load):
 //!
 //! - `Descant.clap`, `Descant.vst3/` (`Contents/x86_64-win/`), `descant.exe`, `onnxruntime.dll`,
-//!   `LICENCE.txt`, `MODEL_CARD.md`: what the installer installs;
+//!   `LICENCE.txt`, `MODEL_CARD.md`, `MODEL_CARD-open.md`, `DATA.md`: what the installer installs;
 //! - `Descant-VERSION-windows-x86_64.zip`: the same, laid out as the folders they go in, with
 //!   `INSTALL.txt` (installing by hand);
 //! - `Descant-VERSION-setup.exe`: the installer (NSIS, `installer/windows/descant.nsi`);
@@ -167,10 +167,14 @@ fn stage(built: &Path, dll: &Path, out: &Path) -> Result<()> {
         Path::new("installer/windows/LICENCE.txt"),
         &out.join("LICENCE.txt"),
     )?;
-    copy(
-        Path::new("assets/MODEL_CARD.md"),
-        &out.join("MODEL_CARD.md"),
-    )
+    for (from, name) in [
+        ("assets/MODEL_CARD.md", "MODEL_CARD.md"),
+        ("assets/MODEL_CARD-open.md", "MODEL_CARD-open.md"),
+        ("docs/DATA.md", "DATA.md"),
+    ] {
+        copy(Path::new(from), &out.join(name))?;
+    }
+    Ok(())
 }
 
 /// How to install the zip by hand (its `INSTALL.txt`).
@@ -188,7 +192,8 @@ The installer (Descant-VERSION-setup.exe) does all of this for you. By hand:
    onnxruntime.dll beside it) and run descant --help from a command prompt there.
 
 Descant loads ONNX Runtime from beside its own binary: keep each onnxruntime.dll where it is.
-Descant's model may be used for non-commercial purposes only: see LICENCE.txt.
+Descant's default model, descant-open, plays what you may use in released music; the second
+built-in model is for non-commercial use only: see LICENCE.txt.
 ";
 
 /// Writes the zip of `out`'s staged files, laid out as the folders they are installed in.
@@ -209,6 +214,8 @@ fn write_zip(out: &Path, zip_path: &Path) -> Result<()> {
         ),
         ("LICENCE.txt".into(), out.join("LICENCE.txt")),
         ("MODEL_CARD.md".into(), out.join("MODEL_CARD.md")),
+        ("MODEL_CARD-open.md".into(), out.join("MODEL_CARD-open.md")),
+        ("DATA.md".into(), out.join("DATA.md")),
     ];
     let vst3 = out.join(format!("{BUNDLE_NAME}.vst3"));
     for f in walk(&vst3)? {

@@ -1,4 +1,4 @@
-//! The models a musician can pick: the built-in one and every model in the models folder
+//! The models a musician can pick: the built-in ones and every model in the models folder
 //! (`~/Descant/models/NAME/`, where `descant learn` writes), each described by its sidecar alone.
 //! Runs on the GUI thread (the picker's list) and in tools; reads small files, never a model.
 //!
@@ -22,19 +22,78 @@ pub const MAX_DESCRIBE_BYTES: u64 = 1024 * 1024;
 /// Said when a model states no licence.
 pub const NO_LICENCE: &str = "no licence stated";
 
+/// What a musician may do with what a model plays: the sidecar's `terms`, else read from its
+/// licence line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Terms {
+    /// It learned only from sources whose terms allow it (`docs/DATA.md`): use what it plays in
+    /// released music.
+    Open,
+    /// It learned from a source licensed for non-commercial use only.
+    NonCommercial,
+    /// Its sidecar and model card say neither.
+    Unstated,
+}
+
+impl Terms {
+    /// The terms a sidecar states (`"terms"`), else those its licence line implies.
+    pub fn read(terms: Option<&str>, licence: &str) -> Terms {
+        match terms {
+            Some("open") => Terms::Open,
+            Some("non-commercial") => Terms::NonCommercial,
+            _ if licence.to_lowercase().contains("non-commercial") => Terms::NonCommercial,
+            _ => Terms::Unstated,
+        }
+    }
+
+    /// What the musician reads beside the model's name (the editor, the Model list, `descant
+    /// models`, the model cards and the installer say the same words).
+    pub fn says(self) -> &'static str {
+        match self {
+            Terms::Open => "You may use what it plays in released music",
+            Terms::NonCommercial => "Non-commercial use only",
+            Terms::Unstated => "Terms not stated: ask whoever made it",
+        }
+    }
+
+    /// The sidecar's word for them (`descant learn` writes it into a learned model's sidecar).
+    pub fn word(self) -> &'static str {
+        match self {
+            Terms::Open => "open",
+            Terms::NonCommercial => "non-commercial",
+            Terms::Unstated => "unstated",
+        }
+    }
+}
+
 /// What the picker shows of one model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelInfo {
-    /// The `.onnx` file; `None` for the built-in model.
+    /// The `.onnx` file; `None` for a built-in model.
     pub path: Option<PathBuf>,
+    /// The built-in model's id; `None` for a file.
+    pub builtin: Option<&'static str>,
     /// The sidecar's name (or the file's name when the sidecar cannot be read).
     pub name: String,
     /// The styles it declares, as the musician reads them (see [`style_name`]), in control order.
     pub styles: Vec<String>,
     /// Its licence line: the sidecar's `licence`, else its model card's line about the licence.
     pub licence: String,
+    /// What a musician may do with what it plays.
+    pub terms: Terms,
     /// Why it cannot be picked, when its sidecar is missing or does not meet the contract.
     pub problem: Option<String>,
+}
+
+impl ModelInfo {
+    /// Its styles as a musician reads them in a line: "none", or their names, comma-separated.
+    pub fn styles_text(&self) -> String {
+        if self.styles.is_empty() {
+            "none".to_owned()
+        } else {
+            self.styles.join(", ")
+        }
+    }
 }
 
 /// Descant's folder in the user's home (`~/Descant`: models, takes, learning tools); `None`
@@ -69,9 +128,17 @@ pub fn style_name(id: &str) -> String {
     .to_owned()
 }
 
-/// The built-in model, described from its compiled-in sidecar.
-pub fn builtin() -> ModelInfo {
-    describe_sidecar(crate::SHIPPED_SIDECAR, None, None)
+/// The built-in models, described from their compiled-in sidecars, the default first.
+pub fn builtins() -> Vec<ModelInfo> {
+    crate::BUILTIN_MODELS.into_iter().map(builtin).collect()
+}
+
+/// A built-in model, described from its compiled-in sidecar.
+pub fn builtin(model: crate::BuiltinModel) -> ModelInfo {
+    ModelInfo {
+        builtin: Some(model.id),
+        ..describe_sidecar(model.sidecar, None, None)
+    }
 }
 
 /// Every model in `dir`, sorted by name: each `*.onnx` in `dir` itself and in its folders one
@@ -115,9 +182,11 @@ pub fn describe(path: &Path) -> ModelInfo {
         Ok(text) => describe_sidecar(&text, Some(path), card.as_deref()),
         Err(reason) => ModelInfo {
             path: Some(path.to_owned()),
+            builtin: None,
             name: file_name(path),
             styles: Vec::new(),
             licence: NO_LICENCE.to_owned(),
+            terms: Terms::Unstated,
             problem: Some(format!(
                 "its sidecar {}: {reason}",
                 sidecar_path(path).display()
@@ -127,25 +196,32 @@ pub fn describe(path: &Path) -> ModelInfo {
 }
 
 fn describe_sidecar(text: &str, path: Option<&Path>, card: Option<&str>) -> ModelInfo {
-    let stated = serde_json::from_str::<serde_json::Value>(text)
-        .ok()
-        .and_then(|v| v.get("licence").and_then(|l| l.as_str()).map(str::to_owned));
-    let licence = stated
+    let json = serde_json::from_str::<serde_json::Value>(text).ok();
+    let field = |name: &str| {
+        json.as_ref()
+            .and_then(|v| v.get(name).and_then(|l| l.as_str()).map(str::to_owned))
+    };
+    let licence = field("licence")
         .or_else(|| card.and_then(licence_line))
         .unwrap_or_else(|| NO_LICENCE.to_owned());
+    let terms = Terms::read(field("terms").as_deref(), &licence);
     match ModelContract::parse(text) {
         Ok(c) => ModelInfo {
             path: path.map(Path::to_owned),
+            builtin: None,
             name: c.name,
             styles: c.control.styles.iter().map(|s| style_name(s)).collect(),
             licence,
+            terms,
             problem: None,
         },
         Err(e) => ModelInfo {
             path: path.map(Path::to_owned),
+            builtin: None,
             name: path.map_or_else(|| "built-in".to_owned(), file_name),
             styles: Vec::new(),
             licence,
+            terms,
             problem: Some(e.to_string()),
         },
     }
@@ -192,12 +268,17 @@ mod tests {
     }
 
     #[test]
-    fn the_builtin_model_declares_its_styles_and_licence() {
-        let b = builtin();
-        assert_eq!(b.path, None);
-        assert_eq!(b.problem, None);
+    fn the_builtin_models_declare_their_styles_and_terms_the_open_one_first() {
+        let [open, nc] = <[ModelInfo; 2]>::try_from(builtins()).unwrap();
         assert_eq!(
-            b.styles,
+            (open.builtin, open.path.as_ref()),
+            (Some("descant-open"), None)
+        );
+        assert_eq!((open.problem.as_ref(), open.terms), (None, Terms::Open));
+        assert_eq!(open.styles, ["Irish & Scottish"]);
+        assert_eq!((nc.builtin, nc.problem.as_ref()), (Some("descant"), None));
+        assert_eq!(
+            nc.styles,
             [
                 "European folk",
                 "Chinese folk",
@@ -206,7 +287,19 @@ mod tests {
                 "Renaissance"
             ]
         );
-        assert!(b.licence.contains("non-commercial"), "{}", b.licence);
+        assert_eq!(nc.terms, Terms::NonCommercial);
+        assert!(nc.licence.contains("non-commercial"), "{}", nc.licence);
+    }
+
+    #[test]
+    fn terms_are_the_sidecars_word_else_what_the_licence_says() {
+        assert_eq!(Terms::read(Some("open"), "whatever"), Terms::Open);
+        assert_eq!(
+            Terms::read(None, "Non-commercial use only: Essen"),
+            Terms::NonCommercial
+        );
+        assert_eq!(Terms::read(None, NO_LICENCE), Terms::Unstated);
+        assert_eq!(Terms::read(Some("cc-by"), "free"), Terms::Unstated);
     }
 
     #[test]
@@ -215,7 +308,8 @@ mod tests {
         let model = dir.join("mine").join("descant.onnx");
         std::fs::create_dir_all(model.parent().unwrap()).unwrap();
         std::fs::write(&model, b"not read").unwrap();
-        let mut sidecar: serde_json::Value = serde_json::from_str(crate::SHIPPED_SIDECAR).unwrap();
+        let mut sidecar: serde_json::Value =
+            serde_json::from_str(crate::NON_COMMERCIAL_SIDECAR).unwrap();
         sidecar["name"] = "my-reels".into();
         sidecar.as_object_mut().unwrap().remove("licence");
         sidecar["control"]["styles"]

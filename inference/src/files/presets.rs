@@ -57,6 +57,10 @@ pub struct Preset {
     /// Parameter name → its text, as the plugin shows them. The plugin sets the parameters a
     /// preset leaves out to their defaults, but for those of the session (routing and clock).
     pub params: BTreeMap<String, String>,
+    /// The built-in model it plays, by id ([`crate::BUILTIN_MODELS`]), where it needs a style
+    /// only that model has; `None`: it plays whatever model plays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// Where a listed preset comes from.
@@ -97,6 +101,9 @@ pub enum PresetError {
     /// No preset has this name.
     #[error("no preset is called \"{0}\" (`descant presets` lists them)")]
     NotFound(String),
+    /// It names a built-in model this Descant does not have.
+    #[error("the preset plays the built-in model '{0}', which this Descant does not have")]
+    UnknownModel(String),
 }
 
 /// Whether `name` can name a preset: 1 to [`MAX_NAME_CHARS`] characters, not only spaces, no
@@ -135,6 +142,13 @@ pub fn parse(text: &str) -> Result<Preset, PresetError> {
     check_name(&preset.name)?;
     if preset.params.is_empty() {
         return Err(PresetError::Empty);
+    }
+    if let Some(id) = preset
+        .model
+        .as_ref()
+        .filter(|id| crate::builtin_model(id).is_none())
+    {
+        return Err(PresetError::UnknownModel(id.clone()));
     }
     Ok(preset)
 }
@@ -251,7 +265,35 @@ mod tests {
             name: name.to_owned(),
             description: "a test".to_owned(),
             params: [("Mode".to_owned(), "Loop".to_owned())].into(),
+            model: None,
         }
+    }
+
+    #[test]
+    fn a_factory_preset_of_a_style_the_default_model_lacks_plays_a_model_that_has_it() {
+        let default = crate::files::catalog::builtin(crate::DEFAULT_BUILTIN).styles;
+        for preset in factory() {
+            let styles: Vec<&String> = ["Style", "Style B"]
+                .iter()
+                .filter_map(|k| preset.params.get(*k))
+                .filter(|s| *s != "Any")
+                .collect();
+            let model = match &preset.model {
+                Some(id) => crate::files::catalog::builtin(crate::builtin_model(id).unwrap()),
+                None => crate::files::catalog::builtin(crate::DEFAULT_BUILTIN),
+            };
+            for style in styles {
+                assert!(
+                    model.styles.contains(style),
+                    "{}: {style} is not in {} (the default has {default:?})",
+                    preset.name,
+                    model.name
+                );
+            }
+        }
+        let mut text = to_text(&preset("m"));
+        text = text.replace("\"params\"", "\"model\": \"descant-9\",\n  \"params\"");
+        assert!(matches!(parse(&text), Err(PresetError::UnknownModel(m)) if m == "descant-9"));
     }
 
     #[test]

@@ -347,7 +347,7 @@ mod tests {
     fn the_shipped_models_pass_and_use_only_allowed_operators() {
         let mut used = Vec::new();
         for (name, bytes) in [
-            ("descant.onnx", crate::SHIPPED_MODEL),
+            ("descant.onnx", crate::NON_COMMERCIAL_MODEL),
             (
                 "descant.int8.onnx",
                 &include_bytes!("../../../assets/descant.int8.onnx")[..],

@@ -33,8 +33,10 @@ pub enum ModelStatus {
         trained: bool,
         /// How long loading took (runtime + session), in milliseconds.
         load_ms: u32,
-        /// The file it came from; `None` for the built-in model.
+        /// The file it came from; `None` for a built-in model.
         path: Option<PathBuf>,
+        /// The built-in model's id ([`crate::BuiltinModel::id`]); `None` for a file.
+        builtin: Option<&'static str>,
     },
     /// Loading or running failed; MIDI still passes through.
     Error(String),

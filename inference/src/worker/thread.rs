@@ -413,6 +413,10 @@ impl Worker {
                 ModelSource::Embedded { .. } => None,
                 ModelSource::File(path) => Some(path.clone()),
             },
+            builtin: match &self.config.model {
+                ModelSource::Embedded { id, .. } => Some(*id),
+                ModelSource::File(_) => None,
+            },
         };
         *self.config.style_names.write() = c
             .control
@@ -443,6 +447,14 @@ impl Worker {
     fn switch(&mut self, pick: Pick) {
         let source = match &pick {
             Pick::Default => self.loading.default_model.clone(),
+            Pick::Builtin(id) => match crate::builtin_model(id) {
+                Some(model) => ModelSource::builtin(model),
+                None => {
+                    *self.shared.notice.lock() =
+                        Some(format!("Did not switch: no built-in model '{id}'."));
+                    return;
+                }
+            },
             Pick::File(path) => ModelSource::File(path.clone()),
         };
         let started = Instant::now();
@@ -450,13 +462,13 @@ impl Worker {
         trial.model = source.clone();
         match load_model(&trial) {
             Ok(model) => {
-                let choice = match pick {
-                    Pick::Default => None,
-                    Pick::File(path) => Some(ModelChoice {
-                        path,
-                        sha256: model.contract().sha256.trim().to_lowercase(),
-                    }),
-                };
+                let choice = Some(match pick {
+                    Pick::Default => ModelChoice::default_model(),
+                    Pick::Builtin(id) => ModelChoice::of_builtin(&id),
+                    Pick::File(path) => {
+                        ModelChoice::of_file(path, model.contract().sha256.trim().to_lowercase())
+                    }
+                });
                 *self.config.chosen.write() = choice.clone();
                 self.loading.chosen_seen = Some(choice);
                 self.config.model = source;
@@ -494,11 +506,7 @@ impl Worker {
             log::warn!("{text}");
         }
         *self.shared.notice.lock() = notice;
-        let same = match (&source, &self.config.model) {
-            (ModelSource::Embedded { .. }, ModelSource::Embedded { .. }) => true,
-            (ModelSource::File(a), ModelSource::File(b)) => a == b,
-            _ => false,
-        };
+        let same = source.same_as(&self.config.model);
         if !same || (first && self.model.is_none()) {
             self.config.model = source;
             self.loading.load_pending = true;

@@ -12,7 +12,7 @@ use descant_inference::model::tokenizer::{Meter, TickNote};
 use descant_inference::model::Model;
 use descant_inference::music::key::{Key, PitchClassSet};
 use descant_inference::music::originality::NgramIndex;
-use descant_inference::{SHIPPED_MODEL, SHIPPED_SIDECAR};
+use descant_inference::{NON_COMMERCIAL_MODEL, NON_COMMERCIAL_SIDECAR};
 
 pub fn ort_library() -> PathBuf {
     runtime::library_path(Some(
@@ -25,7 +25,7 @@ pub fn shipped_model() -> Model {
     runtime::ensure_runtime(&lib).unwrap_or_else(|e| {
         panic!("{e}\n(run `cargo xtask fetch-ort` first, or set DESCANT_ORT_LIB)")
     });
-    Model::from_bytes(SHIPPED_MODEL, SHIPPED_SIDECAR).expect("shipped model loads")
+    Model::from_bytes(NON_COMMERCIAL_MODEL, NON_COMMERCIAL_SIDECAR).expect("shipped model loads")
 }
 
 pub fn phrase() -> Vec<TickNote> {

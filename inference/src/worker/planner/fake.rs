@@ -55,7 +55,7 @@ impl StepState for FakeState {
 
 impl FakeModel {
     pub(crate) fn new() -> FakeModel {
-        FakeModel::with_sidecar(crate::SHIPPED_SIDECAR)
+        FakeModel::with_sidecar(crate::NON_COMMERCIAL_SIDECAR)
     }
 
     /// The fake with the contract of Descant 0.2's single-line model (contract v1).
