@@ -82,7 +82,7 @@ fn prompt() -> Vec<u32> {
 }
 
 /// Median and 99th percentile of `samples`, in microseconds.
-fn median_p99(samples: &mut [Duration]) -> (f64, f64) {
+pub(crate) fn median_p99(samples: &mut [Duration]) -> (f64, f64) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
     (at(0.5).as_secs_f64() * 1e6, at(0.99).as_secs_f64() * 1e6)
@@ -113,30 +113,6 @@ fn state_at(model: &mut Model, len: usize, control: &[f32]) -> Result<State> {
         model.step(&mut s, t, control)?;
     }
     Ok(s)
-}
-
-/// Times each built-in model's load as the worker does it (contract, vetting, ONNX Runtime
-/// session), median of 5, beside its size.
-fn loading() -> Result<()> {
-    println!("\n## 0. Loading a built-in model (ms, median of 5)\n");
-    println!("| model | .onnx size | load |");
-    println!("|---|---|---|");
-    for m in descant_inference::BUILTIN_MODELS {
-        let mut times = Vec::with_capacity(5);
-        for _ in 0..5 {
-            let t0 = Instant::now();
-            drop(Model::from_bytes(m.onnx, m.sidecar)?);
-            times.push(t0.elapsed());
-        }
-        let (med, _) = median_p99(&mut times);
-        println!(
-            "| {} | {:.1} MB | {:.0} |",
-            m.id,
-            m.onnx.len() as f64 / 1e6,
-            med / 1000.0
-        );
-    }
-    Ok(())
 }
 
 fn latency(models: &mut [(&str, Model)]) -> Result<()> {
@@ -611,7 +587,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         "# Descant bench: model {name}, ONNX Runtime {}",
         ort.display()
     );
-    loading()?;
+    crate::loading::table()?;
     latency(&mut models)?;
     throughput(&mut models[0].1, args.python.as_deref())?;
     candidates_table(&mut models[0].1)?;

@@ -12,6 +12,7 @@ mod heldout;
 mod idiom;
 mod learn;
 mod lines;
+mod loading;
 mod models;
 mod presets;
 mod render;
