@@ -203,11 +203,7 @@ impl DescantEditor {
                 builtin,
                 ..
             } => {
-                let terms = match (path, builtin.and_then(descant_inference::builtin_model)) {
-                    (Some(path), _) => catalog::describe(&path).terms,
-                    (None, Some(model)) => catalog::builtin(model).terms,
-                    (None, None) => catalog::Terms::Unstated,
-                };
+                let terms = catalog::playing(path.as_deref(), builtin).terms;
                 format!("{name} ({})", terms.says())
             }
             _ => "no model".to_owned(),

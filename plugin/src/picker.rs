@@ -71,13 +71,7 @@ impl ModelPicker {
     fn playing(&mut self, playing: &Playing) -> &ModelInfo {
         let stale = self.playing.as_ref().is_none_or(|(p, _)| p != playing);
         if stale {
-            let info = match playing {
-                (Some(path), _) => catalog::describe(path),
-                (None, id) => id.and_then(descant_inference::builtin_model).map_or_else(
-                    || catalog::builtin(descant_inference::DEFAULT_BUILTIN),
-                    catalog::builtin,
-                ),
-            };
+            let info = catalog::playing(playing.0.as_deref(), playing.1);
             self.playing = Some((playing.clone(), info));
         }
         &self.playing.as_ref().expect("set above").1
@@ -107,13 +101,7 @@ impl ModelPicker {
                 .on_hover_text(details(&builtin))
                 .clicked()
             {
-                pick = builtin.builtin.map(|id| {
-                    if id == descant_inference::DEFAULT_BUILTIN.id {
-                        Pick::Default
-                    } else {
-                        Pick::Builtin(id.to_owned())
-                    }
-                });
+                pick = builtin.builtin.map(Pick::of_builtin);
             }
         }
         let playing_path = playing.0.as_deref();

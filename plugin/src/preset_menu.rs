@@ -188,13 +188,8 @@ fn model_pick(id: Option<&str>) -> (Option<Pick>, String) {
         return (None, String::new());
     };
     let info = catalog::builtin(model);
-    let pick = if model.id == descant_inference::DEFAULT_BUILTIN.id {
-        Pick::Default
-    } else {
-        Pick::Builtin(model.id.to_owned())
-    };
     (
-        Some(pick),
+        Some(Pick::of_builtin(model.id)),
         format!(
             " It plays the built-in model {} ({}).",
             info.name,

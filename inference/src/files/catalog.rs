@@ -141,6 +141,19 @@ pub fn builtin(model: crate::BuiltinModel) -> ModelInfo {
     }
 }
 
+/// The model that plays, as the worker reports it (`ModelStatus::Ready`'s file or built-in id):
+/// the file's description, else the built-in model's (the default one where the id is unknown).
+pub fn playing(path: Option<&Path>, builtin_id: Option<&str>) -> ModelInfo {
+    match path {
+        Some(path) => describe(path),
+        None => builtin(
+            builtin_id
+                .and_then(crate::builtin_model)
+                .unwrap_or(crate::DEFAULT_BUILTIN),
+        ),
+    }
+}
+
 /// Every model in `dir`, sorted by name: each `*.onnx` in `dir` itself and in its folders one
 /// level down (`NAME/descant.onnx`). A missing folder lists nothing.
 pub fn scan(dir: &Path) -> Vec<ModelInfo> {

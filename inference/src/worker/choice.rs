@@ -139,6 +139,18 @@ pub enum Pick {
     File(PathBuf),
 }
 
+impl Pick {
+    /// The pick of the built-in model `id`: the default model's is [`Pick::Default`] (so that
+    /// `DESCANT_MODEL` still stands in for it), any other is [`Pick::Builtin`].
+    pub fn of_builtin(id: &str) -> Pick {
+        if id == crate::DEFAULT_BUILTIN.id {
+            Pick::Default
+        } else {
+            Pick::Builtin(id.to_owned())
+        }
+    }
+}
+
 /// What a project's choice means now: the source to load, and a notice for the musician when the
 /// choice cannot be honoured. `default` is the default model's source. A project with no choice
 /// was saved before `descant-open`: it plays the non-commercial model it played then (or
