@@ -39,6 +39,10 @@ pub struct AnswersArgs {
     /// The `.clap` to measure (default: as `descant render` finds it).
     #[arg(long, value_name = "PATH")]
     plugin: Option<PathBuf>,
+    /// Also prints each call and its answer note by note (`key/onset+length`, in beats), to read
+    /// the takes behind the figures.
+    #[arg(long)]
+    notes: bool,
 }
 
 const NAMES: [&str; 12] = [
@@ -148,11 +152,33 @@ pub fn run(args: AnswersArgs) -> Result<()> {
                     if s.on_time == 1 { "ok" } else { "late" },
                     x.answer.first().map_or(f64::NAN, |n| n.beat),
                 );
+                if args.notes {
+                    println!("    call:   {}", note_list(&x.call));
+                    println!("    answer: {}", note_list(&x.answer));
+                }
             }
         }
     }
     print_summary(&per_turn, &all, (rhythm, contour));
     Ok(())
+}
+
+/// `notes` as `D4/2+1` (key, onset and length in beats), one after another.
+fn note_list(notes: &[Note]) -> String {
+    let name = |key: u8| {
+        format!(
+            "{}{}",
+            NAMES[usize::from(key % 12)],
+            i32::from(key / 12) - 1
+        )
+    };
+    // Beats to a hundredth (the plugin's onsets are ticks at the host's sample rate).
+    let beats = |b: f64| (b * 100.0).round() / 100.0;
+    let list: Vec<String> = notes
+        .iter()
+        .map(|n| format!("{}/{}+{}", name(n.key), beats(n.beat), beats(n.length)))
+        .collect();
+    list.join(" ")
 }
 
 /// Where an answer ends: its last note's name, bar and beat, and whether that is home or open.
