@@ -28,7 +28,7 @@ mod mask;
 mod original;
 mod steps;
 
-pub use guide::{Approach, Guide, LineStart};
+pub use guide::{Approach, Guide, LineStart, Pace};
 
 /// Most bars a prompt window looks back.
 const MAX_WINDOW_BARS: i64 = 16;

@@ -208,6 +208,14 @@ pub fn shape_long_durations(logits: &[f32], out: &mut [f32], pace: f32) {
     weigh_lengths(out, pace, |z| (z / PACE_SIGMA).max(0.0));
 }
 
+/// Copies `logits` into `out` and weighs down note lengths shorter than one note per `1 / pace`
+/// beats by the half-normal prior of [`shape_long_durations`], mirrored; longer notes are left to
+/// the model. An answer keeps the call's pace and may still hold its cadence.
+pub fn shape_short_durations(logits: &[f32], out: &mut [f32], pace: f32) {
+    out.copy_from_slice(logits);
+    weigh_lengths(out, pace, |z| (z / PACE_SIGMA).min(0.0));
+}
+
 /// Subtracts `z²/2` from each duration token's logit in `out`, `z` being `spread` of the log of
 /// its length over the length of one note per `1 / notes_per_beat` beats. Nothing for a rate that
 /// is not a positive number.
@@ -455,6 +463,21 @@ mod tests {
         assert!((at(96) + 0.5 * (4f32.ln() / PACE_SIGMA).powi(2)).abs() < 1e-4);
         let mut out = flat();
         shape_long_durations(&flat(), &mut out, f32::NAN);
+        assert!(out.iter().all(|&l| l == 0.0));
+    }
+
+    #[test]
+    fn the_answers_pace_prior_weighs_down_short_notes_and_leaves_long_ones_to_the_model() {
+        let mut out = flat();
+        // A hymn's call, a note per beat (12 ticks): quarters and longer are the model's.
+        shape_short_durations(&flat(), &mut out, 1.0);
+        let at = |ticks| out[tokenizer::dur_token(ticks) as usize];
+        assert_eq!((at(12), at(24), at(48)), (0.0, 0.0, 0.0));
+        assert!(at(6) < at(12) && at(3) < at(6), "{} {}", at(6), at(3));
+        // An eighth at a quarter's pace: ln 2 / 0.5 = 1.4 spreads, about 1 logit down.
+        assert!((at(6) + 0.5 * (2f32.ln() / PACE_SIGMA).powi(2)).abs() < 1e-4);
+        let mut out = flat();
+        shape_short_durations(&flat(), &mut out, 0.0);
         assert!(out.iter().all(|&l| l == 0.0));
     }
 }

@@ -131,7 +131,7 @@ pub fn strong_beat(meter: Meter, anchor: i64, tick: i64) -> bool {
 }
 
 /// Notes per quarter-note beat over the span from the first onset to the last note's end.
-fn notes_per_beat(notes: &[TickNote]) -> Option<f32> {
+pub fn notes_per_beat(notes: &[TickNote]) -> Option<f32> {
     let first = notes.first()?.onset;
     let last = notes.iter().map(|n| n.onset + n.duration).max()?;
     let beats = (last - first) as f32 / crate::music::time::TICKS_PER_BEAT as f32;

@@ -51,14 +51,31 @@ pub struct Guide<'a> {
     /// The approach to an answer's cadence, when the planner knows where it falls: the keys a
     /// note starting just before it is drawn towards (see [`Approach`]).
     pub approach: Option<Approach>,
-    /// With the Density control on Auto, the notes per beat the line keeps to: the player's pace
-    /// at the style's own ratio ([`crate::decode::steering::auto_density`]). Notes much longer
-    /// than its pace are weighed down (see [`crate::decode::shaping::shape_long_durations`]).
-    pub pace: Option<f32>,
+    /// With the Density control on Auto, the pace the line keeps to: the player's (beside the
+    /// player) or the call's (an answer), at the style's own ratio
+    /// ([`crate::decode::steering::auto_density`]); see [`Pace`].
+    pub pace: Option<Pace>,
     /// With the Density control on Auto beside the player, the style's correction of the
     /// duration and pitch logits, so that the line's lengths and intervals are its style's (see
     /// [`crate::decode::calibration`]); `None` in Answer mode and with the density set.
     pub calibration: Option<crate::decode::calibration::Calibration>,
+}
+
+/// The pace a line keeps to with the Density control on Auto, in notes per beat, and from which
+/// side it is kept. One side only: the other is the model's, so the line's rhythm is not
+/// flattened to one length.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// A line beside the player: notes much longer than one per `1 / pace` beats are weighed
+    /// down ([`crate::decode::shaping::shape_long_durations`]); shorter ones are the model's.
+    NoSlower(f32),
+    /// An answer that runs ahead of the call's pace: notes much shorter than one per `1 / pace`
+    /// beats are weighed down ([`crate::decode::shaping::shape_short_durations`]); longer ones, a
+    /// held cadence among them, are the model's. A tune's answering phrase moves at its first
+    /// phrase's pace; a model that learned reels alone answered a hymn's half notes with runs of
+    /// eighths. The planner sets it only while the answer is ahead, so an answer at the call's
+    /// pace keeps the model's rhythm.
+    NoFaster(f32),
 }
 
 /// The approach to a cadence: a note whose onset lies in `from..until` is drawn towards `keys`

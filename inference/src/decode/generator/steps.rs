@@ -17,7 +17,7 @@ use crate::music::phrasing::{self, Close};
 
 use super::hearing::{bounding_key, voice_bounds};
 use super::mask::Mask;
-use super::{log_prob_of, Continuation, Expect, Generated, Guide};
+use super::{log_prob_of, Continuation, Expect, Generated, Guide, Pace};
 
 impl<M: StepModel> Continuation<M> {
     /// What may come next here, under `guide`: the grammar position, the line's free time and
@@ -97,8 +97,11 @@ impl<M: StepModel> Continuation<M> {
             Expect::Dur { .. } => {
                 let logits = self.state.logits();
                 match (guide.steering.density, guide.pace) {
-                    (None, Some(pace)) => {
+                    (None, Some(Pace::NoSlower(pace))) => {
                         shaping::shape_long_durations(logits, &mut self.scratch.shaped, pace);
+                    }
+                    (None, Some(Pace::NoFaster(pace))) => {
+                        shaping::shape_short_durations(logits, &mut self.scratch.shaped, pace);
                     }
                     (density, _) => {
                         shaping::shape_durations(logits, &mut self.scratch.shaped, density);

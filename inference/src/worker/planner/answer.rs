@@ -31,7 +31,7 @@ use crate::decode::generator::Continuation;
 use crate::error::ModelError;
 use crate::model::step::StepModel;
 use crate::model::tokenizer::TickNote;
-use crate::music::critic::Scores;
+use crate::music::critic::{self, Scores};
 use crate::music::onset::Alternates;
 
 use super::super::config::{AnswerLength, WorkerSettings};
@@ -260,6 +260,7 @@ impl<M: StepModel> AnswerPlanner<M> {
             end,
             index: tried,
             key,
+            call_pace: critic::notes_per_beat(call),
         };
         let (candidate, likelihood) = self.write_candidate(cx, model, settings, slot, sink)?;
         let scores = judge(&cx.clock, settings, call, key, &candidate, likelihood, end);

@@ -115,6 +115,9 @@ pub(super) struct Line<M: StepModel> {
     /// The approach to the cadence of the answer candidate being written, if any (set and
     /// cleared around each candidate; see [`crate::decode::generator::Approach`]).
     pub(super) approach: Option<Approach>,
+    /// The pace an answer's candidate brakes to before its next note, when it runs ahead of the
+    /// call's (set before each note of a candidate and cleared after it, as `approach`).
+    pub(super) brake: Option<f32>,
     /// The control vector, rebuilt from the steering before every note (model's control size).
     pub(super) control: Vec<f32>,
     /// Which of an answer's candidates the next line is (mixed into its seed; 0 otherwise).
@@ -177,6 +180,7 @@ impl<M: StepModel> PlanContext<M> {
                 heard: Vec::with_capacity(MAX_PHRASE_NOTES),
                 phrase_end: None,
                 approach: None,
+                brake: None,
                 control: Vec::new(),
                 candidate: 0,
                 feel_rng: Rng::with_seed(0),
@@ -195,6 +199,7 @@ impl<M: StepModel> PlanContext<M> {
         let cursor = self.line.continuation.as_ref().map(|c| c.cursor());
         self.line.continuation = None;
         self.line.approach = None;
+        self.line.brake = None;
         cursor
     }
 

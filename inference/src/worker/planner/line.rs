@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use crate::decode::calibration;
-use crate::decode::generator::{Continuation, Generated, Guide, LineStart};
+use crate::decode::generator::{Continuation, Generated, Guide, LineStart, Pace};
 use crate::decode::steering::{self, KeySetting};
 use crate::error::ModelError;
 use crate::events::GeneratedNote;
@@ -229,16 +229,25 @@ impl<M: StepModel> PlanContext<M> {
             // With Density on Auto a line beside the player keeps to the player's pace as the
             // style's own lines keep to the voice they hear (the model's control alone let a
             // Renaissance voice below play 0.57 notes per note of the voice above, the composers
-            // 0.96). An answer's density is the critic's to judge (`critic::score`).
-            pace: (settings.mode != PlayMode::Answer)
-                .then(|| {
-                    steering::auto_density(
-                        model.contract(),
-                        &settings.steering,
-                        player_density(&self.player.phrase),
-                    )
-                })
-                .flatten(),
+            // 0.96). An answer that runs ahead of the call's pace brakes back to it, as a tune's
+            // second phrase keeps to its first (the open model, which learned reels alone,
+            // answered hymns in eighths; see `answer::candidate`). The critic still judges each
+            // candidate's density (`critic::score`).
+            pace: if settings.mode == PlayMode::Answer {
+                self.line
+                    .brake
+                    .and_then(|rate| {
+                        steering::auto_density(model.contract(), &settings.steering, Some(rate))
+                    })
+                    .map(Pace::NoFaster)
+            } else {
+                steering::auto_density(
+                    model.contract(),
+                    &settings.steering,
+                    player_density(&self.player.phrase),
+                )
+                .map(Pace::NoSlower)
+            },
             // The style's own mix of lengths and intervals, where the style's pace rules (see
             // `decode::calibration`); none for a style without a correction (no work per token).
             calibration: (settings.mode != PlayMode::Answer && settings.steering.density.is_none())

@@ -60,6 +60,25 @@ fn cadence_class(ending: Ending, key: Option<Key>) -> Option<u8> {
     }
 }
 
+/// The pace an answer at `call` notes per beat brakes to before its next note, if it runs ahead:
+/// with `written` notes by `cursor`, a note or more beyond what the call's pace asks for since
+/// the answer's `start`. Then it is the notes that pace asks for over the whole answer
+/// (`start..cadence`) less those written, over the beats left (at least one note, over at least a
+/// sixteenth). `None` at or behind the call's pace: the model's own rhythm rules there.
+pub(super) fn pace_left(
+    call: f32,
+    (start, cadence): (i64, i64),
+    written: usize,
+    cursor: i64,
+) -> Option<f32> {
+    let beats = |ticks: i64| ticks as f32 / TICKS_PER_BEAT as f32;
+    let written = written as f32;
+    (written >= call * beats(cursor - start) + 1.0).then(|| {
+        let left = (call * beats(cadence - start) - written).max(1.0);
+        left / beats(cadence - cursor).max(0.25)
+    })
+}
+
 /// Which candidate of which answer is written: the answer's span and key, the candidate's number.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Slot {
@@ -71,6 +90,9 @@ pub(super) struct Slot {
     pub(super) index: u32,
     /// The key the answer is in, if known (its cadence).
     pub(super) key: Option<Key>,
+    /// The call's notes per beat, if it has a span ([`critic::notes_per_beat`]): the pace the
+    /// answer keeps to with Density on Auto, braking when it runs ahead (see [`pace_left`]).
+    pub(super) call_pace: Option<f32>,
 }
 
 impl<M: StepModel> AnswerPlanner<M> {
@@ -86,7 +108,12 @@ impl<M: StepModel> AnswerPlanner<M> {
         slot: Slot,
         sink: &mut impl PlanSink,
     ) -> Result<(Vec<(TickNote, Alternates)>, f32), ModelError> {
-        let Slot { end, key, .. } = slot;
+        let Slot {
+            end,
+            key,
+            call_pace,
+            ..
+        } = slot;
         let mut proposing = *settings;
         proposing.sampling.temperature *= PROPOSAL_SPREAD;
         let settings = &proposing;
@@ -108,6 +135,13 @@ impl<M: StepModel> AnswerPlanner<M> {
             bias: APPROACH_BIAS,
         });
         while notes.len() < MAX_CANDIDATE_NOTES {
+            let cursor = cx
+                .line
+                .continuation
+                .as_ref()
+                .map_or(slot.start, |c| c.cursor());
+            cx.line.brake = call_pace
+                .and_then(|call| pace_left(call, (slot.start, last_strong), notes.len(), cursor));
             match cx.step(model, settings, Frame::NONE, sink)? {
                 Some(Step::Note(n)) if n.onset < end => {
                     if let Some(pc) = cadence.filter(|_| n.onset >= last_strong) {
@@ -127,6 +161,7 @@ impl<M: StepModel> AnswerPlanner<M> {
             }
         }
         cx.line.approach = None;
+        cx.line.brake = None;
         if let (Some(pc), false, Some(&(last, _))) = (cadence, cadenced, notes.last()) {
             // The line stopped before its cadence's beat: the cadence follows its last note.
             self.cadence(cx, &mut notes, last.key, pc, (last_strong, end), settings);

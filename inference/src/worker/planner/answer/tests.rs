@@ -3,7 +3,7 @@ use super::super::fake::{beats, note_off, note_on, plan_until, transport, Record
 use super::{AnswerLength, MIN_CANDIDATES};
 use crate::decode::steering::KeySetting;
 use crate::files::take::PlayMode;
-use crate::music::critic::Ending;
+use crate::music::critic::{self, Ending};
 use crate::music::key::{Key, Mode};
 
 fn answer_settings(length: AnswerLength) -> super::WorkerSettings {
@@ -359,6 +359,7 @@ fn a_candidate_forked_from_the_shared_line_is_the_one_a_fresh_line_writes() {
             end: span.1,
             index,
             key,
+            call_pace: critic::notes_per_beat(&call),
         };
         if after_base {
             p.answer
@@ -388,4 +389,20 @@ fn a_candidate_forked_from_the_shared_line_is_the_one_a_fresh_line_writes() {
         assert_eq!(forked, fresh, "candidate {index}");
         assert_eq!(forked_ll, fresh_ll, "candidate {index}");
     }
+}
+
+#[test]
+fn an_answer_brakes_only_when_it_runs_ahead_of_the_calls_pace() {
+    use super::candidate::pace_left;
+    let beat = crate::model::tokenizer::TICKS_PER_BEAT;
+    // A call of a note per beat; an answer of 8 beats to its cadence.
+    let span = (0, 8 * beat);
+    assert_eq!(pace_left(1.0, span, 0, 0), None, "free from the start");
+    assert_eq!(pace_left(1.0, span, 1, beat), None, "at the call's pace");
+    // Three notes in the first beat: five left for seven beats.
+    let brake = pace_left(1.0, span, 3, beat).unwrap();
+    assert!((brake - 5.0 / 7.0).abs() < 1e-6, "{brake}");
+    // Ten notes in two beats: one long note for the six left.
+    let brake = pace_left(1.0, span, 10, 2 * beat).unwrap();
+    assert!((brake - 1.0 / 6.0).abs() < 1e-6, "{brake}");
 }
