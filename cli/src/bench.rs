@@ -479,6 +479,7 @@ fn spawn_instance(ort: &Path, i: usize, steering: Steering) -> Result<Instance> 
         ort_library: ort.to_path_buf(),
         model: ModelSource::builtin(descant_inference::NON_COMMERCIAL),
         kept_take: Default::default(),
+        taste: Default::default(),
         chosen: Default::default(),
         style_names: Default::default(),
     };

@@ -225,6 +225,7 @@ fn shipped_worker_config() -> WorkerConfig {
             ngrams: None,
         },
         kept_take: Default::default(),
+        taste: Default::default(),
         chosen: Default::default(),
         style_names: Default::default(),
     }

@@ -17,7 +17,7 @@ pub enum ModeChoice {
     /// One continuous line with the track.
     #[id = "continue"]
     Continue,
-    /// A phrase per loop cycle, with Keep and Regenerate.
+    /// A phrase per loop cycle, with Keep and Again.
     #[id = "loop"]
     Loop,
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use descant_inference::files::catalog;
 use descant_inference::music::key::Key;
+use descant_inference::music::taste::TasteStore;
 use descant_inference::worker::{ModelStatus, WorkerShared};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
@@ -23,7 +24,7 @@ use crate::picker::ModelPicker;
 use crate::preset_menu::PresetMenu;
 use crate::roll::RollReceiver;
 use crate::takefile::{self, PlayedNote, TakeClock};
-use crate::widgets::{choice, segmented, slider, status, style_choice, tip, toggle};
+use crate::widgets::{choice, press, segmented, slider, status, style_choice, toggle};
 
 mod roll_view;
 
@@ -371,27 +372,39 @@ impl DescantEditor {
                 slider(ui, setter, &p.answer_after);
                 choice(ui, setter, &p.answer_bars);
                 slider(ui, setter, &p.echo);
+                ui.horizontal(|ui| {
+                    press(ui, setter, &p.keep);
+                    press(ui, setter, &p.again);
+                    press(ui, setter, &p.answer_now);
+                });
                 if let Some((scores, n)) = *self.shared.answer.lock() {
                     status(ui, format!("Last answer, best of {n}: {}", scores.line()))
                         .on_hover_text("The critic's scores of the answer Descant played");
                 }
+                ui.horizontal(|ui| {
+                    status(ui, p.taste.read().line()).on_hover_text(
+                        "What your Keeps and Agains taught the critic this session; it only \
+                         chooses among answers that keep the key, the register and the voice",
+                    );
+                    if ui
+                        .small_button("Reset taste")
+                        .on_hover_text("Forget what the taste learned")
+                        .clicked()
+                    {
+                        *p.taste.write() = TasteStore::default();
+                    }
+                });
             }
-            ModeChoice::Continue => choice(ui, setter, &p.phrase_bars),
+            ModeChoice::Continue => {
+                choice(ui, setter, &p.phrase_bars);
+                press(ui, setter, &p.again);
+            }
             ModeChoice::Loop => {
                 choice(ui, setter, &p.loop_bars);
                 choice(ui, setter, &p.phrase_bars);
                 ui.horizontal(|ui| {
                     toggle(ui, setter, &p.keep);
-                    if ui
-                        .button("Regenerate")
-                        .on_hover_text(tip(&p.regenerate))
-                        .clicked()
-                    {
-                        let flipped = !p.regenerate.value();
-                        setter.begin_set_parameter(&p.regenerate);
-                        setter.set_parameter(&p.regenerate, flipped);
-                        setter.end_set_parameter(&p.regenerate);
-                    }
+                    press(ui, setter, &p.again);
                 });
                 let kept = self.shared.telemetry.kept_take_beats.load();
                 if kept > 0.0 {

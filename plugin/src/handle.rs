@@ -59,6 +59,7 @@ impl InferenceHandle {
             ort_library: runtime::library_path(plugin_dir().as_deref()),
             model,
             kept_take: params.kept_take.clone(),
+            taste: params.taste.clone(),
             chosen: params.chosen_model.clone(),
             style_names: params.style_names.clone(),
         };

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use descant_inference::files::take::{KeptTake, PlayMode};
+use descant_inference::music::taste::TasteStore;
 use descant_inference::worker::{ModelChoice, WorkerShared};
 use nice_plug::plugin::{ParamValue, PluginState};
 use nice_plug::prelude::*;
@@ -214,6 +215,15 @@ impl Plugin for Descant {
             .fields
             .entry("model".to_owned())
             .or_insert_with(|| "null".to_owned());
+        // A damaged taste loads as its refusal, so the editor can say why it starts afresh; the
+        // rest of the state loads as it is.
+        if let Some(json) = state.fields.get_mut("taste") {
+            let store = TasteStore::from_text(json);
+            if let Some(why) = &store.refused {
+                log::warn!("the project's taste is damaged and was not loaded: {why}");
+                *json = serde_json::json!({ "refused": why }).to_string();
+            }
+        }
         // A project is untrusted input: bound and check the persisted fields before they load.
         state.fields.retain(|name, json| {
             let ok = json.len() <= MAX_STATE_FIELD_BYTES
@@ -223,6 +233,8 @@ impl Plugin for Descant {
                     // A well-formed but missing or changed choice loads: the worker then plays
                     // the default model and says why (see `worker::choice`).
                     "model" => serde_json::from_str::<Option<ModelChoice>>(json).is_ok(),
+                    // Any JSON value loads: a damaged taste as its refusal (above).
+                    "taste" => serde_json::from_str::<TasteStore>(json).is_ok(),
                     _ => false,
                 };
             if !ok {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use descant_inference::decode::steering::{KeySetting, Steering};
 use descant_inference::files::take::KeptTake;
 use descant_inference::music::key::{Key, KEY_COUNT};
+use descant_inference::music::taste::TasteStore;
 use descant_inference::worker::ModelChoice;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
@@ -30,6 +31,13 @@ pub struct DescantParams {
     /// read by the worker (adopting it after a project loads) and the GUI; never by audio.
     #[persist = "kept-take"]
     pub kept_take: Arc<RwLock<Option<KeptTake>>>,
+
+    /// The session's taste (`descant_inference::music::taste`), persisted with the project: what
+    /// the musician's `Keep`s and `Again`s taught the critic. Written by the worker when it learns
+    /// and by the GUI (`Reset taste`); read by the worker when it judges an answer and by the
+    /// GUI; never by audio. A damaged blob loads as its refusal (the editor says why).
+    #[persist = "taste"]
+    pub taste: Arc<RwLock<TasteStore>>,
 
     /// The model the project plays: the default model (a new project), a built-in one by id, or
     /// a file by path and SHA-256; `None` in a project saved before `descant-open`, which plays
@@ -70,14 +78,24 @@ pub struct DescantParams {
     #[id = "phrase"]
     pub phrase_bars: IntParam,
 
-    /// Loop mode: repeat the current take exactly. Read by the worker at each cycle.
+    /// Loop mode: repeat the current take exactly, read by the worker at each cycle. In Answer
+    /// mode every change of it is a `Keep` (the session's taste learns the answer was wanted).
+    /// Read by the worker.
     #[id = "keep"]
     pub keep: BoolParam,
 
-    /// Loop mode: every change of this switch replaces the take at the next cycle (the editor's
-    /// button flips it). Read by the worker.
+    /// `Again`: every change of this switch redraws: the loop take at the next cycle, the latest
+    /// answer or the Continue line from the next bar line (the editor's button flips it; a host,
+    /// a controller or automation may too). Called `Regenerate` before 0.3 (the id stays).
+    /// Read by the worker.
     #[id = "regen"]
-    pub regenerate: BoolParam,
+    pub again: BoolParam,
+
+    /// `Answer now`: every change of this switch answers the phrase played so far at the next
+    /// bar line, without waiting for `Answer after` (a footswitch's hand-over). Read by the
+    /// worker.
+    #[id = "answer_now"]
+    pub answer_now: BoolParam,
 
     /// Timing and velocity variation; 0 keeps every note on the grid. Read by the worker per note.
     #[id = "humanize"]
@@ -294,6 +312,7 @@ impl Default for DescantParams {
         DescantParams {
             editor_memory: RwLock::new(EditorMemory::default()),
             kept_take: Arc::new(RwLock::new(None)),
+            taste: Arc::new(RwLock::new(TasteStore::default())),
             // A new project plays the default model and says so when saved; a project saved
             // before there was a choice of built-in models loads without one (see `lib.rs`).
             chosen_model: Arc::new(RwLock::new(Some(ModelChoice::default_model()))),
@@ -354,7 +373,8 @@ impl Default for DescantParams {
                         .ok()
                 })),
             keep: BoolParam::new("Keep", false),
-            regenerate: BoolParam::new("Regenerate", false),
+            again: BoolParam::new("Again", false),
+            answer_now: BoolParam::new("Answer now", false),
             humanize: percent_param("Humanize", 0.0),
             enabled: BoolParam::new("Enabled", true),
             bypass: BoolParam::new("Bypass", false).make_bypass(),

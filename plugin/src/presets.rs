@@ -17,9 +17,9 @@ use nice_plug::prelude::{ParamPtr, Params};
 
 use crate::params::DescantParams;
 
-/// Parameters a preset never sets: the host's bypass, and `Regenerate`, a switch whose every
-/// change asks for a new take.
-pub const NOT_IN_PRESETS: [&str; 2] = ["Bypass", "Regenerate"];
+/// Parameters a preset never sets: the host's bypass, and `Again` and `Answer now`, switches whose
+/// every change is an action.
+pub const NOT_IN_PRESETS: [&str; 3] = ["Bypass", "Again", "Answer now"];
 
 /// Parameters of the session rather than the sound (how Descant is wired into the track and
 /// clocked): a preset sets them only when it names them, and otherwise leaves them as they are.

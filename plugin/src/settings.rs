@@ -54,7 +54,8 @@ pub fn worker_settings(params: &DescantParams, hearing: Hearing) -> WorkerSettin
         loop_bars: params.loop_bars.value().max(1) as u32,
         phrase_bars: params.phrase_bars.value().max(0) as u32,
         keep: params.keep.value(),
-        regenerate: params.regenerate.value(),
+        again: params.again.value(),
+        answer_now: params.answer_now.value(),
         humanize: params.humanize.value(),
         hearing,
     }

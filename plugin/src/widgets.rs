@@ -32,6 +32,17 @@ pub(crate) fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, param: &BoolParam)
     }
 }
 
+/// A button that presses an action switch: each click flips `param` as one gesture (the worker
+/// reads every change as one press; see `Again`, `Keep` outside Loop mode, `Answer now`).
+pub(crate) fn press(ui: &mut egui::Ui, setter: &ParamSetter, param: &BoolParam) {
+    if ui.button(param.name()).on_hover_text(tip(param)).clicked() {
+        let flipped = !param.value();
+        setter.begin_set_parameter(param);
+        setter.set_parameter(param, flipped);
+        setter.end_set_parameter(param);
+    }
+}
+
 /// Sets `param` to the normalised value `v` as one gesture.
 pub(crate) fn set_normalized(setter: &ParamSetter, param: &impl Param, v: f32) {
     setter.begin_set_parameter(param);

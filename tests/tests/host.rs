@@ -455,8 +455,10 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
     assert_eq!(
         names,
         [
+            "Again",
             "Answer after",
             "Answer length",
+            "Answer now",
             "Blend",
             "Bypass",
             "Chord channel",
@@ -476,7 +478,6 @@ fn parameters_round_trip_value_text_value_exactly() -> Result<()> {
             "Originality guard",
             "Pass through",
             "Phrase length",
-            "Regenerate",
             "Repetition guard",
             "Scale lock",
             "Seed",

@@ -1,4 +1,4 @@
-//! Host tests of the play modes (Answer, Continue, Loop with Keep and Regenerate) and of feel:
+//! Host tests of the play modes (Answer, Continue, Loop with Keep and Again) and of feel:
 //! the built debug `Descant.clap` through `clack-host`, paced against the wall clock so the
 //! inference thread plans live, as in a DAW. Run by `cargo xtask test`.
 
@@ -144,7 +144,7 @@ fn continue_mode_goes_on_across_a_meter_change_on_the_grid() -> Result<()> {
 }
 
 #[test]
-fn loop_mode_with_keep_repeats_its_take_note_for_note_and_regenerate_replaces_it() -> Result<()> {
+fn loop_mode_with_keep_repeats_its_take_note_for_note_and_again_replaces_it() -> Result<()> {
     let mut h = host("Loop", 120.0)?;
     // A key set: the loop enters at once (on Auto, with nothing heard, it would listen for a
     // bar first and the take would be cycle 1).
@@ -174,22 +174,22 @@ fn loop_mode_with_keep_repeats_its_take_note_for_note_and_regenerate_replaces_it
         after_start(&c[1]),
         "the take is the first cycle as it was played"
     );
-    // Regenerate in the middle of cycle 3: a new take from cycle 4 on, kept again.
+    // Again in the middle of cycle 3: a new take from cycle 4 on, kept again.
     sent.extend(h.run_beats(4.0, BLOCK, &mut pace)?);
-    let flip = h.text_to_value("Regenerate", "On")?;
+    let flip = h.text_to_value("Again", "On")?;
     let regenerate = Input::Param {
         offset: 0,
-        name: "Regenerate",
+        name: "Again",
         normalized: flip,
     };
     sent.extend(h.process(BLOCK, &[regenerate])?.1);
     let end = base + 7 * len;
     sent.extend(h.run_script(end, BLOCK, &mut Vec::new(), &mut pace)?);
     let c: Vec<_> = (0..7).map(|k| cycle_notes(&sent, base, k, len)).collect();
-    assert_eq!(c[3], c[1], "Regenerate waits for the next cycle");
+    assert_eq!(c[3], c[1], "Again waits for the next cycle");
     // (Cycle 4 is where the new take is made; its first notes may come too late to play on a
     // busy machine, so the comparison is between the cycles that replay it.)
-    assert_ne!(c[5], c[1], "Regenerate replaced the take");
+    assert_ne!(c[5], c[1], "Again replaced the take");
     assert!(!c[5].is_empty());
     assert_eq!(c[5], c[6], "the new take is kept: {c:?}");
     stop_and_check_released(&mut h, sent)

@@ -150,7 +150,10 @@ fn random_param(h: &mut PluginHost, rng: &mut fastrand::Rng) -> Result<Input> {
         ),
         1 => ("Enabled", ["On", "Off"][rng.usize(0..2)].into()),
         2 => ("Keep", ["On", "Off"][rng.usize(0..2)].into()),
-        3 => ("Regenerate", ["On", "Off"][rng.usize(0..2)].into()),
+        3 => (
+            ["Again", "Answer now"][rng.usize(0..2)],
+            ["On", "Off"][rng.usize(0..2)].into(),
+        ),
         4 => ("Density", format!("{:.2}", rng.f64() * 4.0)),
         5 => ("Humanize", format!("{}%", rng.u8(0..=100))),
         // (-1 is "Match the call")

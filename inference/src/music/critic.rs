@@ -24,7 +24,9 @@
 //!   consequent shares more of them with its first phrase than a model's line does). Echo ↔
 //!   Contrast leaves it alone: a contrasting answer is still in the call's tonality;
 //! - **shape** (≤ 0): minus the range beyond a twelfth in octaves, minus the share of repeated
-//!   keys beyond a third of the notes.
+//!   keys beyond a third of the notes;
+//! - **taste**: what the session's taste adds (`music::taste`), added by Answer mode after
+//!   [`score`]: 0 until the musician has kept or asked again for an answer.
 
 use crate::music::key::Key;
 use crate::music::time::Meter;
@@ -99,7 +101,9 @@ pub struct Scores {
     pub tonality: f32,
     /// Minus the range and repetition penalties.
     pub shape: f32,
-    /// The weighted sum.
+    /// What the session's taste adds ([`crate::music::taste`]; 0 before it learns).
+    pub taste: f32,
+    /// The weighted sum (the taste included).
     pub total: f32,
 }
 
@@ -108,7 +112,7 @@ impl Scores {
     pub fn line(&self) -> String {
         format!(
             "score {:.2}: ending {:.1}, density {:+.2}, kinship {:.2}, contour {:.2}, in key {:.2}, \
-             tonality {:.2}, shape {:+.2}, likelihood {:.2}",
+             tonality {:.2}, shape {:+.2}, taste {:+.2}, likelihood {:.2}",
             self.total,
             self.ending,
             self.density,
@@ -117,6 +121,7 @@ impl Scores {
             self.in_key,
             self.tonality,
             self.shape,
+            self.taste,
             self.likelihood
         )
     }

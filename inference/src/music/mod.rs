@@ -10,4 +10,5 @@ pub mod key;
 pub mod onset;
 pub mod originality;
 pub mod phrasing;
+pub mod taste;
 pub mod time;

@@ -12,6 +12,7 @@ use crate::decode::sampler::SamplingSettings;
 use crate::decode::steering::Steering;
 use crate::files::take::{KeptTake, PlayMode};
 use crate::music::critic::Ending;
+use crate::music::taste::TasteStore;
 
 /// Which of the ways of knowing the harmony ahead of the playhead are on (all are, normally).
 /// `DESCANT_HEARING` switches them for measurement: a comma-separated list of the ones to keep,
@@ -107,10 +108,14 @@ pub struct WorkerSettings {
     /// Continue and Loop: phrases of this many bars end with a cadence and a breath (in Loop
     /// mode the cycle, or phrases that tile it); 0 lets the line run on.
     pub phrase_bars: u32,
-    /// Loop mode: repeat the current take exactly.
+    /// Loop mode: repeat the current take exactly. In the other modes every change of this
+    /// switch is a `Keep` ([`crate::worker::Action`]).
     pub keep: bool,
-    /// Loop mode: every change of this switch replaces the take at the next cycle.
-    pub regenerate: bool,
+    /// Every change of this switch is an `Again`: a new take at the next cycle (Loop), the
+    /// latest answer or the line redrawn from the next bar line (Answer, Continue).
+    pub again: bool,
+    /// Answer mode: every change of this switch is an `Answer now`.
+    pub answer_now: bool,
     /// Timing and velocity variation, 0..=1 (0 keeps notes on the grid).
     pub humanize: f32,
     /// Which ways of knowing the harmony ahead are on.
@@ -132,7 +137,8 @@ impl Default for WorkerSettings {
             loop_bars: 2,
             phrase_bars: 4,
             keep: false,
-            regenerate: false,
+            again: false,
+            answer_now: false,
             humanize: 0.0,
             hearing: Hearing::default(),
         }
@@ -149,6 +155,9 @@ pub struct WorkerConfig {
     /// The kept loop take, shared with the plugin's persisted state: the worker writes it when a
     /// take is kept and adopts it (after a project loads) when it has none of its own.
     pub kept_take: Arc<RwLock<Option<KeptTake>>>,
+    /// The session's taste, shared with the plugin's persisted state and the editor: the worker
+    /// reads it to judge answers and writes it when the musician keeps one or asks again.
+    pub taste: Arc<RwLock<TasteStore>>,
     /// The model the project chose (`None`: the default, [`WorkerConfig::model`]), shared with the
     /// plugin's persisted state: the worker writes it when a pick succeeds and follows it when a
     /// project loads (see [`super::choice`]).

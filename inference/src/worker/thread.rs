@@ -238,7 +238,7 @@ impl Worker {
         notes: rtrb::Producer<Plan>,
         shared: Arc<WorkerShared>,
     ) -> Worker {
-        let planner = Planner::new(config.kept_take.clone());
+        let planner = Planner::new(config.kept_take.clone(), config.taste.clone());
         let loading = Loading {
             default_model: config.model.clone(),
             chosen_seen: None,

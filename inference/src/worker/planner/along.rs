@@ -16,6 +16,9 @@
 //! So does a planned note, not yet sounding, whose pitch class the key heard so far leaves out,
 //! once that key has changed since the note was planned (the first notes of a tune, mostly), when
 //! the key is on Auto.
+//!
+//! `Again` redraws the line from the next bar line: what was sent from there is withdrawn, and
+//! the new line is seeded afresh.
 
 use crate::decode::steering::KeySetting;
 use crate::error::ModelError;
@@ -27,7 +30,8 @@ use super::super::config::WorkerSettings;
 use super::context::PlanContext;
 use super::line::{merge_monophonic, note_timer, Frame, Step};
 use super::{
-    ceil_to, push_bounded, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime, MAX_PHRASE_NOTES,
+    ceil_to, push_bounded, to_beat, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime,
+    MAX_PHRASE_NOTES,
 };
 
 /// Interval classes a correction will not let stand on a beat: seconds, sevenths, the tritone.
@@ -155,6 +159,24 @@ impl<M: StepModel> ModePlanner<M> for AlongPlanner {
 }
 
 impl AlongPlanner {
+    /// `Again`: the line is redrawn from the next bar line after `playhead` (what was sent from
+    /// there on is withdrawn).
+    pub(super) fn again<M: StepModel>(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        playhead: i64,
+        sink: &mut impl PlanSink,
+    ) {
+        let bar = cx.clock.meter.bar_ticks();
+        let start = cx.clock.anchor + ceil_to(playhead + 1 - cx.clock.anchor, bar);
+        cx.withdraw_from(to_beat(start), sink);
+        self.own.retain(|n| n.onset < start);
+        cx.line.continuation = None;
+        cx.line.draw = cx.line.draw.wrapping_add(1);
+        self.restart_at = Some(start);
+        self.resume_from = i64::MIN;
+    }
+
     /// The line's own past: Descant's notes for a two-voice model (the player's `phrase` is
     /// heard beside them); one merged line for a v1 model, which knows only one voice.
     fn history<M: StepModel>(&self, model: &M, phrase: &[TickNote]) -> Vec<TickNote> {

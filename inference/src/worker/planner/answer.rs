@@ -23,9 +23,19 @@
 //! beat, or a quarter note in meters of longer beats; ending by the answer's end: planned, never
 //! clipped). With `Answer length` "Until you play" the answer is one streamed line, as in
 //! Descant 0.2.
+//!
+//! The musician's actions (see [`super::Action`]): `Again` redraws the last answer, the whole of
+//! it, from the next bar line (the notes of it not yet played are withdrawn), for the same call
+//! and as many bars; `Answer now` answers the phrase played so far at the next bar line without
+//! waiting for `Answer after` or for the keys to be released; `Keep` keeps the answer. `Keep`
+//! and `Again` are also a choice the session's [taste](crate::music::taste) learns from, once
+//! per answer: the answer played against the other candidates the critic had.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::RwLock;
 
 use crate::decode::generator::Continuation;
 use crate::error::ModelError;
@@ -33,11 +43,14 @@ use crate::model::step::StepModel;
 use crate::model::tokenizer::TickNote;
 use crate::music::critic::{self, Scores};
 use crate::music::onset::Alternates;
+use crate::music::taste::{Features, TasteStore};
 
 use super::super::config::{AnswerLength, WorkerSettings};
 use super::context::{Clock, PlanContext};
 use super::line::{note_timer, Frame, Step};
-use super::{ceil_to, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime, START_GRID_TICKS};
+use super::{
+    ceil_to, to_beat, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime, START_GRID_TICKS,
+};
 use candidate::{judge, Slot};
 
 /// Candidates an answer is chosen from, at least (even when time is short).
@@ -58,18 +71,61 @@ pub(super) struct AnswerPlanner<M: StepModel> {
     chosen: VecDeque<(TickNote, Alternates)>,
     /// The prefilled line every candidate of the answer being chosen forks from.
     base: Option<Continuation<M>>,
+    /// The latest answer chosen: what `Again` redraws and `Keep` keeps.
+    last: Option<LastAnswer>,
+    /// `Again` asked for this redraw of the latest answer: its call and place.
+    redo: Option<Redo>,
+    /// `Answer now` was asked: the phrase so far is answered at the next bar line, without
+    /// waiting for `Answer after` or for the keys to be released.
+    hurry: bool,
+    /// The session's taste, shared with the plugin's persisted state (and the editor, which
+    /// shows and resets it): read when a candidate is judged, written when the musician keeps
+    /// an answer or asks again.
+    taste: Arc<RwLock<TasteStore>>,
 }
 
-impl<M: StepModel> Default for AnswerPlanner<M> {
-    fn default() -> Self {
+/// The latest answer chosen.
+#[derive(Debug, Clone)]
+struct LastAnswer {
+    /// The call it answered.
+    call: Vec<TickNote>,
+    /// Its length in ticks, in whole bars (a pickup not counted).
+    len: i64,
+    /// The features of the candidate played.
+    played: Features,
+    /// The features of the candidates not played.
+    others: Vec<Features>,
+    /// Whether the musician has kept it or asked again already (the taste learns once).
+    judged: bool,
+}
+
+/// A redraw `Again` asked for.
+#[derive(Debug, Clone)]
+struct Redo {
+    /// The call it answers.
+    call: Vec<TickNote>,
+    /// First tick (a bar line) and end tick.
+    span: (i64, i64),
+}
+
+impl<M: StepModel> AnswerPlanner<M> {
+    /// A planner with nothing heard, learning into and judging by the shared `taste`.
+    pub(super) fn new(taste: Arc<RwLock<TasteStore>>) -> Self {
         AnswerPlanner {
             pending: false,
             choosing: None,
             chosen: VecDeque::new(),
             base: None,
+            last: None,
+            redo: None,
+            hurry: false,
+            taste,
         }
     }
 }
+
+/// A candidate answer's notes, with their alternates.
+type Candidate = Vec<(TickNote, Alternates)>;
 
 /// An answer being chosen: where it goes and the best candidate so far.
 #[derive(Debug)]
@@ -80,8 +136,12 @@ pub(super) struct Choosing {
     end: i64,
     /// Candidates written so far.
     tried: u32,
-    /// The best so far: its notes and scores.
-    best: Option<(Vec<(TickNote, Alternates)>, Scores)>,
+    /// The best so far: its notes and scores, and its index in `features`.
+    best: Option<(Candidate, Scores, usize)>,
+    /// Every candidate's features, in the order written.
+    features: Vec<Features>,
+    /// The call the candidates answer.
+    call: Vec<TickNote>,
 }
 
 impl<M: StepModel> ModeEvents for AnswerPlanner<M> {
@@ -90,6 +150,7 @@ impl<M: StepModel> ModeEvents for AnswerPlanner<M> {
         self.choosing = None;
         self.chosen.clear();
         self.base = None;
+        self.redo = None;
     }
 
     fn player_note_finished(&mut self) {
@@ -98,6 +159,8 @@ impl<M: StepModel> ModeEvents for AnswerPlanner<M> {
 
     fn forget(&mut self) {
         self.pending = false;
+        self.hurry = false;
+        self.last = None;
     }
 }
 
@@ -183,14 +246,29 @@ impl<M: StepModel> ModePlanner<M> for AnswerPlanner<M> {
         if cx.line.continuation.is_some() {
             return self.stream_answer(cx, model, settings, horizon, sink);
         }
-        if !self.pending || cx.player.any_held() {
+        if let Some(redo) = &self.redo {
+            let (call, span) = (redo.call.clone(), redo.span);
+            return self.choose(cx, model, settings, &call, span, playhead, sink);
+        }
+        if !self.pending || (cx.player.any_held() && !self.hurry) {
             return Ok(false);
         }
         let wait = to_tick(settings.answer_after_beats.max(0.0));
-        let earliest = ceil_to(cx.player.last_off_tick + wait, START_GRID_TICKS)
-            .max(ceil_to(playhead + 1, START_GRID_TICKS));
+        let earliest = if self.hurry {
+            ceil_to(playhead + 1, START_GRID_TICKS)
+        } else {
+            ceil_to(cx.player.last_off_tick + wait, START_GRID_TICKS)
+                .max(ceil_to(playhead + 1, START_GRID_TICKS))
+        };
         let call = call_of(&cx.player.phrase, wait.max(1)).to_vec();
-        let (start, downbeat) = answer_span(&cx.clock, &call, earliest);
+        let (start, downbeat) = if self.hurry {
+            // `Answer now`: from the next bar line, whatever the call's place in the bar.
+            let bar = cx.clock.meter.bar_ticks();
+            let next_bar = cx.clock.anchor + ceil_to(earliest - cx.clock.anchor, bar);
+            (next_bar, next_bar)
+        } else {
+            answer_span(&cx.clock, &call, earliest)
+        };
         let Some(bars) = answer_bars(&cx.clock, settings, &call, cx.player.last_off_tick) else {
             if start >= horizon {
                 return Ok(false); // not due yet: the player may still go on
@@ -199,18 +277,121 @@ impl<M: StepModel> ModePlanner<M> for AnswerPlanner<M> {
             return self.stream_answer(cx, model, settings, horizon, sink);
         };
         let end = downbeat + bars * cx.clock.meter.bar_ticks();
-        let (start, end, late) = self.place((start, end), playhead);
-        let tried = self.choosing.as_ref().map_or(0, |c| c.tried);
-        let time_left = start - playhead > cx.clock.meter.beat_ticks();
-        if !late && (tried < MIN_CANDIDATES || (tried < MAX_CANDIDATES && time_left)) {
-            self.write_next(cx, model, settings, &call, (start, end), sink)?;
-            return Ok(true);
-        }
-        Ok(self.play_best(cx, sink))
+        self.choose(cx, model, settings, &call, (start, end), playhead, sink)
     }
 }
 
 impl<M: StepModel> AnswerPlanner<M> {
+    /// One step of choosing the answer to `call` over `span`: a candidate more written, or the
+    /// best played (see the module doc).
+    #[allow(clippy::too_many_arguments)]
+    fn choose(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        model: &mut M,
+        settings: &WorkerSettings,
+        call: &[TickNote],
+        span: (i64, i64),
+        playhead: i64,
+        sink: &mut impl PlanSink,
+    ) -> Result<bool, ModelError> {
+        let (start, end, late) = self.place(span, playhead);
+        let tried = self.choosing.as_ref().map_or(0, |c| c.tried);
+        let time_left = start - playhead > cx.clock.meter.beat_ticks();
+        if !late && (tried < MIN_CANDIDATES || (tried < MAX_CANDIDATES && time_left)) {
+            self.write_next(cx, model, settings, call, (start, end), sink)?;
+            return Ok(true);
+        }
+        Ok(self.play_best(cx, sink))
+    }
+
+    /// `Again`: the taste learns that the latest answer was not wanted (once), and it is redrawn
+    /// whole from the next bar line after `playhead`; it plays on to that bar line, and what of
+    /// it comes after is withdrawn. Nothing happens before a first answer.
+    pub(super) fn again(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        settings: &WorkerSettings,
+        playhead: i64,
+        sink: &mut impl PlanSink,
+    ) {
+        let Some(last) = self.last.as_mut() else {
+            return;
+        };
+        if !last.judged {
+            last.judged = true;
+            let mut store = self.taste.write();
+            store.taste.reject(&last.played, &last.others);
+            store.refused = None;
+        }
+        let bar = cx.clock.meter.bar_ticks();
+        let start = cx.clock.anchor + ceil_to(playhead + 1 - cx.clock.anchor, bar);
+        let redo = Redo {
+            call: last.call.clone(),
+            span: (start, start + last.len),
+        };
+        cx.withdraw_from(to_beat(start), sink);
+        cx.drop_line();
+        self.choosing = None;
+        self.play_out_to(cx, settings, start, sink);
+        self.base = None;
+        cx.line.draw = cx.line.draw.wrapping_add(1);
+        self.redo = Some(redo);
+    }
+
+    /// The chosen answer plays on to `tick`: its notes before it are sent now (ending by it),
+    /// the rest are dropped.
+    fn play_out_to(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        settings: &WorkerSettings,
+        tick: i64,
+        sink: &mut impl PlanSink,
+    ) {
+        for (mut n, alternates) in std::mem::take(&mut self.chosen) {
+            if n.onset < tick {
+                n.duration = n.duration.min(tick - n.onset);
+                cx.emit_with(n, alternates, settings, f64::MIN, Duration::ZERO, sink);
+            }
+        }
+    }
+
+    /// `Keep`: the taste learns that the latest answer was wanted (once per answer).
+    pub(super) fn keep(&mut self) {
+        let Some(last) = self.last.as_mut().filter(|l| !l.judged) else {
+            return;
+        };
+        last.judged = true;
+        let mut store = self.taste.write();
+        store.taste.prefer(&last.played, &last.others);
+        store.refused = None;
+    }
+
+    /// `Answer now`: the phrase played so far is answered at the next bar line after
+    /// `playhead`; an answer chosen for later (the planner chooses as soon as the player stops)
+    /// or playing is withdrawn from there.
+    pub(super) fn answer_now(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        settings: &WorkerSettings,
+        playhead: i64,
+        sink: &mut impl PlanSink,
+    ) {
+        if cx.player.phrase.is_empty() {
+            return;
+        }
+        let bar = cx.clock.meter.bar_ticks();
+        let next_bar = cx.clock.anchor + ceil_to(playhead + 1 - cx.clock.anchor, bar);
+        cx.withdraw_from(to_beat(next_bar), sink);
+        cx.drop_line();
+        self.play_out_to(cx, settings, next_bar, sink);
+        self.choosing = None;
+        self.base = None;
+        self.redo = None;
+        self.pending = true;
+        self.hurry = true;
+    }
+
     /// Where the answer being chosen goes: `span`, unless the playhead reached the start of an
     /// answer whose candidates were being written (a slow machine, a dense answer): then that
     /// answer keeps its place and is late, and the best so far plays from where the playhead is
@@ -236,6 +417,8 @@ impl<M: StepModel> AnswerPlanner<M> {
                 end,
                 tried: 0,
                 best: None,
+                features: Vec::with_capacity(MAX_CANDIDATES as usize),
+                call: Vec::new(),
             });
             self.base = None;
         }
@@ -263,12 +446,28 @@ impl<M: StepModel> AnswerPlanner<M> {
             call_pace: critic::notes_per_beat(call),
         };
         let (candidate, likelihood) = self.write_candidate(cx, model, settings, slot, sink)?;
-        let scores = judge(&cx.clock, settings, call, key, &candidate, likelihood, end);
+        let taste = self.taste.read().taste;
+        let (scores, features) = judge(
+            &cx.clock,
+            settings,
+            call,
+            key,
+            &candidate,
+            (likelihood, &taste),
+            end,
+        );
         if let Some(c) = self.choosing.as_mut() {
             c.tried += 1;
-            if c.best.as_ref().is_none_or(|(_, s)| scores.total > s.total) {
-                c.best = Some((candidate, scores));
+            if c.call.is_empty() {
+                c.call = call.to_vec();
             }
+            if c.best
+                .as_ref()
+                .is_none_or(|(_, s, _)| scores.total > s.total)
+            {
+                c.best = Some((candidate, scores, c.features.len()));
+            }
+            c.features.push(features);
         }
         Ok(())
     }
@@ -280,12 +479,26 @@ impl<M: StepModel> AnswerPlanner<M> {
         let Some(c) = self.choosing.take() else {
             return false;
         };
-        if let Some((notes, scores)) = c.best {
+        if let Some((notes, scores, index)) = c.best {
             sink.answer_chosen(scores, c.tried);
+            let mut others = c.features;
+            let played = others.remove(index);
+            let bar = cx.clock.meter.bar_ticks();
+            self.last = Some(LastAnswer {
+                call: c.call,
+                len: ((c.end - c.start) / bar).max(1) * bar,
+                played,
+                others,
+                judged: false,
+            });
             self.chosen = notes.into();
         }
-        self.pending = false;
-        cx.sent.last_end_beat = f64::MIN;
+        if self.redo.take().is_none() {
+            // (A redraw keeps what sounds before it: its first note may not overlap it.)
+            cx.sent.last_end_beat = f64::MIN;
+            self.pending = false;
+            self.hurry = false;
+        }
         true
     }
 

@@ -122,6 +122,9 @@ pub(super) struct Line<M: StepModel> {
     pub(super) control: Vec<f32>,
     /// Which of an answer's candidates the next line is (mixed into its seed; 0 otherwise).
     pub(super) candidate: u64,
+    /// How many times the musician asked `Again` (mixed into every line's seed, so a redrawn
+    /// stretch differs from the one it replaces; 0 until the first `Again`).
+    pub(super) draw: u64,
     /// Humanize's random numbers; reseeded with every line, so a seed gives the same feel.
     pub(super) feel_rng: Rng,
 }
@@ -183,6 +186,7 @@ impl<M: StepModel> PlanContext<M> {
                 brake: None,
                 control: Vec::new(),
                 candidate: 0,
+                draw: 0,
                 feel_rng: Rng::with_seed(0),
             },
             sent: Sent {

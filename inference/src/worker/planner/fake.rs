@@ -20,6 +20,7 @@ use crate::model::step::{StepModel, StepState};
 use crate::model::tokenizer::{kind, TokenKind, TICKS_PER_BEAT};
 use crate::music::critic::Scores;
 use crate::music::key::Key;
+use crate::music::taste::TasteStore;
 
 use super::super::config::WorkerSettings;
 use super::{PlanSink, Planner};
@@ -204,6 +205,8 @@ pub(crate) struct Rig {
     pub(crate) model: FakeModel,
     pub(crate) planner: Planner<FakeModel>,
     pub(crate) kept_take: Arc<RwLock<Option<KeptTake>>>,
+    /// The session's taste the planner learns into.
+    pub(crate) taste: Arc<RwLock<TasteStore>>,
 }
 
 impl Rig {
@@ -214,12 +217,14 @@ impl Rig {
     /// A rig on a given fake (e.g. [`FakeModel::v1`]).
     pub(crate) fn with_model(model: FakeModel) -> Rig {
         let kept_take = Arc::new(RwLock::new(None));
-        let mut planner = Planner::new(kept_take.clone());
+        let taste = Arc::new(RwLock::new(TasteStore::default()));
+        let mut planner = Planner::new(kept_take.clone(), taste.clone());
         planner.use_model(&model, None);
         Rig {
             model,
             planner,
             kept_take,
+            taste,
         }
     }
 

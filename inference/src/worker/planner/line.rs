@@ -3,7 +3,8 @@
 //! it. Worker thread (or tests); allocates.
 //!
 //! Guarantees: a line starting at tick `t` of a take seeded `s` is the same whatever lines were
-//! started or cut short before it (its seed comes from `s` and `t` alone); a note that would start
+//! started or cut short before it (its seed comes from `s` and `t` alone, and from how many times
+//! the musician asked `Again`, which redraws the same stretch differently); a note that would start
 //! before the previous one ends is not sent.
 
 use std::time::{Duration, Instant};
@@ -114,7 +115,8 @@ impl<M: StepModel> PlanContext<M> {
         take_seed(
             settings
                 .seed
-                .wrapping_add(self.line.candidate.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                .wrapping_add(self.line.candidate.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .wrapping_add(self.line.draw.wrapping_mul(0xD1B5_4A32_D192_ED03)),
             start as u64,
         )
     }

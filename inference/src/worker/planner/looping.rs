@@ -68,9 +68,7 @@ struct LoopState {
     take_start: i64,
     /// Absolute tick up to which this cycle is planned.
     cursor: i64,
-    /// The `Regenerate` switch as last seen (any change asks for a new take).
-    regenerate_seen: Option<bool>,
-    /// A new take was asked for; honoured at the next cycle.
+    /// A new take was asked for (`Again`); honoured at the next cycle.
     regenerate_pending: bool,
 }
 
@@ -126,11 +124,9 @@ impl LoopPlanner {
         };
     }
 
-    /// The `Regenerate` switch as the settings have it now: a flip asks for a new take.
-    pub(super) fn saw_regenerate(&mut self, regenerate: bool) {
-        if self.state.regenerate_seen.replace(regenerate) == Some(!regenerate) {
-            self.state.regenerate_pending = true;
-        }
+    /// `Again`: a new take at the next cycle.
+    pub(super) fn regenerate(&mut self) {
+        self.state.regenerate_pending = true;
     }
 
     /// Whether a take is kept (tests).

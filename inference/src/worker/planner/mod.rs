@@ -39,6 +39,7 @@ use crate::model::Model;
 use crate::music::critic::Scores;
 use crate::music::key::Key;
 use crate::music::originality::NgramIndex;
+use crate::music::taste::TasteStore;
 use crate::music::time::Meter;
 
 use super::config::WorkerSettings;
@@ -124,8 +125,38 @@ trait ModeEvents {
     fn adopt_choice(&mut self, _meter: Meter, _beat: f64, _planned: u8, _played: u8) {}
 }
 
+/// What the musician asks of the take, by a control (a host parameter flipped) or a learned MIDI
+/// key or controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Redraw: the latest answer from the next bar line (Answer), the line from the next bar
+    /// line (Continue), the take at the next cycle (Loop).
+    Again,
+    /// Keep what was played: the answer (Answer mode: the taste learns it was wanted); in Loop
+    /// mode `Keep` is a switch, read as it is.
+    Keep,
+    /// Answer mode: answer the phrase so far at the next bar line.
+    AnswerNow,
+}
+
+/// The action switches as last seen (a flip is one action; the first look only takes note).
+#[derive(Debug, Default)]
+struct Switches {
+    /// `Again` (the `regen` parameter).
+    again: Option<bool>,
+    /// `Keep`.
+    keep: Option<bool>,
+    /// `Answer now`.
+    answer_now: Option<bool>,
+}
+
+/// Whether `now` flips the switch last seen in `seen` (and remembers it).
+fn flipped(seen: &mut Option<bool>, now: bool) -> bool {
+    seen.replace(now) == Some(!now)
+}
+
 /// Everything the worker decides with: the shared context and each mode's planner. Touched by
-/// the worker thread only (the kept-take store is shared with the plugin's state).
+/// the worker thread only (the kept-take and taste stores are shared with the plugin's state).
 pub struct Planner<M: StepModel = Model> {
     /// What every mode plans with: the clock, what was heard, the line, what was sent.
     cx: PlanContext<M>,
@@ -137,17 +168,45 @@ pub struct Planner<M: StepModel = Model> {
     along: AlongPlanner,
     /// Loop mode.
     looping: LoopPlanner,
+    /// The action switches as last seen.
+    switches: Switches,
+    /// Actions asked and not yet carried out (they need the playhead; kept while time runs).
+    asked: Vec<Action>,
 }
 
 impl<M: StepModel> Planner<M> {
-    /// A planner with nothing heard, sharing the persisted kept take `kept_take`.
-    pub fn new(kept_take: Arc<RwLock<Option<KeptTake>>>) -> Planner<M> {
+    /// A planner with nothing heard, sharing the persisted kept take `kept_take` and the
+    /// session's `taste`.
+    pub fn new(
+        kept_take: Arc<RwLock<Option<KeptTake>>>,
+        taste: Arc<RwLock<TasteStore>>,
+    ) -> Planner<M> {
         Planner {
             cx: PlanContext::new(),
             mode: PlayMode::Answer,
-            answer: AnswerPlanner::default(),
+            answer: AnswerPlanner::new(taste),
             along: AlongPlanner::default(),
             looping: LoopPlanner::new(kept_take),
+            switches: Switches::default(),
+            asked: Vec::with_capacity(4),
+        }
+    }
+
+    /// The musician asks `action` of the take (see [`Action`]). `Keep` is taken at once; the
+    /// others when time runs, in the mode playing then.
+    pub fn act(&mut self, action: Action) {
+        match action {
+            Action::Keep => {
+                if self.mode == PlayMode::Answer {
+                    self.answer.keep();
+                }
+            }
+            Action::Again if self.mode == PlayMode::Loop => self.looping.regenerate(),
+            _ => {
+                if !self.asked.contains(&action) {
+                    self.asked.push(action);
+                }
+            }
         }
     }
 
@@ -234,19 +293,49 @@ impl<M: StepModel> Planner<M> {
     }
 
     /// Takes in the live settings before a plan; returns whether to plan at all (Descant is
-    /// enabled and time runs). A mode change drops the line; a flip of `Regenerate` asks for a
-    /// new loop take.
+    /// enabled and time runs). A mode change drops the line; a flip of `Again`, `Keep` (outside
+    /// Loop mode, where it is a switch) or `Answer now` is that [`Action`]. Actions that need
+    /// time are forgotten while it stands still.
     pub fn ready(&mut self, settings: &WorkerSettings, playing: bool) -> bool {
         if settings.mode != self.mode {
             self.mode = settings.mode;
             self.drop_line();
+            self.asked.clear();
         }
-        self.looping.saw_regenerate(settings.regenerate);
+        if flipped(&mut self.switches.again, settings.again) {
+            self.act(Action::Again);
+        }
+        if flipped(&mut self.switches.keep, settings.keep) && self.mode != PlayMode::Loop {
+            self.act(Action::Keep);
+        }
+        if flipped(&mut self.switches.answer_now, settings.answer_now) {
+            self.act(Action::AnswerNow);
+        }
         if !settings.enabled || !playing {
             self.drop_line();
+            self.asked.clear();
             return false;
         }
         true
+    }
+
+    /// Carries out the actions asked, at `playhead`.
+    fn carry_out(&mut self, settings: &WorkerSettings, playhead: i64, sink: &mut impl PlanSink) {
+        for action in std::mem::take(&mut self.asked) {
+            match (action, self.mode) {
+                (Action::Again, PlayMode::Answer) => {
+                    self.answer.again(&mut self.cx, settings, playhead, sink);
+                }
+                (Action::Again, PlayMode::Continue) => {
+                    self.along.again(&mut self.cx, playhead, sink);
+                }
+                (Action::AnswerNow, PlayMode::Answer) => {
+                    self.answer
+                        .answer_now(&mut self.cx, settings, playhead, sink);
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Plans at most one more note (or bar line) of the mode in `settings` at `time`. Returns
@@ -259,6 +348,9 @@ impl<M: StepModel> Planner<M> {
         sink: &mut impl PlanSink,
     ) -> Result<bool, ModelError> {
         self.cx.clock.now = time.playhead;
+        if !self.asked.is_empty() {
+            self.carry_out(settings, time.playhead, sink);
+        }
         if settings.mode != PlayMode::Continue {
             self.cx.player.arrived.clear();
         }

@@ -55,6 +55,47 @@ fn the_line_starts_on_the_next_bar_line_and_plays_in_its_first_bar() {
 }
 
 #[test]
+fn again_redraws_the_line_from_the_next_bar_line() {
+    let mut rig = Rig::new();
+    rig.planner.hear(transport((4, 4), true, 0));
+    let settings = along_in_key(
+        Key {
+            tonic: 0,
+            mode: Mode::Major,
+        },
+        3,
+    );
+    let mut out = Recorder::default();
+    plan_until(&mut rig, &settings, beats(0.0), beats(16.0), &mut out);
+    let before: Vec<_> = out.notes.clone();
+    assert!(before.iter().any(|n| n.onset_beat >= 8.0));
+    let again = super::WorkerSettings {
+        again: true,
+        ..settings
+    };
+    plan_until(&mut rig, &again, beats(5.0), beats(16.0), &mut out);
+    // Withdrawn from the bar line at 8, kept before it, and planned afresh from there.
+    assert!(out.retractions.iter().any(|&(from, _)| from == 8.0));
+    let kept: Vec<_> = out.notes.iter().filter(|n| n.onset_beat < 8.0).collect();
+    let was: Vec<_> = before.iter().filter(|n| n.onset_beat < 8.0).collect();
+    assert_eq!(kept, was);
+    let new: Vec<_> = out
+        .notes
+        .iter()
+        .filter(|n| n.onset_beat >= 8.0)
+        .map(|n| (n.key, n.onset_beat, n.length_beats))
+        .collect();
+    let old: Vec<_> = before
+        .iter()
+        .filter(|n| n.onset_beat >= 8.0)
+        .map(|n| (n.key, n.onset_beat, n.length_beats))
+        .collect();
+    assert!(!new.is_empty());
+    assert_ne!(new, old, "a fresh draw");
+    out.assert_monophonic();
+}
+
+#[test]
 fn the_line_rereads_the_player_only_at_a_bar_line_after_they_played() {
     let mut rig = Rig::new();
     rig.planner.hear(transport((4, 4), true, 0));

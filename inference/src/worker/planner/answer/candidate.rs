@@ -18,6 +18,7 @@ use crate::music::critic::{self, Brief, Ending, Scores};
 use crate::music::key::{self, Key, Mode};
 use crate::music::onset::Alternates;
 use crate::music::phrasing;
+use crate::music::taste::{Features, Taste};
 
 use super::super::context::{Clock, PlanContext};
 use super::super::line::{Frame, Step};
@@ -313,16 +314,17 @@ fn heard_up_to(phrase: &[TickNote], call: &[TickNote]) -> Vec<TickNote> {
     heard
 }
 
-/// The critic's scores of a candidate (see [`critic::score`]).
+/// The critic's scores of a candidate (see [`critic::score`]), the session's `taste` added, and
+/// the candidate's features the taste learns from.
 pub(super) fn judge(
     clock: &Clock,
     settings: &WorkerSettings,
     call: &[TickNote],
     key: Option<Key>,
     candidate: &[(TickNote, Alternates)],
-    likelihood: f32,
+    (likelihood, taste): (f32, &Taste),
     end: i64,
-) -> Scores {
+) -> (Scores, Features) {
     let notes: Vec<TickNote> = candidate.iter().map(|(n, _)| *n).collect();
     let brief = Brief {
         call,
@@ -334,5 +336,9 @@ pub(super) fn judge(
         echo: settings.echo,
         density_target: settings.steering.density,
     };
-    critic::score(&notes, likelihood, &brief)
+    let mut scores = critic::score(&notes, likelihood, &brief);
+    let features = Features::of(&notes, call, scores.kinship);
+    scores.taste = taste.score(&features);
+    scores.total += scores.taste;
+    (scores, features)
 }

@@ -406,3 +406,148 @@ fn an_answer_brakes_only_when_it_runs_ahead_of_the_calls_pace() {
     let brake = pace_left(1.0, span, 10, 2 * beat).unwrap();
     assert!((brake - 1.0 / 6.0).abs() < 1e-6, "{brake}");
 }
+
+/// The settings with `again`, `keep` or `answer_now` flipped from `settings`.
+fn flipped(
+    settings: &super::WorkerSettings,
+    flip: fn(&mut super::WorkerSettings),
+) -> super::WorkerSettings {
+    let mut s = *settings;
+    flip(&mut s);
+    s
+}
+
+#[test]
+fn again_redraws_the_last_answer_whole_from_the_next_bar_line() {
+    let mut rig = Rig::new();
+    let settings = answer_settings(AnswerLength::MatchTheCall);
+    call(&mut rig);
+    let mut out = Recorder::default();
+    // The answer, beats 8..12, all sent; the playhead in its second beat.
+    plan_until(&mut rig, &settings, beats(4.5), beats(24.0), &mut out);
+    let first: Vec<_> = out.notes.clone();
+    assert!(!first.is_empty() && first.iter().all(|n| n.onset_beat < 12.0));
+    let again = flipped(&settings, |s| s.again = true);
+    plan_until(&mut rig, &again, beats(9.0), beats(24.0), &mut out);
+    // What of it was not yet played is withdrawn from the next bar line (nothing was there),
+    // and it is answered again, whole, in the next bar: the same call, as many bars.
+    assert!(out.retractions.iter().any(|&(from, _)| from == 12.0));
+    let redrawn: Vec<_> = out.notes.iter().filter(|n| n.onset_beat >= 12.0).collect();
+    assert!(!redrawn.is_empty(), "{:?}", out.notes);
+    assert!(redrawn
+        .iter()
+        .all(|n| n.onset_beat < 16.0 && n.onset_beat + n.length_beats <= 16.0 + 1e-9));
+    assert_eq!(redrawn[0].onset_beat, 12.0);
+    assert_eq!(out.answers.len(), 2, "two choices made");
+    // A fresh draw, not the first answer moved a bar on.
+    let moved: Vec<_> = first.iter().map(|n| (n.key, n.length_beats)).collect();
+    let again_notes: Vec<_> = redrawn.iter().map(|n| (n.key, n.length_beats)).collect();
+    assert_ne!(moved, again_notes);
+    out.assert_monophonic();
+    // The taste learned one choice; a second flip redraws again but learns nothing more.
+    assert_eq!(rig.taste.read().taste.choices(), 1);
+    plan_until(&mut rig, &settings, beats(13.0), beats(24.0), &mut out);
+    assert_eq!(out.answers.len(), 3);
+    assert_eq!(
+        rig.taste.read().taste.choices(),
+        2,
+        "the redraw is an answer too"
+    );
+}
+
+#[test]
+fn keep_teaches_the_taste_once_per_answer_and_again_before_any_answer_does_nothing() {
+    let mut rig = Rig::new();
+    let settings = answer_settings(AnswerLength::MatchTheCall);
+    let mut out = Recorder::default();
+    plan_until(&mut rig, &settings, beats(0.0), beats(8.0), &mut out);
+    let again = flipped(&settings, |s| s.again = true);
+    plan_until(&mut rig, &again, beats(1.0), beats(8.0), &mut out);
+    assert!(out.notes.is_empty() && out.retractions.is_empty());
+    call(&mut rig);
+    plan_until(&mut rig, &again, beats(4.5), beats(24.0), &mut out);
+    assert_eq!(out.answers.len(), 1);
+    let keep = flipped(&again, |s| s.keep = true);
+    plan_until(&mut rig, &keep, beats(9.0), beats(24.0), &mut out);
+    plan_until(&mut rig, &again, beats(9.5), beats(24.0), &mut out);
+    let taste = rig.taste.read().taste;
+    assert_eq!(
+        taste.choices(),
+        1,
+        "kept once; the second flip found it kept"
+    );
+    // Kept, it stays: nothing was withdrawn or redrawn.
+    assert!(out.retractions.is_empty());
+    assert_eq!(out.answers.len(), 1);
+}
+
+#[test]
+fn answer_now_answers_at_the_next_bar_line_without_waiting() {
+    let mut rig = Rig::new();
+    let mut settings = answer_settings(AnswerLength::MatchTheCall);
+    settings.answer_after_beats = 12.0;
+    // The call's last key is still down.
+    for (i, key) in [60u8, 62, 64].into_iter().enumerate() {
+        rig.planner.hear(note_on(key, i as f64, 0));
+        rig.planner.hear(note_off(key, i as f64 + 1.0, 0));
+    }
+    rig.planner.hear(note_on(65, 3.0, 0));
+    let mut out = Recorder::default();
+    plan_until(&mut rig, &settings, beats(3.5), beats(24.0), &mut out);
+    assert!(out.notes.is_empty(), "a key is down: no answer yet");
+    let now = flipped(&settings, |s| s.answer_now = true);
+    plan_until(&mut rig, &now, beats(3.6), beats(24.0), &mut out);
+    let first = out.notes.first().expect("answered now");
+    assert_eq!(first.onset_beat, 4.0, "{first:?}");
+}
+
+#[test]
+fn answer_now_replaces_an_answer_chosen_for_later() {
+    let mut rig = Rig::new();
+    let mut settings = answer_settings(AnswerLength::MatchTheCall);
+    settings.answer_after_beats = 8.0;
+    call(&mut rig);
+    let mut out = Recorder::default();
+    // Chosen at once for the bar line at 12 (4 + 8 beats), not yet sent.
+    plan_until(&mut rig, &settings, beats(4.5), beats(6.0), &mut out);
+    assert_eq!(out.answers.len(), 1);
+    assert!(out.notes.is_empty());
+    let now = flipped(&settings, |s| s.answer_now = true);
+    plan_until(&mut rig, &now, beats(5.0), beats(24.0), &mut out);
+    assert_eq!(out.notes.first().map(|n| n.onset_beat), Some(8.0));
+    assert!(
+        out.notes.iter().all(|n| n.onset_beat < 12.0),
+        "{:?}",
+        out.notes
+    );
+    out.assert_monophonic();
+}
+
+#[test]
+fn again_lets_the_answer_play_on_to_the_bar_line_even_where_not_yet_sent() {
+    let settings = answer_settings(AnswerLength::Bars(2));
+    let unpressed = {
+        let mut rig = Rig::new();
+        call(&mut rig);
+        let mut out = Recorder::default();
+        plan_until(&mut rig, &settings, beats(4.5), beats(32.0), &mut out);
+        out.notes
+    };
+    let mut rig = Rig::new();
+    call(&mut rig);
+    let mut out = Recorder::default();
+    // The answer from 8 for two bars; only its first beat sent when Again comes at 9.
+    plan_until(&mut rig, &settings, beats(4.5), beats(9.0), &mut out);
+    let again = flipped(&settings, |s| s.again = true);
+    plan_until(&mut rig, &again, beats(9.0), beats(32.0), &mut out);
+    let before = |ns: &[crate::events::GeneratedNote]| -> Vec<(u8, f64)> {
+        ns.iter()
+            .filter(|n| n.onset_beat < 12.0)
+            .map(|n| (n.key, n.onset_beat))
+            .collect()
+    };
+    assert_eq!(before(&out.notes), before(&unpressed), "it plays on to 12");
+    assert!(out.notes.iter().any(|n| n.onset_beat == 12.0));
+    assert!(out.notes.iter().all(|n| n.onset_beat < 20.0));
+    out.assert_monophonic();
+}

@@ -185,7 +185,7 @@ fn regenerate_replaces_the_kept_take_at_the_next_cycle() {
     let keep = loop_settings(true);
     walk(&mut rig, &keep, None, (0.0, 6.0), &mut out);
     let flipped = super::WorkerSettings {
-        regenerate: true,
+        again: true,
         ..keep
     };
     walk(&mut rig, &flipped, None, (6.0, 16.0), &mut out);

@@ -1,0 +1,269 @@
+//! Host tests of playing *with* Descant: `Again`, `Keep` and `Answer now` pressed as host
+//! parameters, and the session's taste they teach, saved with the project. The built debug
+//! `Descant.clap` through `clack-host`, offline (so every run plays the same). Run by
+//! `cargo xtask test`.
+
+use anyhow::Result;
+use descant_host::melodies::MELODIES;
+use descant_host_tests::{test_plugin_path, Input, OutNote, Pacer, PluginHost};
+
+/// Block size.
+const BLOCK: u32 = 256;
+/// Beats per round of the simulated musician: a two-bar call, its answer, a press, room for a
+/// redraw.
+const ROUND: f64 = 40.0;
+/// Answers the simulated musician judges.
+const ANSWERS: usize = 20;
+
+/// An offline host in Answer mode, pass-through off (every note out is Descant's), answering a
+/// beat after the call.
+fn answer_host() -> Result<PluginHost> {
+    let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 4096)?;
+    h.set_offline()?;
+    h.transport.tempo = 120.0;
+    h.set_text("Pass through", "Off")?;
+    h.set_text("Mode", "Answer")?;
+    h.set_text("Answer after", "1.00 beats")?;
+    h.seek(0.0);
+    Ok(h)
+}
+
+/// The first two bars of the `k`th 4/4 melody, from `at` (beats), as a script of samples.
+fn call_script(h: &PluginHost, k: usize, at: f64) -> Vec<(u64, Input)> {
+    let four_four: Vec<_> = MELODIES.iter().filter(|m| m.meter == (4, 4)).collect();
+    let (notes, _) = four_four[k % four_four.len()].notes();
+    let spb = h.samples_per_beat();
+    let sample = |beat: f64| h.sample_pos + ((beat - h.beat) * spb).round() as u64;
+    let mut script = Vec::new();
+    for n in notes.iter().filter(|n| n.beat < 8.0) {
+        let on = at + n.beat;
+        script.push((
+            sample(on),
+            Input::NoteOn {
+                offset: 0,
+                key: n.key,
+                channel: 0,
+                velocity: 0.8,
+            },
+        ));
+        script.push((
+            sample(on + n.length.min(8.0 - n.beat) * 0.9),
+            Input::NoteOff {
+                offset: 0,
+                key: n.key,
+                channel: 0,
+            },
+        ));
+    }
+    script
+}
+
+/// Runs until `beat` with `script`.
+fn run_to(h: &mut PluginHost, beat: f64, script: &mut Vec<(u64, Input)>) -> Result<Vec<OutNote>> {
+    let end = h.sample_pos + ((beat - h.beat) * h.samples_per_beat()).round() as u64;
+    h.run_script(end, BLOCK, script, &mut Pacer::new(f64::INFINITY))
+}
+
+/// Flips the switch `name` (one press).
+fn press(h: &mut PluginHost, name: &'static str) -> Result<Vec<OutNote>> {
+    let now = h.param_text(name)?;
+    let to = if now == "On" { "Off" } else { "On" };
+    let normalized = h.text_to_value(name, to)?;
+    Ok(h.process(
+        BLOCK,
+        &[Input::Param {
+            offset: 0,
+            name,
+            normalized,
+        }],
+    )?
+    .1)
+}
+
+/// The share of a line's intervals that are leaps (a 4th or more).
+fn leap_share(notes: &[OutNote]) -> f64 {
+    let keys: Vec<i32> = notes
+        .iter()
+        .filter(|n| n.on)
+        .map(|n| i32::from(n.key))
+        .collect();
+    if keys.len() < 2 {
+        return 0.0;
+    }
+    let leaps = keys.windows(2).filter(|w| (w[1] - w[0]).abs() >= 5).count();
+    leaps as f64 / (keys.len() - 1) as f64
+}
+
+/// How a simulated musician answers an answer.
+#[derive(Clone, Copy, PartialEq)]
+enum Musician {
+    /// Presses nothing.
+    Silent,
+    /// Keeps answers that leap at least as often as the answers heard before did, on average,
+    /// and asks again for the others.
+    LovesLeaps,
+}
+
+/// `ANSWERS` rounds of call, answer and press; returns each answer's leap share and every note.
+fn session(h: &mut PluginHost, musician: Musician) -> Result<(Vec<f64>, Vec<OutNote>)> {
+    let mut shares = Vec::new();
+    let mut all = Vec::new();
+    for k in 0..ANSWERS {
+        let at = h.beat.ceil() + ROUND - h.beat.ceil() % ROUND;
+        let mut script = call_script(h, k, at);
+        all.extend(run_to(h, at + 8.0, &mut script)?);
+        // A beat of silence, then the answer from the bar line at +12 for two bars.
+        let answer = run_to(h, at + 21.0, &mut Vec::new())?;
+        let share = leap_share(&answer);
+        assert!(
+            answer.iter().any(|n| n.on),
+            "answer {k} was played: {answer:?}"
+        );
+        let heard = shares.iter().sum::<f64>() / shares.len().max(1) as f64;
+        shares.push(share);
+        all.extend(answer);
+        match musician {
+            Musician::Silent => {}
+            Musician::LovesLeaps if share >= heard.max(0.01) => all.extend(press(h, "Keep")?),
+            Musician::LovesLeaps => all.extend(press(h, "Again")?),
+        }
+        all.extend(run_to(h, at + 34.0, &mut Vec::new())?);
+    }
+    Ok((shares, all))
+}
+
+/// The taste as saved in the project: `(choices, leaps weight)`.
+fn saved_taste(h: &mut PluginHost) -> Result<(u64, f64)> {
+    let blob = h.save_state()?;
+    let json: serde_json::Value = serde_json::from_slice(&blob[8..])?;
+    let taste: serde_json::Value =
+        serde_json::from_str(json["fields"]["taste"].as_str().unwrap_or("null"))?;
+    Ok((
+        taste["choices"].as_u64().unwrap_or(0),
+        taste["weights"]["leaps"].as_f64().unwrap_or(0.0),
+    ))
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len().max(1) as f64
+}
+
+#[test]
+fn a_musician_who_keeps_leaping_answers_gets_more_leaps_and_the_project_keeps_that_taste(
+) -> Result<()> {
+    let mut silent = answer_host()?;
+    let (plain, _) = session(&mut silent, Musician::Silent)?;
+    assert_eq!(saved_taste(&mut silent)?.0, 0, "no press, nothing learned");
+    let mut h = answer_host()?;
+    let (leapy, notes) = session(&mut h, Musician::LovesLeaps)?;
+    let curve = |s: &[f64]| {
+        s.chunks(5)
+            .map(|c| format!("{:.2}", mean(c)))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    };
+    eprintln!(
+        "leap share per 5 answers: silent {}; loves leaps {}",
+        curve(&plain),
+        curve(&leapy)
+    );
+    let (choices, leaps) = saved_taste(&mut h)?;
+    eprintln!("taste: {choices} choices, leaps weight {leaps:.2}");
+    assert_eq!(choices, ANSWERS as u64, "one choice per answer");
+    assert!(leaps > 0.5, "it learned to like leaps: {leaps}");
+    let (late_plain, late_leapy) = (mean(&plain[10..]), mean(&leapy[10..]));
+    assert!(
+        late_leapy > late_plain,
+        "answers 11-20 leap more for the musician who keeps leaps: {late_leapy:.3} vs {late_plain:.3}"
+    );
+    // Every note it started has ended.
+    assert_eq!(descant_host_tests::unmatched(&notes), (vec![], vec![]));
+    // Saved and reopened, the taste is the project's.
+    let blob = h.save_state()?;
+    let mut reopened = answer_host()?;
+    reopened.load_state(&blob)?;
+    assert_eq!(saved_taste(&mut reopened)?, (choices, leaps));
+    Ok(())
+}
+
+#[test]
+fn a_damaged_taste_is_refused_and_the_rest_of_the_project_loads() -> Result<()> {
+    let mut h = answer_host()?;
+    let damaged = serde_json::json!({
+        "version": "0.3.0",
+        "params": { "seed": { "i32": 9 } },
+        "fields": {
+            "taste": r#"{"version":1,"choices":3,"weights":{"leaps":1e9}}"#,
+        }
+    })
+    .to_string();
+    let mut blob = (damaged.len() as u64).to_le_bytes().to_vec();
+    blob.extend_from_slice(damaged.as_bytes());
+    h.load_state(&blob)?;
+    assert_eq!(h.param_text("Seed")?, "9", "the rest loads");
+    assert_eq!(saved_taste(&mut h)?, (0, 0.0), "the taste starts afresh");
+    Ok(())
+}
+
+#[test]
+fn again_from_a_controller_redraws_the_answer_from_the_next_bar_line() -> Result<()> {
+    let mut h = answer_host()?;
+    let mut script = call_script(&h, 0, 0.0);
+    run_to(&mut h, 8.0, &mut script)?;
+    // The answer from the bar line at 12; at 13 the controller flips `Again`.
+    let first = run_to(&mut h, 13.0, &mut Vec::new())?;
+    let mut sent = press(&mut h, "Again")?;
+    sent.extend(run_to(&mut h, 28.0, &mut Vec::new())?);
+    let ons = |notes: &[OutNote], from: f64, to: f64| -> Vec<(u8, i64)> {
+        notes
+            .iter()
+            .filter(|n| n.on && n.beat >= from - 1e-6 && n.beat < to)
+            .map(|n| (n.key, ((n.beat - from) * 4.0).round() as i64))
+            .collect()
+    };
+    let mut h2 = answer_host()?;
+    let mut script = call_script(&h2, 0, 0.0);
+    run_to(&mut h2, 8.0, &mut script)?;
+    let unpressed = run_to(&mut h2, 28.0, &mut Vec::new())?;
+    assert!(
+        !ons(&first, 12.0, 13.0).is_empty(),
+        "the first answer began: {first:?}"
+    );
+    // The answer plays on to the next bar line as it was; from there it is answered again,
+    // whole (two bars, as the call), and not with the first answer's notes.
+    assert_eq!(ons(&sent, 13.0, 16.0), ons(&unpressed, 13.0, 16.0));
+    let redrawn = ons(&sent, 16.0, 24.0);
+    assert!(!redrawn.is_empty(), "redrawn: {sent:?}");
+    assert_eq!(redrawn[0].1, 0, "it starts on the bar line: {redrawn:?}");
+    assert!(ons(&sent, 24.0, 28.0).is_empty(), "two bars, as the call");
+    let first_answer = ons(&unpressed, 12.0, 20.0);
+    assert!(ons(&unpressed, 20.0, 28.0).is_empty());
+    assert_ne!(
+        first_answer.iter().map(|n| n.0).collect::<Vec<_>>(),
+        redrawn.iter().map(|n| n.0).collect::<Vec<_>>(),
+        "a fresh draw"
+    );
+    let mut all = first;
+    all.extend(sent);
+    assert_eq!(descant_host_tests::unmatched(&all), (vec![], vec![]));
+    Ok(())
+}
+
+#[test]
+fn answer_now_answers_at_the_next_bar_line_without_waiting_for_answer_after() -> Result<()> {
+    let mut h = answer_host()?;
+    h.set_text("Answer after", "8.00 beats")?;
+    let mut script = call_script(&h, 0, 0.0);
+    run_to(&mut h, 8.5, &mut script)?;
+    let mut sent = press(&mut h, "Answer now")?;
+    sent.extend(run_to(&mut h, 16.0, &mut Vec::new())?);
+    let first = sent
+        .iter()
+        .find(|n| n.on)
+        .expect("answered before Answer after ran out");
+    assert!(
+        (first.beat - 12.0).abs() < 1e-6,
+        "at the next bar line: {first:?}"
+    );
+    Ok(())
+}
