@@ -37,6 +37,17 @@ pub enum Input {
         /// Channel.
         channel: u8,
     },
+    /// The player moves controller `cc` on `channel` to `value` (a MIDI control change).
+    Cc {
+        /// Sample offset in the block.
+        offset: u32,
+        /// Channel, 0..=15.
+        channel: u8,
+        /// Controller number.
+        cc: u8,
+        /// Value, 0..=127.
+        value: u8,
+    },
     /// The host sets a parameter (by name) to a plain value.
     Param {
         /// Sample offset in the block.
@@ -55,6 +66,7 @@ impl Input {
         match &mut i {
             Input::NoteOn { offset, .. }
             | Input::NoteOff { offset, .. }
+            | Input::Cc { offset, .. }
             | Input::Param { offset, .. } => *offset = at,
         }
         i

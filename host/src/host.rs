@@ -10,7 +10,7 @@ use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{
-    NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
+    MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
 };
 use clack_host::events::{EventFlags, EventHeader, Match};
 use clack_host::prelude::*;
@@ -285,6 +285,16 @@ impl PluginHost {
                     offset,
                     Pckn::new(0u16, u16::from(channel), u16::from(key), Match::All),
                     0.0,
+                )),
+                Input::Cc {
+                    offset,
+                    channel,
+                    cc,
+                    value,
+                } => self.in_events.push(&MidiEvent::new(
+                    offset,
+                    0,
+                    [0xB0 | (channel & 15), cc & 127, value & 127],
                 )),
                 Input::Param {
                     offset,

@@ -88,6 +88,27 @@ pub enum ContextEvent {
         /// Plan epoch.
         epoch: u32,
     },
+    /// The musician pressed a key or controller learned for an action (MIDI learn).
+    Act {
+        /// What they asked.
+        action: Action,
+        /// Plan epoch.
+        epoch: u32,
+    },
+}
+
+/// What the musician asks of the take, by a control (a host parameter flipped) or a learned MIDI
+/// key or controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Redraw: the latest answer from the next bar line (Answer), the line from the next bar
+    /// line (Continue), the take at the next cycle (Loop).
+    Again,
+    /// Keep what was played: the answer (Answer mode: the taste learns it was wanted); in Loop
+    /// mode `Keep` is a switch, read as it is, and a learned press turns it neither on nor off.
+    Keep,
+    /// Answer mode: answer the phrase so far at the next bar line.
+    AnswerNow,
 }
 
 impl ContextEvent {
@@ -100,6 +121,7 @@ impl ContextEvent {
             | ContextEvent::ChordNoteOff { epoch, .. }
             | ContextEvent::Transport { epoch, .. }
             | ContextEvent::Chose { epoch, .. }
+            | ContextEvent::Act { epoch, .. }
             | ContextEvent::Reset { epoch } => epoch,
         }
     }

@@ -14,6 +14,7 @@ use nice_plug::prelude::*;
 
 use crate::clock::{BlockTime, HostTime};
 use crate::heard::Part;
+use crate::learn::Learned;
 use crate::outbox::Source;
 use crate::roll::RollEvent;
 use crate::route::{self, Pass, RouteSettings, Tell};
@@ -250,6 +251,18 @@ impl Descant {
         let last = frames.saturating_sub(1);
         let mut silenced_at = None;
         while let Some(event) = context.next_event() {
+            // A key or controller learned for an action is the action's alone.
+            match self.params.midi_learn.hear(&event) {
+                Learned::NotMine => {}
+                Learned::Consumed => continue,
+                Learned::Press(action) => {
+                    self.tell_worker(ContextEvent::Act {
+                        action,
+                        epoch: self.memory.epoch,
+                    });
+                    continue;
+                }
+            }
             let r = route::route(
                 &event,
                 RouteSettings {

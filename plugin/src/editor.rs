@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use descant_inference::events::Action;
 use descant_inference::files::catalog;
 use descant_inference::music::key::Key;
 use descant_inference::music::taste::TasteStore;
@@ -19,6 +20,7 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 };
 
+use crate::learn::{self, MidiLearn};
 use crate::params::{DescantParams, ModeChoice, EDITOR_MAX, EDITOR_MIN};
 use crate::picker::ModelPicker;
 use crate::preset_menu::PresetMenu;
@@ -377,6 +379,7 @@ impl DescantEditor {
                     press(ui, setter, &p.again);
                     press(ui, setter, &p.answer_now);
                 });
+                learn_row(ui, &p.midi_learn);
                 if let Some((scores, n)) = *self.shared.answer.lock() {
                     status(ui, format!("Last answer, best of {n}: {}", scores.line()))
                         .on_hover_text("The critic's scores of the answer Descant played");
@@ -398,6 +401,7 @@ impl DescantEditor {
             ModeChoice::Continue => {
                 choice(ui, setter, &p.phrase_bars);
                 press(ui, setter, &p.again);
+                learn_row(ui, &p.midi_learn);
             }
             ModeChoice::Loop => {
                 choice(ui, setter, &p.loop_bars);
@@ -406,6 +410,7 @@ impl DescantEditor {
                     toggle(ui, setter, &p.keep);
                     press(ui, setter, &p.again);
                 });
+                learn_row(ui, &p.midi_learn);
                 let kept = self.shared.telemetry.kept_take_beats.load();
                 if kept > 0.0 {
                     status(ui, format!("Keeping a take of {kept} beats"));
@@ -456,6 +461,36 @@ impl DescantEditor {
     }
 }
 
-#[cfg(test)]
+/// The MIDI learn row: each action's learned key or controller; a click waits for the next
+/// one heard (a click again stops waiting), a right click forgets it.
+fn learn_row(ui: &mut egui::Ui, learn: &MidiLearn) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label("MIDI learn:");
+        for action in learn::ACTIONS {
+            let name = match action {
+                Action::Again => "Again",
+                Action::Keep => "Keep",
+                Action::AnswerNow => "Answer now",
+            };
+            let waiting = learn.armed() == Some(action);
+            let text = match (waiting, learn.binding(action)) {
+                (true, _) => format!("{name}: play a key or move a controller…"),
+                (false, Some(b)) => format!("{name}: {}", b.text()),
+                (false, None) => format!("{name}: none"),
+            };
+            let button = ui.small_button(text).on_hover_text(
+                "Click, then press the key, pad or footswitch to use for this action; right-click \
+                 to forget it",
+            );
+            if button.clicked() {
+                learn.arm(if waiting { None } else { Some(action) });
+            }
+            if button.secondary_clicked() {
+                learn.forget(action);
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests;

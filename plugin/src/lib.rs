@@ -23,6 +23,7 @@ mod editor_memory;
 mod handle;
 mod heard;
 mod help;
+mod learn;
 mod logging;
 mod outbox;
 mod params;
@@ -176,7 +177,8 @@ impl Plugin for Descant {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout::const_default()];
-    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    // Controllers too: a footswitch or a pad may be learned for an action (`learn`).
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
 
     type Editor = nice_plug_egui::EguiEditor<editor::DescantEditor>;
@@ -235,6 +237,7 @@ impl Plugin for Descant {
                     "model" => serde_json::from_str::<Option<ModelChoice>>(json).is_ok(),
                     // Any JSON value loads: a damaged taste as its refusal (above).
                     "taste" => serde_json::from_str::<TasteStore>(json).is_ok(),
+                    "midi-learn" => serde_json::from_str::<learn::LearnMap>(json).is_ok(),
                     _ => false,
                 };
             if !ok {

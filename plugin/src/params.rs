@@ -16,6 +16,7 @@ use parking_lot::RwLock;
 
 pub use crate::choices::{answer_length, EndingChoice, ModeChoice, VoiceChoice, MATCH_THE_CALL};
 pub use crate::editor_memory::{EditorMemory, EDITOR_MAX, EDITOR_MIN};
+use crate::learn::MidiLearn;
 use crate::styles::style_param;
 
 /// All of Descant's parameters and the editor's persisted state.
@@ -38,6 +39,12 @@ pub struct DescantParams {
     /// GUI; never by audio. A damaged blob loads as its refusal (the editor says why).
     #[persist = "taste"]
     pub taste: Arc<RwLock<TasteStore>>,
+
+    /// The keys and controllers learned for `Again`, `Keep` and `Answer now` (atomics), persisted
+    /// with the project. Armed and forgotten by the GUI, learned and read by the audio thread for
+    /// every incoming event (wait-free), loaded and saved by the main thread.
+    #[persist = "midi-learn"]
+    pub midi_learn: Arc<MidiLearn>,
 
     /// The model the project plays: the default model (a new project), a built-in one by id, or
     /// a file by path and SHA-256; `None` in a project saved before `descant-open`, which plays
@@ -313,6 +320,7 @@ impl Default for DescantParams {
             editor_memory: RwLock::new(EditorMemory::default()),
             kept_take: Arc::new(RwLock::new(None)),
             taste: Arc::new(RwLock::new(TasteStore::default())),
+            midi_learn: Arc::new(MidiLearn::default()),
             // A new project plays the default model and says so when saved; a project saved
             // before there was a choice of built-in models loads without one (see `lib.rs`).
             chosen_model: Arc::new(RwLock::new(Some(ModelChoice::default_model()))),

@@ -323,6 +323,7 @@ fn session(
         inputs.sort_by_key(|i| match i {
             Input::NoteOn { offset, .. }
             | Input::NoteOff { offset, .. }
+            | Input::Cc { offset, .. }
             | Input::Param { offset, .. } => *offset,
         });
         let (_, notes) = h

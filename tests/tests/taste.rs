@@ -267,3 +267,53 @@ fn answer_now_answers_at_the_next_bar_line_without_waiting_for_answer_after() ->
     );
     Ok(())
 }
+
+#[test]
+fn a_learned_footswitch_asks_again_and_its_binding_is_saved_with_the_project() -> Result<()> {
+    let mut h = answer_host()?;
+    // A project whose `Again` was learned on controller 64 (a sustain pedal), channel 1.
+    let mut json: serde_json::Value = serde_json::from_slice(&h.save_state()?[8..])?;
+    json["fields"]["midi-learn"] = serde_json::Value::String(
+        r#"{"again":{"control":"cc","channel":0,"number":64},"keep":null,"answer_now":null}"#
+            .to_owned(),
+    );
+    let text = json.to_string();
+    let mut blob = (text.len() as u64).to_le_bytes().to_vec();
+    blob.extend_from_slice(text.as_bytes());
+    h.load_state(&blob)?;
+    h.set_text("Pass through", "On")?;
+    let mut script = call_script(&h, 0, 0.0);
+    let mut sent = run_to(&mut h, 13.0, &mut script)?;
+    // The pedal goes down and up: one press.
+    let pedal = |value| Input::Cc {
+        offset: 0,
+        channel: 0,
+        cc: 64,
+        value,
+    };
+    sent.extend(h.process(BLOCK, &[pedal(127)])?.1);
+    sent.extend(h.process(BLOCK, &[pedal(0)])?.1);
+    sent.extend(run_to(&mut h, 28.0, &mut Vec::new())?);
+    let descants: Vec<_> = sent
+        .iter()
+        .filter(|n| n.on && n.beat >= 12.0 - 1e-6)
+        .map(|n| n.beat)
+        .collect();
+    // Answered from 12, and again, whole, from the bar line at 16 to 24.
+    assert!(
+        descants.iter().any(|&b| (b - 16.0).abs() < 1e-6),
+        "{descants:?}"
+    );
+    assert!(
+        descants.iter().any(|&b| b > 20.0 && b < 24.0),
+        "{descants:?}"
+    );
+    assert!(descants.iter().all(|&b| b < 24.0), "{descants:?}");
+    assert_eq!(descant_host_tests::unmatched(&sent), (vec![], vec![]));
+    // Saved, the binding is the project's.
+    let saved: serde_json::Value = serde_json::from_slice(&h.save_state()?[8..])?;
+    let learned: serde_json::Value =
+        serde_json::from_str(saved["fields"]["midi-learn"].as_str().unwrap_or("null"))?;
+    assert_eq!(learned["again"]["number"], 64);
+    Ok(())
+}

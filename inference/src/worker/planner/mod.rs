@@ -31,6 +31,7 @@ use std::time::Duration;
 use parking_lot::RwLock;
 
 use crate::error::ModelError;
+pub use crate::events::Action;
 use crate::events::{ContextEvent, GeneratedNote};
 use crate::files::take::{KeptTake, PlayMode};
 use crate::model::step::StepModel;
@@ -123,20 +124,6 @@ trait ModeEvents {
     /// The audio thread played `played` for the note planned as `planned` at `beat` (the onset
     /// choice).
     fn adopt_choice(&mut self, _meter: Meter, _beat: f64, _planned: u8, _played: u8) {}
-}
-
-/// What the musician asks of the take, by a control (a host parameter flipped) or a learned MIDI
-/// key or controller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Redraw: the latest answer from the next bar line (Answer), the line from the next bar
-    /// line (Continue), the take at the next cycle (Loop).
-    Again,
-    /// Keep what was played: the answer (Answer mode: the taste learns it was wanted); in Loop
-    /// mode `Keep` is a switch, read as it is.
-    Keep,
-    /// Answer mode: answer the phrase so far at the next bar line.
-    AnswerNow,
 }
 
 /// The action switches as last seen (a flip is one action; the first look only takes note).
@@ -284,6 +271,7 @@ impl<M: StepModel> Planner<M> {
                 let meter = self.cx.clock.meter;
                 self.each(|p| p.adopt_choice(meter, beat, planned, played));
             }
+            ContextEvent::Act { action, .. } => self.act(action),
             ContextEvent::Reset { .. } => {
                 self.cx.player.memory.clear();
                 self.forget_history();
