@@ -283,6 +283,9 @@ impl DescantEditor {
         }
         let roll_height = (ui.available_height() * 0.38).clamp(140.0, 600.0);
         self.draw_roll(ui, roll_height);
+        if let Some(line) = roll_view::veto_line(&self.shared) {
+            status(ui, line);
+        }
         self.draw_take_row(ui);
         status(ui, timing_line(&self.shared));
         if self.params.bypass.value() {

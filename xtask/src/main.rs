@@ -204,7 +204,7 @@ fn install_program() -> Result<PathBuf> {
 }
 
 /// Debian packages the tests and the standalone build need.
-const DEBIAN_PACKAGES: [&str; 9] = [
+const DEBIAN_PACKAGES: [&str; 10] = [
     "ardour",
     // The fault tests build a stand-in for an old ONNX Runtime library from C.
     "gcc",
@@ -212,11 +212,12 @@ const DEBIAN_PACKAGES: [&str; 9] = [
     "libjack-jackd2-dev",
     "pkg-config",
     // The standalone tests: a JACK server with its MIDI tools, and a virtual X server with
-    // software OpenGL and a screenshot tool.
+    // software OpenGL, a screenshot tool and a pointer to click with (a veto in the roll).
     "jackd2",
     "xvfb",
     "libgl1-mesa-dri",
     "imagemagick",
+    "xdotool",
 ];
 
 /// Debian packages of the Windows tests: wine, 64-bit only (installed with their recommended

@@ -27,6 +27,8 @@ pub use config::{AnswerLength, Hearing, SettingsSource, WorkerConfig, WorkerSett
 #[cfg(debug_assertions)]
 pub use load::FAULT_ENV;
 pub use load::{load_model, load_ngrams};
-pub use planner::{Action, PlanSink, PlanTime, Planner, MATCH_CAP_BARS, START_GRID_TICKS};
+pub use planner::{
+    Action, PlanSink, PlanTime, Planner, Veto, VetoOutcome, MATCH_CAP_BARS, START_GRID_TICKS,
+};
 pub use shared::{ModelStatus, WorkerShared};
 pub use thread::{InferenceWorker, MAX_PANICS, OFFLINE_LOOKAHEAD_BEATS, PANIC_WINDOW};

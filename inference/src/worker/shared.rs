@@ -16,9 +16,12 @@ use crate::events::GeneratedNote;
 use crate::music::critic::Scores;
 
 use super::choice::Pick;
+use super::planner::{Veto, VetoOutcome};
 
 /// Planned notes the GUI can see at once.
 pub(super) const PLAN_VIEW_NOTES: usize = 128;
+/// Vetoes waiting, and outcomes shown, at most.
+pub const VETOES_SHOWN: usize = 16;
 
 /// The model's state as the GUI shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +70,13 @@ pub struct WorkerShared {
     /// and its reason, a fallback); `None` after a pick succeeds. Written by the worker, read by
     /// the GUI, cleared by the GUI when it asks for a new pick; never touched by the audio thread.
     pub notice: Mutex<Option<String>>,
+    /// The planned notes the musician vetoed in the roll, until the worker takes them (at most
+    /// [`VETOES_SHOWN`] wait). Written by the GUI, taken by the worker; never touched by the
+    /// audio thread.
+    vetoes: Mutex<Vec<Veto>>,
+    /// What became of the latest vetoes, oldest first (the roll marks them, the editor says
+    /// the latest). Written by the worker, read by the GUI; never touched by the audio thread.
+    pub vetoed: Mutex<VecDeque<VetoOutcome>>,
     /// Bumped to ask the worker to load its model again. Written by the GUI (or the main
     /// thread), read by the worker.
     pub(super) reload_request: AtomicU32,
@@ -79,6 +89,20 @@ impl WorkerShared {
     /// keeps the model playing and says why in [`WorkerShared::notice`]. GUI thread.
     pub fn request_pick(&self, pick: Pick) {
         *self.pick.lock() = Some(pick);
+    }
+
+    /// Asks the worker to veto a planned note (the roll's click). GUI thread; a burst beyond
+    /// [`VETOES_SHOWN`] waiting is refused.
+    pub fn request_veto(&self, veto: Veto) {
+        let mut vetoes = self.vetoes.lock();
+        if vetoes.len() < VETOES_SHOWN {
+            vetoes.push(veto);
+        }
+    }
+
+    /// The vetoes waiting for the worker, taken. Worker thread (and the editor's tests).
+    pub fn take_vetoes(&self) -> Vec<Veto> {
+        std::mem::take(&mut *self.vetoes.lock())
     }
 
     /// Asks the worker to drop its model and load it again (after the user fixed a file, or
@@ -99,6 +123,8 @@ impl Default for WorkerShared {
             answer: Mutex::new(None),
             pick: Mutex::new(None),
             notice: Mutex::new(None),
+            vetoes: Mutex::new(Vec::with_capacity(VETOES_SHOWN)),
+            vetoed: Mutex::new(VecDeque::with_capacity(VETOES_SHOWN)),
             reload_request: AtomicU32::new(0),
             running: AtomicBool::new(true),
         }

@@ -30,8 +30,8 @@ use super::choice::{source_for_choice, source_name, ModelChoice, Pick};
 #[cfg(debug_assertions)]
 use super::load::Fault;
 use super::load::{load_model, load_ngrams, panic_text, FilesSeen};
-use super::planner::{to_tick, PlanSink, PlanTime, Planner};
-use super::shared::{ModelStatus, WorkerShared, PLAN_VIEW_NOTES};
+use super::planner::{to_tick, PlanSink, PlanTime, Planner, VetoOutcome};
+use super::shared::{ModelStatus, WorkerShared, PLAN_VIEW_NOTES, VETOES_SHOWN};
 use super::{SettingsSource, WorkerConfig};
 
 /// How far ahead of the playhead the worker plans when rendering offline, in beats (live, the
@@ -228,6 +228,14 @@ impl PlanSink for Outlet<'_> {
     fn answer_chosen(&mut self, scores: Scores, candidates: u32) {
         *self.shared.answer.lock() = Some((scores, candidates));
     }
+
+    fn vetoed(&mut self, outcome: VetoOutcome) {
+        let mut shown = self.shared.vetoed.lock();
+        if shown.len() == VETOES_SHOWN {
+            shown.pop_front();
+        }
+        shown.push_back(outcome);
+    }
 }
 
 impl Worker {
@@ -318,6 +326,9 @@ impl Worker {
             return true;
         }
         let mut busy = false;
+        for veto in self.shared.take_vetoes() {
+            self.planner.veto(veto);
+        }
         while let Ok(event) = self.events.pop() {
             busy = true;
             self.planner.hear(event);

@@ -3,6 +3,48 @@
 
 use super::*;
 use crate::chord_name;
+use descant_inference::worker::{Veto, VetoOutcome};
+
+/// The vetoed notes' colour.
+const VETO_COLOR: egui::Color32 = egui::Color32::from_rgb(230, 80, 70);
+
+/// The veto an outcome is about.
+fn veto_of(outcome: &VetoOutcome) -> Veto {
+    match *outcome {
+        VetoOutcome::Replanned(v)
+        | VetoOutcome::Replaced(v, _)
+        | VetoOutcome::Dropped(v)
+        | VetoOutcome::TooLate(v) => v,
+    }
+}
+
+/// The latest veto's outcome in words, if there was one.
+pub(super) fn veto_line(shared: &WorkerShared) -> Option<String> {
+    let outcome = *shared.vetoed.lock().back()?;
+    let v = veto_of(&outcome);
+    let note = chord_name::note_name(v.key);
+    Some(match outcome {
+        VetoOutcome::Replanned(_) => {
+            format!(
+                "Vetoed {note} at beat {:.2}: planned again without it",
+                v.beat
+            )
+        }
+        VetoOutcome::Replaced(_, by) => format!(
+            "Vetoed {note} at beat {:.2}: {} plays instead",
+            v.beat,
+            chord_name::note_name(by)
+        ),
+        VetoOutcome::Dropped(_) => format!(
+            "Vetoed {note} at beat {:.2}: no time to plan again, so it was dropped",
+            v.beat
+        ),
+        VetoOutcome::TooLate(_) => format!(
+            "Vetoed {note} at beat {:.2}: too late, it had started",
+            v.beat
+        ),
+    })
+}
 
 impl DescantEditor {
     /// Moves the audio thread's roll events into the history.
@@ -36,9 +78,9 @@ impl DescantEditor {
 
     /// The waterfall: the player's and Descant's recent notes, the plan ahead, bars and beats.
     pub(super) fn draw_roll(&self, ui: &mut egui::Ui, height: f32) {
-        let (rect, _) = ui.allocate_exact_size(
+        let (rect, response) = ui.allocate_exact_size(
             egui::vec2(ui.available_width(), height),
-            egui::Sense::hover(),
+            egui::Sense::click(),
         );
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, ROLL_BACKGROUND);
@@ -94,6 +136,10 @@ impl DescantEditor {
             let r = note_rect(n.note.key, n.note.start, n.note.end.unwrap_or(playhead));
             painter.rect_filled(r, 2.0, color.gamma_multiply(0.5 + 0.5 * n.note.velocity));
         }
+        let clicked = response
+            .clicked()
+            .then(|| response.interact_pointer_pos())
+            .flatten();
         for n in &planned {
             let r = note_rect(n.key, n.onset_beat, n.onset_beat + n.length_beats);
             painter.rect_stroke(
@@ -102,6 +148,25 @@ impl DescantEditor {
                 egui::Stroke::new(1.5, DESCANT_COLOR),
                 egui::StrokeKind::Inside,
             );
+            // A click on a planned note vetoes it (the worker plans again without it).
+            if clicked.is_some_and(|p| r.expand(2.0).contains(p)) {
+                self.shared.request_veto(Veto {
+                    key: n.key,
+                    beat: n.onset_beat,
+                });
+            }
+        }
+        // Vetoed notes: crossed out in red where they were planned.
+        for outcome in self.shared.vetoed.lock().iter() {
+            let v = veto_of(outcome);
+            if v.beat < t0 || v.beat > t0 + span || v.key < lo || v.key > hi {
+                continue;
+            }
+            let r = note_rect(v.key, v.beat, v.beat + 0.5);
+            let stroke = egui::Stroke::new(1.5, VETO_COLOR);
+            painter.rect_stroke(r, 2.0, stroke, egui::StrokeKind::Inside);
+            painter.line_segment([r.left_top(), r.right_bottom()], stroke);
+            painter.line_segment([r.left_bottom(), r.right_top()], stroke);
         }
         painter.line_segment(
             [
@@ -120,7 +185,11 @@ impl DescantEditor {
         for (label, color) in [
             ("you", PLAYER_COLOR),
             ("Descant played", DESCANT_COLOR),
-            ("outlined: planned", egui::Color32::from_gray(170)),
+            (
+                "outlined: planned (click to veto)",
+                egui::Color32::from_gray(170),
+            ),
+            ("crossed: vetoed", VETO_COLOR),
         ] {
             let shown = painter.text(
                 at,
@@ -224,7 +293,7 @@ fn draw_beats(
 
 /// The keys the roll shows: at least C4 to C5, and every key in `keys`, with two keys to spare
 /// on either side.
-fn key_range(keys: impl Iterator<Item = u8>) -> (u8, u8) {
+pub(super) fn key_range(keys: impl Iterator<Item = u8>) -> (u8, u8) {
     let (mut lo, mut hi) = (60u8, 72u8);
     for k in keys {
         lo = lo.min(k);

@@ -200,3 +200,73 @@ fn text_reads_at_wcag_aa_contrast_on_the_panel_and_the_roll() {
     let keys = contrast(KEY_NAME_COLOR, WHITE_KEY_COLOR);
     assert!(keys >= 4.5, "note names on the white keys {keys:.1}:1");
 }
+
+#[test]
+fn a_click_on_a_planned_note_vetoes_it_and_the_editor_says_what_became_of_it() {
+    use descant_inference::events::GeneratedNote;
+    use descant_inference::worker::{Veto, VetoOutcome};
+    let mut e = editor("Continue", ModelStatus::Loading);
+    e.shared.planned.lock().push_back(GeneratedNote {
+        key: 64,
+        velocity: 0.8,
+        onset_beat: 2.0,
+        length_beats: 1.0,
+        epoch: 0,
+        alternates: Default::default(),
+    });
+    let size = egui::vec2(
+        EditorMemory::default().width as f32,
+        EditorMemory::default().height as f32,
+    );
+    // The roll's time area is the clip rectangle of its legend.
+    let (_, _, roll) = texts(&mut e, size)
+        .into_iter()
+        .find(|(t, _, _)| t == "you")
+        .expect("the roll's legend");
+    let (lo, hi) = roll_view::key_range(std::iter::once(64));
+    let key_h = roll.height() / f32::from(hi - lo + 1);
+    let y = roll.bottom() - f32::from(64 - lo) * key_h - key_h / 2.0;
+    let x = roll.left()
+        + ((2.5 + ROLL_PAST_BEATS) / (ROLL_PAST_BEATS + ROLL_FUTURE_BEATS)) as f32 * roll.width();
+    let at = egui::pos2(x, y);
+    let ctx = egui::Context::default();
+    let press = |pressed| egui::Event::PointerButton {
+        pos: at,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    for events in [
+        vec![],
+        vec![egui::Event::PointerMoved(at)],
+        vec![press(true)],
+        vec![press(false)],
+    ] {
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, size)),
+            events,
+            ..Default::default()
+        };
+        let mut out = ctx.run_ui(input, |ui| {
+            egui::CentralPanel::default().show(ui, |ui| e.draw(ui));
+        });
+        out.textures_delta.clear();
+    }
+    let veto = Veto { key: 64, beat: 2.0 };
+    assert_eq!(
+        e.shared.take_vetoes(),
+        [veto],
+        "clicked at {at:?} in {roll:?}"
+    );
+    // The worker's answer, in words under the roll.
+    e.shared
+        .vetoed
+        .lock()
+        .push_back(VetoOutcome::Replaced(veto, 62));
+    let all: Vec<String> = texts(&mut e, size).into_iter().map(|(t, _, _)| t).collect();
+    assert!(
+        all.iter()
+            .any(|t| t.starts_with("Vetoed E4 at beat 2.00") && t.contains("D4 plays instead")),
+        "{all:?}"
+    );
+}

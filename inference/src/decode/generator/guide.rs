@@ -59,6 +59,9 @@ pub struct Guide<'a> {
     /// duration and pitch logits, so that the line's lengths and intervals are its style's (see
     /// [`crate::decode::calibration`]); `None` in Answer mode and with the density set.
     pub calibration: Option<crate::decode::calibration::Calibration>,
+    /// Keys the musician vetoed, each at its onset (absolute tick): a note starting there never
+    /// takes that key (a hard mask, as the register is).
+    pub avoid: &'a [(i64, u8)],
 }
 
 /// The pace a line keeps to with the Density control on Auto, in notes per beat, and from which

@@ -35,6 +35,8 @@ pub(super) struct Mask {
     pub(super) close_keys: u128,
     /// The lowest and highest key a pitch may take here (the voice's bounds at its onset).
     pub(super) register: (u8, u8),
+    /// Keys the musician vetoed at this pitch's onset (bit `k`: MIDI key `k`): never allowed.
+    pub(super) avoid_keys: u128,
 }
 
 impl Mask {
@@ -54,6 +56,7 @@ impl Mask {
             }
             (Expect::Pitch { onset }, TokenKind::Pitch(k)) => {
                 (self.register.0..=self.register.1).contains(&k)
+                    && (k >= 128 || self.avoid_keys & (1u128 << k) == 0)
                     && close.is_none_or(|c| c.key_ok(onset, k, keys))
             }
             (Expect::Dur { onset, .. }, TokenKind::Dur(d)) => {
@@ -82,6 +85,7 @@ mod tests {
             close: None,
             close_keys: 0,
             register: (60, 72),
+            avoid_keys: 0,
         }
     }
 
@@ -121,6 +125,11 @@ mod tests {
         assert!(pitch.allows(pitch_token(60), 0) && pitch.allows(pitch_token(72), 0));
         assert!(!pitch.allows(pitch_token(59), 0) && !pitch.allows(pitch_token(73), 0));
         assert!(!pitch.allows(BAR, 0), "no bar line mid-note");
+        let vetoed = Mask {
+            avoid_keys: 1 << 64,
+            ..pitch
+        };
+        assert!(!vetoed.allows(pitch_token(64), 0) && vetoed.allows(pitch_token(65), 0));
         let length = Mask {
             expect: Expect::Dur {
                 onset: 108,

@@ -21,7 +21,8 @@ use super::{log_prob_of, Continuation, Expect, Generated, Guide, Pace};
 
 impl<M: StepModel> Continuation<M> {
     /// What may come next here, under `guide`: the grammar position, the line's free time and
-    /// first-note deadline, the phrase's close, the grid and the voice's register.
+    /// first-note deadline, the phrase's close, the grid, the voice's register and the keys the
+    /// musician vetoed at this onset.
     pub(super) fn mask(&self, guide: &Guide) -> Mask {
         let bar_len = self.at.meter.bar_ticks();
         let (bar_start, next_free) = (self.at.bar_start, self.at.next_free);
@@ -41,7 +42,16 @@ impl<M: StepModel> Continuation<M> {
             }
             _ => 0,
         };
+        let avoid_keys = match self.at.expect {
+            Expect::Pitch { onset } => guide
+                .avoid
+                .iter()
+                .filter(|&&(at, k)| at == onset && k < 128)
+                .fold(0u128, |set, &(_, k)| set | 1 << k),
+            _ => 0,
+        };
         Mask {
+            avoid_keys,
             expect: self.at.expect,
             bar_start,
             bar_len,

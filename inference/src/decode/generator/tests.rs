@@ -35,6 +35,7 @@ fn guide<'a>(control: &'a [f32], steering: Steering, key: Option<Key>) -> Guide<
         approach: None,
         pace: None,
         calibration: None,
+        avoid: &[],
     }
 }
 

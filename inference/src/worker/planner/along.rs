@@ -80,6 +80,19 @@ impl ModeEvents for AlongPlanner {
         self.own.clear();
     }
 
+    /// A vetoed note dropped: the line re-reads its own past without it at the next bar line.
+    fn drop_note(&mut self, beat: f64, key: u8) {
+        let tick = to_tick(beat);
+        if let Some(i) = self
+            .own
+            .iter()
+            .rposition(|n| n.key == key && (n.onset - tick).abs() <= 1)
+        {
+            self.own.remove(i);
+            self.refresh = true;
+        }
+    }
+
     /// The line is what was played: it re-reads it at the next bar line.
     fn adopt_choice(&mut self, meter: Meter, beat: f64, planned: u8, played: u8) {
         let tick = to_tick(beat);
@@ -169,11 +182,21 @@ impl AlongPlanner {
     ) {
         let bar = cx.clock.meter.bar_ticks();
         let start = cx.clock.anchor + ceil_to(playhead + 1 - cx.clock.anchor, bar);
-        cx.withdraw_from(to_beat(start), sink);
-        self.own.retain(|n| n.onset < start);
-        cx.line.continuation = None;
         cx.line.draw = cx.line.draw.wrapping_add(1);
-        self.restart_at = Some(start);
+        self.restart_from(cx, start, sink);
+    }
+
+    /// The line is withdrawn from `tick` and planned again from there (`Again`, a veto).
+    pub(super) fn restart_from<M: StepModel>(
+        &mut self,
+        cx: &mut PlanContext<M>,
+        tick: i64,
+        sink: &mut impl PlanSink,
+    ) {
+        cx.withdraw_from(to_beat(tick), sink);
+        self.own.retain(|n| n.onset < tick);
+        cx.line.continuation = None;
+        self.restart_at = Some(tick);
         self.resume_from = i64::MIN;
     }
 

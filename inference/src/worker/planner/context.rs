@@ -29,6 +29,9 @@ const KEY_NOTES: usize = key::HOME_NOTES;
 /// alone, seeds 1 and 2: 95.9–96.2 % either way) and fewer notes.
 pub(super) const LISTEN_BARS: i64 = 1;
 
+/// Vetoed keys remembered at once (the oldest go first).
+const MAX_VETOED: usize = 64;
+
 /// When the plan is made and in which bars.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Clock {
@@ -125,6 +128,9 @@ pub(super) struct Line<M: StepModel> {
     /// How many times the musician asked `Again` (mixed into every line's seed, so a redrawn
     /// stretch differs from the one it replaces; 0 until the first `Again`).
     pub(super) draw: u64,
+    /// Keys the musician vetoed, each at its onset (absolute ticks): a line planned again there
+    /// never takes them (`Guide::avoid`). Forgotten when what was heard is (a stop, a jump).
+    pub(super) vetoed: Vec<(i64, u8)>,
     /// Humanize's random numbers; reseeded with every line, so a seed gives the same feel.
     pub(super) feel_rng: Rng,
 }
@@ -187,6 +193,7 @@ impl<M: StepModel> PlanContext<M> {
                 control: Vec::new(),
                 candidate: 0,
                 draw: 0,
+                vetoed: Vec::with_capacity(MAX_VETOED),
                 feel_rng: Rng::with_seed(0),
             },
             sent: Sent {
@@ -217,6 +224,7 @@ impl<M: StepModel> PlanContext<M> {
     /// Forgets what was heard where it sounded (keys down, phrase, arrivals): the transport
     /// stopped or jumped. The key heard stays: a loop wrap or a replay is the same music.
     pub(super) fn forget_heard(&mut self) {
+        self.line.vetoed.clear();
         let p = &mut self.player;
         p.held = [None; 128];
         p.chord_held = [None; 128];
@@ -315,6 +323,23 @@ impl<M: StepModel> PlanContext<M> {
 
     /// The audio thread played `played` for the note sent as `planned` at `beat` (the onset
     /// choice): the notes sent say what was played.
+    /// The sent note of the line's epoch that the roll showed as `key` at `beat`, and its place
+    /// among the notes sent.
+    pub(super) fn sent_note(&self, key: u8, beat: f64) -> Option<(usize, GeneratedNote)> {
+        self.sent.notes.iter().enumerate().rev().find_map(|(i, n)| {
+            (n.key == key && n.epoch == self.clock.epoch && (n.onset_beat - beat).abs() < 1e-6)
+                .then_some((i, *n))
+        })
+    }
+
+    /// A key vetoed at `tick`: lines planned there from now on avoid it.
+    pub(super) fn ban(&mut self, tick: i64, key: u8) {
+        if self.line.vetoed.len() == MAX_VETOED {
+            self.line.vetoed.remove(0);
+        }
+        self.line.vetoed.push((tick, key));
+    }
+
     pub(super) fn adopt_choice(&mut self, beat: f64, planned: u8, played: u8) {
         let mut sent = self
             .sent

@@ -23,7 +23,7 @@ use crate::music::key::Key;
 use crate::music::taste::TasteStore;
 
 use super::super::config::WorkerSettings;
-use super::{PlanSink, Planner};
+use super::{PlanSink, Planner, VetoOutcome};
 
 /// The fake model: the shipped contract and a count of the steps it ran.
 pub(crate) struct FakeModel {
@@ -151,6 +151,8 @@ pub(crate) struct Recorder {
     pub(crate) retractions: Vec<(f64, u32)>,
     /// Answers chosen: the winner's scores and the candidates written.
     pub(crate) answers: Vec<(Scores, u32)>,
+    /// Vetoes carried out.
+    pub(crate) vetoes: Vec<VetoOutcome>,
 }
 
 impl PlanSink for Recorder {
@@ -183,6 +185,10 @@ impl PlanSink for Recorder {
 
     fn answer_chosen(&mut self, scores: Scores, candidates: u32) {
         self.answers.push((scores, candidates));
+    }
+
+    fn vetoed(&mut self, outcome: VetoOutcome) {
+        self.vetoes.push(outcome);
     }
 }
 

@@ -104,6 +104,33 @@ impl LoopState {
             amend(&mut take.notes, self.take_start);
         }
     }
+
+    /// The note `key` at `beat` was vetoed and dropped: the recording, or the take being
+    /// replayed or just made, loses it (the kept take keeps the key out of that place).
+    fn remove(&mut self, beat: f64, key: u8) {
+        let found = |notes: &[TakeNote], start: i64| {
+            notes
+                .iter()
+                .position(|n| n.key == key && (to_beat(start) + n.onset - beat).abs() < 1e-6)
+        };
+        if self.cycle.is_some() && !self.replaying {
+            if let Some(i) = found(&self.recording, self.start) {
+                self.recording.remove(i);
+            }
+        }
+        // A note of the cycle that became the take, or of a cycle replaying it.
+        let starts = [Some(self.take_start), self.replaying.then_some(self.start)];
+        let replaying = self.replaying;
+        if let Some(take) = self.take.as_mut() {
+            let at = starts.iter().flatten().find_map(|&s| found(&take.notes, s));
+            if let Some(i) = at {
+                take.notes.remove(i);
+                if replaying && i < self.next_note {
+                    self.next_note -= 1;
+                }
+            }
+        }
+    }
 }
 
 impl LoopPlanner {
@@ -144,6 +171,10 @@ impl ModeEvents for LoopPlanner {
 
     fn adopt_choice(&mut self, _meter: Meter, beat: f64, planned: u8, played: u8) {
         self.state.amend(beat, planned, played);
+    }
+
+    fn drop_note(&mut self, beat: f64, key: u8) {
+        self.state.remove(beat, key);
     }
 }
 

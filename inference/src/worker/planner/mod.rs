@@ -89,6 +89,8 @@ pub trait PlanSink {
     fn kept_take_beats(&mut self, beats: f64);
     /// Answer mode chose an answer among `candidates`: the winner's scores.
     fn answer_chosen(&mut self, scores: Scores, candidates: u32);
+    /// A veto was carried out (or came too late).
+    fn vetoed(&mut self, outcome: VetoOutcome);
 }
 
 /// One mode's planner: its own state, and one step of planning in the shared context. The
@@ -124,7 +126,37 @@ trait ModeEvents {
     /// The audio thread played `played` for the note planned as `planned` at `beat` (the onset
     /// choice).
     fn adopt_choice(&mut self, _meter: Meter, _beat: f64, _planned: u8, _played: u8) {}
+
+    /// The note `key` at `beat` was vetoed and dropped: it will not play.
+    fn drop_note(&mut self, _beat: f64, _key: u8) {}
 }
+
+/// A planned note the musician vetoed in the roll: its key and its onset, as the roll showed it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Veto {
+    /// MIDI key.
+    pub key: u8,
+    /// Onset in beats (as sent).
+    pub beat: f64,
+}
+
+/// What became of a veto (the editor shows it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum VetoOutcome {
+    /// Continue: the line was planned again from the note's onset, without that key there.
+    Replanned(Veto),
+    /// Answer and Loop: the note took the model's next likely key there instead (its onset
+    /// choice's alternates, drawn when the note was planned).
+    Replaced(Veto, u8),
+    /// No time to plan again (under a beat ahead), or no other key drawn there: the note was
+    /// dropped, a rest in its place.
+    Dropped(Veto),
+    /// The note had already started, or is no longer planned: nothing changed.
+    TooLate(Veto),
+}
+
+/// Vetoes waiting for the planner at once (more are refused: a burst of clicks).
+const MAX_VETOES: usize = 16;
 
 /// The action switches as last seen (a flip is one action; the first look only takes note).
 #[derive(Debug, Default)]
@@ -159,6 +191,8 @@ pub struct Planner<M: StepModel = Model> {
     switches: Switches,
     /// Actions asked and not yet carried out (they need the playhead; kept while time runs).
     asked: Vec<Action>,
+    /// Vetoes not yet carried out (they need the playhead and the sink).
+    vetoes: Vec<Veto>,
 }
 
 impl<M: StepModel> Planner<M> {
@@ -176,6 +210,14 @@ impl<M: StepModel> Planner<M> {
             looping: LoopPlanner::new(kept_take),
             switches: Switches::default(),
             asked: Vec::with_capacity(4),
+            vetoes: Vec::with_capacity(MAX_VETOES),
+        }
+    }
+
+    /// The musician vetoed a planned note in the roll; carried out at the next plan.
+    pub fn veto(&mut self, veto: Veto) {
+        if self.vetoes.len() < MAX_VETOES {
+            self.vetoes.push(veto);
         }
     }
 
@@ -326,6 +368,49 @@ impl<M: StepModel> Planner<M> {
         }
     }
 
+    /// A veto (see [`VetoOutcome`]): in Continue, with a beat or more to go, the line is planned
+    /// again from the note's onset, that key masked there; otherwise the note takes the next
+    /// likely key the model drew there, or is dropped. Each mode's memory (Continue's own line,
+    /// Loop's recording and kept take) keeps what will play; the key stays out of that onset for
+    /// the take (until a stop or a jump).
+    fn carry_out_veto(
+        &mut self,
+        veto: Veto,
+        playhead: i64,
+        sink: &mut impl PlanSink,
+    ) -> VetoOutcome {
+        let Some((index, note)) = self.cx.sent_note(veto.key, veto.beat) else {
+            return VetoOutcome::TooLate(veto);
+        };
+        let tick = to_tick(note.onset_beat);
+        if tick <= playhead {
+            return VetoOutcome::TooLate(veto);
+        }
+        self.cx.ban(tick, veto.key);
+        let time_left = tick - playhead >= self.cx.clock.meter.beat_ticks();
+        if time_left && self.mode == PlayMode::Continue {
+            self.along.restart_from(&mut self.cx, tick, sink);
+            return VetoOutcome::Replanned(veto);
+        }
+        let by = note
+            .alternates
+            .keys()
+            .find(|&k| k != veto.key)
+            .filter(|_| time_left);
+        self.cx.replace_sent(index, veto.key, by, sink);
+        let meter = self.cx.clock.meter;
+        match by {
+            Some(key) => {
+                self.each(|p| p.adopt_choice(meter, note.onset_beat, veto.key, key));
+                VetoOutcome::Replaced(veto, key)
+            }
+            None => {
+                self.each(|p| p.drop_note(note.onset_beat, veto.key));
+                VetoOutcome::Dropped(veto)
+            }
+        }
+    }
+
     /// Plans at most one more note (or bar line) of the mode in `settings` at `time`. Returns
     /// whether it did any work. Call [`Planner::ready`] first.
     pub fn plan(
@@ -338,6 +423,10 @@ impl<M: StepModel> Planner<M> {
         self.cx.clock.now = time.playhead;
         if !self.asked.is_empty() {
             self.carry_out(settings, time.playhead, sink);
+        }
+        for veto in std::mem::take(&mut self.vetoes) {
+            let outcome = self.carry_out_veto(veto, time.playhead, sink);
+            sink.vetoed(outcome);
         }
         if settings.mode != PlayMode::Continue {
             self.cx.player.arrived.clear();

@@ -551,3 +551,44 @@ fn again_lets_the_answer_play_on_to_the_bar_line_even_where_not_yet_sent() {
     assert!(out.notes.iter().all(|n| n.onset_beat < 20.0));
     out.assert_monophonic();
 }
+
+#[test]
+fn a_vetoed_answer_note_takes_the_next_likely_key_and_never_the_vetoed_one() {
+    let mut rig = Rig::new();
+    let settings = answer_settings(AnswerLength::Bars(2));
+    call(&mut rig);
+    let mut out = Recorder::default();
+    plan_until(&mut rig, &settings, beats(4.5), beats(24.0), &mut out);
+    let target = *out
+        .notes
+        .iter()
+        .find(|n| n.onset_beat >= 9.0 && !n.alternates.is_empty())
+        .expect("an on-beat answer note with alternates");
+    rig.planner.veto(super::super::Veto {
+        key: target.key,
+        beat: target.onset_beat,
+    });
+    plan_until(&mut rig, &settings, beats(5.0), beats(24.0), &mut out);
+    let by = target.alternates.keys().find(|&k| k != target.key).unwrap();
+    assert_eq!(
+        out.vetoes,
+        [super::super::VetoOutcome::Replaced(
+            super::super::Veto {
+                key: target.key,
+                beat: target.onset_beat
+            },
+            by
+        )]
+    );
+    let now = out
+        .notes
+        .iter()
+        .find(|n| n.onset_beat == target.onset_beat)
+        .expect("a note in its place");
+    assert_eq!(now.key, by);
+    assert!(
+        now.alternates.keys().all(|k| k != target.key),
+        "the onset choice cannot bring it back"
+    );
+    out.assert_monophonic();
+}

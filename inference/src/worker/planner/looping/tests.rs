@@ -349,3 +349,50 @@ fn with_the_key_on_auto_the_loop_listens_for_a_bar_before_it_enters() {
         assert_eq!(started, 0.0, "chord {chord}");
     }
 }
+
+#[test]
+fn a_note_of_the_kept_take_vetoed_stays_out_of_the_take() {
+    let mut rig = Rig::new();
+    rig.planner.hear(transport((4, 4), true, 0));
+    let mut out = Recorder::default();
+    walk(&mut rig, &loop_settings(false), None, (0.0, 1.0), &mut out);
+    walk(&mut rig, &loop_settings(true), None, (1.0, 4.0), &mut out);
+    let first = in_cycle(&out.notes, 0.0, 4.0);
+    // Cycle 1 replays the take: the first of its notes sent a beat or more ahead.
+    let mut at = 4.0;
+    let target = loop {
+        if let Some(n) = out
+            .notes
+            .iter()
+            .find(|n| n.onset_beat >= at + 1.0 && n.onset_beat < 8.0)
+        {
+            break *n;
+        }
+        assert!(at < 7.0, "cycle 1 replays notes: {first:?}");
+        walk(
+            &mut rig,
+            &loop_settings(true),
+            None,
+            (at, at + 0.25),
+            &mut out,
+        );
+        at += 0.25;
+    };
+    let veto = super::super::Veto {
+        key: target.key,
+        beat: target.onset_beat,
+    };
+    let outcome = rig.planner.carry_out_veto(veto, beats(at), &mut out);
+    // A kept take repeats exactly (no alternates): the note is dropped, here and in the take.
+    assert_eq!(outcome, super::super::VetoOutcome::Dropped(veto));
+    walk(&mut rig, &loop_settings(true), None, (at, 12.0), &mut out);
+    let place = to_tick(target.onset_beat - 4.0);
+    let without: Vec<_> = first.iter().filter(|n| n.1 != place).copied().collect();
+    assert_eq!(without.len() + 1, first.len());
+    assert_eq!(
+        in_cycle(&out.notes, 4.0, 4.0),
+        without,
+        "dropped in this cycle"
+    );
+    assert_eq!(in_cycle(&out.notes, 8.0, 4.0), without, "and from the take");
+}
