@@ -100,6 +100,7 @@ fn a_continuation_plays_a_monophonic_line_on_the_grid_after_the_start() {
         approach: None,
         pace: None,
         calibration: None,
+        avoid: &[],
     };
     let history = phrase();
     let at = LineStart::over(&history, Meter::FOUR_FOUR, 0, start, 11);

@@ -94,6 +94,7 @@ pub fn take_guarded(
         approach: None,
         pace: None,
         calibration: None,
+        avoid: &[],
     };
     let mut out = Vec::new();
     while out.len() < n {
@@ -132,6 +133,7 @@ pub fn take_with_chord(
         approach: None,
         pace: None,
         calibration: None,
+        avoid: &[],
     };
     let mut out = Vec::new();
     while out.len() < n {
