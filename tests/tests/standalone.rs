@@ -287,6 +287,66 @@ fn row_bands(mut rows: Vec<usize>) -> Vec<f64> {
         .collect()
 }
 
+/// Clicks an outlined (planned) note right of the playhead in the roll's notes area `notes` of
+/// the screen `display` (screenshots in `shot`) until the roll crosses a vetoed note out; says
+/// how many clicks it took. A click that lands as the note starts is a veto that came too late:
+/// crossed out too, and said so under the roll.
+fn veto_a_planned_note(
+    display: &str,
+    shot: &Path,
+    notes: (usize, usize, usize, usize),
+) -> Result<String> {
+    let (x0, y0, x1, y1) = notes;
+    let start = Instant::now();
+    let mut clicks = 0;
+    while start.elapsed() < Duration::from_secs(40) {
+        let ok = Command::new("import")
+            .args(["-display", display, "-window", "root", "-depth", "8"])
+            .arg(format!("ppm:{}", shot.display()))
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            continue;
+        }
+        let (w, _, pixels) = read_ppm(shot)?;
+        // The cross of a vetoed note (the editor's VETO_COLOR).
+        let red = pixels_where(&pixels, w, notes, |r, g, b| (r, g, b) == (230, 80, 70));
+        if red.len() > 12 {
+            return Ok(format!(
+                "a vetoed note crossed out ({} px) after {clicks} click(s)",
+                red.len()
+            ));
+        }
+        // The playhead: the column of the notes area with the most white.
+        let white = pixels_where(&pixels, w, notes, |r, g, b| (r, g, b) == (255, 255, 255));
+        let mut columns = vec![0usize; x1];
+        for &(x, _) in &white {
+            columns[x] += 1;
+        }
+        let Some(playhead) = (x0..x1).max_by_key(|&x| columns[x]) else {
+            continue;
+        };
+        if columns[playhead] < (y1 - y0) / 2 {
+            continue;
+        }
+        // A planned note's outline, right of it.
+        let planned = pixels_where(&pixels, w, (playhead + 3, y0, x1, y1), |r, g, b| {
+            r > 120 && i32::from(r) > i32::from(b) + 80 && g > b
+        });
+        if let Some(&(x, y)) = planned.first() {
+            let clicked = Command::new("xdotool")
+                .args(["mousemove", &x.to_string(), &y.to_string(), "click", "1"])
+                .env("DISPLAY", display)
+                .status()
+                .context("xdotool (`cargo xtask setup` installs it)")?;
+            ensure!(clicked.success(), "xdotool failed");
+            clicks += 1;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    bail!("no vetoed note was crossed out after {clicks} click(s) on planned notes")
+}
+
 #[test]
 fn the_editor_roll_shows_the_notes_it_was_fed() -> Result<()> {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -384,9 +444,11 @@ fn the_editor_roll_shows_the_notes_it_was_fed() -> Result<()> {
             white_keys.len()
         );
         eprintln!("{seen}");
+        let vetoed = veto_a_planned_note(&display, &shot, (x0, y0 + 24, x1, y1))?;
+        eprintln!("{vetoed}");
         if let Some(keep) = std::env::var_os("DESCANT_EDITOR_SHOT") {
-            // How `docs/editor.png` is made: the screenshot this test checked, taken again with
-            // the pointer out of the way (no tooltip).
+            // How `docs/editor.png` is made: the screenshot this test checked (a vetoed note
+            // crossed out in it), taken again with the pointer out of the way (no tooltip).
             let _ = Command::new("xdotool")
                 .args(["mousemove", "1020", "760"])
                 .env("DISPLAY", &display)
