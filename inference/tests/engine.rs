@@ -14,8 +14,8 @@ use descant_inference::model::tokenizer::{self, Meter};
 use descant_inference::model::Model;
 use descant_inference::music::key::{Key, PitchClassSet};
 use descant_inference::worker::{
-    InferenceWorker, ModelChoice, ModelSource, ModelStatus, Pick, WorkerConfig, WorkerSettings,
-    WorkerShared,
+    InferenceWorker, ModelChoice, ModelSource, ModelStatus, Pick, Veto, VetoOutcome, WorkerConfig,
+    WorkerSettings, WorkerShared,
 };
 use descant_inference::{ModelError, NON_COMMERCIAL_MODEL, NON_COMMERCIAL_SIDECAR};
 
@@ -306,6 +306,99 @@ fn the_worker_answers_a_phrase_after_the_pause_and_stops_on_request() {
         );
     }
     worker.stop();
+}
+
+#[test]
+fn a_vetoed_note_is_withdrawn_and_its_key_never_comes_back_to_that_onset() {
+    use descant_inference::decode::steering::KeySetting;
+    use descant_inference::files::take::PlayMode;
+    use descant_inference::music::key::Mode;
+    let _ = shipped_model();
+    let (mut ev_tx, ev_rx) = rtrb::RingBuffer::<ContextEvent>::new(256);
+    let (notes_tx, mut notes_rx) = rtrb::RingBuffer::<Plan>::new(256);
+    let shared = Arc::new(WorkerShared::default());
+    let settings = WorkerSettings {
+        mode: PlayMode::Continue,
+        steering: Steering {
+            key: KeySetting::Fixed(Key {
+                tonic: 0,
+                mode: Mode::Major,
+            }),
+            ..Steering::default()
+        },
+        ..WorkerSettings::default()
+    };
+    let mut worker = InferenceWorker::spawn(
+        shipped_worker_config(),
+        settings,
+        ev_rx,
+        notes_tx,
+        shared.clone(),
+    )
+    .unwrap();
+    // The line starts at the bar line at 4; the playhead waits at 3.
+    at_beat(&shared, 3.0, None);
+    ev_tx.push(time_starts(1)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut plans = Vec::new();
+    let first = loop {
+        assert!(Instant::now() < deadline, "no note planned: {plans:?}");
+        while let Ok(plan) = notes_rx.pop() {
+            plans.push(plan);
+        }
+        if let Some(Plan::Note(n)) = plans.iter().find(|p| matches!(p, Plan::Note(_))) {
+            break *n;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let veto = Veto {
+        key: first.key,
+        beat: first.onset_beat,
+    };
+    shared.request_veto(veto);
+    let outcome = loop {
+        assert!(Instant::now() < deadline, "the veto was not carried out");
+        if let Some(o) = shared.vetoed.lock().back().copied() {
+            break o;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Then the line goes on to beat 8.
+    let mut playhead = 3.0;
+    while playhead < 8.0 {
+        std::thread::sleep(Duration::from_millis(5));
+        playhead += 0.02;
+        at_beat(&shared, playhead, None);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    while let Ok(plan) = notes_rx.pop() {
+        plans.push(plan);
+    }
+    worker.stop();
+    // A beat ahead or more, the line is planned again; under a beat, the note is dropped.
+    let expected = if first.onset_beat - 3.0 >= 1.0 {
+        VetoOutcome::Replanned(veto)
+    } else {
+        VetoOutcome::Dropped(veto)
+    };
+    assert_eq!(outcome, expected);
+    let at = plans
+        .iter()
+        .position(
+            |p| matches!(p, Plan::Retract { from_beat, .. } if *from_beat == first.onset_beat),
+        )
+        .expect("the note was withdrawn");
+    assert!(
+        !plans[at..].iter().any(|p| matches!(
+            p,
+            Plan::Note(n) if n.key == first.key && (n.onset_beat - first.onset_beat).abs() < 1e-6
+        )),
+        "the vetoed key came back: {plans:?}"
+    );
+    assert!(
+        plans[at..].iter().any(|p| matches!(p, Plan::Note(_))),
+        "the line went on: {plans:?}"
+    );
 }
 
 #[test]
