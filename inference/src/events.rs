@@ -104,7 +104,8 @@ pub enum Action {
     /// Redraw: the latest answer from the next bar line (Answer), the line from the next bar
     /// line (Continue), the take at the next cycle (Loop).
     Again,
-    /// Keep what was played: the answer (Answer mode: the taste learns it was wanted); in Loop
+    /// Keep what was played, saved as a take in the takes folder: the call and the answer (Answer
+    /// mode: the taste learns it was wanted), the last `Phrase length` bars (Continue). In Loop
     /// mode `Keep` is a switch, read as it is, and a learned press turns it neither on nor off.
     Keep,
     /// Answer mode: answer the phrase so far at the next bar line.

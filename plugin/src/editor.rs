@@ -383,6 +383,7 @@ impl DescantEditor {
                     press(ui, setter, &p.answer_now);
                 });
                 learn_row(ui, &p.midi_learn);
+                kept_line(ui, &self.shared);
                 if let Some((scores, n)) = *self.shared.answer.lock() {
                     status(ui, format!("Last answer, best of {n}: {}", scores.line()))
                         .on_hover_text("The critic's scores of the answer Descant played");
@@ -403,8 +404,12 @@ impl DescantEditor {
             }
             ModeChoice::Continue => {
                 choice(ui, setter, &p.phrase_bars);
-                press(ui, setter, &p.again);
+                ui.horizontal(|ui| {
+                    press(ui, setter, &p.keep);
+                    press(ui, setter, &p.again);
+                });
                 learn_row(ui, &p.midi_learn);
+                kept_line(ui, &self.shared);
             }
             ModeChoice::Loop => {
                 choice(ui, setter, &p.loop_bars);
@@ -461,6 +466,13 @@ impl DescantEditor {
             choice(ui, setter, &p.ending);
         }
         status(ui, key_line(&self.shared));
+    }
+}
+
+/// Where the latest kept phrase was saved, if one was.
+fn kept_line(ui: &mut egui::Ui, shared: &WorkerShared) {
+    if let Some(said) = shared.kept.lock().clone() {
+        status(ui, said);
     }
 }
 

@@ -7,11 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
+use descant_inference::files::kept_phrase;
 use descant_inference::files::midi_file::{self, BeatNote};
 use descant_inference::music::time::Meter;
-
-/// Environment variable naming the folder takes are saved to (default: `~/Descant/takes`).
-pub const TAKES_DIR_ENV: &str = "DESCANT_TAKES_DIR";
 
 /// A note Descant played, as the editor saw it (beats on Descant's timeline).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,26 +63,14 @@ pub fn take_file(notes: &[PlayedNote], bars: u32, clock: TakeClock, text: &str) 
     )
 }
 
-/// The folder takes go to: [`TAKES_DIR_ENV`], else `~/Descant/takes`, else the temporary folder.
+/// The folder takes go to (see [`kept_phrase::takes_dir`]).
 pub fn takes_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os(TAKES_DIR_ENV).filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    match descant_inference::files::catalog::descant_home() {
-        Some(home) => home.join("takes"),
-        None => std::env::temp_dir().join("descant-takes"),
-    }
+    kept_phrase::takes_dir()
 }
 
 /// Writes `bytes` as a new take file in `dir`; returns its path.
 pub fn save(dir: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let path = dir.join(format!("descant-take-{stamp}.mid"));
-    std::fs::write(&path, bytes)?;
-    Ok(path)
+    kept_phrase::save(dir, "descant-take", bytes)
 }
 
 #[cfg(test)]

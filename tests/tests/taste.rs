@@ -3,6 +3,9 @@
 //! `Descant.clap` through `clack-host`, offline (so every run plays the same). Run by
 //! `cargo xtask test`.
 
+use std::path::Path;
+use std::sync::OnceLock;
+
 use anyhow::Result;
 use descant_host::melodies::MELODIES;
 use descant_host_tests::{test_plugin_path, Input, OutNote, Pacer, PluginHost};
@@ -15,9 +18,25 @@ const ROUND: f64 = 40.0;
 /// Answers the simulated musician judges.
 const ANSWERS: usize = 20;
 
+/// The folder kept phrases go to in these tests (`DESCANT_TAKES_DIR`), set before any plugin
+/// loads: every test asks for it first.
+fn takes_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("descant-kept-")
+            .tempdir()
+            .expect("a temporary folder");
+        std::env::set_var("DESCANT_TAKES_DIR", dir.path());
+        dir
+    })
+    .path()
+}
+
 /// An offline host in Answer mode, pass-through off (every note out is Descant's), answering a
 /// beat after the call.
 fn answer_host() -> Result<PluginHost> {
+    takes_dir();
     let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 4096)?;
     h.set_offline()?;
     h.transport.tempo = 120.0;
@@ -315,5 +334,59 @@ fn a_learned_footswitch_asks_again_and_its_binding_is_saved_with_the_project() -
     let learned: serde_json::Value =
         serde_json::from_str(saved["fields"]["midi-learn"].as_str().unwrap_or("null"))?;
     assert_eq!(learned["again"]["number"], 64);
+    Ok(())
+}
+
+#[test]
+fn keep_saves_the_call_and_the_answer_as_a_take_once_per_answer() -> Result<()> {
+    let mut h = answer_host()?;
+    h.set_text("Seed", "11")?;
+    let kept_before = std::fs::read_dir(takes_dir())?.count();
+    let mut script = call_script(&h, 1, 0.0);
+    run_to(&mut h, 8.0, &mut script)?;
+    let answer = run_to(&mut h, 21.0, &mut Vec::new())?;
+    // Keep, pressed by a momentary pad: on, then off (one press; the second finds it kept).
+    press(&mut h, "Keep")?;
+    press(&mut h, "Keep")?;
+    run_to(&mut h, 22.0, &mut Vec::new())?;
+    let mut kept = Vec::new();
+    for _ in 0..100 {
+        kept = std::fs::read_dir(takes_dir())?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("descant-kept-"))
+            })
+            .collect();
+        if kept.len() > kept_before {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // (Other tests here keep answers into the same folder: find this one by its notes.)
+    let played: Vec<u8> = answer.iter().filter(|n| n.on).map(|n| n.key).collect();
+    let four_four: Vec<_> = MELODIES.iter().filter(|m| m.meter == (4, 4)).collect();
+    let (call, _) = four_four[1].notes();
+    let call: Vec<u8> = call
+        .iter()
+        .filter(|n| n.beat < 8.0)
+        .map(|n| n.key)
+        .collect();
+    let mut found = 0;
+    for path in &kept {
+        let song = descant_inference::files::midi_file::read(&std::fs::read(path)?)?;
+        let voice = |ch: u8| -> Vec<u8> {
+            song.notes
+                .iter()
+                .filter(|n| n.channel == ch)
+                .map(|n| n.key)
+                .collect()
+        };
+        if voice(0) == call && voice(1) == played {
+            found += 1;
+        }
+    }
+    assert_eq!(found, 1, "one take of this call and answer in {kept:?}");
     Ok(())
 }

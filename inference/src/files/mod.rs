@@ -3,6 +3,7 @@
 //! and tools; never the audio thread.
 
 pub mod catalog;
+pub mod kept_phrase;
 pub mod melody_lines;
 pub mod midi_file;
 pub mod presets;

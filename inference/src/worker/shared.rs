@@ -77,6 +77,9 @@ pub struct WorkerShared {
     /// What became of the latest vetoes, oldest first (the roll marks them, the editor says
     /// the latest). Written by the worker, read by the GUI; never touched by the audio thread.
     pub vetoed: Mutex<VecDeque<VetoOutcome>>,
+    /// Where the phrase the musician kept last was saved (or why it could not be). Written by
+    /// the worker, read by the GUI; never touched by the audio thread.
+    pub kept: Mutex<Option<String>>,
     /// Bumped to ask the worker to load its model again. Written by the GUI (or the main
     /// thread), read by the worker.
     pub(super) reload_request: AtomicU32,
@@ -125,6 +128,7 @@ impl Default for WorkerShared {
             notice: Mutex::new(None),
             vetoes: Mutex::new(Vec::with_capacity(VETOES_SHOWN)),
             vetoed: Mutex::new(VecDeque::with_capacity(VETOES_SHOWN)),
+            kept: Mutex::new(None),
             reload_request: AtomicU32::new(0),
             running: AtomicBool::new(true),
         }

@@ -22,6 +22,7 @@
 
 use crate::decode::steering::KeySetting;
 use crate::error::ModelError;
+use crate::files::kept_phrase::KeptPhrase;
 use crate::model::step::StepModel;
 use crate::model::tokenizer::TickNote;
 use crate::music::time::Meter;
@@ -184,6 +185,23 @@ impl AlongPlanner {
         let start = cx.clock.anchor + ceil_to(playhead + 1 - cx.clock.anchor, bar);
         cx.line.draw = cx.line.draw.wrapping_add(1);
         self.restart_from(cx, start, sink);
+    }
+
+    /// `Keep`: the last `bars` bars before `now` (from a bar line), the player's notes and the
+    /// line's, as the phrase to save; `None` when the line played nothing there.
+    pub(super) fn kept<M: StepModel>(&self, cx: &PlanContext<M>, bars: u32) -> Option<KeptPhrase> {
+        let bar = cx.clock.meter.bar_ticks();
+        let now = cx.clock.now;
+        let this_bar = cx.clock.anchor + (now - cx.clock.anchor).div_euclid(bar) * bar;
+        let from = this_bar - i64::from(bars.max(1)) * bar;
+        let within = |n: &&TickNote| n.onset >= from && n.onset < now;
+        let line: Vec<TickNote> = self.own.iter().filter(within).copied().collect();
+        (!line.is_empty()).then(|| KeptPhrase {
+            heard: cx.player.phrase.iter().filter(within).copied().collect(),
+            line,
+            meter: cx.clock.meter,
+            anchor: cx.clock.anchor,
+        })
     }
 
     /// The line is withdrawn from `tick` and planned again from there (`Again`, a veto).

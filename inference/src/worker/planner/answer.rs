@@ -39,11 +39,13 @@ use parking_lot::RwLock;
 
 use crate::decode::generator::Continuation;
 use crate::error::ModelError;
+use crate::files::kept_phrase::KeptPhrase;
 use crate::model::step::StepModel;
 use crate::model::tokenizer::TickNote;
 use crate::music::critic::{self, Scores};
 use crate::music::onset::Alternates;
 use crate::music::taste::{Features, TasteStore};
+use crate::music::time::Meter;
 
 use super::super::config::{AnswerLength, WorkerSettings};
 use super::context::{Clock, PlanContext};
@@ -89,6 +91,8 @@ pub(super) struct AnswerPlanner<M: StepModel> {
 struct LastAnswer {
     /// The call it answered.
     call: Vec<TickNote>,
+    /// Its notes.
+    notes: Vec<TickNote>,
     /// Its length in ticks, in whole bars (a pickup not counted).
     len: i64,
     /// The features of the candidate played.
@@ -161,6 +165,21 @@ impl<M: StepModel> ModeEvents for AnswerPlanner<M> {
         self.pending = false;
         self.hurry = false;
         self.last = None;
+    }
+
+    /// The answer kept is what was played.
+    fn adopt_choice(&mut self, meter: Meter, beat: f64, planned: u8, played: u8) {
+        if let Some(n) = self.last_note(meter, beat, planned) {
+            n.key = played;
+        }
+    }
+
+    fn drop_note(&mut self, beat: f64, key: u8) {
+        if let Some(last) = self.last.as_mut() {
+            let tick = to_tick(beat);
+            last.notes
+                .retain(|n| n.key != key || (n.onset - tick).abs() > 1);
+        }
     }
 }
 
@@ -339,6 +358,19 @@ impl<M: StepModel> AnswerPlanner<M> {
         self.redo = Some(redo);
     }
 
+    /// The latest answer's note `key` near `beat` (humanize may have moved the onset sent).
+    fn last_note(&mut self, meter: Meter, beat: f64, key: u8) -> Option<&mut TickNote> {
+        let tick = to_tick(beat);
+        let near = meter.beat_ticks() / 2;
+        self.last
+            .as_mut()?
+            .notes
+            .iter_mut()
+            .rev()
+            .filter(|n| n.key == key)
+            .find(|n| (n.onset - tick).abs() <= near)
+    }
+
     /// The chosen answer plays on to `tick`: its notes before it are sent now (ending by it),
     /// the rest are dropped.
     fn play_out_to(
@@ -356,15 +388,20 @@ impl<M: StepModel> AnswerPlanner<M> {
         }
     }
 
-    /// `Keep`: the taste learns that the latest answer was wanted (once per answer).
-    pub(super) fn keep(&mut self) {
-        let Some(last) = self.last.as_mut().filter(|l| !l.judged) else {
-            return;
-        };
+    /// `Keep`: the taste learns that the latest answer was wanted, and the call and the answer
+    /// are the phrase to save (once per answer: a second press finds it kept).
+    pub(super) fn keep(&mut self, clock: &Clock) -> Option<KeptPhrase> {
+        let last = self.last.as_mut().filter(|l| !l.judged)?;
         last.judged = true;
         let mut store = self.taste.write();
         store.taste.prefer(&last.played, &last.others);
         store.refused = None;
+        Some(KeptPhrase {
+            heard: last.call.clone(),
+            line: last.notes.clone(),
+            meter: clock.meter,
+            anchor: clock.anchor,
+        })
     }
 
     /// `Answer now`: the phrase played so far is answered at the next bar line after
@@ -486,6 +523,7 @@ impl<M: StepModel> AnswerPlanner<M> {
             let bar = cx.clock.meter.bar_ticks();
             self.last = Some(LastAnswer {
                 call: c.call,
+                notes: notes.iter().map(|(n, _)| *n).collect(),
                 len: ((c.end - c.start) / bar).max(1) * bar,
                 played,
                 others,

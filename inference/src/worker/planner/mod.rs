@@ -33,6 +33,7 @@ use parking_lot::RwLock;
 use crate::error::ModelError;
 pub use crate::events::Action;
 use crate::events::{ContextEvent, GeneratedNote};
+use crate::files::kept_phrase::KeptPhrase;
 use crate::files::take::{KeptTake, PlayMode};
 use crate::model::step::StepModel;
 use crate::model::tokenizer::TickNote;
@@ -193,6 +194,10 @@ pub struct Planner<M: StepModel = Model> {
     asked: Vec<Action>,
     /// Vetoes not yet carried out (they need the playhead and the sink).
     vetoes: Vec<Veto>,
+    /// The phrase the musician kept, for the worker to save as a take.
+    kept: Option<KeptPhrase>,
+    /// Continue's `Keep` saves this many bars: the `Phrase length` (4 when Off), as last read.
+    keep_bars: u32,
 }
 
 impl<M: StepModel> Planner<M> {
@@ -211,7 +216,14 @@ impl<M: StepModel> Planner<M> {
             switches: Switches::default(),
             asked: Vec::with_capacity(4),
             vetoes: Vec::with_capacity(MAX_VETOES),
+            kept: None,
+            keep_bars: 4,
         }
+    }
+
+    /// The phrase the musician kept since the last call, to save as a take (worker thread).
+    pub fn take_kept(&mut self) -> Option<KeptPhrase> {
+        self.kept.take()
     }
 
     /// The musician vetoed a planned note in the roll; carried out at the next plan.
@@ -225,11 +237,18 @@ impl<M: StepModel> Planner<M> {
     /// others when time runs, in the mode playing then.
     pub fn act(&mut self, action: Action) {
         match action {
-            Action::Keep => {
-                if self.mode == PlayMode::Answer {
-                    self.answer.keep();
+            Action::Keep => match self.mode {
+                PlayMode::Answer => {
+                    self.kept = self.answer.keep(&self.cx.clock).or(self.kept.take())
                 }
-            }
+                PlayMode::Continue => {
+                    self.kept = self
+                        .along
+                        .kept(&self.cx, self.keep_bars)
+                        .or(self.kept.take());
+                }
+                PlayMode::Loop => {}
+            },
             Action::Again if self.mode == PlayMode::Loop => self.looping.regenerate(),
             _ => {
                 if !self.asked.contains(&action) {
@@ -332,6 +351,10 @@ impl<M: StepModel> Planner<M> {
             self.drop_line();
             self.asked.clear();
         }
+        self.keep_bars = match settings.phrase_bars {
+            0 => 4,
+            n => n,
+        };
         if flipped(&mut self.switches.again, settings.again) {
             self.act(Action::Again);
         }
