@@ -16,6 +16,7 @@ mod loading;
 mod models;
 mod presets;
 mod render;
+mod taste;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +71,10 @@ enum Command {
     /// lines there, another piece's and a random note of the key, with a discriminator (a
     /// developer's command: it reads `tests/fixtures/heldout.txt`).
     Idiom(idiom::IdiomArgs),
+    /// Measures whether the session's taste learns what a musician likes: a simulated musician
+    /// who keeps leaping answers and asks again for the others, beside one who presses nothing,
+    /// then both after `Reset taste` (leap share of the answers, five at a time).
+    Taste(taste::TasteArgs),
     /// Lists the melodic lines in a folder of your own MIDI files, says what it skips and why,
     /// and whether there is enough to learn your style from.
     Lines(lines::LinesArgs),
@@ -108,6 +113,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Answers(args) => answers::run(args),
         Command::Heldout(args) => heldout::run(args),
         Command::Idiom(args) => idiom::run(args),
+        Command::Taste(args) => taste::run(args),
         Command::Lines(args) => lines::run(args),
         Command::Learn(args) => learn::run(args),
         Command::Models => models::run(),

@@ -17,6 +17,7 @@ mod host;
 pub mod idiom;
 mod jobs;
 pub mod melodies;
+pub mod musician;
 mod pace;
 pub mod phrase_ends;
 pub mod render;

@@ -8,13 +8,13 @@ use std::sync::OnceLock;
 
 use anyhow::Result;
 use descant_host::melodies::MELODIES;
-use descant_host_tests::{test_plugin_path, Input, OutNote, Pacer, PluginHost};
+use descant_host::musician::{
+    self, call_script, mean, press, reset_taste, run_to, saved_taste, session, Musician,
+};
+use descant_host_tests::{test_plugin_path, Input, OutNote, PluginHost};
 
 /// Block size.
 const BLOCK: u32 = 256;
-/// Beats per round of the simulated musician: a two-bar call, its answer, a press, room for a
-/// redraw.
-const ROUND: f64 = 40.0;
 /// Answers the simulated musician judges.
 const ANSWERS: usize = 20;
 
@@ -33,148 +33,22 @@ fn takes_dir() -> &'static Path {
     .path()
 }
 
-/// An offline host in Answer mode, pass-through off (every note out is Descant's), answering a
-/// beat after the call.
+/// An offline host in Answer mode (see [`musician::answer_host`]), seed 1, with the takes folder
+/// set.
 fn answer_host() -> Result<PluginHost> {
     takes_dir();
-    let mut h = PluginHost::load(&test_plugin_path(), 48_000.0, 4096)?;
-    h.set_offline()?;
-    h.transport.tempo = 120.0;
-    h.set_text("Pass through", "Off")?;
-    h.set_text("Mode", "Answer")?;
-    h.set_text("Answer after", "1.00 beats")?;
-    h.seek(0.0);
-    Ok(h)
-}
-
-/// The first two bars of the `k`th 4/4 melody, from `at` (beats), as a script of samples.
-fn call_script(h: &PluginHost, k: usize, at: f64) -> Vec<(u64, Input)> {
-    let four_four: Vec<_> = MELODIES.iter().filter(|m| m.meter == (4, 4)).collect();
-    let (notes, _) = four_four[k % four_four.len()].notes();
-    let spb = h.samples_per_beat();
-    let sample = |beat: f64| h.sample_pos + ((beat - h.beat) * spb).round() as u64;
-    let mut script = Vec::new();
-    for n in notes.iter().filter(|n| n.beat < 8.0) {
-        let on = at + n.beat;
-        script.push((
-            sample(on),
-            Input::NoteOn {
-                offset: 0,
-                key: n.key,
-                channel: 0,
-                velocity: 0.8,
-            },
-        ));
-        script.push((
-            sample(on + n.length.min(8.0 - n.beat) * 0.9),
-            Input::NoteOff {
-                offset: 0,
-                key: n.key,
-                channel: 0,
-            },
-        ));
-    }
-    script
-}
-
-/// Runs until `beat` with `script`.
-fn run_to(h: &mut PluginHost, beat: f64, script: &mut Vec<(u64, Input)>) -> Result<Vec<OutNote>> {
-    let end = h.sample_pos + ((beat - h.beat) * h.samples_per_beat()).round() as u64;
-    h.run_script(end, BLOCK, script, &mut Pacer::new(f64::INFINITY))
-}
-
-/// Flips the switch `name` (one press).
-fn press(h: &mut PluginHost, name: &'static str) -> Result<Vec<OutNote>> {
-    let now = h.param_text(name)?;
-    let to = if now == "On" { "Off" } else { "On" };
-    let normalized = h.text_to_value(name, to)?;
-    Ok(h.process(
-        BLOCK,
-        &[Input::Param {
-            offset: 0,
-            name,
-            normalized,
-        }],
-    )?
-    .1)
-}
-
-/// The share of a line's intervals that are leaps (a 4th or more).
-fn leap_share(notes: &[OutNote]) -> f64 {
-    let keys: Vec<i32> = notes
-        .iter()
-        .filter(|n| n.on)
-        .map(|n| i32::from(n.key))
-        .collect();
-    if keys.len() < 2 {
-        return 0.0;
-    }
-    let leaps = keys.windows(2).filter(|w| (w[1] - w[0]).abs() >= 5).count();
-    leaps as f64 / (keys.len() - 1) as f64
-}
-
-/// How a simulated musician answers an answer.
-#[derive(Clone, Copy, PartialEq)]
-enum Musician {
-    /// Presses nothing.
-    Silent,
-    /// Keeps answers that leap at least as often as the answers heard before did, on average,
-    /// and asks again for the others.
-    LovesLeaps,
-}
-
-/// `ANSWERS` rounds of call, answer and press; returns each answer's leap share and every note.
-fn session(h: &mut PluginHost, musician: Musician) -> Result<(Vec<f64>, Vec<OutNote>)> {
-    let mut shares = Vec::new();
-    let mut all = Vec::new();
-    for k in 0..ANSWERS {
-        let at = h.beat.ceil() + ROUND - h.beat.ceil() % ROUND;
-        let mut script = call_script(h, k, at);
-        all.extend(run_to(h, at + 8.0, &mut script)?);
-        // A beat of silence, then the answer from the bar line at +12 for two bars.
-        let answer = run_to(h, at + 21.0, &mut Vec::new())?;
-        let share = leap_share(&answer);
-        assert!(
-            answer.iter().any(|n| n.on),
-            "answer {k} was played: {answer:?}"
-        );
-        let heard = shares.iter().sum::<f64>() / shares.len().max(1) as f64;
-        shares.push(share);
-        all.extend(answer);
-        match musician {
-            Musician::Silent => {}
-            Musician::LovesLeaps if share >= heard.max(0.01) => all.extend(press(h, "Keep")?),
-            Musician::LovesLeaps => all.extend(press(h, "Again")?),
-        }
-        all.extend(run_to(h, at + 34.0, &mut Vec::new())?);
-    }
-    Ok((shares, all))
-}
-
-/// The taste as saved in the project: `(choices, leaps weight)`.
-fn saved_taste(h: &mut PluginHost) -> Result<(u64, f64)> {
-    let blob = h.save_state()?;
-    let json: serde_json::Value = serde_json::from_slice(&blob[8..])?;
-    let taste: serde_json::Value =
-        serde_json::from_str(json["fields"]["taste"].as_str().unwrap_or("null"))?;
-    Ok((
-        taste["choices"].as_u64().unwrap_or(0),
-        taste["weights"]["leaps"].as_f64().unwrap_or(0.0),
-    ))
-}
-
-fn mean(xs: &[f64]) -> f64 {
-    xs.iter().sum::<f64>() / xs.len().max(1) as f64
+    musician::answer_host(&test_plugin_path(), 1)
 }
 
 #[test]
 fn a_musician_who_keeps_leaping_answers_gets_more_leaps_and_the_project_keeps_that_taste(
 ) -> Result<()> {
     let mut silent = answer_host()?;
-    let (plain, _) = session(&mut silent, Musician::Silent)?;
+    let plain = session(&mut silent, Musician::Silent, ANSWERS, 0)?.shares;
     assert_eq!(saved_taste(&mut silent)?.0, 0, "no press, nothing learned");
     let mut h = answer_host()?;
-    let (leapy, notes) = session(&mut h, Musician::LovesLeaps)?;
+    let taught = session(&mut h, Musician::LovesLeaps, ANSWERS, 0)?;
+    let (leapy, notes) = (taught.shares, taught.notes);
     let curve = |s: &[f64]| {
         s.chunks(5)
             .map(|c| format!("{:.2}", mean(c)))
@@ -202,6 +76,15 @@ fn a_musician_who_keeps_leaping_answers_gets_more_leaps_and_the_project_keeps_th
     let mut reopened = answer_host()?;
     reopened.load_state(&blob)?;
     assert_eq!(saved_taste(&mut reopened)?, (choices, leaps));
+    // `Reset taste`: nothing learned, and the next answers are judged without it.
+    reset_taste(&mut h)?;
+    assert_eq!(saved_taste(&mut h)?, (0, 0.0));
+    session(&mut h, Musician::Silent, 2, ANSWERS)?;
+    assert_eq!(
+        saved_taste(&mut h)?,
+        (0, 0.0),
+        "a silent musician teaches nothing"
+    );
     Ok(())
 }
 
