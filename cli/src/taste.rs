@@ -51,6 +51,7 @@ pub fn run(args: TasteArgs) -> Result<()> {
         "seed", "musician", "while learning", "after reset"
     );
     let mut pooled: [Vec<Vec<f64>>; 2] = [Vec::new(), Vec::new()];
+    let mut home = [(0usize, 0usize); 2];
     let mut after: [Vec<Vec<f64>>; 2] = [Vec::new(), Vec::new()];
     for &seed in &args.seeds {
         for (i, who) in [Musician::Silent, Musician::LovesLeaps]
@@ -58,7 +59,10 @@ pub fn run(args: TasteArgs) -> Result<()> {
             .enumerate()
         {
             let mut h = musician::answer_host(&plugin, seed)?;
-            let learning = session(&mut h, who, n, 0)?.shares;
+            let played = session(&mut h, who, n, 0)?;
+            home[i].0 += played.home.iter().filter(|&&h| h).count();
+            home[i].1 += played.home.len();
+            let learning = played.shares;
             let (choices, leaps) = saved_taste(&mut h)?;
             reset_taste(&mut h)?;
             let reset = session(&mut h, Musician::Silent, r, n)?.shares;
@@ -92,9 +96,11 @@ pub fn run(args: TasteArgs) -> Result<()> {
         let learning: Vec<f64> = (0..n).map(|k| at(&pooled[i], k)).collect();
         let reset: Vec<f64> = (0..r).map(|k| at(&after[i], k)).collect();
         println!(
-            "{who:<10} while learning {}; after reset {}",
+            "{who:<10} while learning {}; after reset {}; answers ending on the tonic while \
+             learning {:.1} %",
             blocks(&learning),
-            blocks(&reset)
+            blocks(&reset),
+            100.0 * home[i].0 as f64 / home[i].1.max(1) as f64
         );
     }
     let _ = std::fs::remove_dir_all(&takes);

@@ -140,6 +140,7 @@ fn help_exits_zero_and_names_every_command() {
         "answers",
         "heldout",
         "idiom",
+        "taste",
         "lines",
     ] {
         assert!(help.contains(command), "{help}");

@@ -317,6 +317,15 @@ impl PluginHost {
         Ok(())
     }
 
+    /// The raw MIDI messages (controllers, pitch bend, ...) the plugin sent in the block just
+    /// processed, in order.
+    pub fn midi_out(&self) -> Vec<[u8; 3]> {
+        self.out_events
+            .iter()
+            .filter_map(|ev| ev.as_event::<MidiEvent>().map(|e| e.data()))
+            .collect()
+    }
+
     /// The notes the plugin sent in the block of `frames` just processed; fails on an event out
     /// of order, outside the block, or without a specific key and channel.
     fn notes_out(&self, frames: u32) -> Result<Vec<OutNote>> {

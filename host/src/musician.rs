@@ -14,7 +14,7 @@ use anyhow::Result;
 
 use crate::events::{Input, OutNote};
 use crate::host::PluginHost;
-use crate::melodies::MELODIES;
+use crate::melodies::{Melody, MELODIES};
 use crate::pace::Pacer;
 
 /// Block size.
@@ -47,10 +47,15 @@ pub fn answer_host(plugin: &Path, seed: u32) -> Result<PluginHost> {
     Ok(h)
 }
 
+/// The `k`th 4/4 melody (in turn).
+fn melody(k: usize) -> &'static Melody {
+    let four_four: Vec<&'static Melody> = MELODIES.iter().filter(|m| m.meter == (4, 4)).collect();
+    four_four[k % four_four.len()]
+}
+
 /// The first two bars of the `k`th 4/4 melody from `at` (beats), as a script of samples.
 pub fn call_script(h: &PluginHost, k: usize, at: f64) -> Vec<(u64, Input)> {
-    let four_four: Vec<_> = MELODIES.iter().filter(|m| m.meter == (4, 4)).collect();
-    let (notes, _) = four_four[k % four_four.len()].notes();
+    let (notes, _) = melody(k).notes();
     let spb = h.samples_per_beat();
     let sample = |beat: f64| h.sample_pos + ((beat - h.beat) * spb).round() as u64;
     let mut script = Vec::new();
@@ -125,6 +130,8 @@ pub fn leap_share(notes: &[OutNote]) -> f64 {
 pub struct Session {
     /// Each judged answer's leap share, in order.
     pub shares: Vec<f64>,
+    /// Whether each judged answer ended on its call's tonic (what `Ending = Home` asks).
+    pub home: Vec<bool>,
     /// Every note out, in order.
     pub notes: Vec<OutNote>,
 }
@@ -145,6 +152,8 @@ pub fn session(
         let answer = run_to(h, at + 21.0, &mut Vec::new())?;
         anyhow::ensure!(answer.iter().any(|n| n.on), "answer {k} was not played");
         let share = leap_share(&answer);
+        let last = answer.iter().filter(|n| n.on).last().map(|n| n.key % 12);
+        s.home.push(last == Some(melody(first + k).scale.tonic));
         let heard = s.shares.iter().sum::<f64>() / s.shares.len().max(1) as f64;
         s.shares.push(share);
         s.notes.extend(answer);

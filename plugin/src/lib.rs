@@ -179,7 +179,9 @@ impl Plugin for Descant {
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout::const_default()];
     // Controllers too: a footswitch or a pad may be learned for an action (`learn`).
     const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
-    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
+    // And out: with `Pass through` on, the player's controllers (a sustain pedal, the mod wheel,
+    // pitch bend) reach the instrument; a learned one never does.
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
 
     type Editor = nice_plug_egui::EguiEditor<editor::DescantEditor>;
     type SysExMessage = ();

@@ -194,7 +194,20 @@ fn a_learned_footswitch_asks_again_and_its_binding_is_saved_with_the_project() -
         value,
     };
     sent.extend(h.process(BLOCK, &[pedal(127)])?.1);
+    assert!(
+        h.midi_out().is_empty(),
+        "the learned pedal is Again's alone"
+    );
     sent.extend(h.process(BLOCK, &[pedal(0)])?.1);
+    // The mod wheel, not learned, passes through to the instrument.
+    let wheel = Input::Cc {
+        offset: 0,
+        channel: 0,
+        cc: 1,
+        value: 90,
+    };
+    sent.extend(h.process(BLOCK, &[wheel])?.1);
+    assert_eq!(h.midi_out(), [[0xB0, 1, 90]]);
     sent.extend(run_to(&mut h, 28.0, &mut Vec::new())?);
     let descants: Vec<_> = sent
         .iter()
