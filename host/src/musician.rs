@@ -152,7 +152,7 @@ pub fn session(
         let answer = run_to(h, at + 21.0, &mut Vec::new())?;
         anyhow::ensure!(answer.iter().any(|n| n.on), "answer {k} was not played");
         let share = leap_share(&answer);
-        let last = answer.iter().filter(|n| n.on).last().map(|n| n.key % 12);
+        let last = answer.iter().rfind(|n| n.on).map(|n| n.key % 12);
         s.home.push(last == Some(melody(first + k).scale.tonic));
         let heard = s.shares.iter().sum::<f64>() / s.shares.len().max(1) as f64;
         s.shares.push(share);
