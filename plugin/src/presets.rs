@@ -21,6 +21,11 @@ use crate::params::DescantParams;
 /// every change is an action.
 pub const NOT_IN_PRESETS: [&str; 3] = ["Bypass", "Again", "Answer now"];
 
+/// Parameters a preset no longer sets, and a preset saved before that may still name: `Keep`,
+/// Loop's switch and, since 0.3, an action in Answer and Continue mode (a preset that changed it
+/// would keep an answer). A preset naming it loads and leaves it as it is.
+pub const IGNORED_IN_PRESETS: [&str; 1] = ["Keep"];
+
 /// Parameters of the session rather than the sound (how Descant is wired into the track and
 /// clocked): a preset sets them only when it names them, and otherwise leaves them as they are.
 pub const SESSION: [&str; 5] = [
@@ -47,6 +52,9 @@ pub fn resolve(preset: &Preset, params: &DescantParams) -> Result<Vec<(ParamPtr,
     let all = named(params);
     let mut out = Vec::with_capacity(preset.params.len());
     for (name, text) in &preset.params {
+        if IGNORED_IN_PRESETS.contains(&name.as_str()) {
+            continue;
+        }
         if NOT_IN_PRESETS.contains(&name.as_str()) {
             return Err(format!("\"{name}\" is not set by presets"));
         }
@@ -61,7 +69,9 @@ pub fn resolve(preset: &Preset, params: &DescantParams) -> Result<Vec<(ParamPtr,
     }
     for (name, ptr) in &all {
         let named = preset.params.contains_key(name);
-        let kept = NOT_IN_PRESETS.contains(&name.as_str()) || SESSION.contains(&name.as_str());
+        let kept = NOT_IN_PRESETS.contains(&name.as_str())
+            || SESSION.contains(&name.as_str())
+            || IGNORED_IN_PRESETS.contains(&name.as_str());
         if !named && !kept {
             // SAFETY: as in `named`.
             out.push((*ptr, unsafe { ptr.default_normalized_value() }));
@@ -74,7 +84,11 @@ pub fn resolve(preset: &Preset, params: &DescantParams) -> Result<Vec<(ParamPtr,
 pub fn capture(params: &DescantParams, name: &str, description: &str) -> Preset {
     let values: BTreeMap<String, String> = named(params)
         .into_iter()
-        .filter(|(n, _)| !NOT_IN_PRESETS.contains(&n.as_str()) && !SESSION.contains(&n.as_str()))
+        .filter(|(n, _)| {
+            !NOT_IN_PRESETS.contains(&n.as_str())
+                && !SESSION.contains(&n.as_str())
+                && !IGNORED_IN_PRESETS.contains(&n.as_str())
+        })
         .map(|(n, ptr)| {
             // SAFETY: as in `named`.
             let text =
@@ -113,9 +127,27 @@ mod tests {
         for preset in factory() {
             let values = resolve(&preset, &params)
                 .unwrap_or_else(|e| panic!("factory preset {}: {e}", preset.name));
-            let kept = NOT_IN_PRESETS.len() + SESSION.len();
+            let kept = NOT_IN_PRESETS.len() + SESSION.len() + IGNORED_IN_PRESETS.len();
             assert_eq!(values.len(), named(&params).len() - kept);
         }
+    }
+
+    #[test]
+    fn a_preset_saved_before_0_3_with_keep_loads_and_leaves_keep_alone() {
+        let params = DescantParams::default();
+        let mut old = capture(&params, "old", "");
+        assert!(!old.params.contains_key("Keep"), "no longer saved");
+        old.params.insert("Keep".to_owned(), "On".to_owned());
+        let values = resolve(&old, &params).expect("it loads");
+        let keep = named(&params)
+            .into_iter()
+            .find(|(n, _)| n == "Keep")
+            .map(|(_, p)| p)
+            .unwrap();
+        assert!(
+            values.iter().all(|(p, _)| *p != keep),
+            "Keep is left as it is"
+        );
     }
 
     #[test]

@@ -56,17 +56,7 @@ fn the_line_starts_on_the_next_bar_line_and_plays_in_its_first_bar() {
 
 #[test]
 fn again_redraws_the_line_from_the_next_bar_line() {
-    let mut rig = Rig::new();
-    rig.planner.hear(transport((4, 4), true, 0));
-    let settings = along_in_key(
-        Key {
-            tonic: 0,
-            mode: Mode::Major,
-        },
-        3,
-    );
-    let mut out = Recorder::default();
-    plan_until(&mut rig, &settings, beats(0.0), beats(16.0), &mut out);
+    let (mut rig, settings, mut out) = planned_line(0.0, 3);
     let before: Vec<_> = out.notes.clone();
     assert!(before.iter().any(|n| n.onset_beat >= 8.0));
     let again = super::WorkerSettings {
@@ -603,8 +593,9 @@ fn the_key_heard_stays_over_a_loop_wrap_and_a_reset_forgets_it() {
     assert_eq!(rig.planner.cx.player.collection, None);
 }
 
-/// Continue in C major from beat 0, planned to beat 16 with the playhead at `playhead`.
-fn planned_line(playhead: f64) -> (Rig, super::WorkerSettings, Recorder) {
+/// Continue in C major with `seed` from beat 0, planned to beat 16 with the playhead at
+/// `playhead`.
+fn planned_line(playhead: f64, seed: u64) -> (Rig, super::WorkerSettings, Recorder) {
     let mut rig = Rig::new();
     rig.planner.hear(transport((4, 4), true, 0));
     let settings = along_in_key(
@@ -612,7 +603,7 @@ fn planned_line(playhead: f64) -> (Rig, super::WorkerSettings, Recorder) {
             tonic: 0,
             mode: Mode::Major,
         },
-        5,
+        seed,
     );
     let mut out = Recorder::default();
     plan_until(&mut rig, &settings, beats(playhead), beats(16.0), &mut out);
@@ -621,7 +612,7 @@ fn planned_line(playhead: f64) -> (Rig, super::WorkerSettings, Recorder) {
 
 #[test]
 fn a_vetoed_note_a_beat_or_more_ahead_is_planned_again_without_its_key() {
-    let (mut rig, settings, mut out) = planned_line(0.0);
+    let (mut rig, settings, mut out) = planned_line(0.0, 5);
     let target = *out
         .notes
         .iter()
@@ -669,7 +660,7 @@ fn a_vetoed_note_a_beat_or_more_ahead_is_planned_again_without_its_key() {
 
 #[test]
 fn a_vetoed_note_under_a_beat_ahead_is_dropped_and_one_already_sounding_stays() {
-    let (mut rig, settings, mut out) = planned_line(0.0);
+    let (mut rig, settings, mut out) = planned_line(0.0, 5);
     // The line's second note, with the first already sounding.
     let close = *out.notes.get(1).expect("a second note");
     // The playhead half a beat before it.
