@@ -29,7 +29,8 @@
 //! and as many bars; `Answer now` answers the phrase played so far at the next bar line without
 //! waiting for `Answer after` or for the keys to be released; `Keep` keeps the answer. `Keep`
 //! and `Again` are also a choice the session's [taste](crate::music::taste) learns from, once
-//! per answer: the answer played against the other candidates the critic had.
+//! per answer: the answer played against the other candidates the critic had. So is a veto of one
+//! of its notes: the answer with the replacement (or without the note) against it as it was.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -44,7 +45,7 @@ use crate::model::step::StepModel;
 use crate::model::tokenizer::TickNote;
 use crate::music::critic::{self, Scores};
 use crate::music::onset::Alternates;
-use crate::music::taste::{Features, TasteStore};
+use crate::music::taste::{Feature, Features, TasteStore};
 use crate::music::time::Meter;
 
 use super::super::config::{AnswerLength, WorkerSettings};
@@ -356,6 +357,38 @@ impl<M: StepModel> AnswerPlanner<M> {
         self.base = None;
         cx.line.draw = cx.line.draw.wrapping_add(1);
         self.redo = Some(redo);
+    }
+
+    /// A veto of the latest answer's note `key` at `beat`, replaced by `by` (or dropped): the
+    /// taste learns that the answer as it now is was preferred to the answer as it was (one
+    /// choice). Called before the answer's notes take the change.
+    pub(super) fn learn_veto(&mut self, meter: Meter, beat: f64, key: u8, by: Option<u8>) {
+        let Some(last) = self.last.as_ref() else {
+            return;
+        };
+        let tick = to_tick(beat);
+        let near = meter.beat_ticks() / 2;
+        let Some(i) = last
+            .notes
+            .iter()
+            .rposition(|n| n.key == key && (n.onset - tick).abs() <= near)
+        else {
+            return;
+        };
+        let mut after = last.notes.clone();
+        match by {
+            Some(k) => after[i].key = k,
+            None => {
+                after.remove(i);
+            }
+        }
+        // (A key changed or a note dropped leaves the rhythm's kinship with the call as it was.)
+        let kinship = last.played.get(Feature::Echo);
+        let was = Features::of(&last.notes, &last.call, kinship);
+        let now = Features::of(&after, &last.call, kinship);
+        let mut store = self.taste.write();
+        store.taste.prefer(&now, &[was]);
+        store.refused = None;
     }
 
     /// The latest answer's note `key` near `beat` (humanize may have moved the onset sent).

@@ -422,6 +422,9 @@ impl<M: StepModel> Planner<M> {
             .filter(|_| time_left);
         self.cx.replace_sent(index, veto.key, by, sink);
         let meter = self.cx.clock.meter;
+        if self.mode == PlayMode::Answer {
+            self.answer.learn_veto(meter, note.onset_beat, veto.key, by);
+        }
         match by {
             Some(key) => {
                 self.each(|p| p.adopt_choice(meter, note.onset_beat, veto.key, key));

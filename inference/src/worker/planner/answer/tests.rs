@@ -591,4 +591,6 @@ fn a_vetoed_answer_note_takes_the_next_likely_key_and_never_the_vetoed_one() {
         "the onset choice cannot bring it back"
     );
     out.assert_monophonic();
+    // A veto is a choice the taste learns from: the answer with `by` over the one with the key.
+    assert_eq!(rig.taste.read().taste.choices(), 1);
 }
