@@ -3,6 +3,7 @@
 //!
 //! One file per part:
 //! - [`thread`]: the thread and its turn loop (spawn, stop, load on request, catch panics);
+//! - `outlet`: where the planner's notes, retractions and figures go (the worker's `PlanSink`);
 //! - [`load`]: loading the runtime, the model and its originality index; watching their files;
 //! - `planner/`: the decisions, as plain synchronous code over [`crate::model::step::StepModel`]: one
 //!   planner per mode (Answer, Continue, Loop) and what they share, unit-tested on a fake model;
@@ -17,6 +18,7 @@ pub mod choice;
 pub mod config;
 pub mod load;
 pub mod lookahead;
+mod outlet;
 pub(crate) mod planner;
 pub mod shared;
 pub mod thread;

@@ -19,12 +19,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::error::ModelError;
-use crate::events::{ContextEvent, GeneratedNote, Plan};
+use crate::events::{ContextEvent, Plan};
 use crate::files::catalog;
 use crate::files::kept_phrase::{self, KeptPhrase};
 use crate::model::Model;
-use crate::music::critic::Scores;
-use crate::music::key::Key;
 use crate::worker::lookahead::Lookahead;
 
 use super::choice::ModelSource;
@@ -32,8 +30,9 @@ use super::choice::{source_for_choice, source_name, ModelChoice, Pick};
 #[cfg(debug_assertions)]
 use super::load::Fault;
 use super::load::{load_model, load_ngrams, panic_text, FilesSeen};
-use super::planner::{to_tick, PlanSink, PlanTime, Planner, VetoOutcome};
-use super::shared::{ModelStatus, WorkerShared, PLAN_VIEW_NOTES, VETOES_SHOWN};
+use super::outlet::Outlet;
+use super::planner::{to_tick, PlanTime, Planner};
+use super::shared::{ModelStatus, WorkerShared};
 use super::{SettingsSource, WorkerConfig};
 
 /// How far ahead of the playhead the worker plans when rendering offline, in beats (live, the
@@ -151,93 +150,6 @@ struct Worker {
     late_seen: u64,
     /// Which model to load and when, and the recovery from failures.
     loading: Loading,
-}
-
-/// The worker's [`PlanSink`]: notes to the audio thread's queue and the GUI's plan view, figures
-/// to the shared atomics, costs to the look-ahead.
-struct Outlet<'a> {
-    /// Worker → audio: planned notes and retractions.
-    notes: &'a mut rtrb::Producer<Plan>,
-    /// Where figures are published.
-    shared: &'a WorkerShared,
-    /// Tuned by each note's margin and cost.
-    lookahead: &'a mut Lookahead,
-}
-
-impl PlanSink for Outlet<'_> {
-    fn note(&mut self, note: GeneratedNote, work: Duration) {
-        let block = self.shared.block.read();
-        let tempo = block.tempo.clamp(1.0, 1000.0);
-        let margin = (note.onset_beat - block.playhead_beat) * 60.0 / tempo;
-        self.lookahead.on_note(margin, work.as_secs_f64());
-        if self.notes.push(Plan::Note(note)).is_ok() {
-            self.shared
-                .telemetry
-                .generated_notes
-                .fetch_add(1, Ordering::Relaxed);
-            let mut planned = self.shared.planned.lock();
-            if planned.len() == PLAN_VIEW_NOTES {
-                planned.pop_front();
-            }
-            planned.push_back(note);
-        } else {
-            self.shared
-                .telemetry
-                .queue_full_drops
-                .fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn retract_from(&mut self, from_beat: f64, epoch: u32) {
-        // A retraction that does not fit is lost: the notes it names then play (the clash is
-        // heard, nothing hangs).
-        let _ = self.notes.push(Plan::Retract { from_beat, epoch });
-        self.shared
-            .planned
-            .lock()
-            .retain(|n| n.onset_beat < from_beat - 1e-9);
-    }
-
-    fn line_started(&mut self, cost: Duration) {
-        self.lookahead.on_line_start(cost.as_secs_f64());
-    }
-
-    fn token_micros(&mut self, micros: u32) {
-        self.shared
-            .telemetry
-            .step_micros
-            .store(micros, Ordering::Relaxed);
-    }
-
-    fn key_in_use(&mut self, key: Option<Key>) {
-        self.shared
-            .telemetry
-            .key_in_use
-            .store(key.map_or(0, |k| 1 + k.index() as u32), Ordering::Relaxed);
-    }
-
-    fn originality_interventions(&mut self, added: u64) {
-        self.shared
-            .telemetry
-            .originality_interventions
-            .fetch_add(added, Ordering::Relaxed);
-    }
-
-    fn kept_take_beats(&mut self, beats: f64) {
-        self.shared.telemetry.kept_take_beats.store(beats);
-    }
-
-    fn answer_chosen(&mut self, scores: Scores, candidates: u32) {
-        *self.shared.answer.lock() = Some((scores, candidates));
-    }
-
-    fn vetoed(&mut self, outcome: VetoOutcome) {
-        let mut shown = self.shared.vetoed.lock();
-        if shown.len() == VETOES_SHOWN {
-            shown.pop_front();
-        }
-        shown.push_back(outcome);
-    }
 }
 
 impl Worker {

@@ -30,7 +30,8 @@
 //! waiting for `Answer after` or for the keys to be released; `Keep` keeps the answer. `Keep`
 //! and `Again` are also a choice the session's [taste](crate::music::taste) learns from, once
 //! per answer: the answer played against the other candidates the critic had. So is a veto of one
-//! of its notes: the answer with the replacement (or without the note) against it as it was.
+//! of its notes: the answer with the replacement (or without the note) against it as it was. The
+//! actions are in [`actions`].
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -40,20 +41,17 @@ use parking_lot::RwLock;
 
 use crate::decode::generator::Continuation;
 use crate::error::ModelError;
-use crate::files::kept_phrase::KeptPhrase;
 use crate::model::step::StepModel;
 use crate::model::tokenizer::TickNote;
 use crate::music::critic::{self, Scores};
 use crate::music::onset::Alternates;
-use crate::music::taste::{Feature, Features, TasteStore};
+use crate::music::taste::{Features, TasteStore};
 use crate::music::time::Meter;
 
 use super::super::config::{AnswerLength, WorkerSettings};
 use super::context::{Clock, PlanContext};
 use super::line::{note_timer, Frame, Step};
-use super::{
-    ceil_to, to_beat, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime, START_GRID_TICKS,
-};
+use super::{ceil_to, to_tick, ModeEvents, ModePlanner, PlanSink, PlanTime, START_GRID_TICKS};
 use candidate::{judge, Slot};
 
 /// Candidates an answer is chosen from, at least (even when time is short).
@@ -325,143 +323,6 @@ impl<M: StepModel> AnswerPlanner<M> {
         Ok(self.play_best(cx, sink))
     }
 
-    /// `Again`: the taste learns that the latest answer was not wanted (once), and it is redrawn
-    /// whole from the next bar line after `playhead`; it plays on to that bar line, and what of
-    /// it comes after is withdrawn. Nothing happens before a first answer.
-    pub(super) fn again(
-        &mut self,
-        cx: &mut PlanContext<M>,
-        settings: &WorkerSettings,
-        playhead: i64,
-        sink: &mut impl PlanSink,
-    ) {
-        let Some(last) = self.last.as_mut() else {
-            return;
-        };
-        if !last.judged {
-            last.judged = true;
-            let mut store = self.taste.write();
-            store.taste.reject(&last.played, &last.others);
-            store.refused = None;
-        }
-        let bar = cx.clock.meter.bar_ticks();
-        let start = cx.clock.anchor + ceil_to(playhead + 1 - cx.clock.anchor, bar);
-        let redo = Redo {
-            call: last.call.clone(),
-            span: (start, start + last.len),
-        };
-        cx.withdraw_from(to_beat(start), sink);
-        cx.drop_line();
-        self.choosing = None;
-        self.play_out_to(cx, settings, start, sink);
-        self.base = None;
-        cx.line.draw = cx.line.draw.wrapping_add(1);
-        self.redo = Some(redo);
-    }
-
-    /// A veto of the latest answer's note `key` at `beat`, replaced by `by` (or dropped): the
-    /// taste learns that the answer as it now is was preferred to the answer as it was (one
-    /// choice). Called before the answer's notes take the change.
-    pub(super) fn learn_veto(&mut self, meter: Meter, beat: f64, key: u8, by: Option<u8>) {
-        let Some(last) = self.last.as_ref() else {
-            return;
-        };
-        let tick = to_tick(beat);
-        let near = meter.beat_ticks() / 2;
-        let Some(i) = last
-            .notes
-            .iter()
-            .rposition(|n| n.key == key && (n.onset - tick).abs() <= near)
-        else {
-            return;
-        };
-        let mut after = last.notes.clone();
-        match by {
-            Some(k) => after[i].key = k,
-            None => {
-                after.remove(i);
-            }
-        }
-        // (A key changed or a note dropped leaves the rhythm's kinship with the call as it was.)
-        let kinship = last.played.get(Feature::Echo);
-        let was = Features::of(&last.notes, &last.call, kinship);
-        let now = Features::of(&after, &last.call, kinship);
-        let mut store = self.taste.write();
-        store.taste.prefer(&now, &[was]);
-        store.refused = None;
-    }
-
-    /// The latest answer's note `key` near `beat` (humanize may have moved the onset sent).
-    fn last_note(&mut self, meter: Meter, beat: f64, key: u8) -> Option<&mut TickNote> {
-        let tick = to_tick(beat);
-        let near = meter.beat_ticks() / 2;
-        self.last
-            .as_mut()?
-            .notes
-            .iter_mut()
-            .rev()
-            .filter(|n| n.key == key)
-            .find(|n| (n.onset - tick).abs() <= near)
-    }
-
-    /// The chosen answer plays on to `tick`: its notes before it are sent now (ending by it),
-    /// the rest are dropped.
-    fn play_out_to(
-        &mut self,
-        cx: &mut PlanContext<M>,
-        settings: &WorkerSettings,
-        tick: i64,
-        sink: &mut impl PlanSink,
-    ) {
-        for (mut n, alternates) in std::mem::take(&mut self.chosen) {
-            if n.onset < tick {
-                n.duration = n.duration.min(tick - n.onset);
-                cx.emit_with(n, alternates, settings, f64::MIN, Duration::ZERO, sink);
-            }
-        }
-    }
-
-    /// `Keep`: the taste learns that the latest answer was wanted, and the call and the answer
-    /// are the phrase to save (once per answer: a second press finds it kept).
-    pub(super) fn keep(&mut self, clock: &Clock) -> Option<KeptPhrase> {
-        let last = self.last.as_mut().filter(|l| !l.judged)?;
-        last.judged = true;
-        let mut store = self.taste.write();
-        store.taste.prefer(&last.played, &last.others);
-        store.refused = None;
-        Some(KeptPhrase {
-            heard: last.call.clone(),
-            line: last.notes.clone(),
-            meter: clock.meter,
-            anchor: clock.anchor,
-        })
-    }
-
-    /// `Answer now`: the phrase played so far is answered at the next bar line after
-    /// `playhead`; an answer chosen for later (the planner chooses as soon as the player stops)
-    /// or playing is withdrawn from there.
-    pub(super) fn answer_now(
-        &mut self,
-        cx: &mut PlanContext<M>,
-        settings: &WorkerSettings,
-        playhead: i64,
-        sink: &mut impl PlanSink,
-    ) {
-        if cx.player.phrase.is_empty() {
-            return;
-        }
-        let bar = cx.clock.meter.bar_ticks();
-        let next_bar = cx.clock.anchor + ceil_to(playhead + 1 - cx.clock.anchor, bar);
-        cx.withdraw_from(to_beat(next_bar), sink);
-        cx.drop_line();
-        self.play_out_to(cx, settings, next_bar, sink);
-        self.choosing = None;
-        self.base = None;
-        self.redo = None;
-        self.pending = true;
-        self.hurry = true;
-    }
-
     /// Where the answer being chosen goes: `span`, unless the playhead reached the start of an
     /// answer whose candidates were being written (a slow machine, a dense answer): then that
     /// answer keeps its place and is late, and the best so far plays from where the playhead is
@@ -611,6 +472,7 @@ impl<M: StepModel> AnswerPlanner<M> {
     }
 }
 
+mod actions;
 mod candidate;
 #[cfg(test)]
 mod tests;
