@@ -10,6 +10,7 @@ mod bench;
 mod duet;
 mod heldout;
 mod idiom;
+mod instances;
 mod learn;
 mod lines;
 mod loading;

@@ -26,6 +26,7 @@ mod help;
 mod learn;
 mod logging;
 mod outbox;
+mod param_kinds;
 mod params;
 mod picker;
 mod preset_menu;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use descant_inference::decode::steering::{KeySetting, Steering};
 use descant_inference::files::take::KeptTake;
-use descant_inference::music::key::{Key, KEY_COUNT};
+use descant_inference::music::key::Key;
 use descant_inference::music::taste::TasteStore;
 use descant_inference::worker::ModelChoice;
 use nice_plug::prelude::*;
@@ -17,6 +17,7 @@ use parking_lot::RwLock;
 pub use crate::choices::{answer_length, EndingChoice, ModeChoice, VoiceChoice, MATCH_THE_CALL};
 pub use crate::editor_memory::{EditorMemory, EDITOR_MAX, EDITOR_MIN};
 use crate::learn::MidiLearn;
+use crate::param_kinds::{key_param, named, percent_param, register_param, CHANNEL_NAMES};
 use crate::styles::style_param;
 
 /// All of Descant's parameters and the editor's persisted state.
@@ -242,72 +243,6 @@ impl DescantParams {
             voice: self.voice.value().into(),
         }
     }
-}
-
-/// Chord channel choices: off, then MIDI channels 1 to 16.
-const CHANNEL_NAMES: [&str; 17] = [
-    "Off", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
-];
-
-/// Display names for an `IntParam` indexing into `names`, and their inverse (case-insensitive).
-fn named(param: IntParam, names: &'static [&'static str]) -> IntParam {
-    param
-        .with_value_to_string(Arc::new(move |v| {
-            names
-                .get(usize::try_from(v).unwrap_or(0))
-                .copied()
-                .unwrap_or("?")
-                .to_string()
-        }))
-        .with_string_to_value(Arc::new(move |s| {
-            let s = s.trim();
-            names
-                .iter()
-                .position(|n| n.eq_ignore_ascii_case(s))
-                .map(|i| i as i32)
-                .or_else(|| s.parse().ok())
-        }))
-}
-
-fn key_param() -> IntParam {
-    IntParam::new(
-        "Key",
-        0,
-        IntRange::Linear {
-            min: 0,
-            max: KEY_COUNT as i32,
-        },
-    )
-    .with_value_to_string(Arc::new(|v| {
-        if v <= 0 {
-            "Auto".to_string()
-        } else {
-            Key::from_index((v - 1) as usize).name()
-        }
-    }))
-    .with_string_to_value(Arc::new(|s| {
-        let s = s.trim();
-        if s.eq_ignore_ascii_case("auto") {
-            return Some(0);
-        }
-        (0..KEY_COUNT)
-            .find(|&i| Key::from_index(i).name().eq_ignore_ascii_case(s))
-            .map(|i| i as i32 + 1)
-    }))
-}
-
-fn register_param(name: &str, default: i32) -> IntParam {
-    IntParam::new(name, default, IntRange::Linear { min: 21, max: 108 })
-        .with_value_to_string(formatters::v2s_i32_key_formatter())
-        .with_string_to_value(formatters::s2v_i32_key_formatter())
-}
-
-fn percent_param(name: &str, default: f32) -> FloatParam {
-    FloatParam::new(name, default, FloatRange::Linear { min: 0.0, max: 1.0 })
-        .with_step_size(0.01)
-        .with_unit("%")
-        .with_value_to_string(formatters::v2s_f32_percentage(0))
-        .with_string_to_value(formatters::s2v_f32_percentage())
 }
 
 impl Default for DescantParams {

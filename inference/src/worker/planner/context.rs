@@ -30,7 +30,7 @@ const KEY_NOTES: usize = key::HOME_NOTES;
 pub(super) const LISTEN_BARS: i64 = 1;
 
 /// Vetoed keys remembered at once (the oldest go first).
-const MAX_VETOED: usize = 64;
+pub(super) const MAX_VETOED: usize = 64;
 
 /// When the plan is made and in which bars.
 #[derive(Debug, Clone, Copy)]
@@ -323,23 +323,6 @@ impl<M: StepModel> PlanContext<M> {
 
     /// The audio thread played `played` for the note sent as `planned` at `beat` (the onset
     /// choice): the notes sent say what was played.
-    /// The sent note of the line's epoch that the roll showed as `key` at `beat`, and its place
-    /// among the notes sent.
-    pub(super) fn sent_note(&self, key: u8, beat: f64) -> Option<(usize, GeneratedNote)> {
-        self.sent.notes.iter().enumerate().rev().find_map(|(i, n)| {
-            (n.key == key && n.epoch == self.clock.epoch && (n.onset_beat - beat).abs() < 1e-6)
-                .then_some((i, *n))
-        })
-    }
-
-    /// A key vetoed at `tick`: lines planned there from now on avoid it.
-    pub(super) fn ban(&mut self, tick: i64, key: u8) {
-        if self.line.vetoed.len() == MAX_VETOED {
-            self.line.vetoed.remove(0);
-        }
-        self.line.vetoed.push((tick, key));
-    }
-
     pub(super) fn adopt_choice(&mut self, beat: f64, planned: u8, played: u8) {
         let mut sent = self
             .sent

@@ -375,42 +375,6 @@ impl<M: StepModel> PlanContext<M> {
             .map_or(f64::MIN, |n| n.onset_beat + n.length_beats);
     }
 
-    /// The sent note at `index` (see [`PlanContext::sent_note`]) is withdrawn and, when `by` is
-    /// given, sent again with that key (its alternates without `vetoed` or `by`, so the onset
-    /// choice cannot bring the vetoed key back); the notes sent after it are sent again as they
-    /// were.
-    pub(super) fn replace_sent(
-        &mut self,
-        index: usize,
-        vetoed: u8,
-        by: Option<u8>,
-        sink: &mut impl PlanSink,
-    ) {
-        let note = self.sent.notes[index];
-        let after: Vec<GeneratedNote> = self.sent.notes[index + 1..].to_vec();
-        self.withdraw_from(note.onset_beat, sink);
-        if let Some(key) = by {
-            let left: Vec<u8> = note
-                .alternates
-                .keys()
-                .filter(|&k| k != vetoed && k != key)
-                .collect();
-            let alternates = Alternates::new(&left, note.alternates.strong);
-            self.send(
-                GeneratedNote {
-                    key,
-                    alternates,
-                    ..note
-                },
-                Duration::ZERO,
-                sink,
-            );
-        }
-        for n in after {
-            self.send(n, Duration::ZERO, sink);
-        }
-    }
-
     /// Sends a planned note. A note that would start before the previous one ends (a stretch
     /// planned twice, e.g. after a loop changed length) is not sent: Descant's line stays
     /// monophonic.

@@ -24,6 +24,7 @@ pub(crate) mod fake;
 mod line;
 mod looping;
 mod memory;
+mod veto;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +51,8 @@ use answer::AnswerPlanner;
 pub use answer::MATCH_CAP_BARS;
 use context::PlanContext;
 use looping::LoopPlanner;
+use veto::MAX_VETOES;
+pub use veto::{Veto, VetoOutcome};
 
 /// Grid an answer starts on: a sixteenth note, in ticks.
 pub const START_GRID_TICKS: i64 = 3;
@@ -131,33 +134,6 @@ trait ModeEvents {
     /// The note `key` at `beat` was vetoed and dropped: it will not play.
     fn drop_note(&mut self, _beat: f64, _key: u8) {}
 }
-
-/// A planned note the musician vetoed in the roll: its key and its onset, as the roll showed it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Veto {
-    /// MIDI key.
-    pub key: u8,
-    /// Onset in beats (as sent).
-    pub beat: f64,
-}
-
-/// What became of a veto (the editor shows it).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum VetoOutcome {
-    /// Continue: the line was planned again from the note's onset, without that key there.
-    Replanned(Veto),
-    /// Answer and Loop: the note took the model's next likely key there instead (its onset
-    /// choice's alternates, drawn when the note was planned).
-    Replaced(Veto, u8),
-    /// No time to plan again (under a beat ahead), or no other key drawn there: the note was
-    /// dropped, a rest in its place.
-    Dropped(Veto),
-    /// The note had already started, or is no longer planned: nothing changed.
-    TooLate(Veto),
-}
-
-/// Vetoes waiting for the planner at once (more are refused: a burst of clicks).
-const MAX_VETOES: usize = 16;
 
 /// The action switches as last seen (a flip is one action; the first look only takes note).
 #[derive(Debug, Default)]
@@ -387,52 +363,6 @@ impl<M: StepModel> Planner<M> {
                         .answer_now(&mut self.cx, settings, playhead, sink);
                 }
                 _ => {}
-            }
-        }
-    }
-
-    /// A veto (see [`VetoOutcome`]): in Continue, with a beat or more to go, the line is planned
-    /// again from the note's onset, that key masked there; otherwise the note takes the next
-    /// likely key the model drew there, or is dropped. Each mode's memory (Continue's own line,
-    /// Loop's recording and kept take) keeps what will play; the key stays out of that onset for
-    /// the take (until a stop or a jump).
-    fn carry_out_veto(
-        &mut self,
-        veto: Veto,
-        playhead: i64,
-        sink: &mut impl PlanSink,
-    ) -> VetoOutcome {
-        let Some((index, note)) = self.cx.sent_note(veto.key, veto.beat) else {
-            return VetoOutcome::TooLate(veto);
-        };
-        let tick = to_tick(note.onset_beat);
-        if tick <= playhead {
-            return VetoOutcome::TooLate(veto);
-        }
-        self.cx.ban(tick, veto.key);
-        let time_left = tick - playhead >= self.cx.clock.meter.beat_ticks();
-        if time_left && self.mode == PlayMode::Continue {
-            self.along.restart_from(&mut self.cx, tick, sink);
-            return VetoOutcome::Replanned(veto);
-        }
-        let by = note
-            .alternates
-            .keys()
-            .find(|&k| k != veto.key)
-            .filter(|_| time_left);
-        self.cx.replace_sent(index, veto.key, by, sink);
-        let meter = self.cx.clock.meter;
-        if self.mode == PlayMode::Answer {
-            self.answer.learn_veto(meter, note.onset_beat, veto.key, by);
-        }
-        match by {
-            Some(key) => {
-                self.each(|p| p.adopt_choice(meter, note.onset_beat, veto.key, key));
-                VetoOutcome::Replaced(veto, key)
-            }
-            None => {
-                self.each(|p| p.drop_note(note.onset_beat, veto.key));
-                VetoOutcome::Dropped(veto)
             }
         }
     }
